@@ -1,0 +1,430 @@
+use std::sync::Arc;
+
+use todo_domain::{
+    AdminRoles, Cursor, Principal, RoleList, Task, TaskId, Timestamp, User, UserId, policy,
+};
+
+use crate::ports::{TaskRepository, UserRepository};
+use crate::tasks::{list_page, paginate};
+use crate::{ApplicationError, Page, PageSettings, UserCache};
+
+/// Where the next page of users starts.
+pub type UserCursor = (Timestamp, UserId);
+
+/// Operations on other users' accounts and tasks, for admins only.
+#[derive(Clone)]
+pub struct AdminService {
+    users: Arc<dyn UserRepository>,
+    tasks: Arc<dyn TaskRepository>,
+    cache: Arc<UserCache>,
+    admin_roles: AdminRoles,
+    pages: PageSettings,
+}
+
+impl AdminService {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        tasks: Arc<dyn TaskRepository>,
+        cache: Arc<UserCache>,
+        admin_roles: AdminRoles,
+        pages: PageSettings,
+    ) -> Self {
+        Self {
+            users,
+            tasks,
+            cache,
+            admin_roles,
+            pages,
+        }
+    }
+
+    #[must_use]
+    pub fn admin_roles(&self) -> &AdminRoles {
+        &self.admin_roles
+    }
+
+    pub async fn list_users(
+        &self,
+        principal: &Principal,
+        limit: Option<u32>,
+        after: Option<UserCursor>,
+    ) -> Result<Page<User, UserCursor>, ApplicationError> {
+        policy::ensure_admin(principal)?;
+        let page = self.pages.request(limit, None)?;
+        let rows = self.users.list(page.limit.saturating_add(1), after).await?;
+        Ok(paginate(rows, page.limit, |u: &User| {
+            (u.created_at, u.id.clone())
+        }))
+    }
+
+    pub async fn list_user_tasks(
+        &self,
+        principal: &Principal,
+        target: &UserId,
+        limit: Option<u32>,
+        after: Option<Cursor>,
+    ) -> Result<Page<Task, Cursor>, ApplicationError> {
+        policy::ensure_admin(principal)?;
+        let page = self.pages.request(limit, after)?;
+        self.existing_user(target).await?;
+        list_page(self.tasks.as_ref(), target, page).await
+    }
+
+    /// Replaces a user's roles; the last admin cannot be demoted.
+    pub async fn set_role(
+        &self,
+        principal: &Principal,
+        target: &UserId,
+        roles: RoleList,
+    ) -> Result<User, ApplicationError> {
+        policy::ensure_admin(principal)?;
+        let mut user = self.existing_user(target).await?;
+        let target_is_admin = user.roles.is_admin(&self.admin_roles);
+        let becomes_admin = roles.is_admin(&self.admin_roles);
+        let admins = if target_is_admin && !becomes_admin {
+            self.users.admins(&self.admin_roles).await?.len() as u64
+        } else {
+            0
+        };
+        policy::ensure_can_change_role(principal, target_is_admin, becomes_admin, admins)?;
+        if !self.users.set_role(target, &roles).await? {
+            return Err(ApplicationError::NotFound("user"));
+        }
+        self.cache.forget(target);
+        tracing::info!(target_user = %target, roles = %roles.to_stored(), "role changed");
+        user.roles = roles;
+        Ok(user)
+    }
+
+    /// Deletes a user with all their tasks and sessions.
+    pub async fn delete_user(
+        &self,
+        principal: &Principal,
+        target: &UserId,
+    ) -> Result<(), ApplicationError> {
+        policy::ensure_can_delete_user(principal, target)?;
+        let deleted = self.users.delete(target).await?;
+        self.cache.forget(target);
+        if deleted {
+            tracing::info!(target_user = %target, "user deleted");
+            Ok(())
+        } else {
+            Err(ApplicationError::NotFound("user"))
+        }
+    }
+
+    pub async fn delete_user_task(
+        &self,
+        principal: &Principal,
+        target: &UserId,
+        id: TaskId,
+    ) -> Result<(), ApplicationError> {
+        policy::ensure_admin(principal)?;
+        if self.tasks.delete(target, id).await? {
+            Ok(())
+        } else {
+            Err(ApplicationError::NotFound("task"))
+        }
+    }
+
+    /// Gives `id` an admin role if the user exists and is not an admin yet (the
+    /// `ADMIN_USER_ID` setting). Returns whether the user was promoted.
+    pub async fn promote(&self, id: &UserId) -> Result<bool, ApplicationError> {
+        let Some(user) = self.users.find(id).await? else {
+            return Ok(false);
+        };
+        promote_user(self.users.as_ref(), &self.cache, &self.admin_roles, user)
+            .await
+            .map(|(_, promoted)| promoted)
+    }
+
+    async fn existing_user(&self, id: &UserId) -> Result<User, ApplicationError> {
+        self.users
+            .find(id)
+            .await?
+            .ok_or(ApplicationError::NotFound("user"))
+    }
+}
+
+/// Adds the primary admin role to `user` unless they are an admin already.
+pub(crate) async fn promote_user(
+    users: &dyn UserRepository,
+    cache: &UserCache,
+    admin_roles: &AdminRoles,
+    mut user: User,
+) -> Result<(User, bool), ApplicationError> {
+    if user.roles.is_admin(admin_roles) {
+        return Ok((user, false));
+    }
+    let roles = user.roles.promoted(admin_roles);
+    users.set_role(&user.id, &roles).await?;
+    cache.forget(&user.id);
+    tracing::info!(user = %user.id, "configured admin user promoted to admin");
+    user.roles = roles;
+    Ok((user, true))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockTaskRepository, MockUserRepository};
+    use crate::testing::*;
+    use mockall::predicate::eq;
+
+    fn service(users: MockUserRepository, tasks: MockTaskRepository) -> AdminService {
+        AdminService::new(
+            Arc::new(users),
+            Arc::new(tasks),
+            Arc::new(UserCache::disabled()),
+            AdminRoles::default(),
+            PageSettings {
+                default_limit: 2,
+                max_limit: 5,
+            },
+        )
+    }
+
+    fn forbidden<T: std::fmt::Debug>(r: Result<T, ApplicationError>) {
+        assert!(matches!(r, Err(ApplicationError::Forbidden(_))), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn non_admins_are_refused_every_admin_operation() {
+        let mut users = MockUserRepository::new();
+        users.expect_list().never();
+        users.expect_find().never();
+        users.expect_set_role().never();
+        users.expect_delete().never();
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_delete().never();
+        tasks.expect_list().never();
+        let svc = service(users, tasks);
+        let alice = principal("alice");
+        forbidden(svc.list_users(&alice, None, None).await);
+        forbidden(svc.list_user_tasks(&alice, &uid("bob"), None, None).await);
+        forbidden(
+            svc.set_role(&alice, &uid("alice"), RoleList::parse("admin").unwrap())
+                .await,
+        );
+        forbidden(svc.delete_user(&alice, &uid("bob")).await);
+        forbidden(svc.delete_user_task(&alice, &uid("bob"), tid(1)).await);
+    }
+
+    #[tokio::test]
+    async fn admins_list_users_a_page_at_a_time() {
+        let mut users = MockUserRepository::new();
+        users.expect_list().with(eq(3), eq(None)).returning(|_, _| {
+            Ok(vec![
+                user_row("a", None),
+                user_row("b", None),
+                user_row("c", None),
+            ])
+        });
+        let page = service(users, MockTaskRepository::new())
+            .list_users(&admin("root"), None, None)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.next, Some((at(0), uid("b"))));
+    }
+
+    #[tokio::test]
+    async fn listing_tasks_of_an_unknown_user_is_not_found() {
+        let mut users = MockUserRepository::new();
+        users.expect_find().returning(|_| Ok(None));
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_list().never();
+        let err = service(users, tasks)
+            .list_user_tasks(&admin("root"), &uid("ghost"), None, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::NotFound("user")));
+    }
+
+    #[tokio::test]
+    async fn admins_list_any_users_tasks() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .with(eq(uid("bob")))
+            .returning(|_| Ok(Some(user_row("bob", None))));
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_list()
+            .withf(|owner, _| *owner == uid("bob"))
+            .returning(|_, _| Ok(vec![task("bob", 1, "x")]));
+        let page = service(users, tasks)
+            .list_user_tasks(&admin("root"), &uid("bob"), None, None)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items.first().unwrap().owner, uid("bob"));
+    }
+
+    #[tokio::test]
+    async fn the_last_admin_cannot_be_demoted() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("root", Some("admin")))));
+        users.expect_admins().returning(|_| Ok(vec![uid("root")]));
+        users.expect_set_role().never();
+        let err = service(users, MockTaskRepository::new())
+            .set_role(&admin("root"), &uid("root"), RoleList::user())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::Conflict(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn an_admin_may_step_down_when_another_admin_remains() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("root", Some("admin")))));
+        users
+            .expect_admins()
+            .returning(|_| Ok(vec![uid("root"), uid("other")]));
+        users
+            .expect_set_role()
+            .withf(|id, roles| *id == uid("root") && roles.to_stored() == "user")
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let user = service(users, MockTaskRepository::new())
+            .set_role(&admin("root"), &uid("root"), RoleList::user())
+            .await
+            .unwrap();
+        assert_eq!(user.roles, RoleList::user());
+    }
+
+    #[tokio::test]
+    async fn granting_admin_does_not_count_admins() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("bob", None))));
+        users.expect_admins().never();
+        users.expect_set_role().times(1).returning(|_, _| Ok(true));
+        let user = service(users, MockTaskRepository::new())
+            .set_role(
+                &admin("root"),
+                &uid("bob"),
+                RoleList::parse("user,admin").unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(user.roles.to_stored(), "user,admin");
+    }
+
+    #[tokio::test]
+    async fn setting_the_role_of_an_unknown_user_is_not_found() {
+        let mut users = MockUserRepository::new();
+        users.expect_find().returning(|_| Ok(None));
+        users.expect_set_role().never();
+        let err = service(users, MockTaskRepository::new())
+            .set_role(&admin("root"), &uid("ghost"), RoleList::user())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::NotFound("user")));
+    }
+
+    #[tokio::test]
+    async fn role_changes_clear_the_cached_user() {
+        let cache = Arc::new(UserCache::new(std::time::Duration::from_secs(60), 10));
+        cache.put(user_row("bob", None), at(0));
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("bob", None))));
+        users.expect_set_role().returning(|_, _| Ok(true));
+        let svc = AdminService::new(
+            Arc::new(users),
+            Arc::new(MockTaskRepository::new()),
+            cache.clone(),
+            AdminRoles::default(),
+            PageSettings::default(),
+        );
+        svc.set_role(
+            &admin("root"),
+            &uid("bob"),
+            RoleList::parse("admin").unwrap(),
+        )
+        .await
+        .unwrap();
+        assert!(cache.get(&uid("bob"), at(1)).is_none());
+    }
+
+    #[tokio::test]
+    async fn admins_cannot_delete_themselves() {
+        let mut users = MockUserRepository::new();
+        users.expect_delete().never();
+        let err = service(users, MockTaskRepository::new())
+            .delete_user(&admin("root"), &uid("root"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::Conflict(_)));
+    }
+
+    #[tokio::test]
+    async fn deleting_users_and_their_tasks() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_delete()
+            .with(eq(uid("bob")))
+            .returning(|_| Ok(true));
+        users
+            .expect_delete()
+            .with(eq(uid("ghost")))
+            .returning(|_| Ok(false));
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_delete()
+            .with(eq(uid("bob")), eq(tid(1)))
+            .returning(|_, _| Ok(true));
+        tasks
+            .expect_delete()
+            .with(eq(uid("bob")), eq(tid(2)))
+            .returning(|_, _| Ok(false));
+        let svc = service(users, tasks);
+        let root = admin("root");
+        svc.delete_user(&root, &uid("bob")).await.unwrap();
+        assert!(matches!(
+            svc.delete_user(&root, &uid("ghost")).await,
+            Err(ApplicationError::NotFound("user"))
+        ));
+        svc.delete_user_task(&root, &uid("bob"), tid(1))
+            .await
+            .unwrap();
+        assert!(matches!(
+            svc.delete_user_task(&root, &uid("bob"), tid(2)).await,
+            Err(ApplicationError::NotFound("task"))
+        ));
+    }
+
+    #[tokio::test]
+    async fn promotion_adds_admin_once() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .with(eq(uid("boss")))
+            .returning(|_| Ok(Some(user_row("boss", Some("user")))));
+        users
+            .expect_find()
+            .with(eq(uid("root")))
+            .returning(|_| Ok(Some(user_row("root", Some("admin")))));
+        users
+            .expect_find()
+            .with(eq(uid("ghost")))
+            .returning(|_| Ok(None));
+        users
+            .expect_set_role()
+            .withf(|id, roles| *id == uid("boss") && roles.to_stored() == "user,admin")
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let svc = service(users, MockTaskRepository::new());
+        assert!(svc.promote(&uid("boss")).await.unwrap());
+        assert!(!svc.promote(&uid("root")).await.unwrap());
+        assert!(!svc.promote(&uid("ghost")).await.unwrap());
+    }
+}

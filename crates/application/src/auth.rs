@@ -1,0 +1,298 @@
+use std::sync::Arc;
+
+use todo_domain::{AdminRoles, Principal, User, UserId, policy};
+
+use crate::admin::promote_user;
+use crate::ports::{Clock, CredentialError, CredentialVerifier, UserRepository};
+use crate::{ApplicationError, UserCache};
+
+/// Turns a bearer credential into a [`Principal`].
+///
+/// Verifiers are asked in order; the first that recognises the credential decides. The
+/// user's row must exist; roles and bans come from it, never from a token.
+#[derive(Clone)]
+pub struct AuthService {
+    verifiers: Vec<Arc<dyn CredentialVerifier>>,
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+    cache: Arc<UserCache>,
+    admin_roles: AdminRoles,
+    admin_user_id: Option<UserId>,
+}
+
+impl AuthService {
+    pub fn new(
+        verifiers: Vec<Arc<dyn CredentialVerifier>>,
+        users: Arc<dyn UserRepository>,
+        clock: Arc<dyn Clock>,
+        cache: Arc<UserCache>,
+        admin_roles: AdminRoles,
+        admin_user_id: Option<UserId>,
+    ) -> Self {
+        Self {
+            verifiers,
+            users,
+            clock,
+            cache,
+            admin_roles,
+            admin_user_id,
+        }
+    }
+
+    pub async fn authenticate(&self, credential: &str) -> Result<Principal, ApplicationError> {
+        let user_id = self.verify(credential).await?;
+        let now = self.clock.now();
+        let user = match self.cache.get(&user_id, now) {
+            Some(user) => user,
+            None => {
+                let user = self.load(&user_id).await?;
+                self.cache.put(user.clone(), now);
+                user
+            }
+        };
+        policy::ensure_not_banned(&user, now)?;
+        Ok(Principal::new(user.id, user.roles, &self.admin_roles))
+    }
+
+    async fn verify(&self, credential: &str) -> Result<UserId, ApplicationError> {
+        for verifier in &self.verifiers {
+            match verifier.verify(credential).await {
+                Ok(Some(verified)) => return Ok(verified.user_id),
+                Ok(None) => {}
+                Err(CredentialError::Invalid(reason)) => {
+                    tracing::debug!(reason, "credential refused");
+                    return Err(ApplicationError::Unauthenticated(format!(
+                        "invalid credential: {reason}"
+                    )));
+                }
+                Err(CredentialError::Unavailable(err)) => return Err(err.into()),
+            }
+        }
+        Err(ApplicationError::Unauthenticated(
+            "unsupported credential: send a bearer token issued by the sign-in service".into(),
+        ))
+    }
+
+    async fn load(&self, id: &UserId) -> Result<User, ApplicationError> {
+        let Some(user) = self.users.find(id).await? else {
+            return Err(ApplicationError::Unauthenticated(
+                "the credential's user does not exist".into(),
+            ));
+        };
+        if self.admin_user_id.as_ref() == Some(id) {
+            let (user, _) =
+                promote_user(self.users.as_ref(), &self.cache, &self.admin_roles, user).await?;
+            return Ok(user);
+        }
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockCredentialVerifier, MockUserRepository, PortError, VerifiedCredential};
+    use crate::testing::*;
+    use mockall::predicate::eq;
+
+    fn accepting(user: &'static str) -> MockCredentialVerifier {
+        let mut v = MockCredentialVerifier::new();
+        v.expect_verify().returning(move |_| {
+            Ok(Some(VerifiedCredential {
+                user_id: uid(user),
+                expires_at: None,
+            }))
+        });
+        v
+    }
+
+    fn service_with(
+        verifiers: Vec<MockCredentialVerifier>,
+        users: MockUserRepository,
+        cache: UserCache,
+        admin_user_id: Option<&str>,
+    ) -> AuthService {
+        AuthService::new(
+            verifiers
+                .into_iter()
+                .map(|v| Arc::new(v) as Arc<dyn CredentialVerifier>)
+                .collect(),
+            Arc::new(users),
+            fixed_clock(100),
+            Arc::new(cache),
+            AdminRoles::default(),
+            admin_user_id.map(uid),
+        )
+    }
+
+    fn unauthenticated(r: Result<Principal, ApplicationError>) {
+        assert!(
+            matches!(r, Err(ApplicationError::Unauthenticated(_))),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_verified_credential_of_an_existing_user_yields_a_principal() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .with(eq(uid("alice")))
+            .returning(|_| Ok(Some(user_row("alice", Some("user,admin")))));
+        let p = service_with(vec![accepting("alice")], users, UserCache::disabled(), None)
+            .authenticate("token")
+            .await
+            .unwrap();
+        assert_eq!(p.user_id, uid("alice"));
+        assert!(p.is_admin, "roles come from the database row");
+    }
+
+    #[tokio::test]
+    async fn a_credential_of_an_unknown_user_is_refused() {
+        let mut users = MockUserRepository::new();
+        users.expect_find().returning(|_| Ok(None));
+        unauthenticated(
+            service_with(vec![accepting("ghost")], users, UserCache::disabled(), None)
+                .authenticate("token")
+                .await,
+        );
+    }
+
+    #[tokio::test]
+    async fn an_invalid_credential_is_refused_without_a_lookup() {
+        let mut v = MockCredentialVerifier::new();
+        v.expect_verify()
+            .returning(|_| Err(CredentialError::Invalid("bad signature")));
+        let mut later = MockCredentialVerifier::new();
+        later.expect_verify().never();
+        let mut users = MockUserRepository::new();
+        users.expect_find().never();
+        let err = service_with(vec![v, later], users, UserCache::disabled(), None)
+            .authenticate("token")
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "invalid credential: bad signature");
+    }
+
+    #[tokio::test]
+    async fn verifiers_are_asked_in_order_until_one_recognises_the_credential() {
+        let mut first = MockCredentialVerifier::new();
+        first.expect_verify().times(1).returning(|_| Ok(None));
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("bob", None))));
+        let p = service_with(
+            vec![first, accepting("bob")],
+            users,
+            UserCache::disabled(),
+            None,
+        )
+        .authenticate("token")
+        .await
+        .unwrap();
+        assert_eq!(p.user_id, uid("bob"));
+    }
+
+    #[tokio::test]
+    async fn a_credential_nobody_recognises_is_refused() {
+        let mut first = MockCredentialVerifier::new();
+        first.expect_verify().returning(|_| Ok(None));
+        unauthenticated(
+            service_with(
+                vec![first],
+                MockUserRepository::new(),
+                UserCache::disabled(),
+                None,
+            )
+            .authenticate("token")
+            .await,
+        );
+    }
+
+    #[tokio::test]
+    async fn banned_users_are_forbidden() {
+        let mut users = MockUserRepository::new();
+        users.expect_find().returning(|_| {
+            let mut u = user_row("alice", None);
+            u.banned = true;
+            Ok(Some(u))
+        });
+        let err = service_with(vec![accepting("alice")], users, UserCache::disabled(), None)
+            .authenticate("token")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::Forbidden(ref m) if m.contains("banned")));
+    }
+
+    #[tokio::test]
+    async fn expired_bans_no_longer_apply() {
+        let mut users = MockUserRepository::new();
+        users.expect_find().returning(|_| {
+            let mut u = user_row("alice", None);
+            u.banned = true;
+            u.ban_expires = Some(at(99));
+            Ok(Some(u))
+        });
+        assert!(
+            service_with(vec![accepting("alice")], users, UserCache::disabled(), None)
+                .authenticate("token")
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn user_rows_are_cached_between_requests() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .times(1)
+            .returning(|_| Ok(Some(user_row("alice", None))));
+        let svc = service_with(
+            vec![accepting("alice")],
+            users,
+            UserCache::new(std::time::Duration::from_secs(5), 100),
+            None,
+        );
+        svc.authenticate("token").await.unwrap();
+        svc.authenticate("token").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_configured_admin_is_promoted_when_first_seen() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("boss", None))));
+        users
+            .expect_set_role()
+            .withf(|id, roles| *id == uid("boss") && roles.to_stored() == "user,admin")
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let p = service_with(
+            vec![accepting("boss")],
+            users,
+            UserCache::disabled(),
+            Some("boss"),
+        )
+        .authenticate("token")
+        .await
+        .unwrap();
+        assert!(p.is_admin);
+    }
+
+    #[tokio::test]
+    async fn a_database_outage_during_lookup_is_unavailable() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Err(PortError::Unavailable("down".into())));
+        let err = service_with(vec![accepting("alice")], users, UserCache::disabled(), None)
+            .authenticate("token")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::Unavailable(_)));
+    }
+}

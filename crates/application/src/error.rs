@@ -1,0 +1,95 @@
+use todo_domain::DomainError;
+
+use crate::ports::PortError;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Every outcome of a use case that is not success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplicationError {
+    /// The thing does not exist, or is not the caller's to see (no existence leak).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No valid credential.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Input that is well-formed but breaks a rule.
+    #[error("{field} {message}")]
+    Validation { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// The store cannot be reached; the client may retry.
+    #[error("the service is temporarily unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A bug or an unexpected failure; its cause is logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl From<DomainError> for ApplicationError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::Invalid { field, reason } => Self::Validation {
+                field: field.to_owned(),
+                message: reason.to_string(),
+            },
+            DomainError::NotOwner | DomainError::NotAdmin | DomainError::Banned { .. } => {
+                Self::Forbidden(err.to_string())
+            }
+            DomainError::CannotDeleteSelf | DomainError::LastAdmin => {
+                Self::Conflict(err.to_string())
+            }
+        }
+    }
+}
+
+impl From<PortError> for ApplicationError {
+    fn from(err: PortError) -> Self {
+        match err {
+            PortError::Conflict(what) => Self::Conflict(what),
+            PortError::Unavailable(cause) => Self::Unavailable(cause),
+            PortError::Other(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use todo_domain::InvalidReason;
+
+    #[test]
+    fn domain_errors_map_to_outcomes() {
+        let v: ApplicationError = DomainError::Invalid {
+            field: "title",
+            reason: InvalidReason::Empty,
+        }
+        .into();
+        assert_eq!(v.to_string(), "title must not be empty");
+        assert!(matches!(
+            ApplicationError::from(DomainError::NotOwner),
+            ApplicationError::Forbidden(_)
+        ));
+        assert!(matches!(
+            ApplicationError::from(DomainError::LastAdmin),
+            ApplicationError::Conflict(_)
+        ));
+    }
+
+    #[test]
+    fn store_failures_keep_their_class() {
+        assert!(matches!(
+            ApplicationError::from(PortError::Unavailable("down".into())),
+            ApplicationError::Unavailable(_)
+        ));
+        assert!(matches!(
+            ApplicationError::from(PortError::Other("boom".into())),
+            ApplicationError::Internal(_)
+        ));
+    }
+}

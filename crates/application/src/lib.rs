@@ -1,0 +1,20 @@
+//! Use cases of the todo service and the ports (traits) they drive.
+//!
+//! Services take every dependency as an `Arc<dyn Port>`; adapters live in other crates.
+//! Every rule here is unit-tested with mockall mocks of the ports, without a database.
+
+mod admin;
+mod auth;
+mod cache;
+mod error;
+pub mod ports;
+mod tasks;
+
+pub use admin::AdminService;
+pub use auth::AuthService;
+pub use cache::UserCache;
+pub use error::{ApplicationError, BoxError};
+pub use tasks::{NewTask, Page, PageSettings, TaskService};
+
+#[cfg(test)]
+pub(crate) mod testing;

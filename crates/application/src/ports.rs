@@ -1,0 +1,141 @@
+//! The interfaces the services drive. Adapters implement them; tests mock them.
+
+use async_trait::async_trait;
+use todo_domain::{
+    AdminRoles, PageRequest, RoleList, Task, TaskChanges, TaskId, Timestamp, User, UserId,
+};
+
+use crate::BoxError;
+
+/// What a store can report. Implementations MUST report a lost or unreachable database
+/// (connection refused, pool timeout) as `Unavailable`, and a uniqueness violation as
+/// `Conflict`; everything else is `Other`.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("store failure")]
+    Other(#[source] BoxError),
+}
+
+/// Storage of tasks. Every method is scoped by the owner, so a task id of another user
+/// behaves exactly as a missing one. Every write is a single statement or transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TaskRepository: Send + Sync {
+    async fn insert(&self, task: &Task) -> Result<(), PortError>;
+    async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError>;
+    /// Tasks ordered by `(created_at, id)`, at most `page.limit`, strictly after `page.after`.
+    async fn list(&self, owner: &UserId, page: PageRequest) -> Result<Vec<Task>, PortError>;
+    /// Applies a non-empty change set and sets `updated_at = now`, atomically.
+    /// `None` when there is no such task of that owner.
+    async fn update(
+        &self,
+        owner: &UserId,
+        id: TaskId,
+        changes: &TaskChanges,
+        now: Timestamp,
+    ) -> Result<Option<Task>, PortError>;
+    /// Flips `completed` in one statement (no lost update between concurrent toggles).
+    async fn toggle_completed(
+        &self,
+        owner: &UserId,
+        id: TaskId,
+        now: Timestamp,
+    ) -> Result<Option<Task>, PortError>;
+    /// `false` when there was no such task of that owner.
+    async fn delete(&self, owner: &UserId, id: TaskId) -> Result<bool, PortError>;
+}
+
+/// Better Auth's `"user"` table.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    async fn find(&self, id: &UserId) -> Result<Option<User>, PortError>;
+    /// Users ordered by `(created_at, id)`; at most `limit`, strictly after `after`.
+    async fn list(
+        &self,
+        limit: u32,
+        after: Option<(Timestamp, UserId)>,
+    ) -> Result<Vec<User>, PortError>;
+    /// Ids of every user holding one of `admin_roles`.
+    async fn admins(&self, admin_roles: &AdminRoles) -> Result<Vec<UserId>, PortError>;
+    /// `false` when there is no such user.
+    async fn set_role(&self, id: &UserId, roles: &RoleList) -> Result<bool, PortError>;
+    /// Deletes the user with their tasks and sessions. `false` when there is no such user.
+    async fn delete(&self, id: &UserId) -> Result<bool, PortError>;
+    /// Creates the user unless one with that id exists; `true` when created.
+    async fn create_if_absent(&self, user: &User) -> Result<bool, PortError>;
+}
+
+/// A credential that checked out: whose it is and until when it may be trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedCredential {
+    pub user_id: UserId,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Why a credential was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    /// Malformed, badly signed, expired or revoked. The reason is for logs and the client;
+    /// it never contains the credential.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The verifier could not reach what it needs (database, key server).
+    #[error(transparent)]
+    Unavailable(PortError),
+}
+
+/// One kind of credential (HS256 JWT, Better Auth session token, JWKS-signed JWT, …).
+///
+/// `Ok(None)` means "not my kind of credential": the next verifier is asked.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CredentialVerifier: Send + Sync {
+    async fn verify(&self, credential: &str)
+    -> Result<Option<VerifiedCredential>, CredentialError>;
+}
+
+/// The current time (UTC, microsecond precision).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// Fresh task ids.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait IdGenerator: Send + Sync {
+    fn new_task_id(&self) -> TaskId;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        todo_domain::to_stored_precision(chrono::Utc::now())
+    }
+}
+
+/// UUID version 7 ids: unique and ordered by creation time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidV7Ids;
+
+impl IdGenerator for UuidV7Ids {
+    fn new_task_id(&self) -> TaskId {
+        TaskId::from_uuid(uuid::Uuid::now_v7())
+    }
+}
+
+/// Whether the store can serve requests: reachable and fully migrated.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ReadinessProbe: Send + Sync {
+    /// `Err(PortError::Unavailable)` when unreachable; `Err(PortError::Other)` with a
+    /// message when reachable but not ready (for example, migrations pending).
+    async fn check(&self) -> Result<(), PortError>;
+}

@@ -1,0 +1,67 @@
+use std::fmt;
+
+use crate::Timestamp;
+
+/// Why a value was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvalidReason {
+    Empty,
+    TooLong {
+        max: usize,
+    },
+    ControlCharacter,
+    /// Not of the expected form; the text says which form was expected.
+    Malformed(&'static str),
+    OutOfRange {
+        min: u64,
+        max: u64,
+    },
+}
+
+impl fmt::Display for InvalidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("must not be empty"),
+            Self::TooLong { max } => write!(f, "must be at most {max} characters long"),
+            Self::ControlCharacter => f.write_str("must not contain control characters"),
+            Self::Malformed(expected) => write!(f, "must be {expected}"),
+            Self::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
+        }
+    }
+}
+
+/// A broken domain rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("{field} {reason}")]
+    Invalid {
+        field: &'static str,
+        reason: InvalidReason,
+    },
+    #[error("you may only act on your own tasks")]
+    NotOwner,
+    #[error("this operation requires the admin role")]
+    NotAdmin,
+    #[error("{}", banned_message(.until))]
+    Banned { until: Option<Timestamp> },
+    #[error("an admin cannot delete their own account")]
+    CannotDeleteSelf,
+    #[error("the last admin cannot lose the admin role")]
+    LastAdmin,
+}
+
+fn banned_message(until: &Option<Timestamp>) -> String {
+    match until {
+        Some(t) => format!(
+            "this account is banned until {}",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => "this account is banned".to_owned(),
+    }
+}
+
+impl DomainError {
+    pub(crate) fn invalid(field: &'static str, reason: InvalidReason) -> Self {
+        Self::Invalid { field, reason }
+    }
+}

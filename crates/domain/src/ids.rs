@@ -1,0 +1,120 @@
+use std::fmt;
+
+use crate::{DomainError, InvalidReason};
+
+/// A Better Auth user id: an opaque string (usually 32 alphanumerics), never a UUID.
+///
+/// Non-empty, at most 255 bytes, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(String);
+
+impl UserId {
+    pub const MAX_BYTES: usize = 255;
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let bad = |reason| Err(DomainError::invalid("user_id", reason));
+        if raw.is_empty() {
+            return bad(InvalidReason::Empty);
+        }
+        if raw.len() > Self::MAX_BYTES {
+            return bad(InvalidReason::TooLong {
+                max: Self::MAX_BYTES,
+            });
+        }
+        if raw.chars().any(char::is_control) {
+            return bad(InvalidReason::ControlCharacter);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A task id: a UUID (new ones are version 7, ordered by creation time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(uuid::Uuid);
+
+impl TaskId {
+    #[must_use]
+    pub const fn from_uuid(id: uuid::Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        uuid::Uuid::try_parse(raw)
+            .map(Self)
+            .map_err(|_| DomainError::invalid("task_id", InvalidReason::Malformed("a UUID")))
+    }
+
+    #[must_use]
+    pub const fn as_uuid(&self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_are_opaque_strings() {
+        let id = UserId::parse("PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr").unwrap();
+        assert_eq!(id.as_str(), "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr");
+        // SQL metacharacters and path-like text are just characters of an opaque id.
+        assert!(UserId::parse("x'; DROP TABLE task; --").is_ok());
+        assert!(UserId::parse("../../etc/passwd").is_ok());
+    }
+
+    #[test]
+    fn user_id_boundaries() {
+        assert_eq!(
+            UserId::parse(""),
+            Err(DomainError::invalid("user_id", InvalidReason::Empty))
+        );
+        assert!(UserId::parse(&"a".repeat(255)).is_ok());
+        assert_eq!(
+            UserId::parse(&"a".repeat(256)),
+            Err(DomainError::invalid(
+                "user_id",
+                InvalidReason::TooLong { max: 255 }
+            ))
+        );
+        // 255 bytes, not characters: 128 two-byte characters are 256 bytes.
+        assert!(UserId::parse(&"é".repeat(128)).is_err());
+        assert_eq!(
+            UserId::parse("a\nb"),
+            Err(DomainError::invalid(
+                "user_id",
+                InvalidReason::ControlCharacter
+            ))
+        );
+    }
+
+    #[test]
+    fn task_ids_are_uuids() {
+        let id = TaskId::parse("0192f0c1-7c5e-7000-8000-000000000001").unwrap();
+        assert_eq!(id.to_string(), "0192f0c1-7c5e-7000-8000-000000000001");
+        assert!(TaskId::parse("42").is_err());
+        assert!(TaskId::parse("../x").is_err());
+        assert_eq!(
+            TaskId::parse("").unwrap_err().to_string(),
+            "task_id must be a UUID"
+        );
+    }
+}

@@ -1,0 +1,28 @@
+//! The todo service's domain: entities, value objects and the policies that guard them.
+//!
+//! Nothing here performs I/O, knows about HTTP or a database, or needs an async runtime.
+//! Value objects *parse* their input: once a `TaskTitle` exists, it is a valid title.
+
+mod error;
+mod ids;
+mod page;
+pub mod policy;
+mod task;
+mod user;
+
+pub use error::{DomainError, InvalidReason};
+pub use ids::{TaskId, UserId};
+pub use page::{Cursor, PageRequest};
+pub use task::{Task, TaskChanges, TaskDescription, TaskTitle};
+pub use user::{AdminRoles, Principal, RoleList, User};
+
+/// Instants are UTC with microsecond precision (what PostgreSQL stores).
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// Truncates an instant to the microsecond precision every store keeps, so that a value
+/// read back equals the value written.
+#[must_use]
+pub fn to_stored_precision(t: Timestamp) -> Timestamp {
+    use chrono::{DurationRound, TimeDelta};
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}

@@ -1,0 +1,169 @@
+//! Authorisation rules, as pure functions.
+
+use crate::{DomainError, Principal, Timestamp, User, UserId};
+
+/// A principal may act on the tasks under `/api/{owner}` only if it *is* that user.
+/// Admins use the admin operations for other users' data, not this path.
+pub fn ensure_acts_for(principal: &Principal, owner: &UserId) -> Result<(), DomainError> {
+    if principal.user_id == *owner {
+        Ok(())
+    } else {
+        Err(DomainError::NotOwner)
+    }
+}
+
+/// Admin operations require an admin role.
+pub fn ensure_admin(principal: &Principal) -> Result<(), DomainError> {
+    if principal.is_admin {
+        Ok(())
+    } else {
+        Err(DomainError::NotAdmin)
+    }
+}
+
+/// A user whose ban is in force at `now` is refused everything.
+pub fn ensure_not_banned(user: &User, now: Timestamp) -> Result<(), DomainError> {
+    if user.is_banned_at(now) {
+        Err(DomainError::Banned {
+            until: user.ban_expires,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// An admin may delete any account but their own.
+pub fn ensure_can_delete_user(principal: &Principal, target: &UserId) -> Result<(), DomainError> {
+    ensure_admin(principal)?;
+    if principal.user_id == *target {
+        return Err(DomainError::CannotDeleteSelf);
+    }
+    Ok(())
+}
+
+/// An admin may change anyone's role, as long as some admin remains afterwards.
+///
+/// `target_is_admin` / `becomes_admin` describe the target before and after the change;
+/// `admins` is how many admins exist now.
+pub fn ensure_can_change_role(
+    principal: &Principal,
+    target_is_admin: bool,
+    becomes_admin: bool,
+    admins: u64,
+) -> Result<(), DomainError> {
+    ensure_admin(principal)?;
+    if target_is_admin && !becomes_admin && admins <= 1 {
+        return Err(DomainError::LastAdmin);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{AdminRoles, RoleList};
+    use chrono::TimeZone;
+
+    fn id(raw: &str) -> UserId {
+        UserId::parse(raw).unwrap()
+    }
+
+    fn user(raw: &str) -> Principal {
+        Principal::new(id(raw), RoleList::user(), &AdminRoles::default())
+    }
+
+    fn admin(raw: &str) -> Principal {
+        Principal::new(
+            id(raw),
+            RoleList::from_stored(Some("admin")),
+            &AdminRoles::default(),
+        )
+    }
+
+    #[test]
+    fn only_the_owner_acts_on_their_tasks() {
+        assert_eq!(ensure_acts_for(&user("alice"), &id("alice")), Ok(()));
+        assert_eq!(
+            ensure_acts_for(&user("alice"), &id("bob")),
+            Err(DomainError::NotOwner)
+        );
+        // Being an admin does not open another user's task path.
+        assert_eq!(
+            ensure_acts_for(&admin("root"), &id("bob")),
+            Err(DomainError::NotOwner)
+        );
+        // Ids are compared exactly: no case folding, no trimming.
+        assert_eq!(
+            ensure_acts_for(&user("alice"), &id("Alice")),
+            Err(DomainError::NotOwner)
+        );
+    }
+
+    #[test]
+    fn admin_operations_need_the_admin_role() {
+        assert_eq!(ensure_admin(&admin("root")), Ok(()));
+        assert_eq!(ensure_admin(&user("alice")), Err(DomainError::NotAdmin));
+    }
+
+    #[test]
+    fn bans_are_enforced_until_they_expire() {
+        let now = chrono::Utc.timestamp_opt(1_000, 0).unwrap();
+        let mut u = User {
+            id: id("alice"),
+            email: "a@example.com".into(),
+            name: "A".into(),
+            roles: RoleList::user(),
+            banned: true,
+            ban_expires: None,
+            created_at: now,
+        };
+        assert_eq!(
+            ensure_not_banned(&u, now),
+            Err(DomainError::Banned { until: None })
+        );
+        let later = chrono::Utc.timestamp_opt(2_000, 0).unwrap();
+        u.ban_expires = Some(later);
+        assert_eq!(
+            ensure_not_banned(&u, now).unwrap_err().to_string(),
+            "this account is banned until 1970-01-01T00:33:20Z"
+        );
+        assert_eq!(ensure_not_banned(&u, later), Ok(()));
+        u.banned = false;
+        u.ban_expires = None;
+        assert_eq!(ensure_not_banned(&u, now), Ok(()));
+    }
+
+    #[test]
+    fn admins_cannot_delete_themselves() {
+        assert_eq!(ensure_can_delete_user(&admin("root"), &id("bob")), Ok(()));
+        assert_eq!(
+            ensure_can_delete_user(&admin("root"), &id("root")),
+            Err(DomainError::CannotDeleteSelf)
+        );
+        assert_eq!(
+            ensure_can_delete_user(&user("alice"), &id("bob")),
+            Err(DomainError::NotAdmin)
+        );
+    }
+
+    #[test]
+    fn the_last_admin_keeps_the_role() {
+        let root = admin("root");
+        // Demoting the only admin (possibly oneself) is refused.
+        assert_eq!(
+            ensure_can_change_role(&root, true, false, 1),
+            Err(DomainError::LastAdmin)
+        );
+        // With another admin left it is fine.
+        assert_eq!(ensure_can_change_role(&root, true, false, 2), Ok(()));
+        // Keeping or granting admin is always fine.
+        assert_eq!(ensure_can_change_role(&root, true, true, 1), Ok(()));
+        assert_eq!(ensure_can_change_role(&root, false, true, 1), Ok(()));
+        assert_eq!(ensure_can_change_role(&root, false, false, 1), Ok(()));
+        assert_eq!(
+            ensure_can_change_role(&user("alice"), false, true, 1),
+            Err(DomainError::NotAdmin)
+        );
+    }
+}
