@@ -68,6 +68,8 @@ pub(crate) fn paginate<T, C>(
 pub struct NewTask {
     pub title: TaskTitle,
     pub description: Option<TaskDescription>,
+    /// A task may be recorded as already done.
+    pub completed: bool,
 }
 
 /// The owner's operations on their own tasks.
@@ -106,13 +108,14 @@ impl TaskService {
         new: NewTask,
     ) -> Result<Task, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
-        let task = Task::new(
+        let mut task = Task::new(
             self.ids.new_task_id(),
             owner.clone(),
             new.title,
             new.description,
             self.clock.now(),
         );
+        task.completed = new.completed;
         self.tasks.insert(&task).await?;
         Ok(task)
     }
@@ -240,6 +243,7 @@ mod tests {
         NewTask {
             title: TaskTitle::parse(title).unwrap(),
             description: None,
+            completed: false,
         }
     }
 

@@ -1,0 +1,266 @@
+//! Request extractors: the bearer principal and JSON bodies with precise errors.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use todo_application::ApplicationError;
+use todo_domain::Principal;
+use tracing_actix_web::RootSpan;
+
+use crate::error::ApiError;
+use crate::{HttpSettings, Services};
+
+/// The authenticated caller, from `Authorization: Bearer <credential>`.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Principal);
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let services = services(&req)?;
+            let credential = bearer(&req)?;
+            let principal = services.auth.authenticate(&credential).await?;
+            if let Some(span) = req.extensions().get::<RootSpan>() {
+                span.record("user_id", tracing::field::display(&principal.user_id));
+            }
+            Ok(Self(principal))
+        })
+    }
+}
+
+fn unauthenticated(detail: &str) -> ApiError {
+    ApiError::App(ApplicationError::Unauthenticated(detail.to_owned()))
+}
+
+/// The credential of an `Authorization: Bearer …` header.
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthenticated("missing Authorization header with a bearer token"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unauthenticated("the Authorization header is not valid text"))?;
+    let (scheme, credential) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(unauthenticated(
+            "the Authorization header must use the Bearer scheme",
+        ));
+    }
+    let credential = credential.trim();
+    if credential.is_empty() {
+        return Err(unauthenticated("the bearer token is empty"));
+    }
+    if credential.len() > 8192 {
+        return Err(unauthenticated("the bearer token is too long"));
+    }
+    Ok(credential.to_owned())
+}
+
+pub(crate) fn services(req: &HttpRequest) -> Result<web::Data<Services>, ApiError> {
+    req.app_data::<web::Data<Services>>()
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::App(ApplicationError::Internal(
+                "services are not registered with the app".into(),
+            ))
+        })
+}
+
+/// A JSON body: content type checked, size bounded, shape errors named by field.
+///
+/// `T` decides whether an empty body is acceptable through [`FromEmptyBody`].
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+/// What an empty request body means for a body type (`None`: a body is required).
+pub trait FromEmptyBody: Sized {
+    fn from_empty_body() -> Option<Self> {
+        None
+    }
+}
+
+impl<T: DeserializeOwned + FromEmptyBody + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<Services>>()
+            .map_or(HttpSettings::default().body_limit, |s| s.http.body_limit);
+        let content_type_ok = is_json(req);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|len| len > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| ApiError::BadBody)?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return T::from_empty_body().map(JsonBody).ok_or(ApiError::Shape {
+                    field: None,
+                    message: "a JSON object body is required".to_owned(),
+                });
+            }
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+/// `application/json` or any `application/*+json`, with any parameters.
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses `bytes`, telling malformed JSON (400) from JSON of the wrong shape (422).
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let (path, inner) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => match de.end() {
+            Ok(()) => return Ok(value),
+            Err(trailing) => (String::new(), trailing),
+        },
+        Err(err) => (err.path().to_string(), err.into_inner()),
+    };
+    {
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                Err(ApiError::MalformedJson(inner.to_string()))
+            }
+            serde_json::error::Category::Data | serde_json::error::Category::Io => {
+                Err(shape_error(&path, &inner.to_string()))
+            }
+        }
+    }
+}
+
+fn shape_error(path: &str, raw: &str) -> ApiError {
+    // serde_json appends " at line L column C"; the field path says more.
+    let message = raw
+        .rfind(" at line ")
+        .map_or(raw, |i| raw.get(..i).unwrap_or(raw));
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let field = if path == "." || path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}").trim_start_matches('.').to_owned()
+        };
+        return ApiError::Shape {
+            field: Some(field),
+            message: "is not a known field".to_owned(),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        return ApiError::Shape {
+            field: Some(name.to_owned()),
+            message: "is required".to_owned(),
+        };
+    }
+    if path == "." || path.is_empty() {
+        return ApiError::Shape {
+            field: None,
+            message: if message.contains("expected struct") || message.contains("expected a map") {
+                "the body must be a JSON object".to_owned()
+            } else {
+                message.to_owned()
+            },
+        };
+    }
+    ApiError::Shape {
+        field: Some(path.to_owned()),
+        message: message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        title: String,
+        #[serde(default)]
+        completed: Option<bool>,
+    }
+
+    fn detail(bytes: &str) -> (u16, String) {
+        use actix_web::ResponseError;
+        let err = parse_json::<Body>(bytes.as_bytes()).unwrap_err();
+        (err.status_code().as_u16(), err.to_string())
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        assert_eq!(detail("{\"title\": ").0, 400);
+        assert_eq!(detail("{title: 1}").0, 400);
+        assert_eq!(detail("{\"title\": \"a\"} trailing").0, 400);
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        assert_eq!(
+            detail(r#"{"title": "a", "colour": "red"}"#),
+            (422, "colour: is not a known field".to_owned())
+        );
+        assert_eq!(detail(r#"{}"#), (422, "title: is required".to_owned()));
+        let (status, text) = detail(r#"{"title": 5}"#);
+        assert_eq!(status, 422);
+        assert!(
+            text.starts_with("title: invalid type: integer `5`"),
+            "{text}"
+        );
+        assert!(!text.contains("line"), "{text}");
+        assert_eq!(detail(r#"{"title": "a", "completed": "yes"}"#).0, 422);
+        assert_eq!(
+            detail("[1, 2]"),
+            (422, "the body must be a JSON object".to_owned())
+        );
+        assert_eq!(detail("null").0, 422);
+    }
+}

@@ -1,0 +1,501 @@
+//! Route handlers: parse at the boundary, call one service method, shape the response.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use todo_application::{ApplicationError, NewTask, Page};
+use todo_domain::{
+    Cursor, RoleList, TaskChanges, TaskDescription, TaskId, TaskTitle, Timestamp, UserId,
+};
+
+use crate::Services;
+use crate::dto::{
+    CompleteTask, CreateTask, Health, ListQuery, SetRole, TaskDto, UpdateTask, UserDto, Welcome,
+};
+use crate::error::{ApiError, Problem};
+use crate::extract::{Authenticated, JsonBody};
+
+type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+fn user_id(raw: &str) -> Result<UserId> {
+    Ok(UserId::parse(raw).map_err(ApplicationError::from)?)
+}
+
+fn task_id(raw: &str) -> Result<TaskId> {
+    Ok(TaskId::parse(raw).map_err(ApplicationError::from)?)
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::App(ApplicationError::Validation {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    })
+}
+
+fn title(raw: &str) -> Result<TaskTitle> {
+    Ok(TaskTitle::parse(raw).map_err(ApplicationError::from)?)
+}
+
+fn description(raw: Option<&str>) -> Result<Option<TaskDescription>> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => Ok(TaskDescription::parse(raw).map_err(ApplicationError::from)?),
+    }
+}
+
+/// A JSON array response with `Link: <…>; rel="next"` when more items remain.
+fn page_response<T, C, D: serde::Serialize>(
+    req: &HttpRequest,
+    page: Page<T, C>,
+    limit: Option<u32>,
+    encode: impl Fn(&C) -> String,
+    dto: impl Fn(T) -> D,
+) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    if let Some(next) = &page.next {
+        let mut url = format!("{}?cursor={}", req.path(), encode(next));
+        if let Some(limit) = limit {
+            url.push_str(&format!("&limit={limit}"));
+        }
+        res.insert_header((header::LINK, format!("<{url}>; rel=\"next\"")));
+    }
+    res.json(page.items.into_iter().map(dto).collect::<Vec<_>>())
+}
+
+fn task_cursor(raw: Option<&str>) -> Result<Option<Cursor>> {
+    raw.map(|c| Cursor::parse(c).map_err(|e| ApiError::App(e.into())))
+        .transpose()
+}
+
+#[utoipa::path(get, path = "/", tag = "service",
+    responses((status = 200, description = "Service name, version and where the docs are", body = Welcome)))]
+pub async fn welcome() -> HttpResponse {
+    HttpResponse::Ok().json(Welcome {
+        name: "todo-api",
+        version: env!("CARGO_PKG_VERSION"),
+        docs: "/docs",
+    })
+}
+
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses((status = 200, description = "The process is alive (no database check)", body = Health)))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+#[utoipa::path(get, path = "/health/ready", tag = "service",
+    responses(
+        (status = 200, description = "The database is reachable and migrated", body = Health),
+        (status = 503, description = "Not ready; retry later", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
+pub async fn ready(services: web::Data<Services>) -> Result<HttpResponse> {
+    if services.is_shutting_down() {
+        return Err(ApiError::NotReady(
+            "the service is shutting down".to_owned(),
+        ));
+    }
+    match services.readiness.check().await {
+        Ok(()) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
+        Err(err) => {
+            tracing::warn!(error = %err, cause = ?std::error::Error::source(&err).map(ToString::to_string), "readiness check failed");
+            Err(ApiError::NotReady(match err {
+                todo_application::ports::PortError::Unavailable(_) => {
+                    "the database is unreachable".to_owned()
+                }
+                other => format!(
+                    "the database is not ready: {}",
+                    std::error::Error::source(&other)
+                        .map_or_else(|| other.to_string(), ToString::to_string)
+                ),
+            }))
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/{user_id}/tasks", tag = "tasks",
+    params(("user_id" = String, Path, description = "The caller's user id"), ListQuery),
+    responses(
+        (status = 200, description = "The caller's tasks, oldest first; `Link: <…>; rel=\"next\"` when more remain", body = Vec<TaskDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_tasks(
+    req: HttpRequest,
+    Authenticated(principal): Authenticated,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let owner = user_id(&path)?;
+    let after = task_cursor(query.cursor.as_deref())?;
+    let page = services
+        .tasks
+        .list(&principal, &owner, query.limit, after)
+        .await?;
+    Ok(page_response(
+        &req,
+        page,
+        query.limit,
+        Cursor::encode,
+        TaskDto::from,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/{user_id}/tasks", tag = "tasks",
+    params(("user_id" = String, Path, description = "The caller's user id")),
+    request_body = CreateTask,
+    responses(
+        (status = 201, description = "Created; `Location` names the new task", body = TaskDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_task(
+    req: HttpRequest,
+    Authenticated(principal): Authenticated,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<CreateTask>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let owner = user_id(&path)?;
+    let new = NewTask {
+        title: title(&body.title)?,
+        description: description(body.description.as_deref())?,
+        completed: body.completed.unwrap_or(false),
+    };
+    let task = services.tasks.create(&principal, &owner, new).await?;
+    let location = format!("{}/{}", req.path().trim_end_matches('/'), task.id);
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(TaskDto::from(task)))
+}
+
+#[utoipa::path(get, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    responses(
+        (status = 200, body = TaskDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task of this user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The task id is not a UUID", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_task(
+    Authenticated(principal): Authenticated,
+    path: web::Path<(String, String)>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    let task = services.tasks.get(&principal, &owner, id).await?;
+    Ok(HttpResponse::Ok().json(TaskDto::from(task)))
+}
+
+fn changes(body: UpdateTask) -> Result<TaskChanges> {
+    Ok(TaskChanges {
+        title: match body.title {
+            None => None,
+            Some(None) => return Err(invalid("title", "must not be null")),
+            Some(Some(raw)) => Some(title(&raw)?),
+        },
+        description: match body.description {
+            None => None,
+            Some(raw) => Some(description(raw.as_deref())?),
+        },
+        completed: match body.completed {
+            None => None,
+            Some(None) => return Err(invalid("completed", "must be true or false")),
+            Some(Some(done)) => Some(done),
+        },
+    })
+}
+
+#[utoipa::path(put, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
+    description = "Updates the fields present in the body (as the original service did); absent fields keep their value.",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    request_body = UpdateTask,
+    responses(
+        (status = 200, body = TaskDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn put_task(
+    principal: Authenticated,
+    path: web::Path<(String, String)>,
+    body: JsonBody<UpdateTask>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    update(principal, path, body, services).await
+}
+
+#[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    request_body = UpdateTask,
+    responses(
+        (status = 200, body = TaskDto),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn patch_task(
+    principal: Authenticated,
+    path: web::Path<(String, String)>,
+    body: JsonBody<UpdateTask>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    update(principal, path, body, services).await
+}
+
+async fn update(
+    Authenticated(principal): Authenticated,
+    path: web::Path<(String, String)>,
+    JsonBody(body): JsonBody<UpdateTask>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    let task = services
+        .tasks
+        .update(&principal, &owner, id, changes(body)?)
+        .await?;
+    Ok(HttpResponse::Ok().json(TaskDto::from(task)))
+}
+
+#[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}/complete", tag = "tasks",
+    description = "With `{\"completed\": true|false}` sets the flag; with an empty body toggles it.",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    request_body(content = Option<CompleteTask>, description = "Optional"),
+    responses(
+        (status = 200, body = TaskDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn complete_task(
+    Authenticated(principal): Authenticated,
+    path: web::Path<(String, String)>,
+    JsonBody(body): JsonBody<CompleteTask>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    let completed = match body.completed {
+        None => None,
+        Some(None) => return Err(invalid("completed", "must be true or false")),
+        Some(Some(done)) => Some(done),
+    };
+    let task = services
+        .tasks
+        .set_completed(&principal, &owner, id, completed)
+        .await?;
+    Ok(HttpResponse::Ok().json(TaskDto::from(task)))
+}
+
+#[utoipa::path(delete, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn delete_task(
+    Authenticated(principal): Authenticated,
+    path: web::Path<(String, String)>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    services.tasks.delete(&principal, &owner, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `<microseconds>_<user id>` for the admin user list.
+fn encode_user_cursor(c: &(Timestamp, UserId)) -> String {
+    let id: String = c.1.as_str().bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{}_{id}", c.0.timestamp_micros())
+}
+
+fn parse_user_cursor(raw: &str) -> Result<(Timestamp, UserId)> {
+    let bad = || invalid("cursor", "must be a cursor taken from a Link header");
+    let (micros, hex) = raw.split_once('_').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    if hex.len() % 2 != 0 {
+        return Err(bad());
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(bad)?;
+    let id = String::from_utf8(bytes).map_err(|_| bad())?;
+    Ok((at, UserId::parse(&id).map_err(|_| bad())?))
+}
+
+#[utoipa::path(get, path = "/api/admin/users", tag = "admin",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Users, oldest first; `Link: <…>; rel=\"next\"` when more remain", body = Vec<UserDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn admin_list_users(
+    req: HttpRequest,
+    Authenticated(principal): Authenticated,
+    query: web::Query<ListQuery>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let after = query.cursor.as_deref().map(parse_user_cursor).transpose()?;
+    let page = services
+        .admin
+        .list_users(&principal, query.limit, after)
+        .await?;
+    Ok(page_response(
+        &req,
+        page,
+        query.limit,
+        encode_user_cursor,
+        UserDto::from,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/admin/users/{user_id}/tasks", tag = "admin",
+    params(("user_id" = String, Path), ListQuery),
+    responses(
+        (status = 200, body = Vec<TaskDto>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn admin_list_user_tasks(
+    req: HttpRequest,
+    Authenticated(principal): Authenticated,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let target = user_id(&path)?;
+    let after = task_cursor(query.cursor.as_deref())?;
+    let page = services
+        .admin
+        .list_user_tasks(&principal, &target, query.limit, after)
+        .await?;
+    Ok(page_response(
+        &req,
+        page,
+        query.limit,
+        Cursor::encode,
+        TaskDto::from,
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/admin/users/{user_id}/role", tag = "admin",
+    params(("user_id" = String, Path)),
+    request_body = SetRole,
+    responses(
+        (status = 200, body = UserDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last admin would lose the role", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn admin_set_role(
+    Authenticated(principal): Authenticated,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<SetRole>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let target = user_id(&path)?;
+    let roles = RoleList::parse(&body.role).map_err(ApplicationError::from)?;
+    let user = services.admin.set_role(&principal, &target, roles).await?;
+    Ok(HttpResponse::Ok().json(UserDto::from(user)))
+}
+
+#[utoipa::path(delete, path = "/api/admin/users/{user_id}", tag = "admin",
+    params(("user_id" = String, Path)),
+    responses(
+        (status = 204, description = "The user, their tasks and sessions are gone"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Admins cannot delete themselves", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn admin_delete_user(
+    Authenticated(principal): Authenticated,
+    path: web::Path<String>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let target = user_id(&path)?;
+    services.admin.delete_user(&principal, &target).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(delete, path = "/api/admin/users/{user_id}/tasks/{task_id}", tag = "admin",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn admin_delete_user_task(
+    Authenticated(principal): Authenticated,
+    path: web::Path<(String, String)>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let (target, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    services
+        .admin
+        .delete_user_task(&principal, &target, id)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_cursors_round_trip_any_id() {
+        let at = chrono::DateTime::from_timestamp_micros(1_764_000_000_000_001).unwrap();
+        for id in [
+            "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr",
+            "with_underscore",
+            "é/&?#",
+        ] {
+            let c = (at, UserId::parse(id).unwrap());
+            let text = encode_user_cursor(&c);
+            assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+            assert_eq!(parse_user_cursor(&text).unwrap(), c);
+        }
+        assert!(parse_user_cursor("nope").is_err());
+        assert!(parse_user_cursor("1_zz").is_err());
+        assert!(parse_user_cursor("1_abc").is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! The OpenAPI 3.1 document served at `/openapi.json` and rendered at `/docs`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::dto::{
+    CompleteTask, CreateTask, Health, SetRole, TaskDto, UpdateTask, UserDto, Welcome,
+};
+use crate::error::{FieldError, Problem};
+use crate::handlers;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "todo-api",
+        description = "Multi-user task API for a Better Auth frontend. Send `Authorization: Bearer <token>`; errors are `application/problem+json` with a human-readable `detail`.",
+    ),
+    paths(
+        handlers::welcome,
+        handlers::health,
+        handlers::ready,
+        handlers::list_tasks,
+        handlers::create_task,
+        handlers::get_task,
+        handlers::put_task,
+        handlers::patch_task,
+        handlers::complete_task,
+        handlers::delete_task,
+        handlers::admin_list_users,
+        handlers::admin_list_user_tasks,
+        handlers::admin_set_role,
+        handlers::admin_delete_user,
+        handlers::admin_delete_user_task,
+    ),
+    components(schemas(
+        TaskDto, CreateTask, UpdateTask, CompleteTask, UserDto, SetRole, Welcome, Health,
+        Problem, FieldError
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "tasks", description = "The caller's own tasks"),
+        (name = "admin", description = "Users and their tasks, for admins"),
+        (name = "service", description = "Liveness, readiness and metadata"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A credential from Better Auth: an HS256 JWT signed with BETTER_AUTH_SECRET (`sub` = user id).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
