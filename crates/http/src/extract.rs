@@ -1,6 +1,7 @@
 //! Request extractors: the bearer principal and JSON bodies with precise errors.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -79,11 +80,17 @@ pub(crate) fn services(req: &HttpRequest) -> Result<web::Data<Services>, ApiErro
         })
 }
 
-/// A JSON body: content type checked, size bounded, shape errors named by field.
+/// A JSON request body, read (size-bounded) by the extractor but parsed only when the
+/// handler asks, after authentication: a client without a valid credential always gets
+/// 401, whatever its body.
 ///
 /// `T` decides whether an empty body is acceptable through [`FromEmptyBody`].
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub struct JsonBody<T> {
+    bytes: web::Bytes,
+    json_content_type: bool,
+    _shape: PhantomData<T>,
+}
 
 /// What an empty request body means for a body type (`None`: a body is required).
 pub trait FromEmptyBody: Sized {
@@ -92,7 +99,23 @@ pub trait FromEmptyBody: Sized {
     }
 }
 
-impl<T: DeserializeOwned + FromEmptyBody + 'static> FromRequest for JsonBody<T> {
+impl<T: DeserializeOwned + FromEmptyBody> JsonBody<T> {
+    /// 415 for a non-JSON content type, 400 for malformed JSON, 422 for a wrong shape.
+    pub fn parse(self) -> Result<T, ApiError> {
+        if self.bytes.iter().all(u8::is_ascii_whitespace) {
+            return T::from_empty_body().ok_or(ApiError::Shape {
+                field: None,
+                message: "a JSON object body is required".to_owned(),
+            });
+        }
+        if !self.json_content_type {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parse_json(&self.bytes)
+    }
+}
+
+impl<T: 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
@@ -100,7 +123,7 @@ impl<T: DeserializeOwned + FromEmptyBody + 'static> FromRequest for JsonBody<T> 
         let limit = req
             .app_data::<web::Data<Services>>()
             .map_or(HttpSettings::default().body_limit, |s| s.http.body_limit);
-        let content_type_ok = is_json(req);
+        let json_content_type = is_json(req);
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -119,16 +142,11 @@ impl<T: DeserializeOwned + FromEmptyBody + 'static> FromRequest for JsonBody<T> 
                 }
                 body.extend_from_slice(&chunk);
             }
-            if body.iter().all(u8::is_ascii_whitespace) {
-                return T::from_empty_body().map(JsonBody).ok_or(ApiError::Shape {
-                    field: None,
-                    message: "a JSON object body is required".to_owned(),
-                });
-            }
-            if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            parse_json(&body).map(JsonBody)
+            Ok(Self {
+                bytes: body.freeze(),
+                json_content_type,
+                _shape: PhantomData,
+            })
         })
     }
 }

@@ -160,10 +160,11 @@ pub async fn create_task(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
     path: web::Path<String>,
-    JsonBody(body): JsonBody<CreateTask>,
+    body: JsonBody<CreateTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
+    let body = body.parse()?;
     let new = NewTask {
         title: title(&body.title)?,
         description: description(body.description.as_deref())?,
@@ -261,10 +262,11 @@ pub async fn patch_task(
 async fn update(
     Authenticated(principal): Authenticated,
     path: web::Path<(String, String)>,
-    JsonBody(body): JsonBody<UpdateTask>,
+    body: JsonBody<UpdateTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    let body = body.parse()?;
     let task = services
         .tasks
         .update(&principal, &owner, id, changes(body)?)
@@ -287,10 +289,11 @@ async fn update(
 pub async fn complete_task(
     Authenticated(principal): Authenticated,
     path: web::Path<(String, String)>,
-    JsonBody(body): JsonBody<CompleteTask>,
+    body: JsonBody<CompleteTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    let body = body.parse()?;
     let completed = match body.completed {
         None => None,
         Some(None) => return Err(invalid("completed", "must be true or false")),
@@ -425,10 +428,11 @@ pub async fn admin_list_user_tasks(
 pub async fn admin_set_role(
     Authenticated(principal): Authenticated,
     path: web::Path<String>,
-    JsonBody(body): JsonBody<SetRole>,
+    body: JsonBody<SetRole>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let target = user_id(&path)?;
+    let body = body.parse()?;
     let roles = RoleList::parse(&body.role).map_err(ApplicationError::from)?;
     let user = services.admin.set_role(&principal, &target, roles).await?;
     Ok(HttpResponse::Ok().json(UserDto::from(user)))

@@ -1,0 +1,228 @@
+use std::sync::Arc;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::{self, TestRequest};
+use async_trait::async_trait;
+use chrono::{TimeDelta, Utc};
+use serde_json::Value;
+use todo_application::ports::{
+    Clock, CredentialVerifier, PortError, ReadinessProbe, SystemClock, TaskRepository,
+    UserRepository, UuidV7Ids,
+};
+use todo_application::{AdminService, AuthService, PageSettings, TaskService, UserCache};
+use todo_auth::{Hs256Issuer, Hs256Settings, Hs256Verifier};
+use todo_domain::{AdminRoles, RoleList, User, UserId};
+use todo_http::{HttpSettings, Services};
+use todo_persistence::{
+    DatabaseConnection, PoolSettings, SeaReadiness, SeaTaskRepository, SeaUserRepository,
+};
+
+pub const SECRET: &[u8] = b"http-test-secret-0123456789abcdef0123";
+
+pub struct TestApp {
+    pub db: DatabaseConnection,
+    pub services: Services,
+    issuer: Hs256Issuer,
+}
+
+pub struct Options {
+    pub max_limit: u32,
+    pub default_limit: u32,
+    pub readiness: Option<Arc<dyn ReadinessProbe>>,
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_limit: 1000,
+            default_limit: 1000,
+            readiness: None,
+            cors_origins: vec!["http://localhost:3000".to_owned()],
+        }
+    }
+}
+
+pub async fn app() -> TestApp {
+    app_with(Options::default()).await
+}
+
+pub async fn app_with(options: Options) -> TestApp {
+    let db = todo_persistence::connect("sqlite::memory:", &PoolSettings::default())
+        .await
+        .unwrap();
+    todo_persistence::migrate(&db).await.unwrap();
+    let tasks: Arc<dyn TaskRepository> = Arc::new(SeaTaskRepository::new(db.clone()));
+    let users: Arc<dyn UserRepository> = Arc::new(SeaUserRepository::new(db.clone()));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // No cache: every request sees the database as it is now.
+    let cache = Arc::new(UserCache::disabled());
+    let pages = PageSettings {
+        default_limit: options.default_limit,
+        max_limit: options.max_limit,
+    };
+    let verifiers: Vec<Arc<dyn CredentialVerifier>> = vec![Arc::new(Hs256Verifier::new(
+        SECRET,
+        &Hs256Settings::default(),
+    ))];
+    let readiness = options
+        .readiness
+        .unwrap_or_else(|| Arc::new(SeaReadiness::new(db.clone())));
+    let services = Services::new(
+        TaskService::new(tasks.clone(), clock.clone(), Arc::new(UuidV7Ids), pages),
+        AdminService::new(
+            users.clone(),
+            tasks,
+            cache.clone(),
+            AdminRoles::default(),
+            pages,
+        ),
+        AuthService::new(verifiers, users, clock, cache, AdminRoles::default(), None),
+        readiness,
+        HttpSettings {
+            body_limit: 64 * 1024,
+            cors_origins: options.cors_origins,
+        },
+    );
+    TestApp {
+        db,
+        services,
+        issuer: Hs256Issuer::new(SECRET, Hs256Settings::default()),
+    }
+}
+
+/// A readiness probe that always fails as if the database were down.
+pub struct DownProbe;
+
+#[async_trait]
+impl ReadinessProbe for DownProbe {
+    async fn check(&self) -> Result<(), PortError> {
+        Err(PortError::Unavailable("connection refused".into()))
+    }
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Value,
+    pub raw: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    /// Asserts a problem+json error with `status` and returns its `detail`.
+    pub fn problem(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.raw);
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "body: {}",
+            self.raw
+        );
+        assert_eq!(self.body["status"], status, "{}", self.raw);
+        let detail = self.body["detail"].as_str().expect("detail is a string");
+        assert!(!detail.is_empty());
+        if status == 401 {
+            assert_eq!(self.header("www-authenticate").as_deref(), Some("Bearer"));
+        }
+        detail.to_owned()
+    }
+}
+
+impl TestApp {
+    pub async fn user(&self, id: &str, role: Option<&str>) -> String {
+        let user = User {
+            id: UserId::parse(id).unwrap(),
+            email: format!("{id}@example.com"),
+            name: format!("User {id}"),
+            roles: RoleList::from_stored(role),
+            banned: false,
+            ban_expires: None,
+            created_at: todo_domain::to_stored_precision(Utc::now()),
+        };
+        SeaUserRepository::new(self.db.clone())
+            .create_if_absent(&user)
+            .await
+            .unwrap();
+        self.token(id)
+    }
+
+    pub fn token(&self, id: &str) -> String {
+        let now = Utc::now();
+        self.issuer
+            .issue(&UserId::parse(id).unwrap(), now, now + TimeDelta::hours(1))
+            .unwrap()
+    }
+
+    pub fn expired_token(&self, id: &str) -> String {
+        let now = Utc::now();
+        self.issuer
+            .issue(
+                &UserId::parse(id).unwrap(),
+                now - TimeDelta::hours(2),
+                now - TimeDelta::hours(1),
+            )
+            .unwrap()
+    }
+
+    pub fn forged_token(&self, id: &str) -> String {
+        let now = Utc::now();
+        Hs256Issuer::new(
+            b"not-the-secret-0123456789abcdef0123",
+            Hs256Settings::default(),
+        )
+        .issue(&UserId::parse(id).unwrap(), now, now + TimeDelta::hours(1))
+        .unwrap()
+    }
+
+    pub async fn send(&self, req: TestRequest) -> Response {
+        let app = test::init_service(todo_http::app(self.services.clone())).await;
+        let res = test::call_service(&app, req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Response {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = TestRequest::default().method(method).uri(path);
+        if let Some(token) = token {
+            req = req.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        if let Some(body) = body {
+            req = req.set_json(body);
+        }
+        self.send(req).await
+    }
+
+    pub async fn create(&self, owner: &str, token: &str, title: &str) -> Value {
+        let res = self
+            .call(
+                Method::POST,
+                &format!("/api/{owner}/tasks"),
+                Some(token),
+                Some(serde_json::json!({ "title": title })),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.raw);
+        res.body
+    }
+}

@@ -1,0 +1,11 @@
+//! The HTTP contract, driven through `actix_web::test` against the real services and the
+//! real SeaORM adapters on an in-memory SQLite database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod harness;
+
+mod admin;
+mod auth;
+mod bad_input;
+mod service;
+mod tasks;

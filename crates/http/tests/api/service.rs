@@ -1,0 +1,193 @@
+use std::sync::Arc;
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+
+use crate::harness::*;
+
+#[actix_web::test]
+async fn welcome_names_the_service_and_its_docs() {
+    let app = app().await;
+    let res = app.call(Method::GET, "/", None, None).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body["name"], "todo-api");
+    assert_eq!(res.body["docs"], "/docs");
+    assert!(res.body["version"].is_string());
+}
+
+#[actix_web::test]
+async fn health_is_ok_without_the_database() {
+    let app = app_with(Options {
+        readiness: Some(Arc::new(DownProbe)),
+        ..Options::default()
+    })
+    .await;
+    let res = app.call(Method::GET, "/health", None, None).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body["status"], "ok");
+}
+
+#[actix_web::test]
+async fn readiness_reflects_the_database() {
+    let app = app().await;
+    let res = app.call(Method::GET, "/health/ready", None, None).await;
+    assert_eq!(res.status, 200, "{}", res.raw);
+
+    let down = app_with(Options {
+        readiness: Some(Arc::new(DownProbe)),
+        ..Options::default()
+    })
+    .await;
+    let res = down.call(Method::GET, "/health/ready", None, None).await;
+    assert!(res.problem(503).contains("unreachable"));
+    assert_eq!(res.header("retry-after").as_deref(), Some("2"));
+}
+
+#[actix_web::test]
+async fn readiness_fails_once_shutdown_begins() {
+    let app = app().await;
+    app.services.begin_shutdown();
+    let res = app.call(Method::GET, "/health/ready", None, None).await;
+    assert!(res.problem(503).contains("shutting down"));
+}
+
+#[actix_web::test]
+async fn every_response_carries_a_request_id() {
+    let app = app().await;
+    let res = app.call(Method::GET, "/health", None, None).await;
+    let generated = res.header("x-request-id").unwrap();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+
+    let res = app
+        .send(
+            TestRequest::get()
+                .uri("/health")
+                .insert_header(("x-request-id", "abc-123")),
+        )
+        .await;
+    assert_eq!(res.header("x-request-id").as_deref(), Some("abc-123"));
+
+    // Errors too, and an insane id is replaced.
+    let res = app
+        .send(
+            TestRequest::get()
+                .uri("/api/alice/tasks")
+                .insert_header(("x-request-id", "has spaces and <html>")),
+        )
+        .await;
+    res.problem(401);
+    let id = res.header("x-request-id").unwrap();
+    assert_ne!(id, "has spaces and <html>");
+    assert_eq!(id.len(), 36);
+}
+
+#[actix_web::test]
+async fn unknown_routes_and_methods_are_problem_documents() {
+    let app = app().await;
+    let res = app.call(Method::GET, "/nope", None, None).await;
+    assert!(res.problem(404).contains("/nope"));
+    let res = app.call(Method::POST, "/health", None, None).await;
+    let detail = res.problem(405);
+    assert!(detail.contains("POST"), "{detail}");
+    let res = app.call(Method::PUT, "/api/alice/tasks", None, None).await;
+    res.problem(405);
+}
+
+#[actix_web::test]
+async fn the_openapi_document_describes_every_operation() {
+    let app = app().await;
+    let res = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(res.status, 200);
+    let doc = &res.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/", &["get"][..]),
+        ("/health", &["get"]),
+        ("/health/ready", &["get"]),
+        ("/api/{user_id}/tasks", &["get", "post"]),
+        (
+            "/api/{user_id}/tasks/{task_id}",
+            &["get", "put", "patch", "delete"],
+        ),
+        ("/api/{user_id}/tasks/{task_id}/complete", &["patch"]),
+        ("/api/admin/users", &["get"]),
+        ("/api/admin/users/{user_id}", &["delete"]),
+        ("/api/admin/users/{user_id}/tasks", &["get"]),
+        ("/api/admin/users/{user_id}/role", &["patch"]),
+        ("/api/admin/users/{user_id}/tasks/{task_id}", &["delete"]),
+    ] {
+        for method in methods {
+            assert!(
+                paths[path][method].is_object(),
+                "{method} {path} is missing from the OpenAPI document"
+            );
+        }
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for schema in ["TaskDto", "CreateTask", "UpdateTask", "Problem", "UserDto"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    // Read-only fields are accepted but not advertised.
+    assert!(doc["components"]["schemas"]["CreateTask"]["properties"]["_id"].is_null());
+}
+
+#[actix_web::test]
+async fn swagger_ui_is_served_without_network() {
+    let app = app().await;
+    let res = app.call(Method::GET, "/docs", None, None).await;
+    assert!(res.status.is_redirection());
+    let res = app.call(Method::GET, "/docs/", None, None).await;
+    assert_eq!(res.status, 200);
+    assert!(
+        res.raw.contains("swagger-ui"),
+        "{}",
+        &res.raw[..200.min(res.raw.len())]
+    );
+    let res = app
+        .call(Method::GET, "/docs/swagger-ui-bundle.js", None, None)
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(
+        res.raw.len() > 100_000,
+        "the bundle is vendored into the binary"
+    );
+    let res = app
+        .call(Method::GET, "/docs/swagger-initializer.js", None, None)
+        .await;
+    assert!(res.raw.contains("/openapi.json"));
+}
+
+#[actix_web::test]
+async fn cors_allows_the_configured_frontend() {
+    let app = app().await;
+    let res = app
+        .send(
+            TestRequest::default()
+                .method(Method::OPTIONS)
+                .uri("/api/alice/tasks")
+                .insert_header(("origin", "http://localhost:3000"))
+                .insert_header(("access-control-request-method", "POST"))
+                .insert_header((
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )),
+        )
+        .await;
+    assert!(res.status.is_success(), "{} {}", res.status, res.raw);
+    assert_eq!(
+        res.header("access-control-allow-origin").as_deref(),
+        Some("http://localhost:3000")
+    );
+    let res = app
+        .send(
+            TestRequest::get()
+                .uri("/health")
+                .insert_header(("origin", "https://evil.example")),
+        )
+        .await;
+    assert_eq!(res.header("access-control-allow-origin"), None);
+}
