@@ -1,1 +1,59 @@
+//! Database migrations of the todo service, for PostgreSQL and SQLite.
+//!
+//! Every step is idempotent: the tables Better Auth owns (`"user"`, `session`) are created
+//! only when absent, and columns the service needs are added only when missing, so the
+//! migrations run cleanly on a database where Better Auth created its tables first.
 
+pub use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{DatabaseConnection, DbBackend, Statement, TransactionTrait};
+
+mod m20260101_000001_better_auth;
+mod m20260101_000002_task;
+mod url;
+
+pub use url::normalize_database_url;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_better_auth::Migration),
+            Box::new(m20260101_000002_task::Migration),
+        ]
+    }
+}
+
+/// Key of the PostgreSQL advisory lock held while migrating ("todo-mig").
+const MIGRATION_LOCK_KEY: i64 = 0x746f_646f_2d6d_6967;
+
+/// Applies every pending migration. On PostgreSQL this happens in one transaction holding
+/// a transaction-level advisory lock, so instances starting together take turns (the
+/// later ones find nothing left to do) and a failed migration leaves nothing half-applied.
+pub async fn up_locked(db: &DatabaseConnection) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let txn = db.begin().await?;
+            txn.execute_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"),
+            ))
+            .await?;
+            Migrator::up(&txn, None).await?;
+            txn.commit().await
+        }
+        _ => Migrator::up(db, None).await,
+    }
+}
+
+/// How many migrations are not applied yet (0 on a database this version can serve).
+pub async fn pending(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    if !SchemaManager::new(db)
+        .has_table("seaql_migrations")
+        .await?
+    {
+        return Ok(Migrator::migrations().len());
+    }
+    Ok(Migrator::get_pending_migrations(db).await?.len())
+}

@@ -1,0 +1,105 @@
+/// Turns the database URLs the original service accepted into ones sqlx understands.
+///
+/// - `postgresql+asyncpg://`, `postgresql+psycopg://`, `postgresql://`, `postgres://`
+///   → `postgres://`; asyncpg's `ssl=<mode>` becomes `sslmode=<mode>`.
+/// - `sqlite+aiosqlite:///x.db`, `sqlite:///x.db` (SQLAlchemy) and `sqlite://x.db` →
+///   `sqlite://x.db?mode=rwc` (created when missing) unless a `mode` is given;
+///   `sqlite::memory:` stays as it is.
+///
+/// The error never repeats the URL (it may hold a password).
+pub fn normalize_database_url(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let (scheme, rest) = raw
+        .split_once("://")
+        .or_else(|| raw.split_once(':').filter(|(s, _)| *s == "sqlite"))
+        .ok_or_else(|| "DATABASE_URL must look like postgres://… or sqlite://…".to_owned())?;
+    let scheme = scheme.to_ascii_lowercase();
+    match scheme.split('+').next().unwrap_or_default() {
+        "postgres" | "postgresql" => Ok(format!("postgres://{}", rename_ssl_param(rest))),
+        "sqlite" => {
+            if rest == ":memory:" || rest.starts_with(":memory:") {
+                return Ok(format!("sqlite:{rest}"));
+            }
+            // SQLAlchemy writes sqlite:///relative.db and sqlite:////abs/path.db.
+            let path = match rest.strip_prefix('/') {
+                Some(after) if after.starts_with('/') => after,
+                Some(after) => after,
+                None => rest,
+            };
+            if path.is_empty() {
+                return Err("DATABASE_URL names no SQLite file".to_owned());
+            }
+            if path.contains("mode=") {
+                Ok(format!("sqlite://{path}"))
+            } else if path.contains('?') {
+                Ok(format!("sqlite://{path}&mode=rwc"))
+            } else {
+                Ok(format!("sqlite://{path}?mode=rwc"))
+            }
+        }
+        other => Err(format!(
+            "DATABASE_URL uses the unsupported scheme `{other}`; use postgres:// or sqlite://"
+        )),
+    }
+}
+
+fn rename_ssl_param(rest: &str) -> String {
+    let Some((base, query)) = rest.split_once('?') else {
+        return rest.to_owned();
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|p| match p.strip_prefix("ssl=") {
+            Some(mode) => format!("sslmode={mode}"),
+            None => p.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_database_url as n;
+
+    #[test]
+    fn postgres_forms_are_normalised() {
+        assert_eq!(
+            n("postgresql+asyncpg://u:p@db.example.com/app?sslmode=require").as_deref(),
+            Ok("postgres://u:p@db.example.com/app?sslmode=require")
+        );
+        assert_eq!(
+            n("postgresql+asyncpg://u:p@h/app?ssl=require").as_deref(),
+            Ok("postgres://u:p@h/app?sslmode=require")
+        );
+        assert_eq!(n("postgresql://h/app").as_deref(), Ok("postgres://h/app"));
+        assert_eq!(n("postgres://h/app").as_deref(), Ok("postgres://h/app"));
+        assert_eq!(
+            n("postgresql+psycopg://h/app?sslmode=require&application_name=x").as_deref(),
+            Ok("postgres://h/app?sslmode=require&application_name=x")
+        );
+    }
+
+    #[test]
+    fn sqlite_forms_are_normalised() {
+        assert_eq!(
+            n("sqlite://data/todo.db?mode=rwc").as_deref(),
+            Ok("sqlite://data/todo.db?mode=rwc")
+        );
+        assert_eq!(n("sqlite://todo.db").as_deref(), Ok("sqlite://todo.db?mode=rwc"));
+        assert_eq!(n("sqlite:///./todo.db").as_deref(), Ok("sqlite://./todo.db?mode=rwc"));
+        assert_eq!(
+            n("sqlite+aiosqlite:////var/lib/todo.db").as_deref(),
+            Ok("sqlite:///var/lib/todo.db?mode=rwc")
+        );
+        assert_eq!(n("sqlite::memory:").as_deref(), Ok("sqlite::memory:"));
+    }
+
+    #[test]
+    fn other_schemes_are_refused_without_echoing_the_url() {
+        let err = n("mysql://root:hunter2@h/db").unwrap_err();
+        assert!(err.contains("mysql"), "{err}");
+        assert!(!err.contains("hunter2"));
+        assert!(n("nonsense").is_err());
+        assert!(n("sqlite://").is_err());
+    }
+}
