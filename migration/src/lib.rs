@@ -49,10 +49,7 @@ pub async fn up_locked(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// How many migrations are not applied yet (0 on a database this version can serve).
 pub async fn pending(db: &DatabaseConnection) -> Result<usize, DbErr> {
-    if !SchemaManager::new(db)
-        .has_table("seaql_migrations")
-        .await?
-    {
+    if !SchemaManager::new(db).has_table("seaql_migrations").await? {
         return Ok(Migrator::migrations().len());
     }
     Ok(Migrator::get_pending_migrations(db).await?.len())

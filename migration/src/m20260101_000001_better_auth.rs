@@ -55,7 +55,11 @@ enum Session {
 }
 
 fn role() -> ColumnDef {
-    ColumnDef::new(User::Role).text().null().default("user").to_owned()
+    ColumnDef::new(User::Role)
+        .text()
+        .null()
+        .default("user")
+        .to_owned()
 }
 
 fn banned() -> ColumnDef {
@@ -141,7 +145,12 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(Session::Token).text().not_null().unique_key())
+                    .col(
+                        ColumnDef::new(Session::Token)
+                            .text()
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(
                         ColumnDef::new(Session::CreatedAt)
                             .timestamp_with_time_zone()

@@ -36,7 +36,8 @@ async fn run(args: &[String]) -> Result<(), String> {
         && let Some(dir) = std::path::Path::new(path).parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let mut options = ConnectOptions::new(url);
     options.sqlx_logging(false);
@@ -47,7 +48,10 @@ async fn run(args: &[String]) -> Result<(), String> {
         "up" => up_locked(&db).await,
         "down" => {
             let steps = match args.get(1) {
-                Some(n) => Some(n.parse::<u32>().map_err(|_| format!("`{n}` is not a number\n{USAGE}"))?),
+                Some(n) => Some(
+                    n.parse::<u32>()
+                        .map_err(|_| format!("`{n}` is not a number\n{USAGE}"))?,
+                ),
                 None => Some(1),
             };
             Migrator::down(&db, steps).await
@@ -60,7 +64,9 @@ async fn run(args: &[String]) -> Result<(), String> {
     };
     outcome.map_err(|e| format!("{command} failed: {e}"))?;
     if command == "status" {
-        let pending = todo_migration::pending(&db).await.map_err(|e| e.to_string())?;
+        let pending = todo_migration::pending(&db)
+            .await
+            .map_err(|e| e.to_string())?;
         println!("{pending} pending migration(s)");
     } else {
         println!("{command}: done");

@@ -58,6 +58,7 @@ fn rename_ssl_param(rest: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::normalize_database_url as n;
 
@@ -85,8 +86,14 @@ mod tests {
             n("sqlite://data/todo.db?mode=rwc").as_deref(),
             Ok("sqlite://data/todo.db?mode=rwc")
         );
-        assert_eq!(n("sqlite://todo.db").as_deref(), Ok("sqlite://todo.db?mode=rwc"));
-        assert_eq!(n("sqlite:///./todo.db").as_deref(), Ok("sqlite://./todo.db?mode=rwc"));
+        assert_eq!(
+            n("sqlite://todo.db").as_deref(),
+            Ok("sqlite://todo.db?mode=rwc")
+        );
+        assert_eq!(
+            n("sqlite:///./todo.db").as_deref(),
+            Ok("sqlite://./todo.db?mode=rwc")
+        );
         assert_eq!(
             n("sqlite+aiosqlite:////var/lib/todo.db").as_deref(),
             Ok("sqlite:///var/lib/todo.db?mode=rwc")

@@ -130,8 +130,8 @@ impl FromEmptyBody for CompleteTask {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size (default and maximum are configured; the maximum defaults to 1000).
-    #[param(minimum = 1)]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1)]
+    pub limit: Option<String>,
     /// Where to continue: copy it from the `Link: <…>; rel="next"` header.
     pub cursor: Option<String>,
 }

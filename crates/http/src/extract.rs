@@ -172,6 +172,18 @@ fn is_json(req: &HttpRequest) -> bool {
 
 /// Parses `bytes`, telling malformed JSON (400) from JSON of the wrong shape (422).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde would read a JSON array into a struct field by field; bodies are objects only.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(err) if err.is_syntax() || err.is_eof() => {
+                Err(ApiError::MalformedJson(err.to_string()))
+            }
+            _ => Err(ApiError::Shape {
+                field: None,
+                message: "the body must be a JSON object".to_owned(),
+            }),
+        };
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let (path, inner) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => match de.end() {
@@ -199,10 +211,11 @@ fn shape_error(path: &str, raw: &str) -> ApiError {
         .map_or(raw, |i| raw.get(..i).unwrap_or(raw));
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let name = rest.split('`').next().unwrap_or_default();
+        // The path already ends with the unknown field's name.
         let field = if path == "." || path.is_empty() {
             name.to_owned()
         } else {
-            format!("{path}.{name}").trim_start_matches('.').to_owned()
+            path.to_owned()
         };
         return ApiError::Shape {
             field: Some(field),
@@ -280,5 +293,10 @@ mod tests {
             (422, "the body must be a JSON object".to_owned())
         );
         assert_eq!(detail("null").0, 422);
+        assert_eq!(
+            detail(r#"["a", true]"#),
+            (422, "the body must be a JSON object".to_owned())
+        );
+        assert_eq!(detail("[1, ").0, 400);
     }
 }

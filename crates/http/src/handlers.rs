@@ -61,6 +61,16 @@ fn page_response<T, C, D: serde::Serialize>(
     res.json(page.items.into_iter().map(dto).collect::<Vec<_>>())
 }
 
+/// A client's `limit`, as a number (the range is checked by the service).
+fn limit(raw: Option<&str>) -> Result<Option<u32>> {
+    raw.map(|l| {
+        l.trim()
+            .parse::<u32>()
+            .map_err(|_| invalid("limit", "must be a whole number"))
+    })
+    .transpose()
+}
+
 fn task_cursor(raw: Option<&str>) -> Result<Option<Cursor>> {
     raw.map(|c| Cursor::parse(c).map_err(|e| ApiError::App(e.into())))
         .transpose()
@@ -129,15 +139,16 @@ pub async fn list_tasks(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
+    let limit = limit(query.limit.as_deref())?;
     let after = task_cursor(query.cursor.as_deref())?;
     let page = services
         .tasks
-        .list(&principal, &owner, query.limit, after)
+        .list(&principal, &owner, limit, after)
         .await?;
     Ok(page_response(
         &req,
         page,
-        query.limit,
+        limit,
         Cursor::encode,
         TaskDto::from,
     ))
@@ -368,15 +379,13 @@ pub async fn admin_list_users(
     query: web::Query<ListQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
+    let limit = limit(query.limit.as_deref())?;
     let after = query.cursor.as_deref().map(parse_user_cursor).transpose()?;
-    let page = services
-        .admin
-        .list_users(&principal, query.limit, after)
-        .await?;
+    let page = services.admin.list_users(&principal, limit, after).await?;
     Ok(page_response(
         &req,
         page,
-        query.limit,
+        limit,
         encode_user_cursor,
         UserDto::from,
     ))
@@ -399,15 +408,16 @@ pub async fn admin_list_user_tasks(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let target = user_id(&path)?;
+    let limit = limit(query.limit.as_deref())?;
     let after = task_cursor(query.cursor.as_deref())?;
     let page = services
         .admin
-        .list_user_tasks(&principal, &target, query.limit, after)
+        .list_user_tasks(&principal, &target, limit, after)
         .await?;
     Ok(page_response(
         &req,
         page,
-        query.limit,
+        limit,
         Cursor::encode,
         TaskDto::from,
     ))

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::{StatusCode, header};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpRequest, HttpResponse, web};
 use todo_application::ports::ReadinessProbe;
 use todo_application::{AdminService, AuthService, TaskService};
@@ -98,43 +98,35 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
             .into()
         }))
         .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(&err).into()))
-        .route("/", web::get().to(h::welcome))
-        .route("/health", web::get().to(h::health))
-        .route("/health/ready", web::get().to(h::ready))
+        .service(web::resource("/").get(h::welcome))
+        .service(web::resource("/health").get(h::health))
+        .service(web::resource("/health/ready").get(h::ready))
         .service(
             web::scope("/api")
-                .route("/admin/users", web::get().to(h::admin_list_users))
-                .route(
-                    "/admin/users/{user_id}",
-                    web::delete().to(h::admin_delete_user),
+                .service(web::resource("/admin/users").get(h::admin_list_users))
+                .service(web::resource("/admin/users/{user_id}").delete(h::admin_delete_user))
+                .service(
+                    web::resource("/admin/users/{user_id}/tasks").get(h::admin_list_user_tasks),
                 )
-                .route(
-                    "/admin/users/{user_id}/tasks",
-                    web::get().to(h::admin_list_user_tasks),
-                )
-                .route(
-                    "/admin/users/{user_id}/role",
-                    web::patch().to(h::admin_set_role),
-                )
-                .route(
-                    "/admin/users/{user_id}/tasks/{task_id}",
-                    web::delete().to(h::admin_delete_user_task),
+                .service(web::resource("/admin/users/{user_id}/role").patch(h::admin_set_role))
+                .service(
+                    web::resource("/admin/users/{user_id}/tasks/{task_id}")
+                        .delete(h::admin_delete_user_task),
                 )
                 .service(
                     web::resource("/{user_id}/tasks")
-                        .route(web::get().to(h::list_tasks))
-                        .route(web::post().to(h::create_task)),
+                        .get(h::list_tasks)
+                        .post(h::create_task),
                 )
                 .service(
                     web::resource("/{user_id}/tasks/{task_id}")
-                        .route(web::get().to(h::get_task))
-                        .route(web::put().to(h::put_task))
-                        .route(web::patch().to(h::patch_task))
-                        .route(web::delete().to(h::delete_task)),
+                        .get(h::get_task)
+                        .put(h::put_task)
+                        .patch(h::patch_task)
+                        .delete(h::delete_task),
                 )
-                .route(
-                    "/{user_id}/tasks/{task_id}/complete",
-                    web::patch().to(h::complete_task),
+                .service(
+                    web::resource("/{user_id}/tasks/{task_id}/complete").patch(h::complete_task),
                 ),
         )
         .route(
@@ -161,7 +153,7 @@ fn query_error(err: &actix_web::error::QueryPayloadError) -> ApiError {
 }
 
 /// The whole application: routes plus request ids, tracing, CORS and the problem+json
-/// safety net for any error response a framework layer produces.
+/// envelope for any error response a framework layer produces.
 pub fn app(
     services: Services,
 ) -> App<
@@ -178,9 +170,8 @@ pub fn app(
         .configure(|cfg| configure(cfg, services))
         .default_service(web::to(not_found))
         .wrap(cors)
-        .wrap(ErrorHandlers::new().default_handler(problem_safety_net))
         .wrap(TracingLogger::<RequestSpan>::new())
-        .wrap(from_fn(telemetry::request_id))
+        .wrap(from_fn(telemetry::envelope))
 }
 
 fn cors(origins: &[String]) -> Cors {
@@ -205,41 +196,4 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         req.method(),
         req.path()
     )))
-}
-
-/// Turns any error response that is not problem+json yet (405 from routing, CORS refusals,
-/// framework errors) into one, keeping its status and headers.
-fn problem_safety_net<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if is_problem {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let status = res.status();
-    let detail = match status {
-        StatusCode::METHOD_NOT_ALLOWED => format!(
-            "the method {} is not allowed on this resource",
-            res.request().method()
-        ),
-        StatusCode::NOT_FOUND => "not found".to_owned(),
-        other => other
-            .canonical_reason()
-            .unwrap_or("request failed")
-            .to_lowercase(),
-    };
-    let (req, old) = res.into_parts();
-    let mut problem = Problem::new(status, detail, None).into_response();
-    for (name, value) in old.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            problem.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, problem).map_into_right_body(),
-    ))
 }

@@ -4,9 +4,13 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::error::InternalError;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, HttpResponse};
+
+use crate::error::{PROBLEM_JSON, Problem};
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
 
@@ -25,8 +29,10 @@ fn sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// Middleware: assigns the request id and echoes it on every response, errors included.
-pub async fn request_id(
+/// Outermost middleware: assigns the request id and echoes it on every response, and
+/// turns any error response that is not problem+json yet (405 from routing, CORS refusals,
+/// framework errors) into one, keeping its status and headers.
+pub async fn envelope(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
@@ -37,15 +43,55 @@ pub async fn request_id(
         .filter(|v| sane(v))
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let http_req = req.request().clone();
-    let mut res = match next.call(req).await {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(err) => ServiceResponse::from_err(err, http_req).map_into_boxed_body(),
-    };
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID, value);
+    let method = req.method().clone();
+    let header = HeaderValue::from_str(&id).ok();
+    match next.call(req).await {
+        Ok(res) => {
+            let (req, res) = res.into_parts();
+            let mut res = as_problem(res.map_into_boxed_body(), &method);
+            if let Some(value) = header {
+                res.headers_mut().insert(REQUEST_ID, value);
+            }
+            Ok(ServiceResponse::new(req, res))
+        }
+        Err(err) => {
+            // No request to build a ServiceResponse with: attach the finished response to
+            // the error, which actix renders as it is.
+            let mut res = as_problem(err.error_response(), &method);
+            if let Some(value) = header {
+                res.headers_mut().insert(REQUEST_ID, value);
+            }
+            Err(InternalError::from_response(err, res).into())
+        }
     }
-    Ok(res)
+}
+
+fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return res;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            format!("the method {method} is not allowed on this resource")
+        }
+        other => other
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase(),
+    };
+    let mut problem = Problem::new(status, detail, None).into_response();
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+CARGO ?= cargo
+DATABASE_URL ?=
+
+.PHONY: run test lint fmt migrate migrate-cli release dev-token clean-data check-deps
+
+## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
+run:
+	$(CARGO) run -p todo-server --
+
+## Run every test: unit (mockall), adapters (SQLite + PostgreSQL), HTTP contract, end-to-end.
+## PostgreSQL is expected at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+test:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+## Formatting, lints and the inward-only dependency rule.
+lint: check-deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## The HTTP adapter never depends on persistence, and neither on each other's frameworks.
+check-deps:
+	@! $(CARGO) tree -p todo-http -e normal --prefix none | grep -q '^todo-persistence' || (echo "todo-http must not depend on todo-persistence" && exit 1)
+	@! $(CARGO) tree -p todo-persistence -e normal --prefix none | grep -q '^actix-web' || (echo "todo-persistence must not depend on actix-web" && exit 1)
+	@! $(CARGO) tree -p todo-domain -e normal --prefix none | grep -Eq '^(sea-orm|actix-web|tokio) ' || (echo "todo-domain must stay free of I/O crates" && exit 1)
+	@echo "dependency direction: ok"
+
+fmt:
+	$(CARGO) fmt --all
+
+## Apply migrations to DATABASE_URL (default: the dev SQLite file).
+migrate:
+	$(CARGO) run -p todo-server -- migrate
+
+## The standalone migration CLI: make migrate-cli ARGS="status" (up, down, status, fresh).
+migrate-cli:
+	$(CARGO) run -p todo-migration -- $(ARGS)
+
+## Print a dev token: make dev-token USER_ID=alice [ARGS="--admin"]
+dev-token:
+	@$(CARGO) run -q -p todo-server -- dev-token $(or $(USER_ID),alice) $(ARGS)
+
+release:
+	$(CARGO) build --release --locked -p todo-server
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,190 @@
+//! The composition root: the only place that names concrete adapters.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use todo_application::ports::{
+    Clock, CredentialVerifier, ReadinessProbe, SystemClock, TaskRepository, UserRepository,
+    UuidV7Ids,
+};
+use todo_application::{AdminService, AuthService, PageSettings, TaskService, UserCache};
+use todo_auth::{Hs256Settings, Hs256Verifier};
+use todo_domain::{AdminRoles, UserId};
+use todo_http::{HttpSettings, Services};
+use todo_persistence::{DatabaseConnection, SeaReadiness, SeaTaskRepository, SeaUserRepository};
+
+use crate::settings::Settings;
+
+/// Connects to the database named in the settings.
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    todo_persistence::connect(settings.database.url.expose(), &settings.pool())
+        .await
+        .context("could not connect to the database (DATABASE_URL)")
+}
+
+/// Applies pending migrations (under an advisory lock on PostgreSQL).
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    todo_persistence::migrate(db)
+        .await
+        .context("could not apply database migrations")
+}
+
+/// The services of the application, wired to the adapters on `db`.
+pub fn services(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<Services> {
+    let tasks: Arc<dyn TaskRepository> = Arc::new(SeaTaskRepository::new(db.clone()));
+    let users: Arc<dyn UserRepository> = Arc::new(SeaUserRepository::new(db.clone()));
+    let readiness: Arc<dyn ReadinessProbe> = Arc::new(SeaReadiness::new(db.clone()));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let admin_roles = AdminRoles::new(settings.auth.admin_roles.iter().cloned());
+    let cache = Arc::new(UserCache::new(
+        Duration::from_secs(settings.auth.cache_ttl_secs),
+        settings.auth.cache_capacity,
+    ));
+    let pages = PageSettings {
+        default_limit: settings.pagination.default_limit,
+        max_limit: settings.pagination.max_limit,
+    };
+    let admin_user_id = settings
+        .auth
+        .admin_user_id
+        .as_deref()
+        .map(UserId::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("configuration error in `ADMIN_USER_ID`: {e}"))?;
+
+    let mut verifiers: Vec<Arc<dyn CredentialVerifier>> = Vec::new();
+    if settings.auth.hs256_enabled
+        && let Some(secret) = &settings.auth.secret
+    {
+        verifiers.push(Arc::new(Hs256Verifier::new(
+            secret.expose().as_bytes(),
+            &hs256_settings(settings),
+        )));
+    }
+    if verifiers.is_empty() {
+        tracing::warn!("no credential kind is enabled: every authenticated request will get 401");
+    }
+
+    Ok(Services::new(
+        TaskService::new(tasks.clone(), clock.clone(), Arc::new(UuidV7Ids), pages),
+        AdminService::new(
+            users.clone(),
+            tasks,
+            cache.clone(),
+            admin_roles.clone(),
+            pages,
+        ),
+        AuthService::new(verifiers, users, clock, cache, admin_roles, admin_user_id),
+        readiness,
+        HttpSettings {
+            body_limit: settings.http.body_limit,
+            cors_origins: settings.http.cors_origins.clone(),
+        },
+    ))
+}
+
+#[must_use]
+pub fn hs256_settings(settings: &Settings) -> Hs256Settings {
+    Hs256Settings {
+        issuer: settings.auth.issuer.clone(),
+        audience: settings.auth.audience.clone(),
+    }
+}
+
+/// A running server: its bound port and a future that completes when it stops.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    services: Services,
+}
+
+impl Application {
+    /// Connects, migrates (when configured), promotes `ADMIN_USER_ID`, binds and starts.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = connect(&settings).await?;
+        if settings.database.migrate_on_start {
+            migrate(&db).await?;
+        }
+        let services = services(&settings, &db)?;
+        if let Some(id) = &settings.auth.admin_user_id {
+            let id = UserId::parse(id)
+                .map_err(|e| anyhow::anyhow!("configuration error in `ADMIN_USER_ID`: {e}"))?;
+            match services.admin.promote(&id).await {
+                Ok(true) => tracing::info!(user = %id, "ADMIN_USER_ID promoted to admin"),
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = %err, "could not promote ADMIN_USER_ID yet"),
+            }
+        }
+        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
+            .with_context(|| {
+                format!(
+                    "could not listen on {}:{} (HOST/PORT)",
+                    settings.http.host, settings.http.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let app_services = services.clone();
+        let mut server = actix_web::HttpServer::new(move || todo_http::app(app_services.clone()))
+            .shutdown_timeout(settings.http.shutdown_grace_secs)
+            .disable_signals();
+        if settings.http.workers > 0 {
+            server = server.workers(settings.http.workers);
+        }
+        let server = server.listen(listener)?.run();
+        tracing::info!(
+            address = %format!("{}:{port}", settings.http.host),
+            database = todo_persistence::backend_name(&db),
+            profile = settings.profile.as_str(),
+            "listening"
+        );
+        Ok(Self {
+            port,
+            server,
+            services,
+        })
+    }
+
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or SIGINT, then reports not-ready, drains in-flight requests
+    /// (up to the grace period) and returns.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let services = self.services.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown requested: draining in-flight requests");
+            services.begin_shutdown();
+            handle.stop(true).await;
+        });
+        self.server.await.context("the HTTP server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,124 @@
+//! Command line: `serve` (default), `migrate`, `dev-token`.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use todo_domain::{RoleList, User, UserId};
+
+use crate::app::{self, Application};
+use crate::settings::{Profile, Settings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "todo-server",
+    version,
+    about = "A multi-user task API for Better Auth frontends"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Dev profile only: create the user if needed and print a bearer token for it.
+    DevToken {
+        /// The user id (Better Auth ids are opaque strings).
+        user_id: String,
+        /// E-mail of the user when it is created (default: <user-id>@example.com).
+        #[arg(long)]
+        email: Option<String>,
+        /// Display name of the user when it is created (default: the user id).
+        #[arg(long)]
+        name: Option<String>,
+        /// Give the user the admin role.
+        #[arg(long)]
+        admin: bool,
+        /// Token lifetime in hours.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+    },
+}
+
+/// Runs the command with loaded settings.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            if settings.uses_dev_secret() {
+                tracing::warn!(
+                    "USING THE BUILT-IN INSECURE DEV SECRET: anyone can mint tokens. Set BETTER_AUTH_SECRET for anything but local development."
+                );
+            }
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
+        }
+        Command::Migrate => {
+            let db = app::connect(&settings).await?;
+            app::migrate(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::DevToken {
+            user_id,
+            email,
+            name,
+            admin,
+            hours,
+        } => {
+            let token = dev_token(&settings, &user_id, email, name, admin, hours).await?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn dev_token(
+    settings: &Settings,
+    user_id: &str,
+    email: Option<String>,
+    name: Option<String>,
+    admin: bool,
+    hours: u32,
+) -> anyhow::Result<String> {
+    if settings.profile != Profile::Dev {
+        bail!("dev-token only works in the dev profile (TODO_PROFILE=dev)");
+    }
+    let id = UserId::parse(user_id).map_err(|e| anyhow::anyhow!("invalid user id: {e}"))?;
+    let Some(secret) = &settings.auth.secret else {
+        bail!("no BETTER_AUTH_SECRET configured");
+    };
+    let db = app::connect(settings).await?;
+    app::migrate(&db).await?;
+    let services = app::services(settings, &db)?;
+    let now = chrono::Utc::now();
+    let user = User {
+        email: email.unwrap_or_else(|| format!("{user_id}@example.com")),
+        name: name.unwrap_or_else(|| user_id.to_owned()),
+        id: id.clone(),
+        roles: RoleList::user(),
+        banned: false,
+        ban_expires: None,
+        created_at: todo_domain::to_stored_precision(now),
+    };
+    let users = todo_persistence::SeaUserRepository::new(db.clone());
+    use todo_application::ports::UserRepository;
+    if users
+        .create_if_absent(&user)
+        .await
+        .context("could not create the user")?
+    {
+        eprintln!("created user {id}");
+    }
+    if admin && services.admin.promote(&id).await? {
+        eprintln!("gave {id} the admin role");
+    }
+    let issuer =
+        todo_auth::Hs256Issuer::new(secret.expose().as_bytes(), app::hs256_settings(settings));
+    let expires = now + chrono::TimeDelta::hours(i64::from(hours.max(1)));
+    Ok(issuer.issue(&id, now, expires)?)
+}

@@ -1,0 +1,468 @@
+//! Layered configuration: built-in defaults < `config/default.toml` < `config/{profile}.toml`
+//! < `TODO__SECTION__KEY` environment variables < the original service's plain names
+//! (`DATABASE_URL`, `BETTER_AUTH_SECRET`, `BETTER_AUTH_URL`, `ADMIN_USER_ID`, `PORT`,
+//! `HOST`, `CORS_ORIGINS`). A `.env` file is read first.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Secret used by the dev profile when none is configured. Never accepted in production.
+pub const DEV_SECRET: &str = "dev-insecure-secret-do-not-use-in-production-0123456789";
+
+/// Shortest secret accepted in production (bytes).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Dev,
+    Production,
+}
+
+impl Profile {
+    fn parse(raw: &str) -> Result<Self, SettingsError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "dev" | "development" | "local" => Ok(Self::Dev),
+            "production" | "prod" => Ok(Self::Production),
+            other => Err(SettingsError::Invalid {
+                key: "TODO_PROFILE".into(),
+                message: format!("`{other}` is not a profile; use `dev` or `production`"),
+            }),
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dev => "dev",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// A string that never shows itself in `Debug` output or logs.
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSection {
+    pub host: String,
+    pub port: u16,
+    /// Largest accepted request body in bytes.
+    pub body_limit: usize,
+    /// Allowed CORS origins; `["*"]` allows any.
+    pub cors_origins: Vec<String>,
+    /// Worker threads; 0 = one per CPU core.
+    pub workers: usize,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSection {
+    pub url: Secret,
+    pub migrate_on_start: bool,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_ms: u64,
+    pub idle_timeout_secs: u64,
+    pub max_lifetime_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSection {
+    /// `BETTER_AUTH_SECRET`: signs and verifies HS256 tokens.
+    pub secret: Option<Secret>,
+    /// Accept HS256 JWTs signed with the secret.
+    pub hs256_enabled: bool,
+    /// When set, HS256 tokens must carry this `iss`.
+    pub issuer: Option<String>,
+    /// When set, HS256 tokens must carry this `aud`.
+    pub audience: Option<String>,
+    /// `BETTER_AUTH_URL`: the Better Auth server (used by later credential kinds).
+    pub better_auth_url: Option<String>,
+    /// Roles that make a user an admin.
+    pub admin_roles: Vec<String>,
+    /// `ADMIN_USER_ID`: promoted to admin at start-up and when first seen.
+    pub admin_user_id: Option<String>,
+    /// Seconds a user row is cached in-process (0 disables the cache).
+    pub cache_ttl_secs: u64,
+    pub cache_capacity: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaginationSection {
+    pub default_limit: u32,
+    pub max_limit: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSection {
+    pub format: LogFormat,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub profile: Profile,
+    pub http: HttpSection,
+    pub database: DatabaseSection,
+    pub auth: AuthSection,
+    pub pagination: PaginationSection,
+    pub log: LogSection,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration error in `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    #[error("configuration error: {0}")]
+    Load(#[from] config::ConfigError),
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Where the environment comes from; a trait so tests need not touch the process env.
+pub trait Env {
+    fn var(&self, key: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn var(&self, key: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+impl Settings {
+    /// Loads the configuration of the process (after reading `.env`, if present).
+    pub fn load() -> Result<Self, SettingsError> {
+        // A missing .env is normal; a malformed one is worth a warning but not fatal.
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            eprintln!("warning: ignoring .env: {err}");
+        }
+        let dir = std::env::var("TODO_CONFIG_DIR")
+            .map_or_else(|_| PathBuf::from("config"), PathBuf::from);
+        let env_source = config::Environment::with_prefix("TODO")
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("http.cors_origins")
+            .with_list_parse_key("auth.admin_roles")
+            .try_parsing(true);
+        Self::build(&ProcessEnv, &dir, Some(env_source))
+    }
+
+    /// Builds settings from `env` (plain names and `TODO_PROFILE`), the files in `dir`, and
+    /// an optional `TODO__…` environment source.
+    pub fn build(
+        env: &dyn Env,
+        dir: &std::path::Path,
+        env_source: Option<config::Environment>,
+    ) -> Result<Self, SettingsError> {
+        let profile = env
+            .var("TODO_PROFILE")
+            .or_else(|| env.var("APP_ENV"))
+            .map_or(Ok(Profile::Dev), |p| Profile::parse(&p))?;
+        let dev = profile == Profile::Dev;
+        let mut builder = config::Config::builder()
+            .set_default("profile", profile.as_str())?
+            .set_default("http.host", "127.0.0.1")?
+            .set_default("http.port", 8000)?
+            .set_default("http.body_limit", 64 * 1024)?
+            .set_default(
+                "http.cors_origins",
+                if dev { vec!["*"] } else { Vec::new() },
+            )?
+            .set_default("http.workers", 0)?
+            .set_default("http.shutdown_grace_secs", 30)?
+            .set_default("database.url", "sqlite://data/todo.db?mode=rwc")?
+            .set_default("database.migrate_on_start", true)?
+            .set_default("database.max_connections", 10)?
+            .set_default("database.min_connections", 0)?
+            .set_default("database.acquire_timeout_ms", 2000)?
+            .set_default("database.idle_timeout_secs", 600)?
+            .set_default("database.max_lifetime_secs", 1800)?
+            .set_default("auth.hs256_enabled", true)?
+            .set_default("auth.admin_roles", vec!["admin"])?
+            .set_default("auth.cache_ttl_secs", 5)?
+            .set_default("auth.cache_capacity", 10_000)?
+            .set_default("pagination.default_limit", 1000)?
+            .set_default("pagination.max_limit", 1000)?
+            .set_default("log.format", if dev { "pretty" } else { "json" })?
+            .add_source(config::File::from(dir.join("default")).required(false))
+            .add_source(config::File::from(dir.join(profile.as_str())).required(false));
+        if let Some(source) = env_source {
+            builder = builder.add_source(source);
+        }
+        for (plain, key) in [
+            ("DATABASE_URL", "database.url"),
+            ("BETTER_AUTH_SECRET", "auth.secret"),
+            ("BETTER_AUTH_URL", "auth.better_auth_url"),
+            ("ADMIN_USER_ID", "auth.admin_user_id"),
+            ("HOST", "http.host"),
+        ] {
+            if let Some(value) = env.var(plain) {
+                builder = builder.set_override(key, value)?;
+            }
+        }
+        if let Some(port) = env.var("PORT") {
+            let port: u16 = port
+                .trim()
+                .parse()
+                .map_err(|_| invalid("PORT", format!("`{port}` is not a port number (0-65535)")))?;
+            builder = builder.set_override("http.port", port)?;
+        }
+        if let Some(origins) = env.var("CORS_ORIGINS") {
+            let list: Vec<String> = origins
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+            builder = builder.set_override("http.cors_origins", list)?;
+        }
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.finish()?;
+        Ok(settings)
+    }
+
+    /// Cross-field checks and profile rules.
+    fn finish(&mut self) -> Result<(), SettingsError> {
+        match (&self.auth.secret, self.profile) {
+            (Some(secret), Profile::Production) if secret.expose().len() < MIN_SECRET_BYTES => {
+                return Err(invalid(
+                    "BETTER_AUTH_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes in production"),
+                ));
+            }
+            (None, Profile::Production) if self.auth.hs256_enabled => {
+                return Err(invalid(
+                    "BETTER_AUTH_SECRET",
+                    "is required in production (at least 32 bytes)",
+                ));
+            }
+            (None, Profile::Dev) => {
+                self.auth.secret = Some(Secret::new(DEV_SECRET));
+            }
+            _ => {}
+        }
+        if self.profile == Profile::Production && self.http.cors_origins.iter().any(|o| o == "*") {
+            return Err(invalid(
+                "http.cors_origins",
+                "`*` is only allowed in the dev profile; list the frontend's origin",
+            ));
+        }
+        if self.pagination.max_limit == 0 {
+            return Err(invalid("pagination.max_limit", "must be at least 1"));
+        }
+        if self.pagination.default_limit == 0
+            || self.pagination.default_limit > self.pagination.max_limit
+        {
+            return Err(invalid(
+                "pagination.default_limit",
+                "must be between 1 and pagination.max_limit",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.http.body_limit < 1024 {
+            return Err(invalid("http.body_limit", "must be at least 1024 bytes"));
+        }
+        Ok(())
+    }
+
+    /// Whether the secret is the built-in development one.
+    #[must_use]
+    pub fn uses_dev_secret(&self) -> bool {
+        self.auth
+            .secret
+            .as_ref()
+            .is_some_and(|s| s.expose() == DEV_SECRET)
+    }
+
+    #[must_use]
+    pub fn pool(&self) -> todo_persistence::PoolSettings {
+        let d = &self.database;
+        let secs = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+        todo_persistence::PoolSettings {
+            max_connections: d.max_connections,
+            min_connections: d.min_connections.min(d.max_connections),
+            acquire_timeout: Duration::from_millis(d.acquire_timeout_ms.max(1)),
+            idle_timeout: secs(d.idle_timeout_secs),
+            max_lifetime: secs(d.max_lifetime_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn nowhere() -> PathBuf {
+        PathBuf::from("/nonexistent-config-dir")
+    }
+
+    #[test]
+    fn the_dev_profile_needs_no_configuration() {
+        let s = Settings::build(&[], &nowhere(), None).unwrap();
+        assert_eq!(s.profile, Profile::Dev);
+        assert_eq!(s.http.host, "127.0.0.1");
+        assert_eq!(s.http.port, 8000);
+        assert_eq!(s.database.url.expose(), "sqlite://data/todo.db?mode=rwc");
+        assert!(s.uses_dev_secret());
+        assert_eq!(s.http.cors_origins, vec!["*".to_owned()]);
+        assert_eq!(s.log.format, LogFormat::Pretty);
+        assert_eq!(s.pagination.max_limit, 1000);
+    }
+
+    #[test]
+    fn the_seed_plain_names_are_honoured() {
+        let env = [
+            (
+                "DATABASE_URL",
+                "postgresql+asyncpg://u:p@db/app?sslmode=require",
+            ),
+            ("BETTER_AUTH_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("ADMIN_USER_ID", "boss"),
+            ("PORT", "9000"),
+            ("HOST", "0.0.0.0"),
+            (
+                "CORS_ORIGINS",
+                "https://app.example.com, https://www.example.com",
+            ),
+        ];
+        let s = Settings::build(&env, &nowhere(), None).unwrap();
+        assert_eq!(
+            s.database.url.expose(),
+            "postgresql+asyncpg://u:p@db/app?sslmode=require"
+        );
+        assert_eq!(s.auth.admin_user_id.as_deref(), Some("boss"));
+        assert_eq!(s.http.port, 9000);
+        assert_eq!(s.http.host, "0.0.0.0");
+        assert_eq!(
+            s.http.cors_origins,
+            vec!["https://app.example.com", "https://www.example.com"]
+        );
+        assert!(!s.uses_dev_secret());
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_strong_secret() {
+        let err = Settings::build(&[("TODO_PROFILE", "production")], &nowhere(), None).unwrap_err();
+        assert!(err.to_string().contains("BETTER_AUTH_SECRET"), "{err}");
+        let err = Settings::build(
+            &[
+                ("TODO_PROFILE", "production"),
+                ("BETTER_AUTH_SECRET", "short"),
+            ],
+            &nowhere(),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+        let s = Settings::build(
+            &[
+                ("TODO_PROFILE", "production"),
+                ("BETTER_AUTH_SECRET", "0123456789abcdef0123456789abcdef"),
+            ],
+            &nowhere(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.log.format, LogFormat::Json);
+        assert!(s.http.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = Settings::build(&[("PORT", "eighty")], &nowhere(), None).unwrap_err();
+        assert!(err.to_string().contains("`PORT`"), "{err}");
+        let err = Settings::build(&[("TODO_PROFILE", "staging")], &nowhere(), None).unwrap_err();
+        assert!(err.to_string().contains("TODO_PROFILE"), "{err}");
+    }
+
+    #[test]
+    fn files_and_prefixed_variables_layer_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("todo-settings-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("default.toml"),
+            "[http]\nport = 7000\nbody_limit = 2048\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("dev.toml"), "[http]\nport = 7001\n").unwrap();
+        let s = Settings::build(&[], &dir, None).unwrap();
+        assert_eq!(s.http.port, 7001, "the profile file wins over default.toml");
+        assert_eq!(s.http.body_limit, 2048);
+        let s = Settings::build(&[("PORT", "7002")], &dir, None).unwrap();
+        assert_eq!(s.http.port, 7002, "plain env names win over files");
+        std::fs::write(dir.join("dev.toml"), "[http]\nport = \"not a number\"\n").unwrap();
+        let err = Settings::build(&[], &dir, None).unwrap_err();
+        assert!(err.to_string().contains("http.port"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let s = Settings::build(
+            &[
+                ("BETTER_AUTH_SECRET", "super-secret-value-0123456789abcdef"),
+                ("DATABASE_URL", "postgres://u:hunter2@h/d"),
+            ],
+            &nowhere(),
+            None,
+        )
+        .unwrap();
+        let text = format!("{s:?}");
+        assert!(!text.contains("super-secret-value"));
+        assert!(!text.contains("hunter2"));
+    }
+}

@@ -1,0 +1,268 @@
+//! The built `todo-server` binary, configured only through its environment.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::pg::Schema;
+
+const BIN: &str = env!("CARGO_BIN_EXE_todo-server");
+
+/// A fresh empty working directory.
+fn workdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("todo-e2e-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(dir, env).args(args).output().unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        let port = free_port().to_string();
+        let mut all = env.to_vec();
+        all.push(("PORT", &port));
+        let child = command(dir, &all)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(res) = client
+                .get(format!("{}/health/ready", server.base))
+                .send()
+                .await
+                && res.status() == 200
+            {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "the server did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM and returns whether the process exited successfully.
+    fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(Instant::now() < deadline, "the server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn zero_config_serves_on_sqlite_and_dev_token_works() {
+    let dir = workdir();
+    let out = run(&dir, &[], &["dev-token", "alice"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(token.split('.').count(), 3, "a JWT on stdout: {token}");
+    assert!(
+        dir.join("data/todo.db").exists(),
+        "the SQLite file is created"
+    );
+
+    let server = Server::start(&dir, &[]).await;
+    let http = reqwest::Client::new();
+    let health: Value = http
+        .get(format!("{}/health", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health, json!({"status": "ok"}));
+    let res = http
+        .post(format!("{}/api/alice/tasks", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"title": "from the binary"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let list: Value = http
+        .get(format!("{}/api/alice/tasks", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["title"], "from the binary");
+    let docs = http
+        .get(format!("{}/docs/", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(
+        server.terminate(),
+        "SIGTERM ends the server with exit code 0"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn admin_dev_tokens_open_admin_routes() {
+    let dir = workdir();
+    let out = run(
+        &dir,
+        &[],
+        &[
+            "dev-token",
+            "root",
+            "--admin",
+            "--email",
+            "root@example.org",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let server = Server::start(&dir, &[]).await;
+    let users: Value = reqwest::Client::new()
+        .get(format!("{}/api/admin/users", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users[0]["email"], "root@example.org");
+    assert_eq!(users[0]["role"], "user,admin");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn production_refuses_to_start_without_a_secret() {
+    let dir = workdir();
+    let out = run(&dir, &[("TODO_PROFILE", "production")], &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("BETTER_AUTH_SECRET"), "{stderr}");
+    let out = run(
+        &dir,
+        &[
+            ("TODO_PROFILE", "production"),
+            ("BETTER_AUTH_SECRET", "0123456789abcdef0123456789abcdef"),
+        ],
+        &["dev-token", "alice"],
+    );
+    assert!(!out.status.success(), "no dev tokens in production");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dev profile"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn bad_configuration_names_the_key() {
+    let dir = workdir();
+    let out = run(&dir, &[("PORT", "eighty")], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORT"));
+    let out = run(&dir, &[("DATABASE_URL", "mysql://x@y/z")], &["migrate"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn the_binary_serves_postgres_from_the_seed_environment() {
+    let Some(schema) = Schema::create() else {
+        return;
+    };
+    let dir = workdir();
+    let url = schema.url();
+    let env = [
+        ("TODO_PROFILE", "production"),
+        ("DATABASE_URL", url.as_str()),
+        ("BETTER_AUTH_SECRET", "0123456789abcdef0123456789abcdef"),
+    ];
+    let out = run(&dir, &env, &["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(&dir, &env).await;
+    // No such user yet: a valid token is still refused.
+    let now = chrono::Utc::now();
+    let token = todo_auth::Hs256Issuer::new(
+        b"0123456789abcdef0123456789abcdef",
+        todo_auth::Hs256Settings::default(),
+    )
+    .issue(
+        &todo_domain::UserId::parse("alice").unwrap(),
+        now,
+        now + chrono::TimeDelta::hours(1),
+    )
+    .unwrap();
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/alice/tasks", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    assert!(server.terminate());
+    std::fs::remove_dir_all(&dir).ok();
+}
