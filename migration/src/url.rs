@@ -20,11 +20,15 @@ pub fn normalize_database_url(raw: &str) -> Result<String, String> {
             if rest == ":memory:" || rest.starts_with(":memory:") {
                 return Ok(format!("sqlite:{rest}"));
             }
-            // SQLAlchemy writes sqlite:///relative.db and sqlite:////abs/path.db.
-            let path = match rest.strip_prefix('/') {
-                Some(after) if after.starts_with('/') => after,
-                Some(after) => after,
-                None => rest,
+            let path = if scheme.contains('+') {
+                // SQLAlchemy: sqlite+driver:///relative.db, sqlite+driver:////abs/path.db.
+                rest.strip_prefix('/').unwrap_or(rest)
+            } else if rest.starts_with("/./") || rest.starts_with("/../") {
+                // SQLAlchemy's relative form without a driver: sqlite:///./todo.db.
+                rest.get(1..).unwrap_or(rest)
+            } else {
+                // sqlx: sqlite://relative.db, sqlite:///abs/path.db.
+                rest
             };
             if path.is_empty() {
                 return Err("DATABASE_URL names no SQLite file".to_owned());
@@ -99,6 +103,14 @@ mod tests {
             Ok("sqlite:///var/lib/todo.db?mode=rwc")
         );
         assert_eq!(n("sqlite::memory:").as_deref(), Ok("sqlite::memory:"));
+        assert_eq!(
+            n("sqlite:///tmp/todo.db").as_deref(),
+            Ok("sqlite:///tmp/todo.db?mode=rwc")
+        );
+        assert_eq!(
+            n("sqlite+aiosqlite:///todo.db").as_deref(),
+            Ok("sqlite://todo.db?mode=rwc")
+        );
     }
 
     #[test]

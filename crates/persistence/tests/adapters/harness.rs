@@ -1,0 +1,166 @@
+use chrono::TimeZone;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use todo_domain::{RoleList, Task, TaskId, TaskTitle, Timestamp, User, UserId};
+use todo_persistence::PoolSettings;
+
+pub fn base_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A database for one test body. Dropping it drops its PostgreSQL schema.
+pub struct TestDb {
+    pub db: DatabaseConnection,
+    pub backend: &'static str,
+    schema: Option<String>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(schema) = self.schema.take() else {
+            return;
+        };
+        // Drop cannot await: do it on a thread with its own small runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(db) =
+                    todo_persistence::connect(&base_url(), &PoolSettings::default()).await
+                {
+                    let _ = db
+                        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// What a test body gets: a connection and the backend's name (for messages).
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: DatabaseConnection,
+    pub backend: &'static str,
+}
+
+impl Ctx {
+    pub fn of(t: &TestDb) -> Self {
+        Self {
+            db: t.db.clone(),
+            backend: t.backend,
+        }
+    }
+}
+
+/// A fresh, empty in-memory SQLite database.
+pub async fn sqlite() -> TestDb {
+    TestDb {
+        db: todo_persistence::connect("sqlite::memory:", &PoolSettings::default())
+            .await
+            .unwrap(),
+        backend: "sqlite",
+        schema: None,
+    }
+}
+
+/// A fresh, empty PostgreSQL schema; `None` (with the reason on stderr) when PostgreSQL
+/// is unreachable outside CI. In CI (`CI=true`) an unreachable server fails the test.
+pub async fn postgres() -> Option<TestDb> {
+    let admin = match todo_persistence::connect(&base_url(), &PoolSettings::default()).await {
+        Ok(db) => db,
+        Err(err) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PostgreSQL is required in CI but unreachable at {}: {err}",
+                base_url()
+            );
+            eprintln!("skipping the PostgreSQL half: {err}");
+            return None;
+        }
+    };
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let sep = if base_url().contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}options=-c%20search_path%3D{schema}", base_url());
+    let db = todo_persistence::connect(&url, &PoolSettings::default())
+        .await
+        .unwrap();
+    Some(TestDb {
+        db,
+        backend: "postgres",
+        schema: Some(schema),
+    })
+}
+
+/// Runs an async test body against SQLite, then PostgreSQL, each freshly migrated
+/// (`migrated = true`) or empty.
+macro_rules! on_both {
+    ($name:ident, migrated = $migrated:expr, $body:expr) => {
+        #[test]
+        fn $name() {
+            let body = $body;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let sqlite = $crate::harness::sqlite().await;
+                if $migrated {
+                    todo_persistence::migrate(&sqlite.db).await.unwrap();
+                }
+                body($crate::harness::Ctx::of(&sqlite)).await;
+                if let Some(pg) = $crate::harness::postgres().await {
+                    if $migrated {
+                        todo_persistence::migrate(&pg.db).await.unwrap();
+                    }
+                    body($crate::harness::Ctx::of(&pg)).await;
+                }
+            });
+        }
+    };
+    ($name:ident, $body:expr) => {
+        on_both!($name, migrated = true, $body);
+    };
+}
+pub(crate) use on_both;
+
+pub fn at(secs: i64) -> Timestamp {
+    chrono::Utc.timestamp_opt(secs, 0).unwrap()
+}
+
+pub fn uid(raw: &str) -> UserId {
+    UserId::parse(raw).unwrap()
+}
+
+pub fn tid(n: u128) -> TaskId {
+    TaskId::from_uuid(uuid::Uuid::from_u128(n))
+}
+
+pub fn user(id: &str, role: Option<&str>, created: i64) -> User {
+    User {
+        id: uid(id),
+        email: format!("{id}@example.com"),
+        name: format!("User {id}"),
+        roles: RoleList::from_stored(role),
+        banned: false,
+        ban_expires: None,
+        created_at: at(created),
+    }
+}
+
+pub fn task(owner: &str, n: u128, title: &str, created: Timestamp) -> Task {
+    Task::new(
+        tid(n),
+        uid(owner),
+        TaskTitle::parse(title).unwrap(),
+        None,
+        created,
+    )
+}

@@ -1,0 +1,170 @@
+use sea_orm::ConnectionTrait;
+use todo_application::ports::{PortError, ReadinessProbe, TaskRepository, UserRepository};
+use todo_persistence::{SeaReadiness, SeaTaskRepository, SeaUserRepository};
+
+use crate::harness::*;
+
+on_both!(
+    migrations_are_idempotent,
+    migrated = false,
+    |t: Ctx| async move {
+        let readiness = SeaReadiness::new(t.db.clone());
+        let err = readiness.check().await.unwrap_err();
+        assert!(
+            matches!(err, PortError::Other(_)),
+            "{}: not migrated yet",
+            t.backend
+        );
+        todo_persistence::migrate(&t.db).await.unwrap();
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
+        readiness.check().await.unwrap();
+    }
+);
+
+/// Better Auth's own tables, created before ours, without the admin plugin.
+fn better_auth_ddl(backend: &str) -> [&'static str; 4] {
+    if backend == "postgres" {
+        [
+            r#"CREATE TABLE "user" (id text NOT NULL PRIMARY KEY, name text NOT NULL, email text NOT NULL UNIQUE, "emailVerified" boolean NOT NULL, image text, "createdAt" timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP, "updatedAt" timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP)"#,
+            r#"CREATE TABLE session (id text NOT NULL PRIMARY KEY, "expiresAt" timestamptz NOT NULL, token text NOT NULL UNIQUE, "createdAt" timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP, "updatedAt" timestamptz NOT NULL, "ipAddress" text, "userAgent" text, "userId" text NOT NULL REFERENCES "user"(id) ON DELETE CASCADE)"#,
+            r#"INSERT INTO "user" (id, name, email, "emailVerified") VALUES ('PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr', 'Ada', 'ada@example.com', true)"#,
+            r#"INSERT INTO session (id, "expiresAt", token, "updatedAt", "userId") VALUES ('s1', now() + interval '7 days', 'bvniPtqc6nEkDHoOovvuhuGN0t0vomv8', now(), 'PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr')"#,
+        ]
+    } else {
+        [
+            r#"CREATE TABLE "user" (id text NOT NULL PRIMARY KEY, name text NOT NULL, email text NOT NULL UNIQUE, "emailVerified" integer NOT NULL, image text, "createdAt" date NOT NULL, "updatedAt" date NOT NULL)"#,
+            r#"CREATE TABLE session (id text NOT NULL PRIMARY KEY, "expiresAt" date NOT NULL, token text NOT NULL UNIQUE, "createdAt" date NOT NULL, "updatedAt" date NOT NULL, "ipAddress" text, "userAgent" text, "userId" text NOT NULL REFERENCES "user"(id) ON DELETE CASCADE)"#,
+            r#"INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt") VALUES ('PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr', 'Ada', 'ada@example.com', 1, '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z')"#,
+            r#"INSERT INTO session (id, "expiresAt", token, "createdAt", "updatedAt", "userId") VALUES ('s1', '2099-01-01T00:00:00Z', 'bvniPtqc6nEkDHoOovvuhuGN0t0vomv8', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z', 'PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr')"#,
+        ]
+    }
+}
+
+on_both!(
+    migrations_adopt_better_auth_tables_without_the_admin_plugin,
+    migrated = false,
+    |t: Ctx| async move {
+        for sql in better_auth_ddl(t.backend) {
+            t.db.execute_unprepared(sql).await.unwrap();
+        }
+        todo_persistence::migrate(&t.db).await.unwrap();
+
+        let users = SeaUserRepository::new(t.db.clone());
+        let ada = users
+            .find(&uid("PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            ada.email, "ada@example.com",
+            "{}: the row survives",
+            t.backend
+        );
+        assert_eq!(ada.roles.to_stored(), "user");
+        assert!(!ada.banned);
+
+        // The added columns work, and the task table references the existing users.
+        assert!(
+            users
+                .set_role(&ada.id, &todo_domain::RoleList::parse("admin").unwrap())
+                .await
+                .unwrap()
+        );
+        let tasks = SeaTaskRepository::new(t.db.clone());
+        tasks
+            .insert(&task(
+                "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr",
+                1,
+                "adopted",
+                at(5),
+            ))
+            .await
+            .unwrap();
+        let sessions =
+            t.db.query_all_raw(sea_orm::Statement::from_string(
+                t.db.get_database_backend(),
+                "SELECT token FROM session",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(sessions.len(), 1, "{}: sessions are kept", t.backend);
+
+        // Running again changes nothing.
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
+    }
+);
+
+on_both!(a_closed_pool_is_unavailable, |t: Ctx| async move {
+    let tasks = SeaTaskRepository::new(t.db.clone());
+    t.db.close_by_ref().await.unwrap();
+    let err = tasks.get(&uid("alice"), tid(1)).await.unwrap_err();
+    assert!(
+        matches!(err, PortError::Unavailable(_)),
+        "{}: {err:?}",
+        t.backend
+    );
+    let err = SeaReadiness::new(t.db.clone()).check().await.unwrap_err();
+    assert!(
+        matches!(err, PortError::Unavailable(_)),
+        "{}: {err:?}",
+        t.backend
+    );
+});
+
+#[tokio::test]
+async fn an_unreachable_server_fails_fast_with_a_clear_error() {
+    let pool = todo_persistence::PoolSettings {
+        acquire_timeout: std::time::Duration::from_millis(500),
+        ..todo_persistence::PoolSettings::default()
+    };
+    let err = todo_persistence::connect("postgres://app:hunter2@127.0.0.1:1/app", &pool)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("cannot connect"), "{text}");
+    assert!(
+        !text.contains("hunter2"),
+        "the password never appears: {text}"
+    );
+    let err = todo_persistence::connect("mysql://x@y/z", &pool)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("unsupported scheme"));
+}
+
+#[tokio::test]
+async fn a_sqlite_file_pool_shares_its_writes_across_connections() {
+    let dir = std::env::temp_dir().join(format!("todo-adapters-{}", uuid::Uuid::now_v7().simple()));
+    let url = format!("sqlite://{}/nested/todo.db", dir.display());
+    let pool = todo_persistence::PoolSettings {
+        max_connections: 4,
+        ..todo_persistence::PoolSettings::default()
+    };
+    let db = todo_persistence::connect(&url, &pool).await.unwrap();
+    todo_persistence::migrate(&db).await.unwrap();
+    assert!(
+        dir.join("nested/todo.db").exists(),
+        "directory and file are created"
+    );
+    let users = SeaUserRepository::new(db.clone());
+    users
+        .create_if_absent(&user("alice", None, 1))
+        .await
+        .unwrap();
+    let tasks = std::sync::Arc::new(SeaTaskRepository::new(db.clone()));
+    tasks
+        .insert(&task("alice", 1, "shared", at(2)))
+        .await
+        .unwrap();
+    let reads = (0..8).map(|_| {
+        let tasks = tasks.clone();
+        tokio::spawn(async move { tasks.get(&uid("alice"), tid(1)).await.unwrap() })
+    });
+    for read in reads {
+        assert_eq!(read.await.unwrap().unwrap().title.as_str(), "shared");
+    }
+    db.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
