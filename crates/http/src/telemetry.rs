@@ -118,8 +118,6 @@ impl RootSpanBuilder for RequestSpan {
             route = %route,
             request_id = %request_id,
             user_id = tracing::field::Empty,
-            status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
         )
     }
 
@@ -132,8 +130,6 @@ impl RootSpanBuilder for RequestSpan {
             Err(err) => (err.as_response_error().status_code().as_u16(), None),
         };
         let latency_ms = started.map_or(0.0, |s| s.0.elapsed().as_secs_f64() * 1000.0);
-        span.record("status", status);
-        span.record("latency_ms", latency_ms);
         span.in_scope(|| {
             if status >= 500 {
                 tracing::error!(status, latency_ms, "request finished");

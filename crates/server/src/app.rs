@@ -98,6 +98,7 @@ pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
     services: Services,
+    db: DatabaseConnection,
 }
 
 impl Application {
@@ -143,6 +144,7 @@ impl Application {
             port,
             server,
             services,
+            db,
         })
     }
 
@@ -152,7 +154,7 @@ impl Application {
     }
 
     /// Serves until SIGTERM or SIGINT, then reports not-ready, drains in-flight requests
-    /// (up to the grace period) and returns.
+    /// (up to the grace period), closes the database pool and returns.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let services = self.services.clone();
@@ -163,6 +165,9 @@ impl Application {
             handle.stop(true).await;
         });
         self.server.await.context("the HTTP server failed")?;
+        if let Err(err) = self.db.close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
         tracing::info!("stopped");
         Ok(())
     }
