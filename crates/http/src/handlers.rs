@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use todo_application::{ApplicationError, NewTask, Page};
 use todo_domain::{
-    Cursor, RoleList, TaskChanges, TaskDescription, TaskId, TaskTitle, Timestamp, UserId,
+    Cursor, RoleList, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, Timestamp, UserId,
 };
 
 use crate::Services;
@@ -71,9 +71,22 @@ fn limit(raw: Option<&str>) -> Result<Option<u32>> {
     .transpose()
 }
 
-fn task_cursor(raw: Option<&str>) -> Result<Option<Cursor>> {
-    raw.map(|c| Cursor::parse(c).map_err(|e| ApiError::App(e.into())))
-        .transpose()
+/// `limit` and `cursor` of a task list.
+fn task_list_params(query: &ListQuery) -> Result<(Option<u32>, Option<Cursor>)> {
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::parse(c).map_err(|e| ApiError::App(e.into())))
+        .transpose()?;
+    Ok((limit(query.limit.as_deref())?, after))
+}
+
+fn task_page_response(
+    req: &HttpRequest,
+    page: Page<Task, Cursor>,
+    limit: Option<u32>,
+) -> HttpResponse {
+    page_response(req, page, limit, Cursor::encode, TaskDto::from)
 }
 
 #[utoipa::path(get, path = "/", tag = "service",
@@ -139,19 +152,12 @@ pub async fn list_tasks(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
-    let limit = limit(query.limit.as_deref())?;
-    let after = task_cursor(query.cursor.as_deref())?;
+    let (limit, after) = task_list_params(&query)?;
     let page = services
         .tasks
         .list(&principal, &owner, limit, after)
         .await?;
-    Ok(page_response(
-        &req,
-        page,
-        limit,
-        Cursor::encode,
-        TaskDto::from,
-    ))
+    Ok(task_page_response(&req, page, limit))
 }
 
 #[utoipa::path(post, path = "/api/{user_id}/tasks", tag = "tasks",
@@ -408,19 +414,12 @@ pub async fn admin_list_user_tasks(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let target = user_id(&path)?;
-    let limit = limit(query.limit.as_deref())?;
-    let after = task_cursor(query.cursor.as_deref())?;
+    let (limit, after) = task_list_params(&query)?;
     let page = services
         .admin
         .list_user_tasks(&principal, &target, limit, after)
         .await?;
-    Ok(page_response(
-        &req,
-        page,
-        limit,
-        Cursor::encode,
-        TaskDto::from,
-    ))
+    Ok(task_page_response(&req, page, limit))
 }
 
 #[utoipa::path(patch, path = "/api/admin/users/{user_id}/role", tag = "admin",

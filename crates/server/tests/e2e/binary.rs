@@ -76,6 +76,18 @@ impl Server {
         }
     }
 
+    async fn get_json(&self, path: &str, token: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Sends SIGTERM and returns whether the process exited successfully.
     fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();
@@ -133,15 +145,7 @@ async fn zero_config_serves_on_sqlite_and_dev_token_works() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let list: Value = http
-        .get(format!("{}/api/alice/tasks", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = server.get_json("/api/alice/tasks", &token).await;
     assert_eq!(list[0]["title"], "from the binary");
     let docs = http
         .get(format!("{}/docs/", server.base))
@@ -177,15 +181,7 @@ async fn admin_dev_tokens_open_admin_routes() {
     );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let server = Server::start(&dir, &[]).await;
-    let users: Value = reqwest::Client::new()
-        .get(format!("{}/api/admin/users", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let users = server.get_json("/api/admin/users", &token).await;
     assert_eq!(users[0]["email"], "root@example.org");
     assert_eq!(users[0]["role"], "user,admin");
     std::fs::remove_dir_all(&dir).ok();

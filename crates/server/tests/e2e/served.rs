@@ -53,14 +53,55 @@ async fn add_user(schema: &Schema, id: &str) {
         .unwrap();
 }
 
+/// A client speaking for one user.
+struct Caller {
+    base: String,
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Caller {
+    fn new(base: &str, http: &reqwest::Client, user: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: http.clone(),
+            token: token(user),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Sends and returns the status with the JSON body (`null` when there is none).
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let res = self.send(method, path, body).await;
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
 #[tokio::test]
 async fn a_user_manages_tasks_over_http_on_postgres() {
+    use reqwest::Method;
     let Some(schema) = Schema::create() else {
         return;
     };
     let (base, http) = spawn(&schema).await;
     add_user(&schema, "alice").await;
-    let auth = format!("Bearer {}", token("alice"));
+    let alice = Caller::new(&base, &http, "alice");
 
     let ready = http
         .get(format!("{base}/health/ready"))
@@ -69,81 +110,49 @@ async fn a_user_manages_tasks_over_http_on_postgres() {
         .unwrap();
     assert_eq!(ready.status(), 200);
 
-    let created = http
-        .post(format!("{base}/api/alice/tasks"))
-        .header("authorization", &auth)
-        .json(&json!({"title": "Write the report", "description": "by Friday"}))
-        .send()
-        .await
-        .unwrap();
+    let created = alice
+        .send(
+            Method::POST,
+            "/api/alice/tasks",
+            Some(json!({"title": "Write the report", "description": "by Friday"})),
+        )
+        .await;
     assert_eq!(created.status(), 201);
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     let task: Value = created.json().await.unwrap();
-    let id = task["id"].as_str().unwrap();
-    assert_eq!(location, format!("/api/alice/tasks/{id}"));
-
-    let list: Value = http
-        .get(format!("{base}/api/alice/tasks"))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list, json!([task]));
-
-    let got: Value = http
-        .get(format!("{base}{location}"))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     assert_eq!(
-        got, task,
+        location,
+        format!("/api/alice/tasks/{}", task["id"].as_str().unwrap())
+    );
+
+    assert_eq!(
+        alice.call(Method::GET, "/api/alice/tasks", None).await,
+        (200, json!([task]))
+    );
+    assert_eq!(
+        alice.call(Method::GET, &location, None).await,
+        (200, task.clone()),
         "timestamps round-trip through PostgreSQL unchanged"
     );
 
-    let updated: Value = http
-        .put(format!("{base}{location}"))
-        .header("authorization", &auth)
-        .json(&json!({"title": "Write the final report"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, updated) = alice
+        .call(
+            Method::PUT,
+            &location,
+            Some(json!({"title": "Write the final report"})),
+        )
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(updated["title"], "Write the final report");
     assert_eq!(updated["description"], "by Friday");
 
-    let toggled: Value = http
-        .patch(format!("{base}{location}/complete"))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, toggled) = alice
+        .call(Method::PATCH, &format!("{location}/complete"), None)
+        .await;
     assert_eq!(toggled["completed"], true);
 
-    let deleted = http
-        .delete(format!("{base}{location}"))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 204);
-    let gone = http
-        .get(format!("{base}{location}"))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(alice.call(Method::DELETE, &location, None).await.0, 204);
+    let gone = alice.send(Method::GET, &location, None).await;
     assert_eq!(gone.status(), 404);
     assert_eq!(
         gone.headers()["content-type"].to_str().unwrap(),
@@ -154,20 +163,17 @@ async fn a_user_manages_tasks_over_http_on_postgres() {
 
 #[tokio::test]
 async fn the_configured_admin_user_is_promoted_when_first_seen() {
+    use reqwest::Method;
     let Some(schema) = Schema::create() else {
         return;
     };
     let (base, http) = spawn(&schema).await;
     add_user(&schema, "boss").await;
     add_user(&schema, "alice").await;
-    let res = http
-        .get(format!("{base}/api/admin/users"))
-        .header("authorization", format!("Bearer {}", token("boss")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let users: Value = res.json().await.unwrap();
+    let (status, users) = Caller::new(&base, &http, "boss")
+        .call(Method::GET, "/api/admin/users", None)
+        .await;
+    assert_eq!(status, 200);
     let boss = users
         .as_array()
         .unwrap()
@@ -181,13 +187,10 @@ async fn the_configured_admin_user_is_promoted_when_first_seen() {
             .split(',')
             .any(|r| r == "admin")
     );
-    let res = http
-        .get(format!("{base}/api/admin/users"))
-        .header("authorization", format!("Bearer {}", token("alice")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
+    let (status, _) = Caller::new(&base, &http, "alice")
+        .call(Method::GET, "/api/admin/users", None)
+        .await;
+    assert_eq!(status, 403);
 }
 
 #[tokio::test]
