@@ -332,7 +332,7 @@ mod tests {
     #[tokio::test]
     async fn role_changes_clear_the_cached_user() {
         let cache = Arc::new(UserCache::new(std::time::Duration::from_secs(60), 10));
-        cache.put(user_row("bob", None), at(0));
+        cache.put(uid("bob"), user_row("bob", None), at(0), None);
         let mut users = MockUserRepository::new();
         users
             .expect_find()

@@ -1,21 +1,30 @@
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
 use todo_domain::{AdminRoles, Principal, User, UserId, policy};
 
 use crate::admin::promote_user;
-use crate::ports::{Clock, CredentialError, CredentialVerifier, UserRepository};
-use crate::{ApplicationError, UserCache};
+use crate::ports::{
+    Clock, CredentialError, CredentialVerifier, UserRepository, VerifiedCredential,
+};
+use crate::{ApplicationError, TtlCache, UserCache};
+
+/// A credential's cache key: its SHA-256, so the cache never holds credentials.
+type CredentialKey = [u8; 32];
 
 /// Turns a bearer credential into a [`Principal`].
 ///
 /// Verifiers are asked in order; the first that recognises the credential decides. The
-/// user's row must exist; roles and bans come from it, never from a token.
+/// user's row must exist; roles and bans come from it, never from a token. A verified
+/// credential is remembered for the cache TTL (never beyond its own expiry), so a repeated
+/// request costs no database round trip, and a first one at most one.
 #[derive(Clone)]
 pub struct AuthService {
     verifiers: Vec<Arc<dyn CredentialVerifier>>,
     users: Arc<dyn UserRepository>,
     clock: Arc<dyn Clock>,
     cache: Arc<UserCache>,
+    credentials: Arc<TtlCache<CredentialKey, UserId>>,
     admin_roles: AdminRoles,
     admin_user_id: Option<UserId>,
 }
@@ -29,24 +38,28 @@ impl AuthService {
         admin_roles: AdminRoles,
         admin_user_id: Option<UserId>,
     ) -> Self {
+        let credentials = Arc::new(TtlCache::new(cache.ttl(), cache.capacity()));
         Self {
             verifiers,
             users,
             clock,
             cache,
+            credentials,
             admin_roles,
             admin_user_id,
         }
     }
 
     pub async fn authenticate(&self, credential: &str) -> Result<Principal, ApplicationError> {
-        let user_id = self.verify(credential).await?;
         let now = self.clock.now();
-        let user = match self.cache.get(&user_id, now) {
-            Some(user) => user,
+        let key: CredentialKey = Sha256::digest(credential.as_bytes()).into();
+        let user = match self.credentials.get(&key, now) {
+            Some(user_id) => self.user(&user_id, None, now).await?,
             None => {
-                let user = self.load(&user_id).await?;
-                self.cache.put(user.clone(), now);
+                let verified = self.verify(credential).await?;
+                let user = self.user(&verified.user_id, verified.user, now).await?;
+                self.credentials
+                    .put(key, user.id.clone(), now, verified.expires_at);
                 user
             }
         };
@@ -54,10 +67,15 @@ impl AuthService {
         Ok(Principal::new(user.id, user.roles, &self.admin_roles))
     }
 
-    async fn verify(&self, credential: &str) -> Result<UserId, ApplicationError> {
+    /// The caller's own row (for `GET /api/me`).
+    pub async fn current_user(&self, principal: &Principal) -> Result<User, ApplicationError> {
+        self.user(&principal.user_id, None, self.clock.now()).await
+    }
+
+    async fn verify(&self, credential: &str) -> Result<VerifiedCredential, ApplicationError> {
         for verifier in &self.verifiers {
             match verifier.verify(credential).await {
-                Ok(Some(verified)) => return Ok(verified.user_id),
+                Ok(Some(verified)) => return Ok(verified),
                 Ok(None) => {}
                 Err(CredentialError::Invalid(reason)) => {
                     tracing::debug!(reason, "credential refused");
@@ -73,17 +91,30 @@ impl AuthService {
         ))
     }
 
-    async fn load(&self, id: &UserId) -> Result<User, ApplicationError> {
-        let Some(user) = self.users.find(id).await? else {
-            return Err(ApplicationError::Unauthenticated(
-                "the credential's user does not exist".into(),
-            ));
+    /// The user's row: as the verifier read it, else cached, else loaded.
+    async fn user(
+        &self,
+        id: &UserId,
+        read: Option<User>,
+        now: todo_domain::Timestamp,
+    ) -> Result<User, ApplicationError> {
+        let user = match read {
+            Some(user) => user,
+            None => match self.cache.get(id, now) {
+                Some(user) => return Ok(user),
+                None => self.users.find(id).await?.ok_or_else(|| {
+                    ApplicationError::Unauthenticated("the credential's user does not exist".into())
+                })?,
+            },
         };
-        if self.admin_user_id.as_ref() == Some(id) {
-            let (user, _) =
-                promote_user(self.users.as_ref(), &self.cache, &self.admin_roles, user).await?;
-            return Ok(user);
-        }
+        let user = if self.admin_user_id.as_ref() == Some(id) {
+            promote_user(self.users.as_ref(), &self.cache, &self.admin_roles, user)
+                .await?
+                .0
+        } else {
+            user
+        };
+        self.cache.put(user.id.clone(), user.clone(), now, None);
         Ok(user)
     }
 }
@@ -92,7 +123,7 @@ impl AuthService {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::ports::{MockCredentialVerifier, MockUserRepository, PortError, VerifiedCredential};
+    use crate::ports::{MockCredentialVerifier, MockUserRepository, PortError};
     use crate::testing::*;
     use mockall::predicate::eq;
 
@@ -102,6 +133,7 @@ mod tests {
             Ok(Some(VerifiedCredential {
                 user_id: uid(user),
                 expires_at: None,
+                user: None,
             }))
         });
         v
@@ -294,5 +326,67 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, ApplicationError::Unavailable(_)));
+    }
+
+    #[tokio::test]
+    async fn a_user_read_by_the_verifier_costs_no_second_lookup() {
+        let mut v = MockCredentialVerifier::new();
+        v.expect_verify().returning(|_| {
+            Ok(Some(VerifiedCredential {
+                user_id: uid("alice"),
+                expires_at: Some(at(1_000)),
+                user: Some(user_row("alice", Some("admin"))),
+            }))
+        });
+        let mut users = MockUserRepository::new();
+        users.expect_find().never();
+        let p = service_with(vec![v], users, UserCache::disabled(), None)
+            .authenticate("session-token")
+            .await
+            .unwrap();
+        assert!(p.is_admin);
+    }
+
+    #[tokio::test]
+    async fn verified_credentials_are_remembered_but_never_past_their_expiry() {
+        let mut v = MockCredentialVerifier::new();
+        // Expires at 102: the clock stands at 100, the cache TTL is 60 s.
+        v.expect_verify().times(1).returning(|_| {
+            Ok(Some(VerifiedCredential {
+                user_id: uid("alice"),
+                expires_at: Some(at(102)),
+                user: Some(user_row("alice", None)),
+            }))
+        });
+        let svc = service_with(
+            vec![v],
+            MockUserRepository::new(),
+            UserCache::new(std::time::Duration::from_secs(60), 100),
+            None,
+        );
+        svc.authenticate("token").await.unwrap();
+        svc.authenticate("token").await.unwrap();
+        let stored = svc
+            .credentials
+            .get(&Sha256::digest(b"token").into(), at(101));
+        assert_eq!(stored, Some(uid("alice")));
+        assert_eq!(
+            svc.credentials
+                .get(&Sha256::digest(b"token").into(), at(102)),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn the_current_user_is_the_principals_row() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .with(eq(uid("alice")))
+            .returning(|_| Ok(Some(user_row("alice", None))));
+        let svc = service_with(vec![accepting("alice")], users, UserCache::disabled(), None);
+        let p = svc.authenticate("token").await.unwrap();
+        let me = svc.current_user(&p).await.unwrap();
+        assert_eq!(me.email, "alice@example.com");
     }
 }

@@ -12,7 +12,7 @@ mod tasks;
 
 pub use admin::AdminService;
 pub use auth::AuthService;
-pub use cache::UserCache;
+pub use cache::{TtlCache, UserCache};
 pub use error::{ApplicationError, BoxError};
 pub use tasks::{NewTask, Page, PageSettings, TaskService};
 

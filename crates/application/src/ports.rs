@@ -75,6 +75,43 @@ pub trait UserRepository: Send + Sync {
 pub struct VerifiedCredential {
     pub user_id: UserId,
     pub expires_at: Option<Timestamp>,
+    /// The user's row, when the verifier read it anyway (a session lookup joins it), so
+    /// that authentication costs one database round trip.
+    pub user: Option<User>,
+}
+
+/// A Better Auth session and its user, as read in one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user: User,
+    pub expires_at: Timestamp,
+}
+
+/// Better Auth's `session` table.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// The session whose raw token is `token`, with its user; `None` when there is none
+    /// (never issued, signed out, or its user deleted).
+    async fn find_by_token(&self, token: &str) -> Result<Option<SessionRecord>, PortError>;
+}
+
+/// One public key Better Auth signs JWTs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicJwk {
+    /// The JWT header's `kid`.
+    pub kid: String,
+    /// The algorithm the key is for, when stated (`EdDSA`, `ES256`, …).
+    pub alg: Option<String>,
+    /// The key as a JWK JSON object (public parts only).
+    pub jwk: String,
+}
+
+/// Where the public keys come from (Better Auth's JWKS endpoint or its `jwks` table).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait JwksSource: Send + Sync {
+    async fn fetch(&self) -> Result<Vec<PublicJwk>, PortError>;
 }
 
 /// Why a credential was refused.

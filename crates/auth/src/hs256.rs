@@ -114,11 +114,12 @@ impl Hs256Verifier {
             expires_at: claims
                 .exp
                 .and_then(|exp| chrono::DateTime::from_timestamp(exp, 0)),
+            user: None,
         }))
     }
 }
 
-fn describe(kind: &ErrorKind) -> &'static str {
+pub(crate) fn describe(kind: &ErrorKind) -> &'static str {
     match kind {
         ErrorKind::ExpiredSignature => "token has expired",
         ErrorKind::InvalidSignature => "bad token signature",
