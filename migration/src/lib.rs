@@ -9,6 +9,7 @@ use sea_orm_migration::sea_orm::{DatabaseConnection, DbBackend, Statement, Trans
 
 mod m20260101_000001_better_auth;
 mod m20260101_000002_task;
+mod m20260102_000003_adopt_fastapi_task;
 mod url;
 
 pub use url::normalize_database_url;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_better_auth::Migration),
             Box::new(m20260101_000002_task::Migration),
+            Box::new(m20260102_000003_adopt_fastapi_task::Migration),
         ]
     }
 }

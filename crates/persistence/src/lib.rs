@@ -2,6 +2,7 @@
 
 mod entities;
 mod error;
+mod sessions;
 mod tasks;
 mod users;
 
@@ -12,6 +13,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend};
 use todo_application::ports::{PortError, ReadinessProbe};
 
 pub use sea_orm::DatabaseConnection;
+pub use sessions::{SeaJwksSource, SeaSessionRepository};
 pub use tasks::SeaTaskRepository;
 pub use todo_migration::normalize_database_url;
 pub use users::SeaUserRepository;

@@ -22,7 +22,7 @@ impl SeaUserRepository {
     }
 }
 
-fn to_domain(m: user::Model) -> Result<User, PortError> {
+pub(crate) fn to_domain(m: user::Model) -> Result<User, PortError> {
     Ok(User {
         id: UserId::parse(&m.id).map_err(|e| corrupt("user id", e))?,
         email: m.email,

@@ -5,5 +5,6 @@
 mod harness;
 
 mod migrations;
+mod sessions;
 mod tasks;
 mod users;

@@ -168,3 +168,41 @@ async fn a_sqlite_file_pool_shares_its_writes_across_connections() {
     db.close().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The table the FastAPI + SQLModel service created (PostgreSQL).
+#[tokio::test]
+async fn a_fastapi_task_table_is_adopted_with_every_row() {
+    let Some(pg) = postgres().await else { return };
+    let db = &pg.db;
+    for sql in [
+        r#"CREATE TABLE "user" (id text NOT NULL PRIMARY KEY, name text NOT NULL, email text NOT NULL UNIQUE, "emailVerified" boolean NOT NULL, image text, "createdAt" timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP, "updatedAt" timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP)"#,
+        r#"INSERT INTO "user" (id, name, email, "emailVerified") VALUES ('u1', 'Ada', 'ada@example.com', true)"#,
+        r#"CREATE TABLE task (id VARCHAR NOT NULL PRIMARY KEY, user_id VARCHAR NOT NULL, title VARCHAR NOT NULL, description VARCHAR, completed BOOLEAN NOT NULL, created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL)"#,
+        r#"INSERT INTO task VALUES ('6f1c0a2e-4a51-4f0e-9d2b-3f6a1b2c3d4e', 'u1', 'From FastAPI', NULL, false, '2025-06-01 10:00:00.123456', '2025-06-02 11:30:00')"#,
+        r#"INSERT INTO task VALUES ('0b9f6a1c-2d3e-4f50-8a6b-7c8d9e0f1a2b', 'u1', 'Done already', 'notes', true, '2025-06-03 08:00:00', '2025-06-03 09:00:00')"#,
+    ] {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+    todo_persistence::migrate(db).await.unwrap();
+
+    let tasks = SeaTaskRepository::new(db.clone());
+    let page = todo_domain::PageRequest::new(10, 10, None).unwrap();
+    let rows = tasks.list(&uid("u1"), page).await.unwrap();
+    assert_eq!(rows.len(), 2, "every row is kept");
+    let first = &rows[0];
+    assert_eq!(first.id.to_string(), "6f1c0a2e-4a51-4f0e-9d2b-3f6a1b2c3d4e");
+    assert_eq!(first.title.as_str(), "From FastAPI");
+    assert_eq!(
+        first.created_at,
+        chrono::DateTime::parse_from_rfc3339("2025-06-01T10:00:00.123456Z").unwrap(),
+        "naive timestamps are read as UTC"
+    );
+    assert!(rows[1].completed);
+    assert_eq!(rows[1].description.as_ref().unwrap().as_str(), "notes");
+    // New tasks go in beside them.
+    tasks
+        .insert(&task("u1", 3, "new", at(1_800_000_000)))
+        .await
+        .unwrap();
+    assert_eq!(tasks.list(&uid("u1"), page).await.unwrap().len(), 3);
+}
