@@ -342,6 +342,22 @@ pub async fn delete_task(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/api/me", tag = "users",
+    description = "The caller, whatever the credential: lets a frontend learn its user id and rights.",
+    responses(
+        (status = 200, body = UserDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Banned", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn me(
+    Authenticated(principal): Authenticated,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let user = services.auth.current_user(&principal).await?;
+    Ok(HttpResponse::Ok().json(UserDto::from(user)))
+}
+
 /// `<microseconds>_<user id>` for the admin user list.
 fn encode_user_cursor(c: &(Timestamp, UserId)) -> String {
     let id: String = c.1.as_str().bytes().map(|b| format!("{b:02x}")).collect();

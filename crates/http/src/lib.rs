@@ -103,6 +103,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
         .service(web::resource("/health/ready").get(h::ready))
         .service(
             web::scope("/api")
+                .service(web::resource("/me").get(h::me))
                 .service(web::resource("/admin/users").get(h::admin_list_users))
                 .service(web::resource("/admin/users/{user_id}").delete(h::admin_delete_user))
                 .service(

@@ -19,6 +19,7 @@ use crate::handlers;
         handlers::welcome,
         handlers::health,
         handlers::ready,
+        handlers::me,
         handlers::list_tasks,
         handlers::create_task,
         handlers::get_task,
@@ -39,6 +40,7 @@ use crate::handlers;
     modifiers(&BearerAuth),
     tags(
         (name = "tasks", description = "The caller's own tasks"),
+        (name = "users", description = "The caller's account"),
         (name = "admin", description = "Users and their tasks, for admins"),
         (name = "service", description = "Liveness, readiness and metadata"),
     )
@@ -56,7 +58,7 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A credential from Better Auth: an HS256 JWT signed with BETTER_AUTH_SECRET (`sub` = user id).",
+                        "A credential from Better Auth: a session token (raw or signed), a JWT from its jwt plugin, or an HS256 JWT signed with BETTER_AUTH_SECRET (`sub` = user id).",
                     ))
                     .build(),
             ),

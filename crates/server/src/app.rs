@@ -6,16 +6,21 @@ use std::time::Duration;
 
 use anyhow::Context;
 use todo_application::ports::{
-    Clock, CredentialVerifier, ReadinessProbe, SystemClock, TaskRepository, UserRepository,
-    UuidV7Ids,
+    Clock, CredentialVerifier, JwksSource, ReadinessProbe, SystemClock, TaskRepository,
+    UserRepository, UuidV7Ids,
 };
 use todo_application::{AdminService, AuthService, PageSettings, TaskService, UserCache};
-use todo_auth::{Hs256Settings, Hs256Verifier};
+use todo_auth::{
+    Hs256Settings, Hs256Verifier, HttpJwksSource, JwksSettings, JwksVerifier, SessionVerifier,
+};
 use todo_domain::{AdminRoles, UserId};
 use todo_http::{HttpSettings, Services};
-use todo_persistence::{DatabaseConnection, SeaReadiness, SeaTaskRepository, SeaUserRepository};
+use todo_persistence::{
+    DatabaseConnection, SeaJwksSource, SeaReadiness, SeaSessionRepository, SeaTaskRepository,
+    SeaUserRepository,
+};
 
-use crate::settings::Settings;
+use crate::settings::{JwksSourceKind, Settings};
 
 /// Connects to the database named in the settings.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
@@ -54,15 +59,7 @@ pub fn services(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<
         .transpose()
         .map_err(|e| anyhow::anyhow!("configuration error in `ADMIN_USER_ID`: {e}"))?;
 
-    let mut verifiers: Vec<Arc<dyn CredentialVerifier>> = Vec::new();
-    if settings.auth.hs256_enabled
-        && let Some(secret) = &settings.auth.secret
-    {
-        verifiers.push(Arc::new(Hs256Verifier::new(
-            secret.expose().as_bytes(),
-            &hs256_settings(settings),
-        )));
-    }
+    let verifiers = verifiers(settings, db, &clock)?;
     if verifiers.is_empty() {
         tracing::warn!("no credential kind is enabled: every authenticated request will get 401");
     }
@@ -83,6 +80,60 @@ pub fn services(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<
             cors_origins: settings.http.cors_origins.clone(),
         },
     ))
+}
+
+/// The enabled credential verifiers, in the order they are asked: the two JWT kinds
+/// (each ignores the other's algorithms), then session tokens.
+fn verifiers(
+    settings: &Settings,
+    db: &DatabaseConnection,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<Vec<Arc<dyn CredentialVerifier>>> {
+    let auth = &settings.auth;
+    let secret = auth.secret.as_ref().map(|s| s.expose().as_bytes());
+    let mut verifiers: Vec<Arc<dyn CredentialVerifier>> = Vec::new();
+    if auth.hs256_enabled
+        && let Some(secret) = secret
+    {
+        verifiers.push(Arc::new(Hs256Verifier::new(
+            secret,
+            &hs256_settings(settings),
+        )));
+    }
+    if auth.jwks_enabled {
+        let source: Option<Arc<dyn JwksSource>> = match auth.jwks_source {
+            JwksSourceKind::Database => Some(Arc::new(SeaJwksSource::new(db.clone()))),
+            JwksSourceKind::Url => match settings.jwks_url() {
+                Some(url) => Some(Arc::new(
+                    HttpJwksSource::new(&url, Duration::from_millis(auth.jwks_timeout_ms))
+                        .map_err(|e| {
+                            anyhow::anyhow!("configuration error in `auth.jwks_url`: {e}")
+                        })?,
+                )),
+                None => None,
+            },
+        };
+        if let Some(source) = source {
+            verifiers.push(Arc::new(JwksVerifier::new(
+                source,
+                JwksSettings {
+                    issuer: settings.jwt_issuer(),
+                    audience: settings.jwt_audience(),
+                    min_refresh_interval: Duration::from_secs(auth.jwks_refresh_min_interval_secs),
+                },
+            )));
+        }
+    }
+    if auth.session_enabled
+        && let Some(secret) = secret
+    {
+        verifiers.push(Arc::new(SessionVerifier::new(
+            Arc::new(SeaSessionRepository::new(db.clone())),
+            clock.clone(),
+            secret,
+        )));
+    }
+    Ok(verifiers)
 }
 
 #[must_use]

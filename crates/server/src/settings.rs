@@ -68,6 +68,13 @@ impl fmt::Debug for Secret {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+pub enum JwksSourceKind {
+    Url,
+    Database,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Pretty,
     Json,
@@ -108,8 +115,26 @@ pub struct AuthSection {
     pub issuer: Option<String>,
     /// When set, HS256 tokens must carry this `aud`.
     pub audience: Option<String>,
-    /// `BETTER_AUTH_URL`: the Better Auth server (used by later credential kinds).
+    /// `BETTER_AUTH_URL`: the Better Auth server; the default JWKS URL, issuer and
+    /// audience of its `jwt` plugin tokens.
     pub better_auth_url: Option<String>,
+    /// Accept Better Auth session tokens (raw or signed), looked up in `session`.
+    pub session_enabled: bool,
+    /// Accept JWTs from Better Auth's `jwt` plugin, verified with its public keys.
+    pub jwks_enabled: bool,
+    /// Where the public keys come from: `url` (the JWKS endpoint) or `database` (the
+    /// shared `jwks` table).
+    pub jwks_source: JwksSourceKind,
+    /// The JWKS endpoint; default `<BETTER_AUTH_URL>/api/auth/jwks`.
+    pub jwks_url: Option<String>,
+    /// Required `iss` of JWKS-verified tokens; default `BETTER_AUTH_URL`; `""` disables.
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` of JWKS-verified tokens; default `BETTER_AUTH_URL`; `""` disables.
+    pub jwt_audience: Option<String>,
+    /// An unknown `kid` refetches the keys at most this often.
+    pub jwks_refresh_min_interval_secs: u64,
+    /// Timeout of a JWKS request.
+    pub jwks_timeout_ms: u64,
     /// Roles that make a user an admin.
     pub admin_roles: Vec<String>,
     /// `ADMIN_USER_ID`: promoted to admin at start-up and when first seen.
@@ -230,6 +255,11 @@ impl Settings {
             .set_default("database.idle_timeout_secs", 600)?
             .set_default("database.max_lifetime_secs", 1800)?
             .set_default("auth.hs256_enabled", true)?
+            .set_default("auth.session_enabled", true)?
+            .set_default("auth.jwks_enabled", true)?
+            .set_default("auth.jwks_source", "url")?
+            .set_default("auth.jwks_refresh_min_interval_secs", 10)?
+            .set_default("auth.jwks_timeout_ms", 3000)?
             .set_default("auth.admin_roles", vec!["admin"])?
             .set_default("auth.cache_ttl_secs", 5)?
             .set_default("auth.cache_capacity", 10_000)?
@@ -318,6 +348,29 @@ impl Settings {
         Ok(())
     }
 
+    /// The JWKS endpoint, when one is configured or derivable from `BETTER_AUTH_URL`.
+    #[must_use]
+    pub fn jwks_url(&self) -> Option<String> {
+        self.auth.jwks_url.clone().or_else(|| {
+            self.auth
+                .better_auth_url
+                .as_deref()
+                .map(|base| format!("{}/api/auth/jwks", base.trim_end_matches('/')))
+        })
+    }
+
+    /// Required `iss` of JWKS-verified tokens (`""` in the settings disables the check).
+    #[must_use]
+    pub fn jwt_issuer(&self) -> Option<String> {
+        pick(&self.auth.jwt_issuer, &self.auth.better_auth_url)
+    }
+
+    /// Required `aud` of JWKS-verified tokens (`""` in the settings disables the check).
+    #[must_use]
+    pub fn jwt_audience(&self) -> Option<String> {
+        pick(&self.auth.jwt_audience, &self.auth.better_auth_url)
+    }
+
     /// Whether the secret is the built-in development one.
     #[must_use]
     pub fn uses_dev_secret(&self) -> bool {
@@ -338,6 +391,14 @@ impl Settings {
             idle_timeout: secs(d.idle_timeout_secs),
             max_lifetime: secs(d.max_lifetime_secs),
         }
+    }
+}
+
+fn pick(explicit: &Option<String>, base: &Option<String>) -> Option<String> {
+    match explicit {
+        Some(value) if value.is_empty() => None,
+        Some(value) => Some(value.clone()),
+        None => base.as_deref().map(|b| b.trim_end_matches('/').to_owned()),
     }
 }
 
@@ -448,6 +509,28 @@ mod tests {
         let err = Settings::build(&[], &dir, None).unwrap_err();
         assert!(err.to_string().contains("http.port"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn jwks_settings_derive_from_better_auth_url() {
+        let s = Settings::build(
+            &[("BETTER_AUTH_URL", "https://auth.example.com/")],
+            &nowhere(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            s.jwks_url().as_deref(),
+            Some("https://auth.example.com/api/auth/jwks")
+        );
+        assert_eq!(s.jwt_issuer().as_deref(), Some("https://auth.example.com"));
+        assert_eq!(
+            s.jwt_audience().as_deref(),
+            Some("https://auth.example.com")
+        );
+        let s = Settings::build(&[], &nowhere(), None).unwrap();
+        assert_eq!(s.jwks_url(), None);
+        assert_eq!(s.auth.jwks_source, JwksSourceKind::Url);
     }
 
     #[test]

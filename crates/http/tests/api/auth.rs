@@ -224,3 +224,92 @@ async fn authentication_is_checked_before_the_body() {
         .await;
     res.problem(401);
 }
+
+#[actix_web::test]
+async fn me_returns_the_caller() {
+    let app = app().await;
+    let root = app.user("root", Some("user,admin")).await;
+    let res = app.call(Method::GET, "/api/me", Some(&root), None).await;
+    assert_eq!(res.status, 200, "{}", res.raw);
+    assert_eq!(res.body["id"], "root");
+    assert_eq!(res.body["email"], "root@example.com");
+    assert_eq!(res.body["name"], "User root");
+    assert_eq!(res.body["role"], "user,admin");
+    app.call(Method::GET, "/api/me", None, None)
+        .await
+        .problem(401);
+    app.call(Method::GET, "/api/me", Some(&app.token("ghost")), None)
+        .await
+        .problem(401);
+}
+
+#[actix_web::test]
+async fn better_auth_session_tokens_work_raw_and_signed() {
+    let app = app().await;
+    app.user("alice", None).await;
+    let raw = app
+        .session(
+            "alice",
+            "bvniPtqc6nEkDHoOovvuhuGN0t0vomv8",
+            chrono::TimeDelta::days(7),
+        )
+        .await;
+    let signed = TestApp::signed(&raw);
+    let encoded = signed
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    for credential in [&raw, &signed, &encoded] {
+        let res = app
+            .call(Method::GET, "/api/me", Some(credential), None)
+            .await;
+        assert_eq!(res.status, 200, "{credential}: {}", res.raw);
+        assert_eq!(res.body["id"], "alice");
+    }
+    let res = app
+        .call(
+            Method::POST,
+            "/api/alice/tasks",
+            Some(&raw),
+            Some(json!({"title": "via session"})),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.raw);
+}
+
+#[actix_web::test]
+async fn expired_signed_out_and_tampered_sessions_are_refused() {
+    let app = app().await;
+    app.user("alice", None).await;
+    let stale = app
+        .session("alice", "stalestalestale", chrono::TimeDelta::minutes(-1))
+        .await;
+    assert!(
+        app.call(Method::GET, "/api/me", Some(&stale), None)
+            .await
+            .problem(401)
+            .contains("expired")
+    );
+    app.call(Method::GET, "/api/me", Some("neverissuedtoken"), None)
+        .await
+        .problem(401);
+    let live = app
+        .session("alice", "livelivelive", chrono::TimeDelta::days(1))
+        .await;
+    let tampered = TestApp::signed(&live).replacen(".", ".X", 1);
+    assert!(
+        app.call(Method::GET, "/api/me", Some(&tampered), None)
+            .await
+            .problem(401)
+            .contains("signature")
+    );
+    // Signing out deletes the row.
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared("DELETE FROM session WHERE token = 'livelivelive'")
+        .await
+        .unwrap();
+    app.call(Method::GET, "/api/me", Some(&live), None)
+        .await
+        .problem(401);
+}

@@ -10,11 +10,12 @@ use todo_application::ports::{
     UserRepository, UuidV7Ids,
 };
 use todo_application::{AdminService, AuthService, PageSettings, TaskService, UserCache};
-use todo_auth::{Hs256Issuer, Hs256Settings, Hs256Verifier};
+use todo_auth::{Hs256Issuer, Hs256Settings, Hs256Verifier, SessionVerifier};
 use todo_domain::{AdminRoles, RoleList, User, UserId};
 use todo_http::{HttpSettings, Services};
 use todo_persistence::{
-    DatabaseConnection, PoolSettings, SeaReadiness, SeaTaskRepository, SeaUserRepository,
+    DatabaseConnection, PoolSettings, SeaReadiness, SeaSessionRepository, SeaTaskRepository,
+    SeaUserRepository,
 };
 
 pub const SECRET: &[u8] = b"http-test-secret-0123456789abcdef0123";
@@ -61,10 +62,14 @@ pub async fn app_with(options: Options) -> TestApp {
         default_limit: options.default_limit,
         max_limit: options.max_limit,
     };
-    let verifiers: Vec<Arc<dyn CredentialVerifier>> = vec![Arc::new(Hs256Verifier::new(
-        SECRET,
-        &Hs256Settings::default(),
-    ))];
+    let verifiers: Vec<Arc<dyn CredentialVerifier>> = vec![
+        Arc::new(Hs256Verifier::new(SECRET, &Hs256Settings::default())),
+        Arc::new(SessionVerifier::new(
+            Arc::new(SeaSessionRepository::new(db.clone())),
+            clock.clone(),
+            SECRET,
+        )),
+    ];
     let readiness = options
         .readiness
         .unwrap_or_else(|| Arc::new(SeaReadiness::new(db.clone())));
@@ -150,6 +155,30 @@ impl TestApp {
             .await
             .unwrap();
         self.token(id)
+    }
+
+    /// A Better Auth session row for `user`, valid for `ttl`; returns its raw token.
+    pub async fn session(&self, user: &str, token: &str, ttl: TimeDelta) -> String {
+        use sea_orm::ConnectionTrait;
+        let expires = (Utc::now() + ttl).to_rfc3339();
+        self.db
+            .execute_unprepared(&format!(
+                r#"INSERT INTO session (id, "expiresAt", token, "createdAt", "updatedAt", "userId")
+                   VALUES ('{token}-id', '{expires}', '{token}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '{user}')"#
+            ))
+            .await
+            .unwrap();
+        token.to_owned()
+    }
+
+    /// The signed cookie form of a session token: `<token>.<base64 HMAC-SHA256>`.
+    pub fn signed(token: &str) -> String {
+        use base64::Engine;
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET).unwrap();
+        mac.update(token.as_bytes());
+        let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        format!("{token}.{sig}")
     }
 
     pub fn token(&self, id: &str) -> String {

@@ -105,6 +105,7 @@ async fn the_openapi_document_describes_every_operation() {
         ("/", &["get"][..]),
         ("/health", &["get"]),
         ("/health/ready", &["get"]),
+        ("/api/me", &["get"]),
         ("/api/{user_id}/tasks", &["get", "post"]),
         (
             "/api/{user_id}/tasks/{task_id}",
