@@ -2,20 +2,28 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust interop lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
 	$(CARGO) run -p todo-server --
 
-## Run every test: unit (mockall), adapters (SQLite + PostgreSQL), HTTP contract, end-to-end.
-## PostgreSQL is expected at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
-test:
+## Run every test: unit (mockall), adapters (SQLite + PostgreSQL), HTTP contract, end-to-end,
+## and the Better Auth interop suite. PostgreSQL is expected at TEST_DATABASE_URL
+## (default postgres://postgres@127.0.0.1:5432/test).
+test: test-rust interop
+
+test-rust:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+
+## The real Better Auth library (pinned in interop/better-auth) against the built binary.
+interop:
+	$(CARGO) build -p todo-server
+	cd interop/better-auth && npm ci --no-audit --no-fund && npm test
 
 ## Formatting, lints and the inward-only dependency rule.
 lint: check-deps
