@@ -61,7 +61,7 @@ impl Server {
             base: format!("http://127.0.0.1:{port}"),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::Client::new();
+        let client = crate::http_client();
         loop {
             if let Ok(res) = client
                 .get(format!("{}/health/ready", server.base))
@@ -77,7 +77,7 @@ impl Server {
     }
 
     async fn get_json(&self, path: &str, token: &str) -> Value {
-        reqwest::Client::new()
+        crate::http_client()
             .get(format!("{}{path}", self.base))
             .bearer_auth(token)
             .send()
@@ -127,7 +127,7 @@ async fn zero_config_serves_on_sqlite_and_dev_token_works() {
     );
 
     let server = Server::start(&dir, &[]).await;
-    let http = reqwest::Client::new();
+    let http = crate::http_client();
     let health: Value = http
         .get(format!("{}/health", server.base))
         .send()
@@ -251,7 +251,7 @@ async fn the_binary_serves_postgres_from_the_seed_environment() {
         now + chrono::TimeDelta::hours(1),
     )
     .unwrap();
-    let res = reqwest::Client::new()
+    let res = crate::http_client()
         .get(format!("{}/api/alice/tasks", server.base))
         .bearer_auth(&token)
         .send()

@@ -5,3 +5,10 @@
 mod binary;
 mod pg;
 mod served;
+
+/// A plain HTTP client. The workspace's reqwest has TLS without a built-in crypto
+/// provider (the JWKS client brings its own), so one is installed for the process first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

@@ -20,7 +20,7 @@ async fn spawn(schema: &Schema) -> (String, reqwest::Client) {
     let app = Application::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    (base, reqwest::Client::new())
+    (base, crate::http_client())
 }
 
 fn token(user: &str) -> String {
