@@ -34,8 +34,6 @@ pub enum ApiError {
     BadBody,
     #[error("{0}")]
     NotFound(String),
-    #[error("the method {0} is not allowed on this resource")]
-    MethodNotAllowed(String),
     /// The service is not ready (dependencies down, shutting down).
     #[error("{0}")]
     NotReady(String),
@@ -153,7 +151,6 @@ impl ResponseError for ApiError {
             Self::MalformedJson(_) | Self::BadBody => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
