@@ -12,7 +12,7 @@ mod m20260101_000002_task;
 mod m20260102_000003_adopt_fastapi_task;
 mod url;
 
-pub use url::normalize_database_url;
+pub use url::{normalize_database_url, redact_url_secrets};
 
 pub struct Migrator;
 
@@ -50,9 +50,9 @@ pub async fn up_locked(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// How many migrations are not applied yet (0 on a database this version can serve).
+///
+/// Read-only: never creates the `seaql_migrations` table, so a readiness probe can call
+/// it on every request (a missing table means every migration is pending).
 pub async fn pending(db: &DatabaseConnection) -> Result<usize, DbErr> {
-    if !SchemaManager::new(db).has_table("seaql_migrations").await? {
-        return Ok(Migrator::migrations().len());
-    }
-    Ok(Migrator::get_pending_migrations(db).await?.len())
+    Ok(Migrator::get_pending_migrations_read_only(db).await?.len())
 }

@@ -47,6 +47,61 @@ pub fn normalize_database_url(raw: &str) -> Result<String, String> {
     }
 }
 
+/// `text` (typically a driver's error message) with every secret of the database URL
+/// `url` (the password of its user-info part and any `password=` query parameter, as
+/// written and percent-decoded) replaced by `***`, so that it can be logged or shown.
+#[must_use]
+pub fn redact_url_secrets(text: &str, url: &str) -> String {
+    let mut secrets: Vec<String> = Vec::new();
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+        {
+            secrets.push(password.to_owned());
+        }
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        secrets.extend(
+            query
+                .split('&')
+                .filter_map(|p| p.strip_prefix("password="))
+                .map(str::to_owned),
+        );
+    }
+    let decoded: Vec<String> = secrets.iter().map(|s| percent_decode(s)).collect();
+    secrets.extend(decoded);
+    // Longest first, so that a secret containing another is replaced whole.
+    secrets.retain(|s| !s.is_empty());
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.iter().fold(text.to_owned(), |text, secret| {
+        text.replace(secret.as_str(), "***")
+    })
+}
+
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn rename_ssl_param(rest: &str) -> String {
     let Some((base, query)) = rest.split_once('?') else {
         return rest.to_owned();
@@ -111,6 +166,30 @@ mod tests {
             n("sqlite+aiosqlite:///todo.db").as_deref(),
             Ok("sqlite://todo.db?mode=rwc")
         );
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_messages() {
+        use super::redact_url_secrets as r;
+        let url = "postgres://app:s%40cr3t@db.example.com:5432/app?sslmode=require";
+        assert_eq!(
+            r(
+                "cannot parse 'postgres://app:s%40cr3t@db.example.com:5432/app'",
+                url
+            ),
+            "cannot parse 'postgres://app:***@db.example.com:5432/app'"
+        );
+        assert_eq!(r("auth failed for s@cr3t", url), "auth failed for ***");
+        assert_eq!(
+            r(
+                "bad postgres://h/app?user=u&password=pw1",
+                "postgres://h/app?user=u&password=pw1"
+            ),
+            "bad postgres://h/app?user=u&password=***"
+        );
+        // Nothing to hide: the text is unchanged.
+        assert_eq!(r("refused", "postgres://app@h/app"), "refused");
+        assert_eq!(r("refused", "sqlite::memory:"), "refused");
     }
 
     #[test]

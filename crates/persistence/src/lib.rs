@@ -15,7 +15,7 @@ use todo_application::ports::{PortError, ReadinessProbe};
 pub use sea_orm::DatabaseConnection;
 pub use sessions::{SeaJwksSource, SeaSessionRepository};
 pub use tasks::SeaTaskRepository;
-pub use todo_migration::normalize_database_url;
+pub use todo_migration::{normalize_database_url, redact_url_secrets};
 pub use users::SeaUserRepository;
 
 use error::map_db_err;
@@ -51,8 +51,9 @@ pub enum ConnectError {
     Url(String),
     #[error("cannot create the directory of the SQLite database: {0}")]
     Directory(#[source] std::io::Error),
+    /// The driver's message, with the URL's password (if any) replaced by `***`.
     #[error("cannot connect to the database: {0}")]
-    Connect(#[source] sea_orm::DbErr),
+    Connect(String),
 }
 
 /// Opens a pool on `url` (normalised first, see [`normalize_database_url`]).
@@ -74,7 +75,9 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
     {
         std::fs::create_dir_all(dir).map_err(ConnectError::Directory)?;
     }
-    let mut options = ConnectOptions::new(url);
+    let failed =
+        |e: sea_orm::DbErr| ConnectError::Connect(redact_url_secrets(&e.to_string(), &url));
+    let mut options = ConnectOptions::new(url.clone());
     options
         .acquire_timeout(pool.acquire_timeout)
         .connect_timeout(pool.acquire_timeout)
@@ -92,13 +95,11 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
             .idle_timeout(pool.idle_timeout)
             .max_lifetime(pool.max_lifetime);
     }
-    let db = Database::connect(options)
-        .await
-        .map_err(ConnectError::Connect)?;
+    let db = Database::connect(options).await.map_err(failed)?;
     if sqlite_file.is_some() {
         db.execute_unprepared("PRAGMA journal_mode=WAL")
             .await
-            .map_err(ConnectError::Connect)?;
+            .map_err(failed)?;
     }
     Ok(db)
 }

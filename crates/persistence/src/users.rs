@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, LikeExpr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -32,6 +32,18 @@ pub(crate) fn to_domain(m: user::Model) -> Result<User, PortError> {
         ban_expires: m.ban_expires,
         created_at: m.created_at,
     })
+}
+
+/// `raw` as a literal inside a LIKE pattern whose escape character is a backslash.
+fn escape_like(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[async_trait]
@@ -80,7 +92,10 @@ impl UserRepository for SeaUserRepository {
             .names()
             .iter()
             .fold(Condition::any(), |c, role| {
-                c.add(user::Column::Role.contains(role.as_str()))
+                c.add(
+                    user::Column::Role
+                        .like(LikeExpr::new(format!("%{}%", escape_like(role))).escape('\\')),
+                )
             });
         let rows: Vec<(String, Option<String>)> = user::Entity::find()
             .select_only()

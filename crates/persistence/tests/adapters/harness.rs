@@ -12,6 +12,8 @@ pub fn base_url() -> String {
 pub struct TestDb {
     pub db: DatabaseConnection,
     pub backend: &'static str,
+    /// The URL this database was reached with (PostgreSQL: it selects the schema).
+    pub url: String,
     schema: Option<String>,
 }
 
@@ -63,6 +65,7 @@ pub async fn sqlite() -> TestDb {
             .await
             .unwrap(),
         backend: "sqlite",
+        url: "sqlite::memory:".to_owned(),
         schema: None,
     }
 }
@@ -76,9 +79,9 @@ pub async fn postgres() -> Option<TestDb> {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
                 "PostgreSQL is required in CI but unreachable at {}: {err}",
-                base_url()
+                todo_persistence::redact_url_secrets(&base_url(), &base_url())
             );
-            eprintln!("skipping the PostgreSQL half: {err}");
+            eprintln!("skipping PostgreSQL half: {err}");
             return None;
         }
     };
@@ -95,6 +98,7 @@ pub async fn postgres() -> Option<TestDb> {
     Some(TestDb {
         db,
         backend: "postgres",
+        url,
         schema: Some(schema),
     })
 }

@@ -1,3 +1,5 @@
+use std::time::Instant;
+
 use sea_orm::ConnectionTrait;
 use todo_application::ports::{PortError, ReadinessProbe, TaskRepository, UserRepository};
 use todo_persistence::{SeaReadiness, SeaTaskRepository, SeaUserRepository};
@@ -63,6 +65,28 @@ on_both!(
         );
         assert_eq!(ada.roles.to_stored(), "user");
         assert!(!ada.banned);
+        // The existing row got the column's default, not a NULL read as "user".
+        let row =
+            t.db.query_one_raw(sea_orm::Statement::from_string(
+                t.db.get_database_backend(),
+                r#"SELECT role, banned, "banReason", "banExpires" FROM "user""#,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row.try_get::<Option<String>>("", "role")
+                .unwrap()
+                .as_deref(),
+            Some("user"),
+            "{}",
+            t.backend
+        );
+        assert_eq!(row.try_get::<Option<bool>>("", "banned").unwrap(), None);
+        assert_eq!(
+            row.try_get::<Option<String>>("", "banReason").unwrap(),
+            None
+        );
 
         // The added columns work, and the task table references the existing users.
         assert!(
@@ -115,23 +139,68 @@ on_both!(a_closed_pool_is_unavailable, |t: Ctx| async move {
 
 #[tokio::test]
 async fn an_unreachable_server_fails_fast_with_a_clear_error() {
+    let second = std::time::Duration::from_secs(1);
     let pool = todo_persistence::PoolSettings {
-        acquire_timeout: std::time::Duration::from_millis(500),
+        acquire_timeout: second,
         ..todo_persistence::PoolSettings::default()
     };
+    let started = Instant::now();
     let err = todo_persistence::connect("postgres://app:hunter2@127.0.0.1:1/app", &pool)
         .await
         .unwrap_err();
+    assert!(started.elapsed() < 5 * second, "{:?}", started.elapsed());
     let text = err.to_string();
     assert!(text.contains("cannot connect"), "{text}");
     assert!(
         !text.contains("hunter2"),
         "the password never appears: {text}"
     );
+
+    // The driver quotes a URL it cannot parse: the password is blanked out of it.
+    let err = todo_persistence::connect("postgres://app:hunter2@127.0.0.1:port/app", &pool)
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+
     let err = todo_persistence::connect("mysql://x@y/z", &pool)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("unsupported scheme"));
+}
+
+/// A pool whose server is gone: every port reports `Unavailable` within the acquire
+/// timeout instead of hanging.
+#[tokio::test]
+async fn a_dead_server_is_unavailable_within_the_acquire_timeout() {
+    let second = std::time::Duration::from_secs(1);
+    let mut options = sea_orm::ConnectOptions::new("postgres://app@127.0.0.1:1/app");
+    options
+        .connect_lazy(true)
+        .acquire_timeout(second)
+        .connect_timeout(second)
+        .sqlx_logging(false);
+    let db = sea_orm::Database::connect(options).await.unwrap();
+
+    let started = Instant::now();
+    let err = SeaTaskRepository::new(db.clone())
+        .get(&uid("alice"), tid(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+    let err = SeaUserRepository::new(db.clone())
+        .delete(&uid("alice"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+    let err = SeaReadiness::new(db.clone()).check().await.unwrap_err();
+    assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+    let err = todo_persistence::migrate(&db).await.unwrap_err();
+    assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < 4 * 2 * second,
+        "four calls took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -148,6 +217,14 @@ async fn a_sqlite_file_pool_shares_its_writes_across_connections() {
         dir.join("nested/todo.db").exists(),
         "directory and file are created"
     );
+    let mode: String = sea_orm::sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(db.get_sqlite_connection_pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+
+    // Hold one connection, write through the others, read on the held one.
+    let mut held = db.get_sqlite_connection_pool().acquire().await.unwrap();
     let users = SeaUserRepository::new(db.clone());
     users
         .create_if_absent(&user("alice", None, 1))
@@ -158,6 +235,13 @@ async fn a_sqlite_file_pool_shares_its_writes_across_connections() {
         .insert(&task("alice", 1, "shared", at(2)))
         .await
         .unwrap();
+    let seen: String = sea_orm::sqlx::query_scalar("SELECT title FROM task")
+        .fetch_one(&mut *held)
+        .await
+        .unwrap();
+    assert_eq!(seen, "shared");
+    drop(held);
+
     let reads = (0..8).map(|_| {
         let tasks = tasks.clone();
         tokio::spawn(async move { tasks.get(&uid("alice"), tid(1)).await.unwrap() })
@@ -167,6 +251,25 @@ async fn a_sqlite_file_pool_shares_its_writes_across_connections() {
     }
     db.close().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Replicas starting at once: the advisory lock makes them take turns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_migrate_one_after_the_other() {
+    let Some(pg) = postgres().await else { return };
+    let pool = todo_persistence::PoolSettings::default();
+    let mut instances = Vec::new();
+    for _ in 0..3 {
+        instances.push(todo_persistence::connect(&pg.url, &pool).await.unwrap());
+    }
+    let runs: Vec<_> = instances
+        .into_iter()
+        .map(|db| tokio::spawn(async move { todo_persistence::migrate(&db).await }))
+        .collect();
+    for run in runs {
+        run.await.unwrap().unwrap();
+    }
+    assert_eq!(todo_migration::pending(&pg.db).await.unwrap(), 0);
 }
 
 /// The table the FastAPI + SQLModel service created (PostgreSQL).

@@ -128,6 +128,20 @@ on_both!(updates_change_only_the_given_fields, |t: Ctx| async move {
     assert_eq!(renamed.updated_at, at(20));
     assert_eq!(renamed.created_at, at(10));
 
+    let describe = TaskChanges {
+        description: Some(TaskDescription::parse("new notes").unwrap()),
+        ..TaskChanges::default()
+    };
+    let described = tasks
+        .update(&me, tid(1), &describe, at(25))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(described.description.unwrap().as_str(), "new notes");
+    assert_eq!(described.title.as_str(), "final", "{}", t.backend);
+    assert!(!described.completed);
+    assert_eq!(described.updated_at, at(25));
+
     let clear = TaskChanges {
         description: Some(None),
         completed: Some(true),
@@ -140,6 +154,9 @@ on_both!(updates_change_only_the_given_fields, |t: Ctx| async move {
         .unwrap();
     assert_eq!(cleared.description, None);
     assert!(cleared.completed);
+    assert_eq!(cleared.title.as_str(), "final");
+    assert_eq!(cleared.updated_at, at(30));
+    assert_eq!(cleared.created_at, at(10), "{}", t.backend);
     assert_eq!(
         tasks.get(&me, tid(1)).await.unwrap().unwrap(),
         cleared,

@@ -21,6 +21,15 @@ on_both!(users_are_created_once, |t: Ctx| async move {
     );
     let alice = users.find(&uid("alice")).await.unwrap().unwrap();
     assert_eq!(alice, user("alice", Some("admin"), 5), "{}", t.backend);
+    // Another id with the same e-mail address breaks Better Auth's unique e-mail.
+    let mut twin = user("alice2", None, 7);
+    twin.email = "alice@example.com".to_owned();
+    let err = users.create_if_absent(&twin).await.unwrap_err();
+    assert!(
+        matches!(err, todo_application::ports::PortError::Conflict(_)),
+        "{}: {err:?}",
+        t.backend
+    );
     assert_eq!(users.find(&uid("ghost")).await.unwrap(), None);
 });
 
@@ -109,6 +118,29 @@ on_both!(
             .collect();
         admins.sort();
         assert_eq!(admins, ["both", "root", "spaced"], "{}", t.backend);
+
+        // Configured names are matched literally, LIKE's wildcards included.
+        for (id, role) in [
+            ("sup", "user,super_admin"),
+            ("supx", "superXadmin"),
+            ("pct", "100%"),
+            ("pctx", "100x"),
+        ] {
+            users
+                .create_if_absent(&user(id, Some(role), 1))
+                .await
+                .unwrap();
+        }
+        let custom = AdminRoles::new(["super_admin".to_owned(), "100%".to_owned()]);
+        let mut admins: Vec<String> = users
+            .admins(&custom)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|id| id.as_str().to_owned())
+            .collect();
+        admins.sort();
+        assert_eq!(admins, ["pct", "sup"], "{}", t.backend);
     }
 );
 
