@@ -24,8 +24,13 @@ async fn spawn(schema: &Schema) -> (String, reqwest::Client) {
 }
 
 fn token(user: &str) -> String {
+    token_with(SECRET, user)
+}
+
+/// An HS256 token for `user` signed with `secret`, valid for an hour.
+pub fn token_with(secret: &str, user: &str) -> String {
     let now = chrono::Utc::now();
-    todo_auth::Hs256Issuer::new(SECRET.as_bytes(), todo_auth::Hs256Settings::default())
+    todo_auth::Hs256Issuer::new(secret.as_bytes(), todo_auth::Hs256Settings::default())
         .issue(
             &todo_domain::UserId::parse(user).unwrap(),
             now,
@@ -35,7 +40,12 @@ fn token(user: &str) -> String {
 }
 
 async fn add_user(schema: &Schema, id: &str) {
-    let db = todo_persistence::connect(&schema.url(), &todo_persistence::PoolSettings::default())
+    add_user_at(&schema.url(), id).await;
+}
+
+/// Creates the user `id` in the database at `url`.
+pub async fn add_user_at(url: &str, id: &str) {
+    let db = todo_persistence::connect(url, &todo_persistence::PoolSettings::default())
         .await
         .unwrap();
     use todo_application::ports::UserRepository;
