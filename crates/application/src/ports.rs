@@ -176,3 +176,19 @@ pub trait ReadinessProbe: Send + Sync {
     /// message when reachable but not ready (for example, migrations pending).
     async fn check(&self) -> Result<(), PortError>;
 }
+
+/// Connection pool occupancy, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pool will open.
+    pub max: u32,
+}
+
+/// Reads the pool's current occupancy (cheap, no I/O).
+pub trait PoolMetrics: Send + Sync {
+    fn stats(&self) -> PoolStats;
+}

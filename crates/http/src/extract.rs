@@ -28,13 +28,48 @@ impl FromRequest for Authenticated {
         let req = req.clone();
         Box::pin(async move {
             let services = services(&req)?;
-            let credential = bearer(&req)?;
-            let principal = services.auth.authenticate(&credential).await?;
+            let outcome = match bearer(&req) {
+                Ok(credential) => services
+                    .auth
+                    .authenticate(&credential)
+                    .await
+                    .map_err(ApiError::from),
+                Err(err) => Err(err),
+            };
+            let principal = outcome.inspect_err(|err| {
+                if let Some(reason) = failure_reason(err) {
+                    services.metrics.auth_failure(reason);
+                }
+            })?;
             if let Some(span) = req.extensions().get::<RootSpan>() {
                 span.record("user_id", tracing::field::display(&principal.user_id));
             }
             Ok(Self(principal))
         })
+    }
+}
+
+/// A short, bounded label for why authentication failed (for metrics).
+fn failure_reason(err: &ApiError) -> Option<&'static str> {
+    match err {
+        ApiError::App(ApplicationError::Unauthenticated(detail)) => Some(
+            if detail.contains("Authorization") || detail.contains("bearer token") {
+                "missing"
+            } else if detail.contains("expired") {
+                "expired"
+            } else if detail.contains("signature") {
+                "bad_signature"
+            } else if detail.contains("does not exist") {
+                "unknown_user"
+            } else if detail.starts_with("unsupported credential") {
+                "unsupported"
+            } else {
+                "invalid"
+            },
+        ),
+        ApiError::App(ApplicationError::Forbidden(_)) => Some("banned"),
+        ApiError::App(ApplicationError::Unavailable(_)) => Some("unavailable"),
+        _ => None,
     }
 }
 

@@ -342,6 +342,13 @@ pub async fn delete_task(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Prometheus metrics (text exposition format).
+pub async fn metrics(services: web::Data<Services>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(services.metrics.render())
+}
+
 #[utoipa::path(get, path = "/api/me", tag = "users",
     description = "The caller, whatever the credential: lets a frontend learn its user id and rights.",
     responses(

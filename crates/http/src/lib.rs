@@ -5,6 +5,7 @@ mod dto;
 mod error;
 mod extract;
 mod handlers;
+mod metrics;
 mod openapi;
 mod telemetry;
 
@@ -25,6 +26,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use dto::{TaskDto, UserDto};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
+pub use metrics::Metrics;
 pub use openapi::ApiDoc;
 pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
 
@@ -35,6 +37,8 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// Origins allowed by CORS; `["*"]` allows any (only sensible in development).
     pub cors_origins: Vec<String>,
+    /// Serve `/metrics` on the public port (otherwise only through [`metrics_app`]).
+    pub metrics_on_main_port: bool,
 }
 
 impl Default for HttpSettings {
@@ -42,6 +46,7 @@ impl Default for HttpSettings {
         Self {
             body_limit: 64 * 1024,
             cors_origins: Vec::new(),
+            metrics_on_main_port: true,
         }
     }
 }
@@ -54,6 +59,7 @@ pub struct Services {
     pub auth: AuthService,
     pub readiness: Arc<dyn ReadinessProbe>,
     pub http: HttpSettings,
+    pub metrics: Arc<Metrics>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -71,8 +77,16 @@ impl Services {
             auth,
             readiness,
             http,
+            metrics: Arc::new(Metrics::default()),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Uses `metrics` (for example one that also reports the database pool).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Arc::new(metrics);
+        self
     }
 
     /// From now on `/health/ready` answers 503 so load balancers stop sending traffic.
@@ -89,6 +103,9 @@ impl Services {
 /// The single route table, used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
     use handlers as h;
+    if services.http.metrics_on_main_port {
+        cfg.service(web::resource("/metrics").get(h::metrics));
+    }
     cfg.app_data(web::Data::new(services))
         .app_data(web::PathConfig::default().error_handler(|err, _| {
             ApiError::Shape {
@@ -139,6 +156,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
             }),
         )
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
+}
+
+/// An app serving only `/metrics`, for a separate (private) listener.
+pub fn metrics_app(
+    services: Services,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(services))
+        .service(web::resource("/metrics").get(handlers::metrics))
 }
 
 fn query_error(err: &actix_web::error::QueryPayloadError) -> ApiError {

@@ -10,6 +10,9 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse};
 
+use actix_web::web;
+
+use crate::Services;
 use crate::error::{PROBLEM_JSON, Problem};
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
@@ -45,14 +48,24 @@ pub async fn envelope(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let header = HeaderValue::from_str(&id).ok();
-    match next.call(req).await {
+    // Route templates only: raw paths would give every user id its own series.
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let metrics = req
+        .app_data::<web::Data<Services>>()
+        .map(|s| s.metrics.clone());
+    let _in_flight = metrics.as_ref().map(|m| m.start());
+    let started = Instant::now();
+    let (outcome, status) = match next.call(req).await {
         Ok(res) => {
             let (req, res) = res.into_parts();
             let mut res = as_problem(res.map_into_boxed_body(), &method);
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
-            Ok(ServiceResponse::new(req, res))
+            let status = res.status();
+            (Ok(ServiceResponse::new(req, res)), status)
         }
         Err(err) => {
             // No request to build a ServiceResponse with: attach the finished response to
@@ -61,9 +74,14 @@ pub async fn envelope(
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
-            Err(InternalError::from_response(err, res).into())
+            let status = res.status();
+            (Err(InternalError::from_response(err, res).into()), status)
         }
+    };
+    if let Some(metrics) = &metrics {
+        metrics.record(method.as_str(), &route, status.as_u16(), started.elapsed());
     }
+    outcome
 }
 
 fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {

@@ -150,3 +150,37 @@ impl ReadinessProbe for SeaReadiness {
         }
     }
 }
+
+/// Pool occupancy of a SeaORM connection, for `/metrics`.
+pub struct SeaPoolMetrics {
+    db: DatabaseConnection,
+    max: u32,
+}
+
+impl SeaPoolMetrics {
+    #[must_use]
+    pub fn new(db: DatabaseConnection, max: u32) -> Self {
+        Self { db, max }
+    }
+}
+
+impl todo_application::ports::PoolMetrics for SeaPoolMetrics {
+    fn stats(&self) -> todo_application::ports::PoolStats {
+        let (size, idle) = match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DbBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => (0, 0),
+        };
+        todo_application::ports::PoolStats {
+            size,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+            max: self.max,
+        }
+    }
+}

@@ -14,10 +14,10 @@ use todo_auth::{
     Hs256Settings, Hs256Verifier, HttpJwksSource, JwksSettings, JwksVerifier, SessionVerifier,
 };
 use todo_domain::{AdminRoles, UserId};
-use todo_http::{HttpSettings, Services};
+use todo_http::{HttpSettings, Metrics, Services};
 use todo_persistence::{
-    DatabaseConnection, SeaJwksSource, SeaReadiness, SeaSessionRepository, SeaTaskRepository,
-    SeaUserRepository,
+    DatabaseConnection, SeaJwksSource, SeaPoolMetrics, SeaReadiness, SeaSessionRepository,
+    SeaTaskRepository, SeaUserRepository,
 };
 
 use crate::settings::{JwksSourceKind, Settings};
@@ -78,8 +78,13 @@ pub fn services(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<
         HttpSettings {
             body_limit: settings.http.body_limit,
             cors_origins: settings.http.cors_origins.clone(),
+            metrics_on_main_port: settings.metrics.bind.is_none(),
         },
-    ))
+    )
+    .with_metrics(Metrics::with_pool(Arc::new(SeaPoolMetrics::new(
+        db.clone(),
+        settings.database.max_connections,
+    )))))
 }
 
 /// The enabled credential verifiers, in the order they are asked: the two JWT kinds
@@ -148,6 +153,7 @@ pub fn hs256_settings(settings: &Settings) -> Hs256Settings {
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    metrics: Option<(u16, actix_web::dev::Server)>,
     services: Services,
     db: DatabaseConnection,
 }
@@ -185,6 +191,24 @@ impl Application {
             server = server.workers(settings.http.workers);
         }
         let server = server.listen(listener)?.run();
+        let metrics = match &settings.metrics.bind {
+            Some(bind) => {
+                let listener = TcpListener::bind(bind.as_str())
+                    .with_context(|| format!("could not listen on {bind} (metrics.bind)"))?;
+                let port = listener.local_addr()?.port();
+                let metrics_services = services.clone();
+                let server = actix_web::HttpServer::new(move || {
+                    todo_http::metrics_app(metrics_services.clone())
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(listener)?
+                .run();
+                tracing::info!(address = %bind, "metrics listening");
+                Some((port, server))
+            }
+            None => None,
+        };
         tracing::info!(
             address = %format!("{}:{port}", settings.http.host),
             database = todo_persistence::backend_name(&db),
@@ -194,6 +218,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics,
             services,
             db,
         })
@@ -204,16 +229,29 @@ impl Application {
         self.port
     }
 
+    /// The port of the separate metrics listener, when `metrics.bind` is set.
+    #[must_use]
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until SIGTERM or SIGINT, then reports not-ready, drains in-flight requests
     /// (up to the grace period), closes the database pool and returns.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
+        let metrics_handle = self.metrics.as_ref().map(|(_, server)| server.handle());
+        if let Some((_, server)) = self.metrics {
+            tokio::spawn(server);
+        }
         let services = self.services.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutdown requested: draining in-flight requests");
             services.begin_shutdown();
             handle.stop(true).await;
+            if let Some(metrics) = metrics_handle {
+                metrics.stop(true).await;
+            }
         });
         self.server.await.context("the HTTP server failed")?;
         if let Err(err) = self.db.close().await {

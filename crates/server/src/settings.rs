@@ -151,6 +151,12 @@ pub struct PaginationSection {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSection {
+    /// `host:port` of a separate listener for `/metrics`; unset = on the public port.
+    pub bind: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct LogSection {
     pub format: LogFormat,
 }
@@ -164,6 +170,12 @@ pub struct Settings {
     pub auth: AuthSection,
     pub pagination: PaginationSection,
     pub log: LogSection,
+    #[serde(default = "no_metrics_bind")]
+    pub metrics: MetricsSection,
+}
+
+fn no_metrics_bind() -> MetricsSection {
+    MetricsSection { bind: None }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 // Better Auth as a frontend deploys it: email + password, bearer, jwt and admin plugins,
-// on PostgreSQL, served on loopback.
+// on PostgreSQL (one schema), served on loopback.
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -7,12 +7,19 @@ import { admin, bearer, jwt } from "better-auth/plugins";
 import { toNodeHandler } from "better-auth/node";
 import { getMigrations } from "better-auth/db/migration";
 
-export async function startBetterAuth({ databaseUrl, schema, secret, port }) {
+/**
+ * Creates Better Auth on `schema` of `databaseUrl`, runs its programmatic migration
+ * (unless `migrate: false`), and serves it on 127.0.0.1:`port`.
+ * Returns `{ url, close, migrate, auth }`; POSTs need `Origin: url`.
+ */
+export async function startBetterAuth({ databaseUrl, schema, secret, port, migrate = true }) {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`unsafe schema name ${schema}`);
   const url = `http://127.0.0.1:${port}`;
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     options: `-c search_path=${schema}`,
     max: 4,
+    connectionTimeoutMillis: 5_000,
   });
   const auth = betterAuth({
     database: pool,
@@ -23,21 +30,38 @@ export async function startBetterAuth({ databaseUrl, schema, secret, port }) {
     plugins: [bearer(), jwt(), admin()],
     logger: { disabled: true },
   });
-  let server;
+
+  /** Better Auth's own programmatic migration (idempotent). */
+  const runMigration = async () => {
+    const { runMigrations } = await getMigrations(auth.options);
+    await runMigrations();
+  };
+
+  const server = http.createServer(toNodeHandler(auth));
+  try {
+    if (migrate) await runMigration();
+    await new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+
+  let closed = false;
   return {
     url,
     auth,
-    /** Better Auth's own programmatic migration. */
-    async migrate() {
-      const { runMigrations } = await getMigrations(auth.options);
-      await runMigrations();
-    },
-    async listen() {
-      server = http.createServer(toNodeHandler(auth));
-      await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
-    },
+    migrate: runMigration,
     async close() {
-      if (server) await new Promise((resolve) => server.close(resolve));
+      if (closed) return;
+      closed = true;
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(() => resolve()));
       await pool.end();
     },
   };

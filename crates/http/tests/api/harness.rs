@@ -87,6 +87,7 @@ pub async fn app_with(options: Options) -> TestApp {
         HttpSettings {
             body_limit: 64 * 1024,
             cors_origins: options.cors_origins,
+            metrics_on_main_port: true,
         },
     );
     TestApp {

@@ -192,3 +192,63 @@ async fn cors_allows_the_configured_frontend() {
         .await;
     assert_eq!(res.header("access-control-allow-origin"), None);
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_template_and_auth_failures() {
+    let app = app().await;
+    let alice = app.user("alice", None).await;
+    app.call(Method::GET, "/api/alice/tasks", Some(&alice), None)
+        .await;
+    app.call(Method::GET, "/api/alice/tasks", Some(&alice), None)
+        .await;
+    app.call(Method::GET, "/api/alice/tasks", None, None).await;
+    app.call(
+        Method::GET,
+        "/api/alice/tasks",
+        Some(&app.expired_token("alice")),
+        None,
+    )
+    .await;
+    let res = app.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(res.status, 200);
+    assert!(
+        res.header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.raw;
+    assert!(
+        text.contains(
+            r#"http_requests_total{method="GET",route="/api/{user_id}/tasks",status="200"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        r#"http_requests_total{method="GET",route="/api/{user_id}/tasks",status="401"} 2"#
+    ));
+    assert!(
+        !text.contains("route=\"/api/alice"),
+        "raw paths never become labels"
+    );
+    assert!(
+        text.contains(r#"auth_failures_total{reason="missing"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"auth_failures_total{reason="expired"} 1"#));
+    assert!(text.contains(
+        "http_request_duration_seconds_count{method=\"GET\",route=\"/api/{user_id}/tasks\"} 4"
+    ));
+    assert!(
+        text.contains("http_requests_in_flight 1"),
+        "the scrape itself is in flight"
+    );
+}
+
+#[actix_web::test]
+async fn metrics_can_be_kept_off_the_public_port() {
+    let mut app = app().await;
+    app.services.http.metrics_on_main_port = false;
+    app.call(Method::GET, "/metrics", None, None)
+        .await
+        .problem(404);
+}

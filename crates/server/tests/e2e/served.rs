@@ -218,3 +218,51 @@ async fn two_instances_can_start_and_migrate_at_once() {
         assert_eq!(res.status(), 200);
     }
 }
+
+#[tokio::test]
+async fn metrics_on_a_private_listener_count_requests_and_report_the_pool() {
+    let Some(schema) = Schema::create() else {
+        return;
+    };
+    let env = [
+        ("DATABASE_URL", schema.url()),
+        ("BETTER_AUTH_SECRET", SECRET.to_owned()),
+        ("PORT", "0".to_owned()),
+    ];
+    let env: [(&str, &str); 3] = std::array::from_fn(|i| (env[i].0, env[i].1.as_str()));
+    let mut settings = Settings::build(&env, std::path::Path::new("/nonexistent"), None).unwrap();
+    settings.metrics.bind = Some("127.0.0.1:0".to_owned());
+    let app = Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let metrics = format!("http://127.0.0.1:{}/metrics", app.metrics_port().unwrap());
+    tokio::spawn(app.run_until_stopped());
+    let http = crate::http_client();
+    add_user(&schema, "alice").await;
+    let alice = Caller::new(&base, &http, "alice");
+    assert_eq!(
+        alice
+            .call(reqwest::Method::GET, "/api/alice/tasks", None)
+            .await
+            .0,
+        200
+    );
+
+    let public = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404, "not on the public port");
+    let text = http
+        .get(&metrics)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"http_requests_total{method="GET",route="/api/{user_id}/tasks",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("db_pool_max_connections 10"), "{text}");
+    assert!(text.contains("db_pool_connections "), "{text}");
+}

@@ -1,0 +1,214 @@
+//! Prometheus metrics: requests by route template and status, latency histograms,
+//! requests in flight, database pool occupancy, authentication failures by reason.
+//!
+//! Hand-written text exposition (format 0.0.4): a handful of counters does not justify a
+//! metrics framework and its dependency tree.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use todo_application::ports::PoolMetrics;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Counters {
+    /// (method, route template, status) → count
+    requests: BTreeMap<(String, String, u16), u64>,
+    /// (method, route template) → latency
+    latency: BTreeMap<(String, String), Histogram>,
+    /// reason → count
+    auth_failures: BTreeMap<&'static str, u64>,
+}
+
+/// The service's metrics. Cheap to update from every request.
+#[derive(Default)]
+pub struct Metrics {
+    in_flight: AtomicI64,
+    counters: Mutex<Counters>,
+    pool: Option<Arc<dyn PoolMetrics>>,
+}
+
+/// Decrements the in-flight gauge when dropped (also when a request is cancelled).
+pub struct InFlight<'a>(&'a Metrics);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Metrics {
+    #[must_use]
+    pub fn with_pool(pool: Arc<dyn PoolMetrics>) -> Self {
+        Self {
+            pool: Some(pool),
+            ..Self::default()
+        }
+    }
+
+    pub fn start(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self)
+    }
+
+    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let mut c = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        *c.requests
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default() += 1;
+        let h = c
+            .latency
+            .entry((method.to_owned(), route.to_owned()))
+            .or_default();
+        let secs = elapsed.as_secs_f64();
+        for (bound, count) in BUCKETS.iter().zip(h.counts.iter_mut()) {
+            if secs <= *bound {
+                *count += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    pub fn auth_failure(&self, reason: &'static str) {
+        let mut c = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        *c.auth_failures.entry(reason).or_default() += 1;
+    }
+
+    /// The Prometheus text exposition.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let c = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = writeln!(
+            out,
+            "# HELP http_requests_total Requests served, by route template and status."
+        );
+        let _ = writeln!(out, "# TYPE http_requests_total counter");
+        for ((method, route, status), n) in &c.requests {
+            let _ = writeln!(
+                out,
+                "http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP http_request_duration_seconds Request latency, by route template."
+        );
+        let _ = writeln!(out, "# TYPE http_request_duration_seconds histogram");
+        for ((method, route), h) in &c.latency {
+            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+            for (bound, count) in BUCKETS.iter().zip(h.counts.iter()) {
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP auth_failures_total Refused credentials, by reason."
+        );
+        let _ = writeln!(out, "# TYPE auth_failures_total counter");
+        for (reason, n) in &c.auth_failures {
+            let _ = writeln!(out, "auth_failures_total{{reason=\"{reason}\"}} {n}");
+        }
+        drop(c);
+        let _ = writeln!(
+            out,
+            "# HELP http_requests_in_flight Requests being served now."
+        );
+        let _ = writeln!(out, "# TYPE http_requests_in_flight gauge");
+        let _ = writeln!(
+            out,
+            "http_requests_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        if let Some(pool) = &self.pool {
+            let s = pool.stats();
+            let _ = writeln!(out, "# HELP db_pool_connections Open database connections.");
+            let _ = writeln!(out, "# TYPE db_pool_connections gauge");
+            let _ = writeln!(out, "db_pool_connections {}", s.size);
+            let _ = writeln!(
+                out,
+                "# HELP db_pool_idle_connections Open database connections not in use."
+            );
+            let _ = writeln!(out, "# TYPE db_pool_idle_connections gauge");
+            let _ = writeln!(out, "db_pool_idle_connections {}", s.idle);
+            let _ = writeln!(out, "# HELP db_pool_max_connections The pool's size limit.");
+            let _ = writeln!(out, "# TYPE db_pool_max_connections gauge");
+            let _ = writeln!(out, "db_pool_max_connections {}", s.max);
+        }
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_and_histograms_are_rendered() {
+        let m = Metrics::default();
+        m.record("GET", "/api/{user_id}/tasks", 200, Duration::from_millis(3));
+        m.record(
+            "GET",
+            "/api/{user_id}/tasks",
+            200,
+            Duration::from_millis(30),
+        );
+        m.auth_failure("expired");
+        let text = m.render();
+        assert!(text.contains(
+            "http_requests_total{method=\"GET\",route=\"/api/{user_id}/tasks\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/{user_id}/tasks\",le=\"0.005\"} 1"
+        ));
+        assert!(text.contains(
+            "http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/{user_id}/tasks\",le=\"+Inf\"} 2"
+        ));
+        assert!(text.contains("auth_failures_total{reason=\"expired\"} 1"));
+        let guard = m.start();
+        assert!(m.render().contains("http_requests_in_flight 1"));
+        drop(guard);
+        assert!(m.render().contains("http_requests_in_flight 0"));
+    }
+}
