@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test test-rust interop lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust interop smoke k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
@@ -25,8 +25,22 @@ interop:
 	$(CARGO) build -p todo-server
 	cd interop/better-auth && npm ci --no-audit --no-fund && npm test
 
-## Formatting, lints and the inward-only dependency rule.
-lint: check-deps
+## The release binary run the way the container runs it: env only, PostgreSQL, SIGTERM drain.
+smoke: release
+	python3 docker/smoke.py
+
+## The Kubernetes manifests render (kustomize, offline).
+k8s-check:
+	@if command -v kubectl >/dev/null 2>&1; then \
+		kubectl kustomize docker/k8s/base >/dev/null && \
+		kubectl kustomize docker/k8s/overlays/production >/dev/null && \
+		echo "k8s manifests render: ok"; \
+	else \
+		echo "kubectl not installed: skipping the manifest render check"; \
+	fi
+
+## Formatting, lints, the inward-only dependency rule and the manifests.
+lint: check-deps k8s-check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

@@ -156,6 +156,7 @@ pub struct Application {
     metrics: Option<(u16, actix_web::dev::Server)>,
     services: Services,
     db: DatabaseConnection,
+    shutdown_delay: Duration,
 }
 
 impl Application {
@@ -221,6 +222,7 @@ impl Application {
             metrics,
             services,
             db,
+            shutdown_delay: Duration::from_millis(settings.http.shutdown_delay_ms),
         })
     }
 
@@ -244,10 +246,14 @@ impl Application {
             tokio::spawn(server);
         }
         let services = self.services.clone();
+        let delay = self.shutdown_delay;
         tokio::spawn(async move {
             shutdown_signal().await;
-            tracing::info!("shutdown requested: draining in-flight requests");
+            tracing::info!("shutdown requested: readiness now 503, draining in-flight requests");
             services.begin_shutdown();
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             handle.stop(true).await;
             if let Some(metrics) = metrics_handle {
                 metrics.stop(true).await;

@@ -24,6 +24,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Probe this instance's /health/ready on the configured port (for container
+    /// HEALTHCHECKs in images without curl): exit 0 when ready, 1 otherwise.
+    Healthcheck,
     /// Dev profile only: create the user if needed and print a bearer token for it.
     DevToken {
         /// The user id (Better Auth ids are opaque strings).
@@ -56,6 +59,14 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 .await?
                 .run_until_stopped()
                 .await
+        }
+        Command::Healthcheck => {
+            let port = settings.http.port;
+            match crate::health::probe(port, std::time::Duration::from_secs(3)) {
+                Ok(200) => Ok(()),
+                Ok(status) => bail!("/health/ready answered {status}"),
+                Err(err) => bail!("cannot reach 127.0.0.1:{port}: {err}"),
+            }
         }
         Command::Migrate => {
             let db = app::connect(&settings).await?;

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod health;
 pub mod settings;
 pub mod telemetry;
 

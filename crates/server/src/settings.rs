@@ -92,6 +92,9 @@ pub struct HttpSection {
     pub workers: usize,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// How long to keep serving, while `/health/ready` already answers 503, between
+    /// SIGTERM and closing the listener, so load balancers stop routing here first.
+    pub shutdown_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -259,6 +262,7 @@ impl Settings {
             )?
             .set_default("http.workers", 0)?
             .set_default("http.shutdown_grace_secs", 30)?
+            .set_default("http.shutdown_delay_ms", 0)?
             .set_default("database.url", "sqlite://data/todo.db?mode=rwc")?
             .set_default("database.migrate_on_start", true)?
             .set_default("database.max_connections", 10)?

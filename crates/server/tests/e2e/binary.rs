@@ -137,6 +137,13 @@ async fn zero_config_serves_on_sqlite_and_dev_token_works() {
         .await
         .unwrap();
     assert_eq!(health, json!({"status": "ok"}));
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let probe = run(&dir, &[("PORT", &port)], &["healthcheck"]);
+    assert!(
+        probe.status.success(),
+        "healthcheck on a ready server: {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
     let res = http
         .post(format!("{}/api/alice/tasks", server.base))
         .bearer_auth(&token)
@@ -156,6 +163,11 @@ async fn zero_config_serves_on_sqlite_and_dev_token_works() {
     assert!(
         server.terminate(),
         "SIGTERM ends the server with exit code 0"
+    );
+    let probe = run(&dir, &[("PORT", &port)], &["healthcheck"]);
+    assert!(
+        !probe.status.success(),
+        "healthcheck fails once the server is gone"
     );
     std::fs::remove_dir_all(&dir).ok();
 }
