@@ -18,12 +18,12 @@ SECRET = "smoke-" + secrets.token_hex(16)
 GRACE_SECS = 10
 DELAY_MS = 1500
 failures = []
+passed = []
 
 
 def check(ok, what):
     print(("ok     " if ok else "FAILED ") + what, flush=True)
-    if not ok:
-        failures.append(what)
+    (passed if ok else failures).append(what)
 
 
 def psql(url, sql):
@@ -158,7 +158,9 @@ def main():
             proc.kill()
         log.close()
         psql(PG, f"DROP DATABASE IF EXISTS {db}")
-    print(f"{'smoke: all passed' if not failures else 'smoke: FAILED: ' + '; '.join(failures)}")
+    if failures:
+        print("failed checks: " + "; ".join(failures))
+    print(f"smoke: {len(passed)} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 
