@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test test-rust interop smoke k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust interop smoke bench k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
@@ -28,6 +28,10 @@ interop:
 ## The release binary run the way the container runs it: env only, PostgreSQL, SIGTERM drain.
 smoke: release
 	python3 docker/smoke.py
+
+## Load benchmarks against the pgbench ceiling (bench/README.md); never part of make test.
+bench: release
+	python3 bench/run.py
 
 ## The Kubernetes manifests render (kustomize, offline).
 k8s-check:

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""`make bench`: the release binary on PostgreSQL under wrk, against pgbench running the
+same SQL at the same concurrency (the ceiling), on this machine. Prints a table and JSON
+lines. Loopback only; every load is bounded in time.
+
+Environment: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (32),
+BENCH_USERS (100), BENCH_TASKS (50), SMOKE_PG_ADMIN_URL (admin URL of the PostgreSQL
+server, default postgres://postgres@127.0.0.1:5432/postgres).
+"""
+import base64, hashlib, hmac, json, os, re, secrets, shutil, subprocess, sys, tempfile, time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("TODO_SERVER_BIN", os.path.join(ROOT, "target/release/todo-server"))
+PG = os.environ.get("SMOKE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+USERS = int(os.environ.get("BENCH_USERS", "100"))
+TASKS = int(os.environ.get("BENCH_TASKS", "50"))
+THREADS = 2
+SECRET = "bench-" + secrets.token_hex(16)
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def tool(name):
+    found = shutil.which(name)
+    if found:
+        return found
+    for root in ("/usr/lib/postgresql",):
+        if os.path.isdir(root):
+            for v in sorted(os.listdir(root), reverse=True):
+                p = os.path.join(root, v, "bin", name)
+                if os.path.exists(p):
+                    return p
+    sys.exit(f"{name} is not installed (wrk: `apt-get install wrk`; pgbench ships with PostgreSQL)")
+
+
+def psql(url, sql):
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(sub):
+    now = int(time.time())
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps({"sub": sub, "iat": now, "exp": now + 3600}).encode())
+    sig = hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
+
+
+def user_id(n):
+    return f"u{n:04d}"
+
+
+SEED = """
+INSERT INTO "user" (id, name, email, "emailVerified", role)
+  SELECT 'u' || lpad(n::text, 4, '0'), 'User ' || n, 'u' || n || '@example.com', true, 'user'
+  FROM generate_series(1, {users}) n;
+INSERT INTO task (id, user_id, title, description, completed, created_at, updated_at)
+  SELECT (lpad(to_hex(n), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid,
+         'u' || lpad(n::text, 4, '0'), 'Task ' || k || ' of user ' || n, 'Some notes', k % 3 = 0,
+         now() - (k || ' minutes')::interval, now() - (k || ' minutes')::interval
+  FROM generate_series(1, {users}) n, generate_series(1, {tasks}) k;
+ANALYZE;
+"""
+
+# The SQL each request issues for its data (auth lookups are cached), as pgbench scripts.
+PGBENCH = {
+    "list": """\\set n random(1, {users})
+SELECT id, user_id, title, description, completed, created_at, updated_at FROM task
+ WHERE user_id = 'u' || lpad(:n::text, 4, '0') ORDER BY created_at, id LIMIT 1001;
+""",
+    "get": """\\set n random(1, {users})
+\\set k random(1, {tasks})
+SELECT id, user_id, title, description, completed, created_at, updated_at FROM task
+ WHERE id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
+   AND user_id = 'u' || lpad(:n::text, 4, '0') LIMIT 1;
+""",
+    "create": """\\set n random(1, {users})
+INSERT INTO task (id, user_id, title, description, completed, created_at, updated_at)
+ VALUES (gen_random_uuid(), 'u' || lpad(:n::text, 4, '0'), 'Bench task', NULL, false, now(), now());
+""",
+    "toggle": """\\set n random(1, {users})
+\\set k random(1, {tasks})
+UPDATE task SET completed = NOT completed, updated_at = now()
+ WHERE id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
+   AND user_id = 'u' || lpad(:n::text, 4, '0')
+ RETURNING id, user_id, title, description, completed, created_at, updated_at;
+""",
+}
+
+
+def lua_tokens(path):
+    with open(path, "w") as f:
+        f.write("tokens = {\n")
+        for n in range(1, USERS + 1):
+            f.write(f'  "{token(user_id(n))}",\n')
+        f.write("}\n")
+        f.write(f"users, tasks = {USERS}, {TASKS}\n")
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return 0.0
+    i = min(len(sorted_values) - 1, int(round(p / 100 * (len(sorted_values) - 1))))
+    return sorted_values[i]
+
+
+def run_wrk(wrk, base, scenario, tokens_lua):
+    script = os.path.join(HERE, "wrk", f"{scenario}.lua")
+    out = subprocess.run(
+        [wrk, f"-t{THREADS}", f"-c{CONNS}", f"-d{DURATION}s", "--latency", "-s", script, base],
+        capture_output=True, text=True, env={**os.environ, "BENCH_TOKENS": tokens_lua},
+        timeout=DURATION + 60,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": to_ms(lat.get("50", "0ms")),
+        "p99_ms": to_ms(lat.get("99", "0ms")),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "errors": sum(int(g) for g in errors.groups()) if errors else 0,
+    }
+
+
+def to_ms(text):
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_pgbench(pgbench, db_url, scenario):
+    tmp = tempfile.mkdtemp(prefix="pgbench-")
+    script = os.path.join(tmp, f"{scenario}.sql")
+    # One line per SQL command: pgbench's prepared mode mishandles continuation lines.
+    lines, sql = [], []
+    for line in PGBENCH[scenario].format(users=USERS, tasks=TASKS).splitlines():
+        if line.startswith("\\"):
+            lines.append(line)
+        elif line.strip():
+            sql.append(line.strip())
+    lines.append(" ".join(sql))
+    with open(script, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    out = subprocess.run(
+        [pgbench, "-n", "-M", "prepared", "-c", str(CONNS), "-j", str(THREADS), "-T", str(DURATION),
+         "-f", script, "--log", "--log-prefix", os.path.join(tmp, "log"), db_url],
+        capture_output=True, text=True, timeout=DURATION + 60, cwd=tmp,
+    )
+    if out.returncode != 0:
+        sys.exit(f"pgbench {scenario} failed: {out.stderr}")
+    tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
+    latencies = []
+    for name in os.listdir(tmp):
+        if name.startswith("log"):
+            for line in open(os.path.join(tmp, name)):
+                latencies.append(int(line.split()[2]) / 1000.0)
+    latencies.sort()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {"rps": tps, "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
+
+
+def rss_kib(pid, field):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def main():
+    wrk, pgbench = tool("wrk"), tool("pgbench")
+    if not os.path.exists(BIN):
+        sys.exit(f"{BIN} is missing: run `make release` first")
+    db = "bench_" + secrets.token_hex(4)
+    psql(PG, f"CREATE DATABASE {db}")
+    db_url = PG.rsplit("/", 1)[0] + "/" + db
+    port = 18000 + secrets.randbelow(1000)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TODO_PROFILE": "production",
+        "DATABASE_URL": db_url,
+        "BETTER_AUTH_SECRET": SECRET,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "RUST_LOG": "warn",
+    }
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    proc = subprocess.Popen([BIN], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health/ready", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() - started > 30:
+                sys.exit("the server did not become ready")
+            time.sleep(0.01)
+        ready_ms = 1000 * (time.monotonic() - started)
+        psql(db_url, SEED.format(users=USERS, tasks=TASKS))
+        idle_rss = rss_kib(proc.pid, "VmRSS") / 1024
+        tokens_lua = os.path.join(tempfile.mkdtemp(prefix="bench-"), "tokens.lua")
+        lua_tokens(tokens_lua)
+        for scenario in ["list", "get", "create", "toggle", "mixed"]:
+            service = run_wrk(wrk, base, scenario, tokens_lua)
+            ceiling = run_pgbench(pgbench, db_url, scenario) if scenario in PGBENCH else None
+            row = {"scenario": scenario, **{f"service_{k}": v for k, v in service.items()}}
+            if ceiling:
+                row.update({f"pgbench_{k}": v for k, v in ceiling.items()})
+                row["ratio"] = service["rps"] / ceiling["rps"] if ceiling["rps"] else 0.0
+                row["p99_ratio"] = service["p99_ms"] / ceiling["p99_ms"] if ceiling["p99_ms"] else 0.0
+            rows.append(row)
+        peak_rss = rss_kib(proc.pid, "VmHWM") / 1024
+    finally:
+        proc.kill()
+        proc.wait()
+        psql(PG, f"DROP DATABASE IF EXISTS {db}")
+
+    print(f"\nmachine: {os.cpu_count()} cores; wrk -t{THREADS} -c{CONNS} -d{DURATION}s; "
+          f"{USERS} users x {TASKS} tasks; PostgreSQL on loopback\n")
+    print(f"{'scenario':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non2xx':>7} {'errors':>6} "
+          f"| {'pgbench/s':>9} {'p99 ms':>8} | {'ratio':>6} {'p99x':>6}")
+    for r in rows:
+        ceil = (f"{r['pgbench_rps']:>9.0f} {r['pgbench_p99_ms']:>8.2f} | {r['ratio']:>6.2f} {r['p99_ratio']:>6.2f}"
+                if "ratio" in r else f"{'-':>9} {'-':>8} | {'-':>6} {'-':>6}")
+        print(f"{r['scenario']:<8} {r['service_rps']:>9.0f} {r['service_p50_ms']:>8.2f} {r['service_p99_ms']:>8.2f} "
+              f"{r['service_non_2xx']:>7} {r['service_errors']:>6} | {ceil}")
+    size = os.path.getsize(BIN) / 1024 / 1024
+    print(f"\nready after {ready_ms:.0f} ms on PostgreSQL; idle RSS {idle_rss:.1f} MiB; "
+          f"peak RSS {peak_rss:.1f} MiB; release binary {size:.1f} MiB\n")
+    for r in rows:
+        print(json.dumps(r))
+    print(json.dumps({"ready_ms": ready_ms, "idle_rss_mib": idle_rss, "peak_rss_mib": peak_rss,
+                      "binary_mib": size}))
+
+
+if __name__ == "__main__":
+    main()
