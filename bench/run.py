@@ -7,8 +7,10 @@ Environment: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (32
 BENCH_USERS (100), BENCH_TASKS (50), SMOKE_PG_ADMIN_URL (admin URL of the PostgreSQL
 server, default postgres://postgres@127.0.0.1:5432/postgres).
 """
-import base64, hashlib, hmac, json, os, re, secrets, shutil, subprocess, sys, tempfile, time
+import json, os, re, secrets, shutil, subprocess, sys, tempfile, time
 import urllib.request
+
+from support import free_port, hs256, psql, rss_kib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("TODO_SERVER_BIN", os.path.join(ROOT, "target/release/todo-server"))
@@ -35,20 +37,10 @@ def tool(name):
     sys.exit(f"{name} is not installed (wrk: `apt-get install wrk`; pgbench ships with PostgreSQL)")
 
 
-def psql(url, sql):
-    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
 
 
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def token(sub):
-    now = int(time.time())
-    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = b64(json.dumps({"sub": sub, "iat": now, "exp": now + 3600}).encode())
-    sig = hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{b64(sig)}"
 
 
 def user_id(n):
@@ -97,7 +89,7 @@ def lua_tokens(path):
     with open(path, "w") as f:
         f.write("tokens = {\n")
         for n in range(1, USERS + 1):
-            f.write(f'  "{token(user_id(n))}",\n')
+            f.write(f'  "{hs256(SECRET, user_id(n), 3600)}",\n')
         f.write("}\n")
         f.write(f"users, tasks = {USERS}, {TASKS}\n")
 
@@ -165,11 +157,6 @@ def run_pgbench(pgbench, db_url, scenario):
     return {"rps": tps, "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
 
 
-def rss_kib(pid, field):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def main():
@@ -179,7 +166,7 @@ def main():
     db = "bench_" + secrets.token_hex(4)
     psql(PG, f"CREATE DATABASE {db}")
     db_url = PG.rsplit("/", 1)[0] + "/" + db
-    port = 18000 + secrets.randbelow(1000)
+    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
         "TODO_PROFILE": "production",

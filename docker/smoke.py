@@ -8,8 +8,11 @@ receives SIGTERM while a request is in flight, reports readiness 503 from the mo
 shutdown begins, finishes the in-flight request and exits 0 within the grace period.
 Only the standard library; talks to 127.0.0.1 only.
 """
-import base64, hashlib, hmac, json, os, secrets, signal, socket, subprocess, sys, threading, time
+import json, os, secrets, signal, socket, subprocess, sys, threading, time
 import urllib.error, urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+from support import free_port, hs256, psql, rss_kib  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("TODO_SERVER_BIN", os.path.join(ROOT, "target/release/todo-server"))
@@ -26,26 +29,12 @@ def check(ok, what):
     (passed if ok else failures).append(what)
 
 
-def psql(url, sql):
-    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def hs256(sub):
-    now = int(time.time())
-    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = b64(json.dumps({"sub": sub, "iat": now, "exp": now + 600}).encode())
-    sig = hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{b64(sig)}"
 
 
 def http(method, url, token=None, body=None, timeout=5):
@@ -82,11 +71,6 @@ def slow_post(port, token, seconds):
     return int(reply.split(b" ", 2)[1]) if reply else 0
 
 
-def rss_kib(pid, field):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def main():
@@ -125,7 +109,7 @@ def main():
         print(f"ready after {1000 * (time.monotonic() - started):.0f} ms (exec to first 200 on /health/ready)")
         print(f"idle RSS {rss_kib(proc.pid, 'VmRSS') / 1024:.1f} MiB")
         psql(db_url, "INSERT INTO \"user\" (id, name, email, \"emailVerified\") VALUES ('smoke', 'Smoke', 'smoke@example.com', true)")
-        token = hs256("smoke")
+        token = hs256(SECRET, "smoke")
         status, task = http("POST", f"{base}/api/smoke/tasks", token, {"title": "smoke test"})
         check(status == 201, f"create answered {status}")
         status, tasks = http("GET", f"{base}/api/smoke/tasks", token)

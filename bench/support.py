@@ -1,0 +1,33 @@
+"""Helpers shared by bench/run.py and docker/smoke.py (standard library only)."""
+import base64, hashlib, hmac, json, socket, subprocess, time
+
+
+def psql(url, sql):
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256(secret, sub, ttl=600):
+    """An HS256 JWT for `sub`, signed with `secret`, as a frontend sharing it mints one."""
+    now = int(time.time())
+    head = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = _b64(json.dumps({"sub": sub, "iat": now, "exp": now + ttl}).encode())
+    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{_b64(sig)}"
+
+
+def rss_kib(pid, field):
+    """`VmRSS` (now) or `VmHWM` (peak) of a process, in KiB."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
