@@ -2,16 +2,16 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test test-rust interop smoke bench k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust test-pooler pgbouncer interop smoke bench k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
 	$(CARGO) run -p todo-server --
 
 ## Run every test: unit (mockall), adapters (SQLite + PostgreSQL), HTTP contract, end-to-end,
-## and the Better Auth interop suite. PostgreSQL is expected at TEST_DATABASE_URL
-## (default postgres://postgres@127.0.0.1:5432/test).
-test: test-rust interop
+## the PostgreSQL adapters again through PgBouncer, and the Better Auth interop suite.
+## PostgreSQL is expected at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+test: test-rust test-pooler interop
 
 test-rust:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
@@ -19,6 +19,15 @@ test-rust:
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+
+## The PostgreSQL adapter suite through PgBouncer in transaction mode (skipped, with the
+## reason, when `make pgbouncer` has not provided one; required with CI=true).
+test-pooler:
+	python3 docker/pgbouncer/adapters.py
+
+## PgBouncer >= 1.21 at target/pgbouncer (built from Debian's source package; needs root).
+pgbouncer:
+	bash docker/pgbouncer/build.sh
 
 ## The real Better Auth library (pinned in interop/better-auth) against the built binary.
 interop:

@@ -1,7 +1,10 @@
 /// Turns the database URLs the original service accepted into ones sqlx understands.
 ///
 /// - `postgresql+asyncpg://`, `postgresql+psycopg://`, `postgresql://`, `postgres://`
-///   → `postgres://`; asyncpg's `ssl=<mode>` becomes `sslmode=<mode>`.
+///   → `postgres://`; asyncpg's `ssl=<mode>` becomes `sslmode=<mode>`; Prisma's
+///   `pgbouncer=true` (a hint for drivers that must then avoid named prepared statements)
+///   is accepted and dropped: PgBouncer in transaction mode needs
+///   `max_prepared_statements` instead (docs/deployment.md).
 /// - `sqlite+aiosqlite:///x.db`, `sqlite:///x.db` (SQLAlchemy) and `sqlite://x.db` →
 ///   `sqlite://x.db?mode=rwc` (created when missing) unless a `mode` is given;
 ///   `sqlite::memory:` stays as it is.
@@ -108,11 +111,15 @@ fn rename_ssl_param(rest: &str) -> String {
     };
     let params: Vec<String> = query
         .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("pgbouncer="))
         .map(|p| match p.strip_prefix("ssl=") {
             Some(mode) => format!("sslmode={mode}"),
             None => p.to_owned(),
         })
         .collect();
+    if params.is_empty() {
+        return base.to_owned();
+    }
     format!("{base}?{}", params.join("&"))
 }
 
@@ -136,6 +143,18 @@ mod tests {
         assert_eq!(
             n("postgresql+psycopg://h/app?sslmode=require&application_name=x").as_deref(),
             Ok("postgres://h/app?sslmode=require&application_name=x")
+        );
+    }
+
+    #[test]
+    fn the_pgbouncer_hint_is_accepted_and_dropped() {
+        assert_eq!(
+            n("postgresql://u:p@pooler.example.com/app?sslmode=require&pgbouncer=true").as_deref(),
+            Ok("postgres://u:p@pooler.example.com/app?sslmode=require")
+        );
+        assert_eq!(
+            n("postgres://h/app?pgbouncer=true").as_deref(),
+            Ok("postgres://h/app")
         );
     }
 

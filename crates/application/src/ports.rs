@@ -186,6 +186,8 @@ pub struct PoolStats {
     pub idle: u32,
     /// The most connections the pool will open.
     pub max: u32,
+    /// Database operations waiting for a connection (all are in use).
+    pub waiting: u32,
 }
 
 /// Reads the pool's current occupancy (cheap, no I/O).

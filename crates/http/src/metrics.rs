@@ -168,6 +168,12 @@ impl Metrics {
             let _ = writeln!(out, "# HELP db_pool_max_connections The pool's size limit.");
             let _ = writeln!(out, "# TYPE db_pool_max_connections gauge");
             let _ = writeln!(out, "db_pool_max_connections {}", s.max);
+            let _ = writeln!(
+                out,
+                "# HELP db_pool_waiting Database operations waiting for a connection."
+            );
+            let _ = writeln!(out, "# TYPE db_pool_waiting gauge");
+            let _ = writeln!(out, "db_pool_waiting {}", s.waiting);
         }
         out
     }

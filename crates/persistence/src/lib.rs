@@ -1,17 +1,20 @@
 //! SeaORM adapters of the todo service's ports, for PostgreSQL and SQLite.
 
+mod db;
 mod entities;
 mod error;
 mod sessions;
 mod tasks;
 mod users;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend};
 use todo_application::ports::{PortError, ReadinessProbe};
 
+pub use db::Db;
 pub use sea_orm::DatabaseConnection;
 pub use sessions::{SeaJwksSource, SeaSessionRepository};
 pub use tasks::SeaTaskRepository;
@@ -43,6 +46,9 @@ impl Default for PoolSettings {
         }
     }
 }
+
+/// Pooled connections idle at least this long are pinged before use.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// Why no pool could be made. Messages never include the URL (it may hold a password).
 #[derive(Debug, thiserror::Error)]
@@ -77,23 +83,13 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
     }
     let failed =
         |e: sea_orm::DbErr| ConnectError::Connect(redact_url_secrets(&e.to_string(), &url));
-    let mut options = ConnectOptions::new(url.clone());
-    options
-        .acquire_timeout(pool.acquire_timeout)
-        .connect_timeout(pool.acquire_timeout)
-        .sqlx_logging(false);
+    let mut options = connect_options(&url, pool);
     if memory {
         options
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None::<Duration>)
             .max_lifetime(None::<Duration>);
-    } else {
-        options
-            .max_connections(pool.max_connections)
-            .min_connections(pool.min_connections)
-            .idle_timeout(pool.idle_timeout)
-            .max_lifetime(pool.max_lifetime);
     }
     let db = Database::connect(options).await.map_err(failed)?;
     if sqlite_file.is_some() {
@@ -102,6 +98,56 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
             .map_err(failed)?;
     }
     Ok(db)
+}
+
+/// Like [`connect`], for a server whose requests are served by `threads` single-threaded
+/// runtimes (actix-web workers): on PostgreSQL each such thread gets its own pool of
+/// `pool.max_connections / threads` (at least one) connections, opened on first use, so
+/// that connections are driven by the thread that uses them (see [`Db`]); start-up work
+/// gets a small shared pool. SQLite keeps one shared pool.
+pub async fn connect_per_thread(
+    url: &str,
+    pool: &PoolSettings,
+    threads: u32,
+) -> Result<Db, ConnectError> {
+    let normalized = normalize_database_url(url).map_err(ConnectError::Url)?;
+    if !normalized.starts_with("postgres://") {
+        return Ok(Db::from(connect(url, pool).await?));
+    }
+    let startup = PoolSettings {
+        max_connections: pool.max_connections.min(2),
+        min_connections: pool.min_connections.min(2),
+        ..pool.clone()
+    };
+    let shared = connect(url, &startup).await?;
+    let threads = threads.max(1);
+    let per_thread = PoolSettings {
+        max_connections: pool.max_connections.div_ceil(threads).max(1),
+        min_connections: 0,
+        ..pool.clone()
+    };
+    Ok(Db::new(
+        shared,
+        Some(connect_options(&normalized, &per_thread)),
+    ))
+}
+
+fn connect_options(url: &str, pool: &PoolSettings) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .acquire_timeout(pool.acquire_timeout)
+        .connect_timeout(pool.acquire_timeout)
+        // Pinging every connection on checkout would double the round trips of every
+        // query; only connections idle long enough to have been dropped by the server, a
+        // pooler or a firewall are pinged. A connection that dies while hot fails its
+        // query (503) and is discarded.
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
+        .sqlx_logging(false)
+        .max_connections(pool.max_connections)
+        .min_connections(pool.min_connections)
+        .idle_timeout(pool.idle_timeout)
+        .max_lifetime(pool.max_lifetime);
+    options
 }
 
 /// `"postgres"` or `"sqlite"`, for logs.
@@ -119,68 +165,123 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), PortError> {
     todo_migration::up_locked(db).await.map_err(map_db_err)
 }
 
+/// Database operations under way in this process: each repository call counts itself from
+/// before it asks the pool for a connection until it is done with it. The server has one
+/// pool per process, so operations beyond the connections in use are waiting for one.
+static OPERATIONS: AtomicU32 = AtomicU32::new(0);
+
+/// Counts one repository call in [`OPERATIONS`] while alive.
+pub(crate) struct Operation(());
+
+impl Operation {
+    pub(crate) fn start() -> Self {
+        OPERATIONS.fetch_add(1, Ordering::Relaxed);
+        Self(())
+    }
+}
+
+impl Drop for Operation {
+    fn drop(&mut self) {
+        OPERATIONS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Operations beyond the connections in use are waiting for one.
+fn waiting(operations: u32, size: u32, idle: u32) -> u32 {
+    operations.saturating_sub(size.saturating_sub(idle))
+}
+
 /// Ready when the database answers and no migration is pending.
 pub struct SeaReadiness {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl SeaReadiness {
     #[must_use]
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Db>) -> Self {
+        Self { db: db.into() }
     }
 }
 
 #[async_trait]
 impl ReadinessProbe for SeaReadiness {
     async fn check(&self) -> Result<(), PortError> {
-        self.db.ping().await.map_err(|e| {
+        let _operation = Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        db.ping().await.map_err(|e| {
             let mapped = map_db_err(e);
             match mapped {
                 PortError::Other(cause) => PortError::Unavailable(cause),
                 other => other,
             }
         })?;
-        match todo_migration::pending(&self.db)
-            .await
-            .map_err(map_db_err)?
-        {
+        match todo_migration::pending(&db).await.map_err(map_db_err)? {
             0 => Ok(()),
             n => Err(PortError::Other(format!("{n} migrations pending").into())),
         }
     }
 }
 
-/// Pool occupancy of a SeaORM connection, for `/metrics`.
+/// Pool occupancy (every pool of a [`Db`], summed), for `/metrics`.
 pub struct SeaPoolMetrics {
-    db: DatabaseConnection,
+    db: Db,
     max: u32,
 }
 
 impl SeaPoolMetrics {
     #[must_use]
-    pub fn new(db: DatabaseConnection, max: u32) -> Self {
-        Self { db, max }
+    pub fn new(db: impl Into<Db>, max: u32) -> Self {
+        Self { db: db.into(), max }
     }
 }
 
 impl todo_application::ports::PoolMetrics for SeaPoolMetrics {
     fn stats(&self) -> todo_application::ports::PoolStats {
-        let (size, idle) = match self.db.get_database_backend() {
-            DbBackend::Postgres => {
-                let pool = self.db.get_postgres_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            DbBackend::Sqlite => {
-                let pool = self.db.get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            _ => (0, 0),
-        };
+        let (mut size, mut idle) = (0u32, 0u32);
+        for db in self.db.pools() {
+            let (s, i) = match db.get_database_backend() {
+                DbBackend::Postgres => {
+                    let pool = db.get_postgres_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+                DbBackend::Sqlite => {
+                    let pool = db.get_sqlite_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+                _ => (0, 0),
+            };
+            size = size.saturating_add(s);
+            idle = idle.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+        }
         todo_application::ports::PoolStats {
             size,
-            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+            idle,
             max: self.max,
+            waiting: waiting(OPERATIONS.load(Ordering::Relaxed), size, idle),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::waiting;
+
+    #[test]
+    fn operations_beyond_busy_connections_are_waiting() {
+        assert_eq!(waiting(0, 0, 0), 0);
+        assert_eq!(
+            waiting(3, 4, 1),
+            0,
+            "three busy connections serve three operations"
+        );
+        assert_eq!(waiting(5, 4, 1), 2);
+        assert_eq!(waiting(2, 2, 0), 0);
+        assert_eq!(
+            waiting(1, 0, 0),
+            1,
+            "the first connection is still being opened"
+        );
+        // A snapshot may see idle before size moves: never underflow.
+        assert_eq!(waiting(0, 1, 2), 0);
     }
 }

@@ -1,30 +1,33 @@
 use async_trait::async_trait;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use todo_application::ports::{JwksSource, PortError, PublicJwk, SessionRecord, SessionRepository};
 
+use crate::Db;
 use crate::entities::{session, user};
 use crate::error::map_db_err;
 
 /// Better Auth's `session` table, read together with the session's user.
 pub struct SeaSessionRepository {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl SeaSessionRepository {
     #[must_use]
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Db>) -> Self {
+        Self { db: db.into() }
     }
 }
 
 #[async_trait]
 impl SessionRepository for SeaSessionRepository {
     async fn find_by_token(&self, token: &str) -> Result<Option<SessionRecord>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         // One round trip: the session joined with its user.
         let row = session::Entity::find()
             .filter(session::Column::Token.eq(token))
             .find_also_related(user::Entity)
-            .one(&self.db)
+            .one(&db)
             .await
             .map_err(map_db_err)?;
         let Some((session, Some(user))) = row else {
@@ -40,19 +43,21 @@ impl SessionRepository for SeaSessionRepository {
 /// The public half of Better Auth's `jwks` table (the `jwt` plugin's keys). The private
 /// key column is never read.
 pub struct SeaJwksSource {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl SeaJwksSource {
     #[must_use]
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Db>) -> Self {
+        Self { db: db.into() }
     }
 }
 
 #[async_trait]
 impl JwksSource for SeaJwksSource {
     async fn fetch(&self) -> Result<Vec<PublicJwk>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         use sea_orm::{FromQueryResult, Statement};
         #[derive(FromQueryResult)]
         struct Row {
@@ -61,7 +66,7 @@ impl JwksSource for SeaJwksSource {
             alg: Option<String>,
         }
         // Without Better Auth's jwt plugin there is no jwks table: no keys.
-        let exists = todo_migration::SchemaManager::new(&self.db)
+        let exists = todo_migration::SchemaManager::new(&db)
             .has_table("jwks")
             .await
             .map_err(map_db_err)?;
@@ -70,10 +75,10 @@ impl JwksSource for SeaJwksSource {
             return Ok(Vec::new());
         }
         let rows = Row::find_by_statement(Statement::from_string(
-            self.db.get_database_backend(),
+            db.get_database_backend(),
             r#"SELECT id, "publicKey" AS public_key, alg FROM jwks"#,
         ))
-        .all(&self.db)
+        .all(&db)
         .await
         .map_err(map_db_err)?;
         Ok(rows

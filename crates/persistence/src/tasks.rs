@@ -1,26 +1,26 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use todo_application::ports::{PortError, TaskRepository};
 use todo_domain::{
     PageRequest, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, Timestamp, UserId,
 };
 
+use crate::Db;
 use crate::entities::task::{self, Column, Entity};
 use crate::error::{corrupt, map_db_err};
 
 /// Tasks in the `task` table; every query is scoped by owner.
 pub struct SeaTaskRepository {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl SeaTaskRepository {
     #[must_use]
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Db>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -52,6 +52,8 @@ fn first(rows: Vec<task::Model>) -> Result<Option<Task>, PortError> {
 #[async_trait]
 impl TaskRepository for SeaTaskRepository {
     async fn insert(&self, t: &Task) -> Result<(), PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         let row = task::ActiveModel {
             id: Set(t.id.as_uuid()),
             user_id: Set(t.owner.as_str().to_owned()),
@@ -62,16 +64,18 @@ impl TaskRepository for SeaTaskRepository {
             updated_at: Set(t.updated_at),
         };
         Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&db)
             .await
             .map_err(map_db_err)?;
         Ok(())
     }
 
     async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         Entity::find()
             .filter(owned(owner, id))
-            .one(&self.db)
+            .one(&db)
             .await
             .map_err(map_db_err)?
             .map(to_domain)
@@ -79,6 +83,8 @@ impl TaskRepository for SeaTaskRepository {
     }
 
     async fn list(&self, owner: &UserId, page: PageRequest) -> Result<Vec<Task>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         let mut query = Entity::find().filter(Column::UserId.eq(owner.as_str()));
         if let Some(after) = page.after {
             query = query.filter(
@@ -95,7 +101,7 @@ impl TaskRepository for SeaTaskRepository {
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id)
             .limit(u64::from(page.limit))
-            .all(&self.db)
+            .all(&db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -110,6 +116,8 @@ impl TaskRepository for SeaTaskRepository {
         changes: &TaskChanges,
         now: Timestamp,
     ) -> Result<Option<Task>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         let mut update = Entity::update_many()
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .filter(owned(owner, id));
@@ -125,12 +133,7 @@ impl TaskRepository for SeaTaskRepository {
         if let Some(completed) = changes.completed {
             update = update.col_expr(Column::Completed, Expr::value(completed));
         }
-        first(
-            update
-                .exec_with_returning(&self.db)
-                .await
-                .map_err(map_db_err)?,
-        )
+        first(update.exec_with_returning(&db).await.map_err(map_db_err)?)
     }
 
     async fn toggle_completed(
@@ -139,20 +142,24 @@ impl TaskRepository for SeaTaskRepository {
         id: TaskId,
         now: Timestamp,
     ) -> Result<Option<Task>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         let rows = Entity::update_many()
             .col_expr(Column::Completed, Expr::col(Column::Completed).not())
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .filter(owned(owner, id))
-            .exec_with_returning(&self.db)
+            .exec_with_returning(&db)
             .await
             .map_err(map_db_err)?;
         first(rows)
     }
 
     async fn delete(&self, owner: &UserId, id: TaskId) -> Result<bool, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         let result = Entity::delete_many()
             .filter(owned(owner, id))
-            .exec(&self.db)
+            .exec(&db)
             .await
             .map_err(map_db_err)?;
         Ok(result.rows_affected > 0)

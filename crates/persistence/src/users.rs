@@ -1,24 +1,25 @@
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, LikeExpr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use todo_application::ports::{PortError, UserRepository};
 use todo_domain::{AdminRoles, RoleList, Timestamp, User, UserId};
 
+use crate::Db;
 use crate::entities::{session, task, user};
 use crate::error::{corrupt, map_db_err};
 
 /// Better Auth's `"user"` table.
 pub struct SeaUserRepository {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl SeaUserRepository {
     #[must_use]
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: impl Into<Db>) -> Self {
+        Self { db: db.into() }
     }
 }
 
@@ -49,8 +50,10 @@ fn escape_like(raw: &str) -> String {
 #[async_trait]
 impl UserRepository for SeaUserRepository {
     async fn find(&self, id: &UserId) -> Result<Option<User>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         user::Entity::find_by_id(id.as_str())
-            .one(&self.db)
+            .one(&db)
             .await
             .map_err(map_db_err)?
             .map(to_domain)
@@ -62,6 +65,8 @@ impl UserRepository for SeaUserRepository {
         limit: u32,
         after: Option<(Timestamp, UserId)>,
     ) -> Result<Vec<User>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         let mut query = user::Entity::find();
         if let Some((created_at, id)) = after {
             query = query.filter(
@@ -78,7 +83,7 @@ impl UserRepository for SeaUserRepository {
             .order_by_asc(user::Column::CreatedAt)
             .order_by_asc(user::Column::Id)
             .limit(u64::from(limit))
-            .all(&self.db)
+            .all(&db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -87,6 +92,8 @@ impl UserRepository for SeaUserRepository {
     }
 
     async fn admins(&self, admin_roles: &AdminRoles) -> Result<Vec<UserId>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         // LIKE narrows the scan; the exact comma-list check happens below.
         let candidates = admin_roles
             .names()
@@ -103,7 +110,7 @@ impl UserRepository for SeaUserRepository {
             .column(user::Column::Role)
             .filter(candidates)
             .into_tuple()
-            .all(&self.db)
+            .all(&db)
             .await
             .map_err(map_db_err)?;
         rows.into_iter()
@@ -113,6 +120,8 @@ impl UserRepository for SeaUserRepository {
     }
 
     async fn set_role(&self, id: &UserId, roles: &RoleList) -> Result<bool, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         let result = user::Entity::update_many()
             .col_expr(user::Column::Role, Expr::value(roles.to_stored()))
             .col_expr(
@@ -120,15 +129,17 @@ impl UserRepository for SeaUserRepository {
                 Expr::value(todo_domain::to_stored_precision(chrono::Utc::now())),
             )
             .filter(user::Column::Id.eq(id.as_str()))
-            .exec(&self.db)
+            .exec(&db)
             .await
             .map_err(map_db_err)?;
         Ok(result.rows_affected > 0)
     }
 
     async fn delete(&self, id: &UserId) -> Result<bool, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         // Explicit, in one transaction, rather than trusting every database to cascade.
-        let txn = self.db.begin().await.map_err(map_db_err)?;
+        let txn = db.begin().await.map_err(map_db_err)?;
         task::Entity::delete_many()
             .filter(task::Column::UserId.eq(id.as_str()))
             .exec(&txn)
@@ -148,6 +159,8 @@ impl UserRepository for SeaUserRepository {
     }
 
     async fn create_if_absent(&self, u: &User) -> Result<bool, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
         let row = user::ActiveModel {
             id: Set(u.id.as_str().to_owned()),
             name: Set(u.name.clone()),
@@ -163,7 +176,7 @@ impl UserRepository for SeaUserRepository {
         };
         let inserted = user::Entity::insert(row)
             .on_conflict(OnConflict::column(user::Column::Id).do_nothing().to_owned())
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&db)
             .await
             .map_err(map_db_err)?;
         Ok(inserted > 0)

@@ -16,7 +16,7 @@ use todo_auth::{
 use todo_domain::{AdminRoles, UserId};
 use todo_http::{HttpSettings, Metrics, Services};
 use todo_persistence::{
-    DatabaseConnection, SeaJwksSource, SeaPoolMetrics, SeaReadiness, SeaSessionRepository,
+    DatabaseConnection, Db, SeaJwksSource, SeaPoolMetrics, SeaReadiness, SeaSessionRepository,
     SeaTaskRepository, SeaUserRepository,
 };
 
@@ -29,6 +29,27 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .context("could not connect to the database (DATABASE_URL)")
 }
 
+/// The database for serving: on PostgreSQL a pool per HTTP worker (see [`Db`]), the
+/// configured pool size split between them.
+pub async fn connect_for_workers(settings: &Settings) -> anyhow::Result<Db> {
+    todo_persistence::connect_per_thread(
+        settings.database.url.expose(),
+        &settings.pool(),
+        u32::try_from(worker_count(settings)).unwrap_or(u32::MAX),
+    )
+    .await
+    .context("could not connect to the database (DATABASE_URL)")
+}
+
+/// The HTTP workers that will serve: `http.workers`, or actix's default (one per core).
+fn worker_count(settings: &Settings) -> usize {
+    if settings.http.workers > 0 {
+        settings.http.workers
+    } else {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    }
+}
+
 /// Applies pending migrations (under an advisory lock on PostgreSQL).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     todo_persistence::migrate(db)
@@ -37,7 +58,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 }
 
 /// The services of the application, wired to the adapters on `db`.
-pub fn services(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<Services> {
+pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
     let tasks: Arc<dyn TaskRepository> = Arc::new(SeaTaskRepository::new(db.clone()));
     let users: Arc<dyn UserRepository> = Arc::new(SeaUserRepository::new(db.clone()));
     let readiness: Arc<dyn ReadinessProbe> = Arc::new(SeaReadiness::new(db.clone()));
@@ -91,7 +112,7 @@ pub fn services(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<
 /// (each ignores the other's algorithms), then session tokens.
 fn verifiers(
     settings: &Settings,
-    db: &DatabaseConnection,
+    db: &Db,
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<Vec<Arc<dyn CredentialVerifier>>> {
     let auth = &settings.auth;
@@ -155,16 +176,16 @@ pub struct Application {
     server: actix_web::dev::Server,
     metrics: Option<(u16, actix_web::dev::Server)>,
     services: Services,
-    db: DatabaseConnection,
+    db: Db,
     shutdown_delay: Duration,
 }
 
 impl Application {
     /// Connects, migrates (when configured), promotes `ADMIN_USER_ID`, binds and starts.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = connect(&settings).await?;
+        let db = connect_for_workers(&settings).await?;
         if settings.database.migrate_on_start {
-            migrate(&db).await?;
+            migrate(db.shared()).await?;
         }
         let services = services(&settings, &db)?;
         if let Some(id) = &settings.auth.admin_user_id {
@@ -188,9 +209,7 @@ impl Application {
         let mut server = actix_web::HttpServer::new(move || todo_http::app(app_services.clone()))
             .shutdown_timeout(settings.http.shutdown_grace_secs)
             .disable_signals();
-        if settings.http.workers > 0 {
-            server = server.workers(settings.http.workers);
-        }
+        server = server.workers(worker_count(&settings));
         let server = server.listen(listener)?.run();
         let metrics = match &settings.metrics.bind {
             Some(bind) => {
@@ -212,7 +231,7 @@ impl Application {
         };
         tracing::info!(
             address = %format!("{}:{port}", settings.http.host),
-            database = todo_persistence::backend_name(&db),
+            database = todo_persistence::backend_name(db.shared()),
             profile = settings.profile.as_str(),
             "listening"
         );

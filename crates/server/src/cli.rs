@@ -105,7 +105,7 @@ async fn dev_token(
     };
     let db = app::connect(settings).await?;
     app::migrate(&db).await?;
-    let services = app::services(settings, &db)?;
+    let services = app::services(settings, &db.clone().into())?;
     let now = chrono::Utc::now();
     let user = User {
         email: email.unwrap_or_else(|| format!("{user_id}@example.com")),

@@ -8,19 +8,41 @@ pub fn base_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-/// A database for one test body. Dropping it drops its PostgreSQL schema.
+/// When set, PostgreSQL test bodies reach the server through a connection pooler
+/// (PgBouncer in transaction mode, see `docker/pgbouncer/`): each test gets its own
+/// database, created on `TEST_DATABASE_URL` and reached through this URL, in which
+/// `{db}` stands for the database name.
+pub fn pooler_url() -> Option<String> {
+    std::env::var("TEST_POOLER_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// What a PostgreSQL test body owns on the server.
+enum Scratch {
+    Schema(String),
+    Database(String),
+}
+
+/// A database for one test body. Dropping it drops its PostgreSQL schema (or, through a
+/// pooler, its database).
 pub struct TestDb {
     pub db: DatabaseConnection,
     pub backend: &'static str,
-    /// The URL this database was reached with (PostgreSQL: it selects the schema).
+    /// The URL this database was reached with (PostgreSQL: it selects the schema or,
+    /// through a pooler, the database).
     pub url: String,
-    schema: Option<String>,
+    scratch: Option<Scratch>,
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(schema) = self.schema.take() else {
+        let Some(scratch) = self.scratch.take() else {
             return;
+        };
+        let sql = match scratch {
+            Scratch::Schema(schema) => format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            Scratch::Database(name) => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         };
         // Drop cannot await: do it on a thread with its own small runtime.
         let _ = std::thread::spawn(move || {
@@ -32,9 +54,7 @@ impl Drop for TestDb {
                 if let Ok(db) =
                     todo_persistence::connect(&base_url(), &PoolSettings::default()).await
                 {
-                    let _ = db
-                        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                        .await;
+                    let _ = db.execute_unprepared(&sql).await;
                 }
             });
         })
@@ -66,7 +86,7 @@ pub async fn sqlite() -> TestDb {
             .unwrap(),
         backend: "sqlite",
         url: "sqlite::memory:".to_owned(),
-        schema: None,
+        scratch: None,
     }
 }
 
@@ -85,13 +105,25 @@ pub async fn postgres() -> Option<TestDb> {
             return None;
         }
     };
-    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-    admin
-        .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let sep = if base_url().contains('?') { '&' } else { '?' };
-    let url = format!("{}{sep}options=-c%20search_path%3D{schema}", base_url());
+    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let (url, scratch) = if let Some(pooler) = pooler_url() {
+        // A pooler shares server connections between clients, so per-connection
+        // settings such as search_path cannot select a schema: use a database.
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        (pooler.replace("{db}", &name), Scratch::Database(name))
+    } else {
+        admin
+            .execute_unprepared(&format!("CREATE SCHEMA {name}"))
+            .await
+            .unwrap();
+        let sep = if base_url().contains('?') { '&' } else { '?' };
+        let url = format!("{}{sep}options=-c%20search_path%3D{name}", base_url());
+        (url, Scratch::Schema(name))
+    };
+    admin.close().await.ok();
     let db = todo_persistence::connect(&url, &PoolSettings::default())
         .await
         .unwrap();
@@ -99,7 +131,7 @@ pub async fn postgres() -> Option<TestDb> {
         db,
         backend: "postgres",
         url,
-        schema: Some(schema),
+        scratch: Some(scratch),
     })
 }
 

@@ -1,5 +1,6 @@
 //! The SeaORM adapters against real databases: every test body runs on SQLite and on
-//! PostgreSQL (`TEST_DATABASE_URL`, each test in its own schema).
+//! PostgreSQL (`TEST_DATABASE_URL`, each test in its own schema; with `TEST_POOLER_URL`,
+//! through PgBouncer in transaction mode, each test in its own database).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod harness;

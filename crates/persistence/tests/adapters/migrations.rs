@@ -309,3 +309,150 @@ async fn a_fastapi_task_table_is_adopted_with_every_row() {
         .unwrap();
     assert_eq!(tasks.list(&uid("u1"), page).await.unwrap().len(), 3);
 }
+
+/// Requests queueing for a connection show in the pool metrics, and stop showing once served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_queueing_for_a_connection_are_counted_as_waiting() {
+    use todo_application::ports::PoolMetrics;
+    let Some(pg) = postgres().await else { return };
+    todo_persistence::migrate(&pg.db).await.unwrap();
+    let one = todo_persistence::PoolSettings {
+        max_connections: 1,
+        ..todo_persistence::PoolSettings::default()
+    };
+    let db = todo_persistence::connect(&pg.url, &one).await.unwrap();
+    let metrics = todo_persistence::SeaPoolMetrics::new(db.clone(), 1);
+    // Another session locks the table: the first read holds the only connection, blocked.
+    let locker = todo_persistence::connect(&pg.url, &one).await.unwrap();
+    let lock = sea_orm::TransactionTrait::begin(&locker).await.unwrap();
+    lock.execute_unprepared("LOCK TABLE task IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let reads: Vec<_> = (0..3)
+        .map(|_| {
+            let tasks = SeaTaskRepository::new(db.clone());
+            tokio::spawn(async move { tasks.get(&uid("alice"), tid(1)).await })
+        })
+        .collect();
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    let mut seen = metrics.stats();
+    while seen.waiting < 2 && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        seen = metrics.stats();
+    }
+    assert_eq!((seen.size, seen.idle), (1, 0), "{seen:?}");
+    assert!(
+        seen.waiting >= 2,
+        "two reads wait behind the blocked one: {seen:?}"
+    );
+    lock.rollback().await.unwrap();
+    for read in reads {
+        assert_eq!(read.await.unwrap().unwrap(), None);
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    while metrics.stats().waiting > 0 && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(metrics.stats().waiting, 0, "{:?}", metrics.stats());
+}
+
+/// A server's HTTP workers each get their own PostgreSQL pool, opened on first use on that
+/// thread; multi-threaded callers share the start-up pool; metrics add them all up.
+#[test]
+fn each_serving_thread_gets_its_own_pool() {
+    use todo_application::ports::PoolMetrics;
+    let main = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(pg) = main.block_on(postgres()) else {
+        return;
+    };
+    main.block_on(todo_persistence::migrate(&pg.db)).unwrap();
+    let settings = todo_persistence::PoolSettings {
+        max_connections: 4,
+        ..todo_persistence::PoolSettings::default()
+    };
+    let db = main
+        .block_on(todo_persistence::connect_per_thread(&pg.url, &settings, 2))
+        .unwrap();
+    let metrics = todo_persistence::SeaPoolMetrics::new(db.clone(), 4);
+    let at_start = metrics.stats().size;
+    main.block_on(SeaTaskRepository::new(db.clone()).get(&uid("alice"), tid(1)))
+        .unwrap();
+    assert_eq!(
+        metrics.stats().size,
+        at_start,
+        "start-up work uses the shared pool"
+    );
+
+    // Workers stay alive (their runtimes not dropped) until the pools have been counted: a
+    // runtime that goes away takes the connections its pool was driving with it.
+    let counted = std::sync::Arc::new(std::sync::Barrier::new(3));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let db = db.clone();
+            let counted = counted.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let tasks = SeaTaskRepository::new(db.clone());
+                    assert_eq!(tasks.get(&uid("alice"), tid(1)).await.unwrap(), None);
+                    SeaReadiness::new(db).check().await.unwrap();
+                });
+                counted.wait(); // done
+                counted.wait(); // counted
+                drop(rt);
+            })
+        })
+        .collect();
+    counted.wait();
+    let stats = metrics.stats();
+    let shared = db.shared().get_postgres_connection_pool().size();
+    counted.wait();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    assert_eq!(shared, at_start, "workers leave the shared pool alone");
+    // A released connection is pinged before it is idle again, so a worker may have opened
+    // a second one for its second query; at least one each, never past its own maximum.
+    assert!(
+        (at_start + 2..=at_start + 2 * 4).contains(&stats.size),
+        "each worker opened its own connections: {stats:?}"
+    );
+    assert_eq!(stats.max, 4);
+
+    main.block_on(db.close()).unwrap();
+    let err = main
+        .block_on(SeaTaskRepository::new(db.clone()).get(&uid("alice"), tid(1)))
+        .unwrap_err();
+    assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+}
+
+/// SQLite keeps one pool whatever thread asks.
+#[test]
+fn sqlite_keeps_one_shared_pool() {
+    use todo_application::ports::PoolMetrics;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("todo-pools-{}", uuid::Uuid::now_v7().simple()));
+    let url = format!("sqlite://{}/todo.db", dir.display());
+    let settings = todo_persistence::PoolSettings::default();
+    let db = rt
+        .block_on(todo_persistence::connect_per_thread(&url, &settings, 2))
+        .unwrap();
+    rt.block_on(todo_persistence::migrate(db.shared())).unwrap();
+    let metrics = todo_persistence::SeaPoolMetrics::new(db.clone(), settings.max_connections);
+    let before = metrics.stats().size;
+    rt.block_on(SeaTaskRepository::new(db.clone()).get(&uid("alice"), tid(1)))
+        .unwrap();
+    assert_eq!(metrics.stats().size, before, "no second pool");
+    rt.block_on(db.close()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

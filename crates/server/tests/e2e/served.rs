@@ -265,4 +265,5 @@ async fn metrics_on_a_private_listener_count_requests_and_report_the_pool() {
     );
     assert!(text.contains("db_pool_max_connections 10"), "{text}");
     assert!(text.contains("db_pool_connections "), "{text}");
+    assert!(text.contains("db_pool_waiting 0"), "{text}");
 }

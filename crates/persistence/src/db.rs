@@ -1,0 +1,132 @@
+//! The database handle the repositories share: one pool per serving thread on PostgreSQL.
+//!
+//! actix-web serves each worker on its own single-threaded runtime, and a connection's
+//! socket is driven by the runtime that opened it. With one pool shared by every worker, a
+//! query waits on a socket that another thread's reactor watches, so every round trip
+//! costs a cross-thread wake-up (measured: a third of the server's CPU per request under
+//! load, docs/performance.md). Here each single-threaded runtime that uses the database
+//! gets its own pool, opened lazily on that thread, and its connections never leave it.
+//! Multi-threaded runtimes (start-up, the CLI, tests) and SQLite use one shared pool.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use tokio::runtime::{Handle, RuntimeFlavor};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's pools: (handle id, runtime id) → pool.
+    static LOCAL: RefCell<Vec<(u64, tokio::runtime::Id, DatabaseConnection)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// A database the repositories use: a shared pool, and on PostgreSQL a pool per serving
+/// thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: u64,
+    shared: DatabaseConnection,
+    /// How to open a thread's pool (PostgreSQL), lazily: no I/O until first used.
+    per_thread: Option<ConnectOptions>,
+    /// Every pool opened, for metrics and for closing.
+    opened: Mutex<Vec<DatabaseConnection>>,
+}
+
+impl From<DatabaseConnection> for Db {
+    /// One shared pool for every thread.
+    fn from(shared: DatabaseConnection) -> Self {
+        Self::new(shared, None)
+    }
+}
+
+impl Db {
+    pub(crate) fn new(shared: DatabaseConnection, per_thread: Option<ConnectOptions>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                shared,
+                per_thread: per_thread.map(|mut o| {
+                    o.connect_lazy(true);
+                    o
+                }),
+                opened: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The shared pool (start-up work: migrations, the admin promotion).
+    #[must_use]
+    pub fn shared(&self) -> &DatabaseConnection {
+        &self.inner.shared
+    }
+
+    /// The pool for the calling thread: its own on a single-threaded runtime when per-thread
+    /// pools are configured, the shared one otherwise.
+    pub(crate) async fn conn(&self) -> Result<DatabaseConnection, DbErr> {
+        let Some(template) = &self.inner.per_thread else {
+            return Ok(self.inner.shared.clone());
+        };
+        let Ok(handle) = Handle::try_current() else {
+            return Ok(self.inner.shared.clone());
+        };
+        if handle.runtime_flavor() != RuntimeFlavor::CurrentThread {
+            return Ok(self.inner.shared.clone());
+        }
+        let key = (self.inner.id, handle.id());
+        if let Some(conn) = self.local(key) {
+            return Ok(conn);
+        }
+        // Lazy: builds the pool without connecting; connections open on first use, here.
+        let conn = Database::connect(template.clone()).await?;
+        // Another task of this thread may have opened one meanwhile: keep the first.
+        if let Some(existing) = self.local(key) {
+            return Ok(existing);
+        }
+        LOCAL.with(|l| l.borrow_mut().push((key.0, key.1, conn.clone())));
+        self.inner
+            .opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(conn.clone());
+        Ok(conn)
+    }
+
+    fn local(&self, key: (u64, tokio::runtime::Id)) -> Option<DatabaseConnection> {
+        LOCAL.with(|l| {
+            l.borrow()
+                .iter()
+                .find(|(id, rt, _)| (*id, *rt) == key)
+                .map(|(_, _, conn)| conn.clone())
+        })
+    }
+
+    /// Every pool: the shared one first, then each thread's.
+    pub(crate) fn pools(&self) -> Vec<DatabaseConnection> {
+        let opened = self
+            .inner
+            .opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        std::iter::once(self.inner.shared.clone())
+            .chain(opened.iter().cloned())
+            .collect()
+    }
+
+    /// Closes every pool (at shutdown, once the serving threads have stopped).
+    pub async fn close(&self) -> Result<(), DbErr> {
+        let mut first_error = None;
+        for pool in self.pools() {
+            if let Err(err) = pool.close_by_ref().await {
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
