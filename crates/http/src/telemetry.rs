@@ -1,5 +1,6 @@
 //! Request ids and the per-request tracing span.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -8,7 +9,7 @@ use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse};
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
 
 use actix_web::web;
 
@@ -48,24 +49,21 @@ pub async fn envelope(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let header = HeaderValue::from_str(&id).ok();
-    // Route templates only: raw paths would give every user id its own series.
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let metrics = req
         .app_data::<web::Data<Services>>()
         .map(|s| s.metrics.clone());
     let _in_flight = metrics.as_ref().map(|m| m.start());
     let started = Instant::now();
-    let (outcome, status) = match next.call(req).await {
+    let (outcome, status, route) = match next.call(req).await {
         Ok(res) => {
+            let route = route_template(res.request());
             let (req, res) = res.into_parts();
             let mut res = as_problem(res.map_into_boxed_body(), &method);
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
             let status = res.status();
-            (Ok(ServiceResponse::new(req, res)), status)
+            (Ok(ServiceResponse::new(req, res)), status, route)
         }
         Err(err) => {
             // No request to build a ServiceResponse with: attach the finished response to
@@ -75,13 +73,26 @@ pub async fn envelope(
                 res.headers_mut().insert(REQUEST_ID, value);
             }
             let status = res.status();
-            (Err(InternalError::from_response(err, res).into()), status)
+            let route = Cow::Borrowed("unknown");
+            (
+                Err(InternalError::from_response(err, res).into()),
+                status,
+                route,
+            )
         }
     };
     if let Some(metrics) = &metrics {
         metrics.record(method.as_str(), &route, status.as_u16(), started.elapsed());
     }
     outcome
+}
+
+/// The route template the request was routed to (never the raw path: user ids would
+/// each get their own metric series), or `unmatched`. Asked after routing, when actix
+/// answers it from the matched resource instead of matching the path again.
+fn route_template(req: &HttpRequest) -> Cow<'static, str> {
+    req.match_pattern()
+        .map_or(Cow::Borrowed("unmatched"), Cow::Owned)
 }
 
 fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {
@@ -115,15 +126,12 @@ fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {
 #[derive(Debug, Clone, Copy)]
 struct Started(Instant);
 
-/// One span per request: method, route template (never the raw path), request id, and the
-/// user id once authenticated; a closing event with status and latency.
+/// One span per request: method, request id, the user id once authenticated and the route
+/// template (never the raw path) once routed; a closing event with status and latency.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
         let request_id = request
             .extensions()
             .get::<RequestId>()
@@ -133,7 +141,7 @@ impl RootSpanBuilder for RequestSpan {
         tracing::info_span!(
             "request",
             method = %request.method(),
-            route = %route,
+            route = tracing::field::Empty,
             request_id = %request_id,
             user_id = tracing::field::Empty,
         )
@@ -141,10 +149,13 @@ impl RootSpanBuilder for RequestSpan {
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         let (status, started) = match outcome {
-            Ok(res) => (
-                res.status().as_u16(),
-                res.request().extensions().get::<Started>().copied(),
-            ),
+            Ok(res) => {
+                span.record("route", route_template(res.request()).as_ref());
+                (
+                    res.status().as_u16(),
+                    res.request().extensions().get::<Started>().copied(),
+                )
+            }
             Err(err) => (err.as_response_error().status_code().as_u16(), None),
         };
         let latency_ms = started.map_or(0.0, |s| s.0.elapsed().as_secs_f64() * 1000.0);

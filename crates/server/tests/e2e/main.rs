@@ -5,6 +5,7 @@
 mod binary;
 mod outage;
 mod pg;
+mod round_trips;
 mod served;
 
 /// A plain HTTP client. The workspace's reqwest has TLS without a built-in crypto
