@@ -4,19 +4,26 @@ same SQL at the same concurrency (the ceiling), on this machine. Prints a table 
 lines. Loopback only; every load is bounded in time.
 
 Environment: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (32),
-BENCH_USERS (100), BENCH_TASKS (50), SMOKE_PG_ADMIN_URL (admin URL of the PostgreSQL
-server, default postgres://postgres@127.0.0.1:5432/postgres).
+BENCH_USERS (100), BENCH_TASKS (50), BENCH_SCENARIOS (comma-separated, default all),
+BENCH_RUST_LOG (the server's log filter, default warn), TODO__* (passed to the server),
+BENCH_PERF (set to 1: record each scenario's service run with `perf record` into
+target/bench/perf-<scenario>.data), SMOKE_PG_ADMIN_URL (admin URL of the PostgreSQL server,
+default postgres://postgres@127.0.0.1:5432/postgres).
 """
-import json, os, re, secrets, shutil, subprocess, sys, tempfile, time
+import json, os, re, resource, secrets, shutil, subprocess, sys, tempfile, time
 import urllib.request
 
-from support import free_port, hs256, psql, rss_kib
+from support import cpu_seconds, free_port, hs256, psql, rss_kib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("TODO_SERVER_BIN", os.path.join(ROOT, "target/release/todo-server"))
 PG = os.environ.get("SMOKE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+SCENARIOS = [s for s in os.environ.get("BENCH_SCENARIOS", "list,get,create,toggle,mixed").split(",") if s]
+PERF = os.environ.get("BENCH_PERF") == "1"
+# Creates (service and pgbench) are removed after each run so every scenario sees the seed.
+UNSEED = ["DELETE FROM task WHERE id::text NOT LIKE '%-0000-4000-8000-%'", "VACUUM ANALYZE task"]
 USERS = int(os.environ.get("BENCH_USERS", "100"))
 TASKS = int(os.environ.get("BENCH_TASKS", "50"))
 THREADS = 2
@@ -121,6 +128,23 @@ def run_wrk(wrk, base, scenario, tokens_lua):
     }
 
 
+def cpu_split(server_pid):
+    """CPU seconds so far: the server, PostgreSQL, and this script's finished children
+    (the load generators)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "server": cpu_seconds(pid=server_pid) if server_pid else 0.0,
+        "db": cpu_seconds(name="postgres"),
+        "client": children.ru_utime + children.ru_stime,
+    }
+
+
+def per_request(after, before, requests):
+    """Microseconds of CPU per request for each part."""
+    n = max(requests, 1)
+    return {f"cpu_us_{k}": round((after[k] - before[k]) * 1e6 / n, 1) for k in after}
+
+
 def to_ms(text):
     value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -174,7 +198,9 @@ def main():
         "BETTER_AUTH_SECRET": SECRET,
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "RUST_LOG": "warn",
+        "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "warn"),
+        # Settings to compare, for example TODO__HTTP__WORKERS=1.
+        **{k: v for k, v in os.environ.items() if k.startswith("TODO__")},
     }
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
@@ -196,9 +222,30 @@ def main():
         idle_rss = rss_kib(proc.pid, "VmRSS") / 1024
         tokens_lua = os.path.join(tempfile.mkdtemp(prefix="bench-"), "tokens.lua")
         lua_tokens(tokens_lua)
-        for scenario in ["list", "get", "create", "toggle", "mixed"]:
+        for scenario in SCENARIOS:
+            perf = None
+            if PERF:
+                out_dir = os.path.join(ROOT, "target", "bench")
+                os.makedirs(out_dir, exist_ok=True)
+                perf = subprocess.Popen(
+                    ["perf", "record", "-q", "-F", "999", "-g", "-p", str(proc.pid),
+                     "-o", os.path.join(out_dir, f"perf-{scenario}.data")],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cpu = cpu_split(proc.pid)
             service = run_wrk(wrk, base, scenario, tokens_lua)
-            ceiling = run_pgbench(pgbench, db_url, scenario) if scenario in PGBENCH else None
+            service.update(per_request(cpu_split(proc.pid), cpu, service["rps"] * DURATION))
+            if perf:
+                perf.send_signal(2)
+                perf.wait()
+            for sql in UNSEED:
+                psql(db_url, sql)
+            ceiling = None
+            if scenario in PGBENCH:
+                cpu = cpu_split(None)
+                ceiling = run_pgbench(pgbench, db_url, scenario)
+                ceiling.update(per_request(cpu_split(None), cpu, ceiling["rps"] * DURATION))
+            for sql in UNSEED:
+                psql(db_url, sql)
             row = {"scenario": scenario, **{f"service_{k}": v for k, v in service.items()}}
             if ceiling:
                 row.update({f"pgbench_{k}": v for k, v in ceiling.items()})
@@ -214,12 +261,15 @@ def main():
     print(f"\nmachine: {os.cpu_count()} cores; wrk -t{THREADS} -c{CONNS} -d{DURATION}s; "
           f"{USERS} users x {TASKS} tasks; PostgreSQL on loopback\n")
     print(f"{'scenario':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non2xx':>7} {'errors':>6} "
-          f"| {'pgbench/s':>9} {'p99 ms':>8} | {'ratio':>6} {'p99x':>6}")
+          f"| {'pgbench/s':>9} {'p99 ms':>8} | {'ratio':>6} {'p99x':>6} "
+          f"| {'cpu µs/req: server':>18} {'db':>5} {'wrk':>5} | {'pgbench db':>10} {'pgbench':>7}")
     for r in rows:
         ceil = (f"{r['pgbench_rps']:>9.0f} {r['pgbench_p99_ms']:>8.2f} | {r['ratio']:>6.2f} {r['p99_ratio']:>6.2f}"
                 if "ratio" in r else f"{'-':>9} {'-':>8} | {'-':>6} {'-':>6}")
+        cpu = (f"{r['service_cpu_us_server']:>18.0f} {r['service_cpu_us_db']:>5.0f} {r['service_cpu_us_client']:>5.0f} | "
+               + (f"{r['pgbench_cpu_us_db']:>10.0f} {r['pgbench_cpu_us_client']:>7.0f}" if "ratio" in r else f"{'-':>10} {'-':>7}"))
         print(f"{r['scenario']:<8} {r['service_rps']:>9.0f} {r['service_p50_ms']:>8.2f} {r['service_p99_ms']:>8.2f} "
-              f"{r['service_non_2xx']:>7} {r['service_errors']:>6} | {ceil}")
+              f"{r['service_non_2xx']:>7} {r['service_errors']:>6} | {ceil} | {cpu}")
     size = os.path.getsize(BIN) / 1024 / 1024
     print(f"\nready after {ready_ms:.0f} ms on PostgreSQL; idle RSS {idle_rss:.1f} MiB; "
           f"peak RSS {peak_rss:.1f} MiB; release binary {size:.1f} MiB\n")

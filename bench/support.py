@@ -1,5 +1,5 @@
 """Helpers shared by bench/run.py and docker/smoke.py (standard library only)."""
-import base64, hashlib, hmac, json, socket, subprocess, time
+import base64, hashlib, hmac, json, os, socket, subprocess, time
 
 
 def psql(url, sql):
@@ -31,3 +31,23 @@ def rss_kib(pid, field):
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(name=None, pid=None):
+    """CPU time (user + system) used so far by process `pid`, or by every process whose
+    command is `name` (PostgreSQL: the backends, and through the postmaster's children
+    times those that have exited), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    pids = [pid] if pid else [p for p in os.listdir("/proc") if p.isdigit()]
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name and comm != name:
+            continue
+        total += sum(int(v) for v in rest[11:15])  # utime, stime, cutime, cstime
+    return total / tick
