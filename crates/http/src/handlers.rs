@@ -9,7 +9,8 @@ use todo_domain::{
 
 use crate::Services;
 use crate::dto::{
-    CompleteTask, CreateTask, Health, ListQuery, SetRole, TaskDto, UpdateTask, UserDto, Welcome,
+    CompleteTask, CreateTask, Health, ListQuery, SetRole, TaskDto, TaskJson, UpdateTask, UserDto,
+    Welcome, tasks_body,
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{Authenticated, JsonBody};
@@ -43,12 +44,12 @@ fn description(raw: Option<&str>) -> Result<Option<TaskDescription>> {
 }
 
 /// A JSON array response with `Link: <…>; rel="next"` when more items remain.
-fn page_response<T, C, D: serde::Serialize>(
+fn page_response<T, C>(
     req: &HttpRequest,
     page: Page<T, C>,
     limit: Option<u32>,
     encode: impl Fn(&C) -> String,
-    dto: impl Fn(T) -> D,
+    body: impl FnOnce(actix_web::HttpResponseBuilder, &[T]) -> HttpResponse,
 ) -> HttpResponse {
     let mut res = HttpResponse::Ok();
     if let Some(next) = &page.next {
@@ -58,7 +59,26 @@ fn page_response<T, C, D: serde::Serialize>(
         }
         res.insert_header((header::LINK, format!("<{url}>; rel=\"next\"")));
     }
-    res.json(page.items.into_iter().map(dto).collect::<Vec<_>>())
+    body(res, &page.items)
+}
+
+/// A JSON body already written, or a 500 problem (logged) if writing it failed.
+fn json_body(
+    mut res: actix_web::HttpResponseBuilder,
+    body: serde_json::Result<Vec<u8>>,
+) -> HttpResponse {
+    match body {
+        Ok(bytes) => res.insert_header(header::ContentType::json()).body(bytes),
+        Err(err) => {
+            tracing::error!(error = %err, "could not serialise a response");
+            Problem::new(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error".to_owned(),
+                None,
+            )
+            .into_response()
+        }
+    }
 }
 
 /// A client's `limit`, as a number (the range is checked by the service).
@@ -86,7 +106,9 @@ fn task_page_response(
     page: Page<Task, Cursor>,
     limit: Option<u32>,
 ) -> HttpResponse {
-    page_response(req, page, limit, Cursor::encode, TaskDto::from)
+    page_response(req, page, limit, Cursor::encode, |res, tasks| {
+        json_body(res, tasks_body(tasks))
+    })
 }
 
 #[utoipa::path(get, path = "/", tag = "service",
@@ -191,7 +213,7 @@ pub async fn create_task(
     let location = format!("{}/{}", req.path().trim_end_matches('/'), task.id);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location))
-        .json(TaskDto::from(task)))
+        .json(TaskJson(&task)))
 }
 
 #[utoipa::path(get, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
@@ -211,7 +233,7 @@ pub async fn get_task(
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
     let task = services.tasks.get(&principal, &owner, id).await?;
-    Ok(HttpResponse::Ok().json(TaskDto::from(task)))
+    Ok(HttpResponse::Ok().json(TaskJson(&task)))
 }
 
 fn changes(body: UpdateTask) -> Result<TaskChanges> {
@@ -288,7 +310,7 @@ async fn update(
         .tasks
         .update(&principal, &owner, id, changes(body)?)
         .await?;
-    Ok(HttpResponse::Ok().json(TaskDto::from(task)))
+    Ok(HttpResponse::Ok().json(TaskJson(&task)))
 }
 
 #[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}/complete", tag = "tasks",
@@ -320,7 +342,7 @@ pub async fn complete_task(
         .tasks
         .set_completed(&principal, &owner, id, completed)
         .await?;
-    Ok(HttpResponse::Ok().json(TaskDto::from(task)))
+    Ok(HttpResponse::Ok().json(TaskJson(&task)))
 }
 
 #[utoipa::path(delete, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
@@ -416,7 +438,7 @@ pub async fn admin_list_users(
         page,
         limit,
         encode_user_cursor,
-        UserDto::from,
+        |mut res, users| res.json(users.iter().cloned().map(UserDto::from).collect::<Vec<_>>()),
     ))
 }
 

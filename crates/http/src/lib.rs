@@ -24,7 +24,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use dto::{TaskDto, UserDto};
+pub use dto::{TaskDto, UserDto, tasks_body};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
