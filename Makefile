@@ -19,6 +19,8 @@ test-rust:
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+	@# The criterion benches build and run each case once, untimed, so they cannot rot.
+	$(CARGO) test --workspace --bench '*'
 
 ## The PostgreSQL adapter suite through PgBouncer in transaction mode (skipped, with the
 ## reason, when `make pgbouncer` has not provided one; required with CI=true).
