@@ -16,6 +16,8 @@ pub enum InvalidReason {
         min: u64,
         max: u64,
     },
+    /// A specific problem, described in full by the text (which follows the field name).
+    Detail(String),
 }
 
 impl fmt::Display for InvalidReason {
@@ -26,6 +28,7 @@ impl fmt::Display for InvalidReason {
             Self::ControlCharacter => f.write_str("must not contain control characters"),
             Self::Malformed(expected) => write!(f, "must be {expected}"),
             Self::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
+            Self::Detail(text) => f.write_str(text),
         }
     }
 }

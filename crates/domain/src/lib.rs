@@ -3,16 +3,20 @@
 //! Nothing here performs I/O, knows about HTTP or a database, or needs an async runtime.
 //! Value objects *parse* their input: once a `TaskTitle` exists, it is a valid title.
 
+mod due;
 mod error;
 mod ids;
 mod page;
 pub mod policy;
+mod recurrence;
 mod task;
 mod user;
 
+pub use due::{Due, parse_instant};
 pub use error::{DomainError, InvalidReason};
 pub use ids::{TaskId, UserId};
 pub use page::{Cursor, PageRequest};
+pub use recurrence::{ByDay, Frequency, Recurrence, Until};
 pub use task::{Task, TaskChanges, TaskDescription, TaskTitle};
 pub use user::{AdminRoles, Principal, RoleList, User};
 
