@@ -33,7 +33,7 @@ pgbouncer:
 
 ## The real Better Auth library (pinned in interop/better-auth) against the built binary.
 interop:
-	$(CARGO) build -p todo-server
+	$(CARGO) build --workspace --bins
 	cd interop/better-auth && npm ci --no-audit --no-fund && npm test
 
 ## The release binary run the way the container runs it: env only, PostgreSQL, SIGTERM drain.

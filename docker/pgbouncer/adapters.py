@@ -72,9 +72,9 @@ pidfile = {work}/pgbouncer.pid
         env = dict(os.environ, TEST_POOLER_URL=f"postgres://{user}@127.0.0.1:{port}/{{db}}?pgbouncer=true")
         cargo = os.environ.get("CARGO", "cargo")
         if subprocess.run([cargo, "nextest", "--version"], capture_output=True).returncode == 0:
-            test = [cargo, "nextest", "run", "-p", "todo-persistence", "--test", "adapters", "--no-fail-fast"]
+            test = [cargo, "nextest", "run", "--workspace", "-E", "package(todo-persistence) & binary(adapters)", "--no-fail-fast"]
         else:
-            test = [cargo, "test", "-p", "todo-persistence", "--test", "adapters", "--no-fail-fast"]
+            test = [cargo, "test", "--workspace", "--test", "adapters", "--no-fail-fast"]
         code = subprocess.run(test, env=env, cwd=ROOT).returncode
         if code != 0:
             log = os.path.join(work, "pgbouncer.log")
