@@ -10,6 +10,7 @@ use sea_orm_migration::sea_orm::{DatabaseConnection, DbBackend, Statement, Trans
 mod m20260101_000001_better_auth;
 mod m20260101_000002_task;
 mod m20260102_000003_adopt_fastapi_task;
+mod m20261125_000004_task_organising;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_better_auth::Migration),
             Box::new(m20260101_000002_task::Migration),
             Box::new(m20260102_000003_adopt_fastapi_task::Migration),
+            Box::new(m20261125_000004_task_organising::Migration),
         ]
     }
 }

@@ -120,7 +120,7 @@ impl AdminService {
         id: TaskId,
     ) -> Result<(), ApplicationError> {
         policy::ensure_admin(principal)?;
-        if self.tasks.delete(target, id).await? {
+        if self.tasks.delete(target, id, None).await? {
             Ok(())
         } else {
             Err(ApplicationError::NotFound("task"))
@@ -380,12 +380,12 @@ mod tests {
         let mut tasks = MockTaskRepository::new();
         tasks
             .expect_delete()
-            .with(eq(uid("bob")), eq(tid(1)))
-            .returning(|_, _| Ok(true));
+            .with(eq(uid("bob")), eq(tid(1)), eq(None))
+            .returning(|_, _, _| Ok(true));
         tasks
             .expect_delete()
-            .with(eq(uid("bob")), eq(tid(2)))
-            .returning(|_, _| Ok(false));
+            .with(eq(uid("bob")), eq(tid(2)), eq(None))
+            .returning(|_, _, _| Ok(false));
         let svc = service(users, tasks);
         let root = admin("root");
         svc.delete_user(&root, &uid("bob")).await.unwrap();

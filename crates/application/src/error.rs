@@ -21,8 +21,9 @@ pub enum ApplicationError {
     Validation { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    PreconditionFailed(String),
+    /// The client's `If-Match` version is not the stored one.
+    #[error("the task has changed since that version: its current version is {current_version}")]
+    PreconditionFailed { current_version: i64 },
     /// The store cannot be reached; the client may retry.
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] BoxError),

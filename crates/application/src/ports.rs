@@ -1,9 +1,7 @@
 //! The interfaces the services drive. Adapters implement them; tests mock them.
 
 use async_trait::async_trait;
-use todo_domain::{
-    AdminRoles, PageRequest, RoleList, Task, TaskChanges, TaskId, Timestamp, User, UserId,
-};
+use todo_domain::{AdminRoles, PageRequest, RoleList, Task, TaskId, Timestamp, User, UserId};
 
 use crate::BoxError;
 
@@ -29,24 +27,40 @@ pub trait TaskRepository: Send + Sync {
     async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError>;
     /// Tasks ordered by `(created_at, id)`, at most `page.limit`, strictly after `page.after`.
     async fn list(&self, owner: &UserId, page: PageRequest) -> Result<Vec<Task>, PortError>;
-    /// Applies a non-empty change set and sets `updated_at = now`, atomically.
-    /// `None` when there is no such task of that owner.
-    async fn update(
-        &self,
-        owner: &UserId,
-        id: TaskId,
-        changes: &TaskChanges,
-        now: Timestamp,
-    ) -> Result<Option<Task>, PortError>;
-    /// Flips `completed` in one statement (no lost update between concurrent toggles).
+    /// Writes every field of `task` (found by its owner and id) if its stored version is
+    /// still `expected`, atomically. `false` when nothing was written: no such task, or it
+    /// changed since it was read.
+    async fn replace(&self, task: &Task, expected: i64) -> Result<bool, PortError>;
+    /// Flips `completed` in one statement (no lost update between concurrent toggles):
+    /// `completed_at` is set to `now` when it becomes completed and cleared when reopened,
+    /// the version goes up by one and `updated_at = now`. Never completes a task that
+    /// repeats (an open task with a recurrence): completing those records an occurrence
+    /// ([`TaskRepository::complete_occurrence`]). With `expected`, only if the stored
+    /// version equals it. `None` when nothing was written.
     async fn toggle_completed(
         &self,
         owner: &UserId,
         id: TaskId,
         now: Timestamp,
+        expected: Option<i64>,
     ) -> Result<Option<Task>, PortError>;
-    /// `false` when there was no such task of that owner.
-    async fn delete(&self, owner: &UserId, id: TaskId) -> Result<bool, PortError>;
+    /// In one transaction: inserts `finished` (the completed occurrence) and replaces
+    /// `next` if its stored version is still `expected`. `false`, with nothing written,
+    /// when it is not.
+    async fn complete_occurrence(
+        &self,
+        finished: &Task,
+        next: &Task,
+        expected: i64,
+    ) -> Result<bool, PortError>;
+    /// With `expected`, only if the stored version equals it. `false` when nothing was
+    /// deleted.
+    async fn delete(
+        &self,
+        owner: &UserId,
+        id: TaskId,
+        expected: Option<i64>,
+    ) -> Result<bool, PortError>;
 }
 
 /// Better Auth's `"user"` table.

@@ -2,10 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::TimeZone;
 use todo_domain::{
-    AdminRoles, Principal, RoleList, Task, TaskId, TaskTitle, Timestamp, User, UserId,
+    AdminRoles, Due, Principal, Recurrence, RoleList, Task, TaskId, TaskTitle, Timestamp, User,
+    UserId,
 };
 
 use crate::ports::{MockClock, MockIdGenerator};
@@ -56,6 +58,24 @@ pub fn task(owner: &str, n: u128, title: &str) -> Task {
     )
 }
 
+/// `task` as stored at `version`.
+pub fn versioned(mut task: Task, version: i64) -> Task {
+    task.version = version;
+    task
+}
+
+pub fn due(raw: &str) -> Due {
+    Due::parse(raw).unwrap()
+}
+
+/// An open task repeating by `rule` (an RRULE), next due on `due_on`.
+pub fn recurring_task(owner: &str, n: u128, title: &str, rule: &str, due_on: &str) -> Task {
+    let mut t = task(owner, n, title);
+    t.recurrence = Some(Recurrence::parse(rule).unwrap());
+    t.due = Some(due(due_on));
+    t
+}
+
 /// A clock stopped at `secs`.
 pub fn fixed_clock(secs: i64) -> Arc<MockClock> {
     let mut clock = MockClock::new();
@@ -68,4 +88,14 @@ pub fn fixed_ids(n: u128) -> Arc<MockIdGenerator> {
     let mut ids = MockIdGenerator::new();
     ids.expect_new_task_id().returning(move || tid(n));
     Arc::new(ids)
+}
+
+/// A clock that starts at `secs` and moves one second on at every reading.
+pub fn ticking_clock(secs: i64) -> Arc<MockClock> {
+    let next = AtomicI64::new(secs);
+    let mut clock = MockClock::new();
+    clock
+        .expect_now()
+        .returning(move || at(next.fetch_add(1, Ordering::SeqCst)));
+    Arc::new(clock)
 }

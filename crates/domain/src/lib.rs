@@ -6,8 +6,10 @@
 mod due;
 mod error;
 mod ids;
+mod organise;
 mod page;
 pub mod policy;
+mod query;
 mod recurrence;
 mod task;
 mod user;
@@ -15,9 +17,11 @@ mod user;
 pub use due::{Due, parse_instant};
 pub use error::{DomainError, InvalidReason};
 pub use ids::{TaskId, UserId};
+pub use organise::{Priority, Tag, Tags, TimeZone};
 pub use page::{Cursor, PageRequest};
+pub use query::{DueWindow, SearchText, Sort, SortKey, Status, TaskFilter};
 pub use recurrence::{ByDay, Frequency, Recurrence, Until};
-pub use task::{Task, TaskChanges, TaskDescription, TaskTitle};
+pub use task::{Completion, Task, TaskChanges, TaskDescription, TaskTitle};
 pub use user::{AdminRoles, Principal, RoleList, User};
 
 /// Instants are UTC with microsecond precision (what PostgreSQL stores).

@@ -1,4 +1,7 @@
-use crate::{DomainError, InvalidReason, TaskId, Timestamp, UserId};
+use crate::{
+    DomainError, Due, InvalidReason, Priority, Recurrence, Tags, TaskId, TimeZone, Timestamp,
+    UserId,
+};
 
 /// A task's title: trimmed, 1 to 200 characters, no control characters.
 ///
@@ -78,6 +81,31 @@ pub struct Task {
     pub completed: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub priority: Option<Priority>,
+    pub tags: Tags,
+    pub due: Option<Due>,
+    pub remind_at: Option<Timestamp>,
+    /// When it was completed; `None` while open.
+    pub completed_at: Option<Timestamp>,
+    /// How it repeats; needs a `due` to repeat from.
+    pub recurrence: Option<Recurrence>,
+    /// The zone its recurrence keeps local times in (UTC when not given).
+    pub time_zone: Option<TimeZone>,
+    /// Occurrences of its series completed so far (for the rule's COUNT).
+    pub occurrences_done: u32,
+    /// Starts at 1; every write adds one. Clients send it back in `If-Match`.
+    pub version: i64,
+}
+
+/// What completing a task does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // Short-lived, one per write: boxing buys nothing.
+pub enum Completion {
+    /// The task itself is now completed.
+    Completed(Task),
+    /// A recurring task: the finished occurrence is recorded as its own completed task, and
+    /// the task moves on to its next occurrence, still open.
+    Recurred { finished: Task, next: Task },
 }
 
 impl Task {
@@ -98,23 +126,178 @@ impl Task {
             completed: false,
             created_at: now,
             updated_at: now,
+            priority: None,
+            tags: Tags::default(),
+            due: None,
+            remind_at: None,
+            completed_at: None,
+            recurrence: None,
+            time_zone: None,
+            occurrences_done: 0,
+            version: 1,
         }
+    }
+
+    /// The zone its dates are judged in.
+    #[must_use]
+    pub fn zone(&self) -> TimeZone {
+        self.time_zone.unwrap_or(TimeZone::UTC)
+    }
+
+    /// Marks it completed (or open) at `now`, as a plain write: `completed_at` follows.
+    /// Completing a recurring task goes through [`Task::complete`] instead.
+    pub fn set_completed(&mut self, completed: bool, now: Timestamp) {
+        if completed && !self.completed {
+            self.completed_at = Some(now);
+        } else if !completed {
+            self.completed_at = None;
+        }
+        self.completed = completed;
+    }
+
+    /// Whether completing it moves it to a next occurrence.
+    #[must_use]
+    pub fn repeats(&self) -> bool {
+        !self.completed && self.recurrence.is_some() && self.due.is_some()
+    }
+
+    /// The rules every stored task keeps.
+    ///
+    /// # Errors
+    /// A recurrence without a due date has nothing to repeat from.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.recurrence.is_some() && self.due.is_none() {
+            return Err(DomainError::invalid(
+                "recurrence",
+                InvalidReason::Detail("needs a due date to repeat from".into()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies `changes` at `now` and returns the new state (version + 1). Completing a
+    /// recurring task moves it to its next occurrence (see [`Task::complete`]).
+    ///
+    /// # Errors
+    /// When the result would break a rule of [`Task::check`].
+    pub fn apply(
+        &self,
+        changes: &TaskChanges,
+        now: Timestamp,
+        finished_id: TaskId,
+    ) -> Result<Completion, DomainError> {
+        let mut next = self.clone();
+        if let Some(title) = &changes.title {
+            next.title = title.clone();
+        }
+        if let Some(description) = &changes.description {
+            next.description.clone_from(description);
+        }
+        if let Some(priority) = changes.priority {
+            next.priority = priority;
+        }
+        if let Some(tags) = &changes.tags {
+            next.tags = tags.clone();
+        }
+        if let Some(due) = changes.due {
+            next.due = due;
+        }
+        if let Some(remind_at) = changes.remind_at {
+            next.remind_at = remind_at;
+        }
+        if let Some(recurrence) = &changes.recurrence {
+            next.recurrence.clone_from(recurrence);
+            // A new rule starts a new series.
+            next.occurrences_done = 0;
+        }
+        if let Some(time_zone) = changes.time_zone {
+            next.time_zone = time_zone;
+        }
+        next.check()?;
+        next.updated_at = now;
+        next.version = self.version.saturating_add(1);
+        match changes.completed {
+            Some(true) if next.repeats() => {
+                // `next` holds the edits; completing it is the same write.
+                let mut edited = next;
+                edited.version = self.version;
+                Ok(edited.complete(now, finished_id))
+            }
+            Some(completed) => {
+                next.set_completed(completed, now);
+                Ok(Completion::Completed(next))
+            }
+            None => Ok(Completion::Completed(next)),
+        }
+    }
+
+    /// Completes it at `now` (version + 1). A recurring task with a next occurrence records
+    /// the finished one as a new completed task with id `finished_id` and moves on: its due
+    /// date (and reminder, by the same distance) advance and it stays open. When the series
+    /// has ended (COUNT reached, past UNTIL) it is simply completed.
+    #[must_use]
+    pub fn complete(&self, now: Timestamp, finished_id: TaskId) -> Completion {
+        let mut next = self.clone();
+        next.updated_at = now;
+        next.version = self.version.saturating_add(1);
+        let following = match (&self.recurrence, &self.due) {
+            (Some(rule), Some(due)) if !self.completed => {
+                let done = self.occurrences_done.saturating_add(1);
+                rule.next_after(due, done, self.zone().tz())
+                    .map(|following| (done, *due, following))
+            }
+            _ => None,
+        };
+        let Some((done, due, following)) = following else {
+            next.set_completed(true, now);
+            if self.recurrence.is_some() && !self.completed {
+                next.occurrences_done = self.occurrences_done.saturating_add(1);
+            }
+            return Completion::Completed(next);
+        };
+        let finished = Self {
+            id: finished_id,
+            completed: true,
+            completed_at: Some(now),
+            created_at: now,
+            updated_at: now,
+            due: Some(due),
+            recurrence: None,
+            time_zone: self.time_zone,
+            occurrences_done: 0,
+            version: 1,
+            ..self.clone()
+        };
+        next.remind_at = self
+            .remind_at
+            .map(|r| r + (following.starts_at_utc() - due.starts_at_utc()));
+        next.due = Some(following);
+        next.occurrences_done = done;
+        next.completed = false;
+        next.completed_at = None;
+        Completion::Recurred { finished, next }
     }
 }
 
-/// A partial update of a task: `None` leaves a field as it is.
-/// `description: Some(None)` removes the description.
+/// A partial update of a task: `None` leaves a field as it is; `Some(None)` clears an
+/// optional one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskChanges {
     pub title: Option<TaskTitle>,
     pub description: Option<Option<TaskDescription>>,
     pub completed: Option<bool>,
+    pub priority: Option<Option<Priority>>,
+    pub tags: Option<Tags>,
+    pub due: Option<Option<Due>>,
+    pub remind_at: Option<Option<Timestamp>>,
+    pub recurrence: Option<Option<Recurrence>>,
+    pub time_zone: Option<Option<TimeZone>>,
 }
 
 impl TaskChanges {
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.title.is_none() && self.description.is_none() && self.completed.is_none()
+        *self == Self::default()
     }
 }
 
@@ -239,5 +422,155 @@ mod tests {
             ..TaskChanges::default()
         };
         assert!(!clear.is_empty());
+    }
+
+    fn id(n: u128) -> TaskId {
+        TaskId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
+    fn recurring(rule: &str, due: &str) -> Task {
+        let mut t = task();
+        t.recurrence = Some(Recurrence::parse(rule).unwrap());
+        t.due = Some(Due::parse(due).unwrap());
+        t
+    }
+
+    #[test]
+    fn completing_stamps_and_reopening_clears_completed_at() {
+        let t = task();
+        let Completion::Completed(done) = t.complete(at(50), id(9)) else {
+            panic!("a plain task is completed in place");
+        };
+        assert!(done.completed);
+        assert_eq!(done.completed_at, Some(at(50)));
+        assert_eq!(done.version, 2);
+        assert_eq!(done.updated_at, at(50));
+        let reopen = TaskChanges {
+            completed: Some(false),
+            ..TaskChanges::default()
+        };
+        let Completion::Completed(open) = done.apply(&reopen, at(60), id(9)).unwrap() else {
+            panic!("reopening is a plain write");
+        };
+        assert!(!open.completed);
+        assert_eq!(open.completed_at, None);
+        assert_eq!(open.version, 3);
+        // Completing an already completed task keeps its first completion time.
+        let again = TaskChanges {
+            completed: Some(true),
+            ..TaskChanges::default()
+        };
+        let Completion::Completed(still) = done.apply(&again, at(70), id(9)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(still.completed_at, Some(at(50)));
+    }
+
+    #[test]
+    fn completing_a_recurring_task_records_the_occurrence_and_moves_on() {
+        let mut t = recurring("FREQ=MONTHLY;BYMONTHDAY=31;COUNT=3", "2026-01-31");
+        t.remind_at = Some(chrono::Utc.with_ymd_and_hms(2026, 1, 30, 18, 0, 0).unwrap());
+        t.priority = Some(Priority::High);
+        let Completion::Recurred { finished, next } = t.complete(at(100), id(7)) else {
+            panic!("a recurring task moves on");
+        };
+        assert_eq!(finished.id, id(7));
+        assert!(finished.completed && finished.recurrence.is_none());
+        assert_eq!(finished.due, Some(Due::parse("2026-01-31").unwrap()));
+        assert_eq!(finished.completed_at, Some(at(100)));
+        assert_eq!(finished.priority, Some(Priority::High));
+        assert_eq!(finished.version, 1);
+        assert_eq!(next.id, t.id);
+        assert!(!next.completed && next.completed_at.is_none());
+        // February has no 31st: skipped, as RFC 5545 says.
+        assert_eq!(next.due, Some(Due::parse("2026-03-31").unwrap()));
+        assert_eq!(
+            next.remind_at,
+            Some(chrono::Utc.with_ymd_and_hms(2026, 3, 30, 18, 0, 0).unwrap()),
+            "the reminder keeps its distance to the due date"
+        );
+        assert_eq!(next.occurrences_done, 1);
+        assert_eq!(next.version, t.version + 1);
+
+        // The third occurrence is the last one: COUNT=3.
+        let Completion::Recurred { next: third, .. } = next.complete(at(200), id(8)) else {
+            panic!()
+        };
+        assert_eq!(third.due, Some(Due::parse("2026-05-31").unwrap()));
+        let Completion::Completed(ended) = third.complete(at(300), id(9)) else {
+            panic!("the series ends at COUNT");
+        };
+        assert!(ended.completed);
+        assert_eq!(ended.occurrences_done, 3);
+        assert_eq!(ended.due, Some(Due::parse("2026-05-31").unwrap()));
+    }
+
+    #[test]
+    fn completing_through_an_update_also_moves_a_recurring_task_on() {
+        let t = recurring("FREQ=WEEKLY", "2026-12-01");
+        let changes = TaskChanges {
+            title: Some(TaskTitle::parse("water plants").unwrap()),
+            completed: Some(true),
+            ..TaskChanges::default()
+        };
+        let Completion::Recurred { finished, next } = t.apply(&changes, at(5), id(3)).unwrap()
+        else {
+            panic!("completing via PATCH recurs too");
+        };
+        assert_eq!(finished.title.as_str(), "water plants");
+        assert_eq!(next.title.as_str(), "water plants");
+        assert_eq!(next.due, Some(Due::parse("2026-12-08").unwrap()));
+        assert_eq!(next.version, t.version + 1);
+    }
+
+    #[test]
+    fn a_recurrence_needs_a_due_date() {
+        let t = task();
+        let changes = TaskChanges {
+            recurrence: Some(Some(Recurrence::parse("FREQ=DAILY").unwrap())),
+            ..TaskChanges::default()
+        };
+        assert_eq!(
+            t.apply(&changes, at(5), id(3)).unwrap_err().to_string(),
+            "recurrence needs a due date to repeat from"
+        );
+        let mut r = recurring("FREQ=DAILY", "2026-12-01");
+        let clear_due = TaskChanges {
+            due: Some(None),
+            ..TaskChanges::default()
+        };
+        assert!(r.apply(&clear_due, at(5), id(3)).is_err());
+        r.recurrence = None;
+        assert!(r.apply(&clear_due, at(5), id(3)).is_ok());
+    }
+
+    #[test]
+    fn edits_bump_the_version_and_keep_what_they_do_not_name() {
+        let mut t = task();
+        t.tags = Tags::parse(&["home"]).unwrap();
+        t.priority = Some(Priority::Low);
+        let changes = TaskChanges {
+            priority: Some(Some(Priority::High)),
+            due: Some(Some(Due::parse("2026-12-24").unwrap())),
+            ..TaskChanges::default()
+        };
+        let Completion::Completed(n) = t.apply(&changes, at(9), id(3)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(n.priority, Some(Priority::High));
+        assert_eq!(n.tags, t.tags);
+        assert_eq!(n.title, t.title);
+        assert_eq!(n.version, 2);
+        assert_eq!(n.updated_at, at(9));
+        assert_eq!(n.created_at, t.created_at);
+        let clear = TaskChanges {
+            priority: Some(None),
+            ..TaskChanges::default()
+        };
+        let Completion::Completed(c) = n.apply(&clear, at(10), id(3)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.priority, None);
+        assert_eq!(c.version, 3);
     }
 }

@@ -11,9 +11,12 @@
 
 use std::hint::black_box;
 
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::{TimeDelta, TimeZone as _, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use todo_domain::{Task, TaskDescription, TaskId, TaskTitle, UserId, to_stored_precision};
+use todo_domain::{
+    Due, Priority, Recurrence, Tags, Task, TaskDescription, TaskId, TaskTitle, TimeZone, UserId,
+    to_stored_precision,
+};
 use todo_http::{TaskDto, tasks_body};
 
 const PAGE: usize = 50;
@@ -53,6 +56,33 @@ fn page() -> Vec<Task> {
             );
             task.completed = i % 3 == 0;
             task.updated_at = created + TimeDelta::milliseconds(offset * 1_234);
+            // About half the tasks use the organising fields, the way people do.
+            if i % 2 == 1 {
+                task.priority = Some(match i % 3 {
+                    0 => Priority::Low,
+                    1 => Priority::Medium,
+                    _ => Priority::High,
+                });
+                let tags: Vec<&str> = ["home", "errands", "Work"]
+                    .into_iter()
+                    .take(1 + i % 3)
+                    .collect();
+                task.tags = Tags::parse(&tags).expect("tags");
+                task.due = Some(if i % 4 == 1 {
+                    Due::parse("2026-12-01").expect("date")
+                } else {
+                    Due::At(created + TimeDelta::days(3))
+                });
+                task.remind_at = Some(created + TimeDelta::days(2));
+                task.version = 1 + offset;
+            }
+            if i % 10 == 1 {
+                task.recurrence = Some(Recurrence::parse("FREQ=WEEKLY;BYDAY=MO,TH").expect("rule"));
+                task.time_zone = Some(TimeZone::parse("time_zone", "Europe/Berlin").expect("zone"));
+            }
+            if task.completed {
+                task.completed_at = Some(task.updated_at);
+            }
             task
         })
         .collect()

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::de::IgnoredAny;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use todo_domain::{Task, Timestamp, User};
+use todo_domain::{Due, Tag, Tags, Task, Timestamp, User};
 use utoipa::ToSchema;
 
 use crate::extract::FromEmptyBody;
@@ -47,6 +47,27 @@ impl<T: fmt::Display> Serialize for Displayed<T> {
     }
 }
 
+/// A due date written as `Due`'s `Display` writes it, instants through [`Rfc3339`].
+struct DueText<'a>(&'a Due);
+
+impl fmt::Display for DueText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Due::At(t) => Rfc3339(*t).fmt(f),
+            date @ Due::Date(_) => date.fmt(f),
+        }
+    }
+}
+
+/// A task's tags as a JSON array of strings, in the domain's order.
+struct TagsJson<'a>(&'a Tags);
+
+impl Serialize for TagsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.as_slice().iter().map(Tag::as_str))
+    }
+}
+
 /// Writes a task exactly as [`TaskDto`] does, borrowing it instead of copying every field
 /// into a string first (a 50-task page made 350 allocations for that).
 pub struct TaskJson<'a>(pub &'a Task);
@@ -54,7 +75,7 @@ pub struct TaskJson<'a>(pub &'a Task);
 impl Serialize for TaskJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let t = self.0;
-        let mut m = s.serialize_struct("TaskDto", 7)?;
+        let mut m = s.serialize_struct("TaskDto", 15)?;
         m.serialize_field("id", &Displayed(t.id))?;
         m.serialize_field("user_id", t.owner.as_str())?;
         m.serialize_field("title", t.title.as_str())?;
@@ -62,6 +83,17 @@ impl Serialize for TaskJson<'_> {
         m.serialize_field("completed", &t.completed)?;
         m.serialize_field("created_at", &Displayed(Rfc3339(t.created_at)))?;
         m.serialize_field("updated_at", &Displayed(Rfc3339(t.updated_at)))?;
+        m.serialize_field("priority", &t.priority.map(todo_domain::Priority::as_str))?;
+        m.serialize_field("tags", &TagsJson(&t.tags))?;
+        m.serialize_field("due", &t.due.as_ref().map(|d| Displayed(DueText(d))))?;
+        m.serialize_field("remind_at", &t.remind_at.map(|r| Displayed(Rfc3339(r))))?;
+        m.serialize_field(
+            "completed_at",
+            &t.completed_at.map(|c| Displayed(Rfc3339(c))),
+        )?;
+        m.serialize_field("recurrence", &t.recurrence.as_ref().map(Displayed))?;
+        m.serialize_field("time_zone", &t.time_zone.map(todo_domain::TimeZone::name))?;
+        m.serialize_field("version", &t.version)?;
         m.end()
     }
 }
@@ -73,7 +105,7 @@ impl Serialize for TaskJson<'_> {
 /// # Errors
 /// Only if serialisation fails, which plain strings, booleans and timestamps cannot.
 pub fn tasks_body(tasks: &[Task]) -> serde_json::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(64 + 320 * tasks.len());
+    let mut buf = Vec::with_capacity(64 + 448 * tasks.len());
     serde_json::to_writer(&mut buf, &TasksJson(tasks))?;
     Ok(buf)
 }
@@ -87,7 +119,18 @@ impl Serialize for TasksJson<'_> {
     }
 }
 
-/// A task as returned by every task endpoint.
+/// How important a task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(example = "high")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+}
+
+/// A task as returned by every task endpoint. Single-task responses also carry its
+/// `version` as a strong `ETag` (`"3"`), to send back in `If-Match`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TaskDto {
     #[schema(example = "0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99", format = "uuid")]
@@ -96,13 +139,50 @@ pub struct TaskDto {
     pub user_id: String,
     #[schema(example = "Buy milk")]
     pub title: String,
-    #[schema(example = "Two litres, oat")]
+    #[schema(required = true, example = "Two litres, oat")]
     pub description: Option<String>,
     pub completed: bool,
     #[schema(example = "2026-11-25T09:30:00.000000Z", format = "date-time")]
     pub created_at: String,
     #[schema(example = "2026-11-25T09:30:00.000000Z", format = "date-time")]
     pub updated_at: String,
+    /// `low`, `medium` or `high`; `null` when not set.
+    #[schema(required = true, value_type = Option<Priority>, example = "high")]
+    pub priority: Option<String>,
+    /// At most 20, no two equal ignoring case, sorted by their lower-case form; `[]` when
+    /// none.
+    #[schema(example = json!(["errands", "Home"]))]
+    pub tags: Vec<String>,
+    /// When it is due: an all-day date (`2026-12-01`, that day wherever the user is) or an
+    /// instant in UTC with microseconds (`2026-12-01T08:00:00.000000Z`); `null` when not set.
+    #[schema(required = true, example = "2026-12-01")]
+    pub due: Option<String>,
+    /// When to remind the user, in UTC with microseconds; `null` when not set.
+    #[schema(
+        required = true,
+        example = "2026-11-30T17:00:00.000000Z",
+        format = "date-time"
+    )]
+    pub remind_at: Option<String>,
+    /// When it was completed, in UTC with microseconds; `null` while open.
+    #[schema(
+        required = true,
+        example = "2026-11-25T10:00:00.000000Z",
+        format = "date-time"
+    )]
+    pub completed_at: Option<String>,
+    /// How it repeats: a canonical RFC 5545 RRULE value (no `RRULE:` prefix); `null` when
+    /// it does not repeat. Completing a repeating task moves its `due` to the next
+    /// occurrence and records the finished one as a separate completed task.
+    #[schema(required = true, example = "FREQ=WEEKLY;BYDAY=MO,TH")]
+    pub recurrence: Option<String>,
+    /// The IANA time zone its recurrence keeps local times in (UTC when `null`).
+    #[schema(required = true, example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
+    /// Starts at 1; every write adds one. The `ETag` of single-task responses is this
+    /// number in quotes.
+    #[schema(example = 3, minimum = 1)]
+    pub version: i64,
 }
 
 impl From<Task> for TaskDto {
@@ -115,6 +195,19 @@ impl From<Task> for TaskDto {
             completed: t.completed,
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
+            priority: t.priority.map(|p| p.as_str().to_owned()),
+            tags: t
+                .tags
+                .as_slice()
+                .iter()
+                .map(|tag| tag.as_str().to_owned())
+                .collect(),
+            due: t.due.map(|d| d.to_string()),
+            remind_at: t.remind_at.map(rfc3339),
+            completed_at: t.completed_at.map(rfc3339),
+            recurrence: t.recurrence.map(|r| r.to_string()),
+            time_zone: t.time_zone.map(|z| z.name().to_owned()),
+            version: t.version,
         }
     }
 }
@@ -133,6 +226,32 @@ pub struct CreateTask {
     /// Record the task as already done (default false).
     #[serde(default)]
     pub completed: Option<bool>,
+    /// `low`, `medium` or `high` (default none).
+    #[serde(default)]
+    #[schema(value_type = Option<Priority>, example = "high")]
+    pub priority: Option<String>,
+    /// At most 20 tags of 1–50 characters, no commas; duplicates ignoring case are dropped.
+    #[serde(default)]
+    #[schema(example = json!(["home", "errands"]), max_items = 20)]
+    pub tags: Option<Vec<String>>,
+    /// An all-day date `YYYY-MM-DD`, or an RFC 3339 date-time with an offset or `Z`
+    /// (stored in UTC).
+    #[serde(default)]
+    #[schema(example = "2026-12-01")]
+    pub due: Option<String>,
+    /// An RFC 3339 date-time with an offset or `Z` (stored in UTC).
+    #[serde(default)]
+    #[schema(example = "2026-11-30T18:00:00+01:00", format = "date-time")]
+    pub remind_at: Option<String>,
+    /// An RFC 5545 RRULE (`FREQ=DAILY|WEEKLY|MONTHLY|YEARLY`, `INTERVAL`, `BYDAY`,
+    /// `BYMONTHDAY`, `COUNT` or `UNTIL`), with or without the `RRULE:` prefix; needs `due`.
+    #[serde(default)]
+    #[schema(example = "FREQ=WEEKLY;BYDAY=MO,TH", max_length = 500)]
+    pub recurrence: Option<String>,
+    /// The IANA time zone the recurrence keeps local times in (default UTC).
+    #[serde(default)]
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: Option<String>,
     #[serde(default, rename = "id")]
     #[schema(ignore)]
     pub _id: Option<IgnoredAny>,
@@ -145,6 +264,12 @@ pub struct CreateTask {
     #[serde(default, rename = "updated_at")]
     #[schema(ignore)]
     pub _updated_at: Option<IgnoredAny>,
+    #[serde(default, rename = "completed_at")]
+    #[schema(ignore)]
+    pub _completed_at: Option<IgnoredAny>,
+    #[serde(default, rename = "version")]
+    #[schema(ignore)]
+    pub _version: Option<IgnoredAny>,
 }
 
 impl FromEmptyBody for CreateTask {}
@@ -156,7 +281,8 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Body of `PUT`/`PATCH /api/{user_id}/tasks/{id}`: every field optional.
+/// Body of `PUT`/`PATCH /api/{user_id}/tasks/{id}`: every field optional. An absent field
+/// keeps its value; `null` clears an optional one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
@@ -170,6 +296,31 @@ pub struct UpdateTask {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<bool>)]
     pub completed: Option<Option<bool>>,
+    /// `low`, `medium` or `high`; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Priority>, example = "medium")]
+    pub priority: Option<Option<String>>,
+    /// Replaces all tags; `null` or `[]` removes them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["work"]), max_items = 20)]
+    pub tags: Option<Option<Vec<String>>>,
+    /// A date `YYYY-MM-DD` or an RFC 3339 date-time with an offset; `null` removes it
+    /// (refused while the task has a `recurrence`).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "2026-12-01T09:00:00+05:00")]
+    pub due: Option<Option<String>>,
+    /// An RFC 3339 date-time with an offset; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "2026-12-01T08:00:00Z", format = "date-time")]
+    pub remind_at: Option<Option<String>>,
+    /// An RFC 5545 RRULE (starts a new series); `null` stops the repetition.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "FREQ=MONTHLY;BYMONTHDAY=-1", max_length = 500)]
+    pub recurrence: Option<Option<String>>,
+    /// An IANA time zone name; `null` means UTC.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "America/New_York")]
+    pub time_zone: Option<Option<String>>,
     #[serde(default, rename = "id")]
     #[schema(ignore)]
     pub _id: Option<IgnoredAny>,
@@ -182,6 +333,12 @@ pub struct UpdateTask {
     #[serde(default, rename = "updated_at")]
     #[schema(ignore)]
     pub _updated_at: Option<IgnoredAny>,
+    #[serde(default, rename = "completed_at")]
+    #[schema(ignore)]
+    pub _completed_at: Option<IgnoredAny>,
+    #[serde(default, rename = "version")]
+    #[schema(ignore)]
+    pub _version: Option<IgnoredAny>,
 }
 
 impl FromEmptyBody for UpdateTask {}
@@ -268,31 +425,59 @@ pub struct Health {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
-    use chrono::TimeZone;
-    use todo_domain::{Task, TaskDescription, TaskId, TaskTitle, UserId};
+    use chrono::TimeZone as _;
+    use todo_domain::{
+        Due, Priority, Recurrence, Tags, Task, TaskDescription, TaskId, TaskTitle, TimeZone, UserId,
+    };
 
     use super::{TaskDto, TaskJson};
 
     fn task(title: &str, description: Option<&str>, secs: i64, nanos: u32) -> Task {
         let at = chrono::Utc.timestamp_opt(secs, nanos).unwrap();
+        let mut task = Task::new(
+            TaskId::parse("0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99").unwrap(),
+            UserId::parse("PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr").unwrap(),
+            TaskTitle::parse(title).unwrap(),
+            description.and_then(|d| TaskDescription::parse(d).unwrap()),
+            at,
+        );
+        task.completed = secs % 2 == 0;
+        task.updated_at = at + chrono::TimeDelta::microseconds(1_234_567);
+        task
+    }
+
+    /// A task with every optional field set.
+    #[allow(clippy::too_many_arguments)]
+    fn full(
+        base: Task,
+        priority: Priority,
+        tags: &[&str],
+        due: &str,
+        remind_at: (i64, u32),
+        completed_at: Option<(i64, u32)>,
+        recurrence: &str,
+        zone: &str,
+    ) -> Task {
+        let at = |(secs, nanos): (i64, u32)| chrono::Utc.timestamp_opt(secs, nanos).unwrap();
         Task {
-            id: TaskId::parse("0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99").unwrap(),
-            owner: UserId::parse("PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr").unwrap(),
-            title: TaskTitle::parse(title).unwrap(),
-            description: description.and_then(|d| TaskDescription::parse(d).unwrap()),
-            completed: secs % 2 == 0,
-            created_at: at,
-            updated_at: at + chrono::TimeDelta::microseconds(1_234_567),
+            priority: Some(priority),
+            tags: Tags::parse(tags).unwrap(),
+            due: Some(Due::parse(due).unwrap()),
+            remind_at: Some(at(remind_at)),
+            completed_at: completed_at.map(at),
+            completed: completed_at.is_some(),
+            recurrence: Some(Recurrence::parse(recurrence).unwrap()),
+            time_zone: Some(TimeZone::parse("time_zone", zone).unwrap()),
+            occurrences_done: 4,
+            version: 42,
+            ..base
         }
     }
 
-    /// The borrowing writer and the DTO give the same bytes, field for field.
-    #[test]
-    fn task_json_matches_the_dto_byte_for_byte() {
-        let mut pages = Vec::new();
-        for t in [
+    fn tasks() -> Vec<Task> {
+        vec![
             task("Buy milk", None, 1_764_063_000, 0),
             task(
                 "Say \"hi\" \\ ünïcødé ✓ 🎉",
@@ -303,7 +488,54 @@ mod tests {
             task("Old", Some("x"), -62_135_596_800, 1_000), // 0001-01-01
             task("Far", None, 253_402_300_799, 123_456_000), // 9999-12-31T23:59:59
             task("Leap", None, 1_709_164_800, 500),         // 2024-02-29, sub-microsecond dropped
-        ] {
+            full(
+                task("Water plants", Some("balcony"), 1_764_063_002, 5_000),
+                Priority::High,
+                &["  Home ", "errands", "HOME", "Ärger", "\"quoted\" \\ tag"],
+                "2026-12-01",
+                (1_764_500_000, 123_456_000),
+                None,
+                "rrule:freq=weekly;byday=th,mo;interval=2",
+                "Europe/Berlin",
+            ),
+            full(
+                task("Pay rent", None, 1_764_063_003, 0),
+                Priority::Low,
+                &["money"],
+                "2026-12-01T09:00:00.1234567+05:00",
+                (1_764_000_000, 0),
+                Some((1_764_063_100, 999_000)),
+                "FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=12",
+                "UTC",
+            ),
+            full(
+                task("Ancient", None, -62_135_596_800, 0),
+                Priority::Medium,
+                &["é".repeat(50).as_str()],
+                "0033-01-02",
+                (-62_135_596_800, 7_000),
+                Some((253_402_300_799, 0)),
+                "FREQ=YEARLY;UNTIL=20301231",
+                "America/Argentina/Buenos_Aires",
+            ),
+            full(
+                task("Edge of time", None, 1_764_063_004, 0),
+                Priority::High,
+                &["z", "A", "m"],
+                "9999-12-31T23:59:59Z",
+                (253_402_300_799, 999_999_000),
+                None,
+                "FREQ=DAILY",
+                "Asia/Kolkata",
+            ),
+        ]
+    }
+
+    /// The borrowing writer and the DTO give the same bytes, field for field.
+    #[test]
+    fn task_json_matches_the_dto_byte_for_byte() {
+        let mut pages = Vec::new();
+        for t in tasks() {
             let borrowed = serde_json::to_string(&TaskJson(&t)).unwrap();
             let owned = serde_json::to_string(&TaskDto::from(t.clone())).unwrap();
             assert_eq!(borrowed, owned);
@@ -313,5 +545,43 @@ mod tests {
         let dtos: Vec<TaskDto> = pages.into_iter().map(TaskDto::from).collect();
         assert_eq!(page, serde_json::to_string(&dtos).unwrap());
         assert_eq!(super::tasks_body(&[]).unwrap(), b"[]");
+    }
+
+    /// Seed fields first, in their old order, then the new ones; values as documented.
+    #[test]
+    fn tasks_are_written_field_by_field_as_documented() {
+        let all = tasks();
+        let plain = serde_json::to_string(&TaskJson(&all[0])).unwrap();
+        assert_eq!(
+            plain,
+            concat!(
+                r#"{"id":"0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99","#,
+                r#""user_id":"PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr","title":"Buy milk","#,
+                r#""description":null,"completed":true,"#,
+                r#""created_at":"2025-11-25T09:30:00.000000Z","#,
+                r#""updated_at":"2025-11-25T09:30:01.234567Z","#,
+                r#""priority":null,"tags":[],"due":null,"remind_at":null,"#,
+                r#""completed_at":null,"recurrence":null,"time_zone":null,"version":1}"#
+            )
+        );
+        let value = |t: &Task| serde_json::to_value(TaskJson(t)).unwrap();
+        let weekly = value(&all[5]);
+        assert_eq!(weekly["priority"], "high");
+        assert_eq!(
+            weekly["tags"],
+            serde_json::json!(["\"quoted\" \\ tag", "errands", "Home", "Ärger"])
+        );
+        assert_eq!(weekly["due"], "2026-12-01");
+        assert_eq!(weekly["remind_at"], "2025-11-30T10:53:20.123456Z");
+        assert_eq!(weekly["completed_at"], serde_json::Value::Null);
+        assert_eq!(weekly["recurrence"], "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH");
+        assert_eq!(weekly["time_zone"], "Europe/Berlin");
+        assert_eq!(weekly["version"], 42);
+        let rent = value(&all[6]);
+        assert_eq!(rent["due"], "2026-12-01T04:00:00.123456Z");
+        assert_eq!(rent["completed_at"], "2025-11-25T09:31:40.000999Z");
+        let ancient = value(&all[7]);
+        assert_eq!(ancient["due"], "0033-01-02");
+        assert_eq!(ancient["remind_at"], "0001-01-01T00:00:00.000007Z");
     }
 }

@@ -34,6 +34,12 @@ pub enum ApiError {
     BadBody,
     #[error("{0}")]
     NotFound(String),
+    /// A request header the operation reads is malformed.
+    #[error("{header} {message}")]
+    BadHeader {
+        header: &'static str,
+        message: String,
+    },
     /// The service is not ready (dependencies down, shutting down).
     #[error("{0}")]
     NotReady(String),
@@ -116,6 +122,10 @@ impl ApiError {
                 field: field.clone(),
                 message: message.clone(),
             }]),
+            Self::BadHeader { header, message } => Some(vec![FieldError {
+                field: (*header).to_owned(),
+                message: message.clone(),
+            }]),
             _ => None,
         }
     }
@@ -145,10 +155,12 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::App(A::Conflict(_)) => StatusCode::CONFLICT,
-            Self::App(A::PreconditionFailed(_)) => StatusCode::PRECONDITION_FAILED,
+            Self::App(A::PreconditionFailed { .. }) => StatusCode::PRECONDITION_FAILED,
             Self::App(A::Unavailable(_)) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::App(A::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::MalformedJson(_) | Self::BadBody => StatusCode::BAD_REQUEST,
+            Self::MalformedJson(_) | Self::BadBody | Self::BadHeader { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
@@ -168,7 +180,14 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        Problem::new(status, self.detail(), self.field_errors()).into_response()
+        let mut res = Problem::new(status, self.detail(), self.field_errors()).into_response();
+        if let Self::App(ApplicationError::PreconditionFailed { current_version }) = self
+            && let Ok(etag) = HeaderValue::from_str(&crate::conditional::etag(*current_version))
+        {
+            // What the client's copy should be refreshed to.
+            res.headers_mut().insert(header::ETAG, etag);
+        }
+        res
     }
 }
 

@@ -4,10 +4,12 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use todo_application::{ApplicationError, NewTask, Page};
 use todo_domain::{
-    Cursor, RoleList, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, Timestamp, UserId,
+    Cursor, DomainError, Due, Priority, Recurrence, RoleList, Tags, Task, TaskChanges,
+    TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp, UserId, parse_instant,
 };
 
 use crate::Services;
+use crate::conditional::{self, IfNoneMatch, etag};
 use crate::dto::{
     CompleteTask, CreateTask, Health, ListQuery, SetRole, TaskDto, TaskJson, UpdateTask, UserDto,
     Welcome, tasks_body,
@@ -41,6 +43,50 @@ fn description(raw: Option<&str>) -> Result<Option<TaskDescription>> {
         None => Ok(None),
         Some(raw) => Ok(TaskDescription::parse(raw).map_err(ApplicationError::from)?),
     }
+}
+
+/// A domain parse result, its error (which names the field) as a 422.
+fn parsed<T>(result: std::result::Result<T, DomainError>) -> Result<T> {
+    Ok(result.map_err(ApplicationError::from)?)
+}
+
+/// Parses an optional value; `None` (absent or `null`) is no value.
+fn optional<T>(
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> std::result::Result<T, DomainError>,
+) -> Result<Option<T>> {
+    raw.map(|raw| parsed(parse(raw))).transpose()
+}
+
+fn priority(raw: Option<&str>) -> Result<Option<Priority>> {
+    optional(raw, Priority::parse)
+}
+
+/// No tags for `None` (absent or `null`) as for `[]`.
+fn tags(raw: Option<&[String]>) -> Result<Tags> {
+    raw.map_or_else(|| Ok(Tags::default()), |raw| parsed(Tags::parse(raw)))
+}
+
+fn due(raw: Option<&str>) -> Result<Option<Due>> {
+    optional(raw, Due::parse)
+}
+
+fn remind_at(raw: Option<&str>) -> Result<Option<Timestamp>> {
+    optional(raw, |raw| parse_instant("remind_at", raw))
+}
+
+fn recurrence(raw: Option<&str>) -> Result<Option<Recurrence>> {
+    optional(raw, Recurrence::parse)
+}
+
+fn time_zone(raw: Option<&str>) -> Result<Option<TimeZone>> {
+    optional(raw, |raw| TimeZone::parse("time_zone", raw))
+}
+
+/// A single task with its version as a strong `ETag`.
+fn task_response(mut res: actix_web::HttpResponseBuilder, task: &Task) -> HttpResponse {
+    res.insert_header((header::ETAG, etag(task.version)))
+        .json(TaskJson(task))
 }
 
 /// A JSON array response with `Link: <…>; rel="next"` when more items remain.
@@ -183,10 +229,13 @@ pub async fn list_tasks(
 }
 
 #[utoipa::path(post, path = "/api/{user_id}/tasks", tag = "tasks",
+    description = "Creates a task. Only `title` is required; `recurrence` needs `due`. Invalid values are a 422 naming the field.",
     params(("user_id" = String, Path, description = "The caller's user id")),
     request_body = CreateTask,
     responses(
-        (status = 201, description = "Created; `Location` names the new task", body = TaskDto),
+        (status = 201, description = "Created; `Location` names the new task", body = TaskDto,
+            headers(("Location" = String, description = "`/api/{user_id}/tasks/{task_id}`"),
+                ("ETag" = String, description = "The new task's version, `\"1\"`"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -208,18 +257,27 @@ pub async fn create_task(
         title: title(&body.title)?,
         description: description(body.description.as_deref())?,
         completed: body.completed.unwrap_or(false),
+        priority: priority(body.priority.as_deref())?,
+        tags: tags(body.tags.as_deref())?,
+        due: due(body.due.as_deref())?,
+        remind_at: remind_at(body.remind_at.as_deref())?,
+        recurrence: recurrence(body.recurrence.as_deref())?,
+        time_zone: time_zone(body.time_zone.as_deref())?,
     };
     let task = services.tasks.create(&principal, &owner, new).await?;
     let location = format!("{}/{}", req.path().trim_end_matches('/'), task.id);
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .json(TaskJson(&task)))
+    let mut res = HttpResponse::Created();
+    res.insert_header((header::LOCATION, location));
+    Ok(task_response(res, &task))
 }
 
 #[utoipa::path(get, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag(s) of the copy the client has, or `*`: when the task is still at that version the answer is 304 with no body (compared weakly; a comma-separated list is allowed).", example = "\"3\"")),
     responses(
-        (status = 200, body = TaskDto),
+        (status = 200, body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
+        (status = 304, description = "Not Modified: `If-None-Match` matches the current version; no body", headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
+        (status = 400, description = "A malformed `If-None-Match`", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such task of this user", body = Problem, content_type = "application/problem+json"),
@@ -227,13 +285,20 @@ pub async fn create_task(
     ),
     security(("bearer" = [])))]
 pub async fn get_task(
+    req: HttpRequest,
     Authenticated(principal): Authenticated,
     path: web::Path<(String, String)>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    let if_none_match = IfNoneMatch::parse(&req)?;
     let task = services.tasks.get(&principal, &owner, id).await?;
-    Ok(HttpResponse::Ok().json(TaskJson(&task)))
+    if if_none_match.is_some_and(|tags| tags.matches(task.version)) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(task.version)))
+            .finish());
+    }
+    Ok(task_response(HttpResponse::Ok(), &task))
 }
 
 fn changes(body: UpdateTask) -> Result<TaskChanges> {
@@ -252,86 +317,124 @@ fn changes(body: UpdateTask) -> Result<TaskChanges> {
             Some(None) => return Err(invalid("completed", "must be true or false")),
             Some(Some(done)) => Some(done),
         },
+        priority: body
+            .priority
+            .map(|raw| priority(raw.as_deref()))
+            .transpose()?,
+        tags: body.tags.map(|raw| tags(raw.as_deref())).transpose()?,
+        due: body.due.map(|raw| due(raw.as_deref())).transpose()?,
+        remind_at: body
+            .remind_at
+            .map(|raw| remind_at(raw.as_deref()))
+            .transpose()?,
+        recurrence: body
+            .recurrence
+            .map(|raw| recurrence(raw.as_deref()))
+            .transpose()?,
+        time_zone: body
+            .time_zone
+            .map(|raw| time_zone(raw.as_deref()))
+            .transpose()?,
     })
 }
 
 #[utoipa::path(put, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
-    description = "Updates the fields present in the body (as the original service did); absent fields keep their value.",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    description = "Updates the fields present in the body (as the original service did); absent fields keep their value, `null` clears an optional one. Same as PATCH.",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
+        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
     request_body = UpdateTask,
     responses(
-        (status = 200, body = TaskDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
+        (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Other requests keep changing the task; retry", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
+            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
+        (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn put_task(
+    req: HttpRequest,
     principal: Authenticated,
     path: web::Path<(String, String)>,
     body: JsonBody<UpdateTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
-    update(principal, path, body, services).await
+    update(req, principal, path, body, services).await
 }
 
 #[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    description = "Updates the fields present in the body; absent fields keep their value, `null` clears an optional one (`tags`: `null` or `[]`).",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
+        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
     request_body = UpdateTask,
     responses(
-        (status = 200, body = TaskDto),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
+        (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Other requests keep changing the task; retry", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
+            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
+        (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn patch_task(
+    req: HttpRequest,
     principal: Authenticated,
     path: web::Path<(String, String)>,
     body: JsonBody<UpdateTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
-    update(principal, path, body, services).await
+    update(req, principal, path, body, services).await
 }
 
 async fn update(
+    req: HttpRequest,
     Authenticated(principal): Authenticated,
     path: web::Path<(String, String)>,
     body: JsonBody<UpdateTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    let if_match = conditional::if_match(&req)?;
     let body = body.parse()?;
     let task = services
         .tasks
-        .update(&principal, &owner, id, changes(body)?)
+        .update(&principal, &owner, id, changes(body)?, if_match)
         .await?;
-    Ok(HttpResponse::Ok().json(TaskJson(&task)))
+    Ok(task_response(HttpResponse::Ok(), &task))
 }
 
 #[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}/complete", tag = "tasks",
-    description = "With `{\"completed\": true|false}` sets the flag; with an empty body toggles it.",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    description = "With `{\"completed\": true|false}` sets the flag; with an empty body toggles it. Completing a repeating task (one with `recurrence` and `due`) records the finished occurrence as a separate completed task and returns this task moved on: `due` (and `remind_at`, by the same distance) at the next occurrence, still open. When the series is over it is simply completed.",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
+        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
     request_body(content = Option<CompleteTask>, description = "Optional"),
     responses(
-        (status = 200, body = TaskDto),
+        (status = 200, description = "The task, completed, reopened or moved on to its next occurrence", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
+        (status = 400, description = "Malformed JSON or a malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Other requests keep changing the task; retry", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
+            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn complete_task(
+    req: HttpRequest,
     Authenticated(principal): Authenticated,
     path: web::Path<(String, String)>,
     body: JsonBody<CompleteTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    let if_match = conditional::if_match(&req)?;
     let body = body.parse()?;
     let completed = match body.completed {
         None => None,
@@ -340,27 +443,36 @@ pub async fn complete_task(
     };
     let task = services
         .tasks
-        .set_completed(&principal, &owner, id, completed)
+        .set_completed(&principal, &owner, id, completed, if_match)
         .await?;
-    Ok(HttpResponse::Ok().json(TaskJson(&task)))
+    Ok(task_response(HttpResponse::Ok(), &task))
 }
 
 #[utoipa::path(delete, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
+        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "A malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
+            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
     ),
     security(("bearer" = [])))]
 pub async fn delete_task(
+    req: HttpRequest,
     Authenticated(principal): Authenticated,
     path: web::Path<(String, String)>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
-    services.tasks.delete(&principal, &owner, id).await?;
+    let if_match = conditional::if_match(&req)?;
+    services
+        .tasks
+        .delete(&principal, &owner, id, if_match)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,6 +1,7 @@
 //! The actix-web adapter: routes, the bearer extractor, DTOs, the single error → HTTP
 //! mapping, request ids, tracing spans and the OpenAPI document.
 
+mod conditional;
 mod dto;
 mod error;
 mod extract;
@@ -212,9 +213,20 @@ pub fn app(
 fn cors(origins: &[String]) -> Cors {
     let cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+        ])
         .allowed_header(REQUEST_ID)
-        .expose_headers([header::LINK, header::LOCATION, header::RETRY_AFTER])
+        .expose_headers([
+            header::LINK,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::ETAG,
+        ])
         .expose_headers([REQUEST_ID])
         .max_age(600);
     if origins.iter().any(|o| o == "*") {

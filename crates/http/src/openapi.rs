@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
-    CompleteTask, CreateTask, Health, SetRole, TaskDto, UpdateTask, UserDto, Welcome,
+    CompleteTask, CreateTask, Health, Priority, SetRole, TaskDto, UpdateTask, UserDto, Welcome,
 };
 use crate::error::{FieldError, Problem};
 use crate::handlers;
@@ -13,7 +13,7 @@ use crate::handlers;
 #[openapi(
     info(
         title = "todo-api",
-        description = "Multi-user task API for a Better Auth frontend. Send `Authorization: Bearer <token>`; errors are `application/problem+json` with a human-readable `detail`.",
+        description = "Multi-user task API for a Better Auth frontend. Send `Authorization: Bearer <token>`; errors are `application/problem+json` with a human-readable `detail`. Single-task responses carry the task's `version` as a strong `ETag` (`\"3\"`); send it back in `If-Match` to make a write conditional (412 when it is stale), or in `If-None-Match` to get a 304 when nothing changed.",
     ),
     paths(
         handlers::welcome,
@@ -34,8 +34,8 @@ use crate::handlers;
         handlers::admin_delete_user_task,
     ),
     components(schemas(
-        TaskDto, CreateTask, UpdateTask, CompleteTask, UserDto, SetRole, Welcome, Health,
-        Problem, FieldError
+        TaskDto, Priority, CreateTask, UpdateTask, CompleteTask, UserDto, SetRole, Welcome,
+        Health, Problem, FieldError
     )),
     modifiers(&BearerAuth),
     tags(

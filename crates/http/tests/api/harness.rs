@@ -233,7 +233,22 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Response {
+        self.call_with(method, path, token, body, &[]).await
+    }
+
+    /// [`TestApp::call`] with extra request headers.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let mut req = TestRequest::default().method(method).uri(path);
+        for (name, value) in headers {
+            req = req.append_header((*name, *value));
+        }
         if let Some(token) = token {
             req = req.insert_header(("authorization", format!("Bearer {token}")));
         }
@@ -244,12 +259,18 @@ impl TestApp {
     }
 
     pub async fn create(&self, owner: &str, token: &str, title: &str) -> Value {
+        self.create_with(owner, token, serde_json::json!({ "title": title }))
+            .await
+    }
+
+    /// Creates a task from a whole body; asserts 201.
+    pub async fn create_with(&self, owner: &str, token: &str, body: Value) -> Value {
         let res = self
             .call(
                 Method::POST,
                 &format!("/api/{owner}/tasks"),
                 Some(token),
-                Some(serde_json::json!({ "title": title })),
+                Some(body),
             )
             .await;
         assert_eq!(res.status, 201, "{}", res.raw);

@@ -7,5 +7,7 @@ mod harness;
 mod admin;
 mod auth;
 mod bad_input;
+mod etags;
+mod fields;
 mod service;
 mod tasks;

@@ -134,6 +134,92 @@ async fn the_openapi_document_describes_every_operation() {
     }
     // Read-only fields are accepted but not advertised.
     assert!(doc["components"]["schemas"]["CreateTask"]["properties"]["_id"].is_null());
+    assert!(doc["components"]["schemas"]["CreateTask"]["properties"]["_version"].is_null());
+}
+
+#[actix_web::test]
+async fn the_openapi_document_describes_task_fields_and_conditional_requests() {
+    let app = app().await;
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .body;
+    let schemas = &doc["components"]["schemas"];
+    let fields = [
+        "priority",
+        "tags",
+        "due",
+        "remind_at",
+        "recurrence",
+        "time_zone",
+    ];
+    for field in fields.iter().chain(&["completed_at", "version"]) {
+        let property = &schemas["TaskDto"]["properties"][field];
+        assert!(property.is_object(), "TaskDto.{field}");
+        let documented = property.get("example").is_some()
+            || property["oneOf"][0]["$ref"] == "#/components/schemas/Priority";
+        assert!(documented, "TaskDto.{field} has an example: {property}");
+        assert!(
+            schemas["TaskDto"]["required"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!(field)),
+            "TaskDto.{field} is always present"
+        );
+    }
+    for body in ["CreateTask", "UpdateTask"] {
+        for field in fields {
+            assert!(
+                schemas[body]["properties"][field].is_object(),
+                "{body}.{field}"
+            );
+        }
+    }
+    assert_eq!(
+        schemas["Priority"]["enum"],
+        serde_json::json!(["low", "medium", "high"])
+    );
+
+    let operation = |path: &str, method: &str| doc["paths"][path][method].clone();
+    let header_params = |op: &serde_json::Value| -> Vec<String> {
+        op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "header")
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let one = "/api/{user_id}/tasks/{task_id}";
+    let get = operation(one, "get");
+    assert_eq!(header_params(&get), ["If-None-Match"]);
+    assert!(get["responses"]["200"]["headers"]["ETag"].is_object());
+    assert!(get["responses"]["304"]["headers"]["ETag"].is_object());
+    assert!(get["responses"]["400"].is_object());
+    assert!(
+        operation("/api/{user_id}/tasks", "post")["responses"]["201"]["headers"]["ETag"]
+            .is_object()
+    );
+    for (path, method) in [
+        (one, "put"),
+        (one, "patch"),
+        (one, "delete"),
+        ("/api/{user_id}/tasks/{task_id}/complete", "patch"),
+    ] {
+        let op = operation(path, method);
+        assert_eq!(header_params(&op), ["If-Match"], "{method} {path}");
+        assert!(op["responses"]["400"].is_object(), "{method} {path}");
+        assert!(
+            op["responses"]["412"]["headers"]["ETag"].is_object(),
+            "{method} {path}"
+        );
+        if method != "delete" {
+            assert!(
+                op["responses"]["200"]["headers"]["ETag"].is_object(),
+                "{method} {path}"
+            );
+        }
+    }
 }
 
 #[actix_web::test]
@@ -183,6 +269,37 @@ async fn cors_allows_the_configured_frontend() {
         res.header("access-control-allow-origin").as_deref(),
         Some("http://localhost:3000")
     );
+    // Conditional requests work from a browser: the headers are allowed and ETag readable.
+    let res = app
+        .send(
+            TestRequest::default()
+                .method(Method::OPTIONS)
+                .uri("/api/alice/tasks/0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99")
+                .insert_header(("origin", "http://localhost:3000"))
+                .insert_header(("access-control-request-method", "PATCH"))
+                .insert_header((
+                    "access-control-request-headers",
+                    "authorization, content-type, if-match, if-none-match",
+                )),
+        )
+        .await;
+    assert!(res.status.is_success(), "{} {}", res.status, res.raw);
+    let alice = app.user("alice", None).await;
+    let res = app
+        .send(
+            TestRequest::post()
+                .uri("/api/alice/tasks")
+                .insert_header(("origin", "http://localhost:3000"))
+                .insert_header(("authorization", format!("Bearer {alice}")))
+                .set_json(serde_json::json!({"title": "from the browser"})),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.raw);
+    let exposed = res
+        .header("access-control-expose-headers")
+        .unwrap()
+        .to_lowercase();
+    assert!(exposed.contains("etag"), "{exposed}");
     let res = app
         .send(
             TestRequest::get()

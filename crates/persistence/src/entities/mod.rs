@@ -14,6 +14,22 @@ pub mod task {
         pub completed: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// `Priority::rank`: 1 (low) to 3 (high).
+        pub priority: Option<i16>,
+        /// The tags joined with `'\n'` (a tag has no control characters); `""`: none.
+        pub tags: String,
+        /// The due instant; for an all-day date, its midnight UTC.
+        pub due_at: Option<DateTimeUtc>,
+        /// Whether `due_at` stands for a whole day (its UTC date).
+        pub due_all_day: bool,
+        pub remind_at: Option<DateTimeUtc>,
+        pub completed_at: Option<DateTimeUtc>,
+        /// The recurrence rule in its canonical form.
+        pub recurrence: Option<String>,
+        /// An IANA time zone name.
+        pub time_zone: Option<String>,
+        pub occurrences_done: i32,
+        pub version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

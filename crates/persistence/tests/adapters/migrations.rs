@@ -456,3 +456,123 @@ fn sqlite_keeps_one_shared_pool() {
     rt.block_on(db.close()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+// Tasks written before the organising columns existed keep every value, and read back
+// with the defaults: no priority or tags, not due, version 1, and a completed one was
+// completed when it was last updated.
+on_both!(
+    tasks_from_before_the_organising_columns_survive,
+    migrated = false,
+    |t: Ctx| async move {
+        use todo_migration::{Migrator, MigratorTrait};
+        // The schema of the version before: the first three migrations.
+        Migrator::up(&t.db, Some(3)).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 1);
+        SeaUserRepository::new(t.db.clone())
+            .create_if_absent(&user("alice", None, 1))
+            .await
+            .unwrap();
+        // An older version may have added one of the columns already.
+        t.db.execute_unprepared("ALTER TABLE task ADD COLUMN priority smallint")
+            .await
+            .unwrap();
+        let backend = t.db.get_database_backend();
+        let placeholders: Vec<String> = (1..=7)
+            .map(|i| match backend {
+                sea_orm::DbBackend::Postgres => format!("${i}"),
+                _ => "?".to_owned(),
+            })
+            .collect();
+        let insert = format!(
+            "INSERT INTO task (id, user_id, title, description, completed, created_at, \
+             updated_at) VALUES ({})",
+            placeholders.join(", ")
+        );
+        let created = at(1_700_000_000) + chrono::TimeDelta::microseconds(123_456);
+        let updated = at(1_700_000_100) + chrono::TimeDelta::microseconds(654_321);
+        for (n, title, description, completed) in [
+            (1, "done before", Some("notes"), true),
+            (2, "still open", None, false),
+        ] {
+            t.db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                &insert,
+                [
+                    tid(n).as_uuid().into(),
+                    "alice".into(),
+                    title.into(),
+                    description.map(str::to_owned).into(),
+                    completed.into(),
+                    created.into(),
+                    updated.into(),
+                ],
+            ))
+            .await
+            .unwrap();
+        }
+
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
+
+        let tasks = SeaTaskRepository::new(t.db.clone());
+        let mut done = task("alice", 1, "done before", created);
+        done.description = todo_domain::TaskDescription::parse("notes").unwrap();
+        done.updated_at = updated;
+        done.completed = true;
+        done.completed_at = Some(updated);
+        let mut open = task("alice", 2, "still open", created);
+        open.updated_at = updated;
+        let page = todo_domain::PageRequest::new(10, 10, None).unwrap();
+        let rows = tasks.list(&uid("alice"), page).await.unwrap();
+        assert_eq!(rows, [done.clone(), open.clone()], "{}", t.backend);
+        for row in &rows {
+            assert_eq!(row.version, 1);
+            assert!(row.tags.is_empty());
+            assert_eq!((row.priority, row.due, row.remind_at), (None, None, None));
+            assert_eq!((row.recurrence.as_ref(), row.time_zone), (None, None));
+            assert_eq!(row.occurrences_done, 0);
+        }
+
+        // The new columns work at once, and running again changes nothing.
+        assert!(
+            tasks
+                .toggle_completed(&uid("alice"), tid(2), at(1_800_000_000), Some(1))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(
+            tasks.get(&uid("alice"), tid(1)).await.unwrap(),
+            Some(done.clone()),
+            "{}",
+            t.backend
+        );
+
+        // Down and up again: the columns go and come back, the rows stay.
+        Migrator::down(&t.db, Some(1)).await.unwrap();
+        let columns = if t.backend == "postgres" {
+            "SELECT COUNT(*) AS n FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'task'"
+        } else {
+            "SELECT COUNT(*) AS n FROM pragma_table_info('task')"
+        };
+        let count_columns = || async {
+            t.db.query_one_raw(sea_orm::Statement::from_string(backend, columns))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap()
+        };
+        assert_eq!(count_columns().await, 7, "{}", t.backend);
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(count_columns().await, 17, "{}", t.backend);
+        assert_eq!(
+            tasks.get(&uid("alice"), tid(1)).await.unwrap(),
+            Some(done),
+            "{}",
+            t.backend
+        );
+    }
+);

@@ -1,5 +1,9 @@
+use sea_orm::ConnectionTrait;
 use todo_application::ports::{PortError, TaskRepository, UserRepository};
-use todo_domain::{Cursor, PageRequest, TaskChanges, TaskDescription, TaskTitle};
+use todo_domain::{
+    Completion, Cursor, Due, PageRequest, Priority, Recurrence, Tags, Task, TaskChanges,
+    TaskDescription, TaskTitle, TimeZone,
+};
 use todo_persistence::{SeaTaskRepository, SeaUserRepository};
 
 use crate::harness::*;
@@ -19,6 +23,34 @@ fn micros(secs: i64, micros: u32) -> todo_domain::Timestamp {
     at(secs) + chrono::TimeDelta::microseconds(i64::from(micros))
 }
 
+/// One row of a raw query.
+async fn row(t: &Ctx, sql: &str) -> sea_orm::QueryResult {
+    t.db.query_one_raw(sea_orm::Statement::from_string(
+        t.db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+/// Rows in the task table, whoever owns them.
+async fn count(t: &Ctx) -> i64 {
+    row(t, "SELECT COUNT(*) AS n FROM task")
+        .await
+        .try_get::<i64>("", "n")
+        .unwrap()
+}
+
+/// An open task repeating every Monday and Wednesday from `due`, in Berlin time.
+fn recurring(owner: &str, n: u128, due: &str) -> Task {
+    let mut t = task(owner, n, "water plants", at(10));
+    t.due = Some(Due::parse(due).unwrap());
+    t.recurrence = Some(Recurrence::parse("FREQ=WEEKLY;BYDAY=MO,WE").unwrap());
+    t.time_zone = Some(TimeZone::parse("time_zone", "Europe/Berlin").unwrap());
+    t
+}
+
 on_both!(a_task_reads_back_exactly_as_written, |t: Ctx| async move {
     let tasks = repos(&t).await;
     let mut written = task("alice", 1, "Buy milk", micros(1_764_000_000, 123_456));
@@ -27,6 +59,176 @@ on_both!(a_task_reads_back_exactly_as_written, |t: Ctx| async move {
     tasks.insert(&written).await.unwrap();
     let read = tasks.get(&uid("alice"), tid(1)).await.unwrap().unwrap();
     assert_eq!(read, written, "{}", t.backend);
+    assert_eq!(read.version, 1);
+    assert!(read.tags.is_empty());
+});
+
+on_both!(
+    every_organising_field_reads_back_exactly,
+    |t: Ctx| async move {
+        let tasks = repos(&t).await;
+        let me = uid("alice");
+
+        // An all-day date, a reminder, a rule and a zone, tags beyond ASCII.
+        let mut dated = task("alice", 1, "Dated", micros(1_764_000_000, 1));
+        dated.priority = Some(Priority::High);
+        dated.tags = Tags::parse(&["Küche", "work", "日本語", "été"]).unwrap();
+        dated.due = Some(Due::parse("2026-12-24").unwrap());
+        dated.remind_at = Some(micros(1_798_000_000, 654_321));
+        // Not canonical as given: stored (and read back) in its canonical form.
+        dated.recurrence =
+            Some(Recurrence::parse("RRULE:FREQ=MONTHLY;INTERVAL=1;COUNT=5").unwrap());
+        dated.time_zone = Some(TimeZone::parse("time_zone", "America/St_Johns").unwrap());
+        dated.occurrences_done = 3;
+        dated.version = 42;
+        tasks.insert(&dated).await.unwrap();
+
+        // An instant with microseconds, completed.
+        let mut timed = task("alice", 2, "Timed", micros(1_764_000_000, 2));
+        timed.priority = Some(Priority::Low);
+        timed.tags = Tags::parse(&["a"]).unwrap();
+        timed.due = Some(Due::parse("2026-12-01T09:00:00.123456+05:00").unwrap());
+        timed.completed = true;
+        timed.completed_at = Some(micros(1_764_000_500, 777_777));
+        timed.version = 7;
+        tasks.insert(&timed).await.unwrap();
+
+        // The remaining priority, and a date that is not all-day in UTC terms.
+        let mut medium = task("alice", 3, "Medium", micros(1_764_000_000, 3));
+        medium.priority = Some(Priority::Medium);
+        medium.due = Some(Due::parse("2026-12-01T00:00:00Z").unwrap());
+        tasks.insert(&medium).await.unwrap();
+
+        for written in [&dated, &timed, &medium] {
+            let read = tasks.get(&me, written.id).await.unwrap().unwrap();
+            assert_eq!(&read, written, "{}", t.backend);
+        }
+        let page = PageRequest::new(10, 10, None).unwrap();
+        assert_eq!(
+            tasks.list(&me, page).await.unwrap(),
+            [dated.clone(), timed.clone(), medium.clone()],
+            "{}",
+            t.backend
+        );
+        assert!(
+            matches!(medium.due, Some(Due::At(_))),
+            "midnight UTC as an instant stays an instant (compared above)"
+        );
+
+        // What is stored, column by column.
+        let stored = row(
+            &t,
+            "SELECT priority, tags, due_at, due_all_day, recurrence, time_zone, occurrences_done, \
+         version FROM task WHERE title = 'Dated'",
+        )
+        .await;
+        assert_eq!(
+            stored.try_get::<Option<i16>>("", "priority").unwrap(),
+            Some(3)
+        );
+        assert_eq!(
+            stored.try_get::<String>("", "tags").unwrap(),
+            "Küche\nwork\nété\n日本語",
+            "{}: sorted, one per line",
+            t.backend
+        );
+        assert_eq!(
+            stored
+                .try_get::<Option<chrono::DateTime<chrono::Utc>>>("", "due_at")
+                .unwrap(),
+            Some(
+                chrono::DateTime::parse_from_rfc3339("2026-12-24T00:00:00Z")
+                    .unwrap()
+                    .to_utc()
+            ),
+            "{}: a date is stored as its midnight UTC",
+            t.backend
+        );
+        assert!(stored.try_get::<bool>("", "due_all_day").unwrap());
+        assert_eq!(
+            stored
+                .try_get::<Option<String>>("", "recurrence")
+                .unwrap()
+                .as_deref(),
+            Some("FREQ=MONTHLY;COUNT=5"),
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            stored
+                .try_get::<Option<String>>("", "time_zone")
+                .unwrap()
+                .as_deref(),
+            Some("America/St_Johns")
+        );
+        assert_eq!(stored.try_get::<i32>("", "occurrences_done").unwrap(), 3);
+        assert_eq!(stored.try_get::<i64>("", "version").unwrap(), 42);
+        let timed_row = row(
+            &t,
+            "SELECT due_all_day, tags FROM task WHERE title = 'Timed'",
+        )
+        .await;
+        assert!(!timed_row.try_get::<bool>("", "due_all_day").unwrap());
+        assert_eq!(timed_row.try_get::<String>("", "tags").unwrap(), "a");
+        let medium_row = row(&t, "SELECT due_all_day FROM task WHERE title = 'Medium'").await;
+        assert!(!medium_row.try_get::<bool>("", "due_all_day").unwrap());
+    }
+);
+
+on_both!(corrupt_stored_values_are_refused, |t: Ctx| async move {
+    let tasks = repos(&t).await;
+    tasks
+        .insert(&recurring("alice", 1, "2026-12-02"))
+        .await
+        .unwrap();
+    let me = uid("alice");
+    assert!(tasks.get(&me, tid(1)).await.unwrap().is_some());
+    for (break_it, repair, what) in [
+        ("priority = 0", "priority = NULL", "priority"),
+        ("priority = 4", "priority = 1", "priority"),
+        ("tags = 'a\nb,c'", "tags = ''", "tags"),
+        ("tags = 'a\n\nb'", "tags = 'a'", "tags"),
+        ("tags = ' a'", "tags = 'b'", "tags"),
+        (
+            "recurrence = 'FREQ=HOURLY'",
+            "recurrence = 'FREQ=DAILY'",
+            "recurrence",
+        ),
+        (
+            "time_zone = 'Mars/Olympus'",
+            "time_zone = NULL",
+            "time zone",
+        ),
+        (
+            "occurrences_done = -1",
+            "occurrences_done = 0",
+            "occurrences done",
+        ),
+    ] {
+        t.db.execute_unprepared(&format!("UPDATE task SET {break_it}"))
+            .await
+            .unwrap();
+        let err = tasks.get(&me, tid(1)).await.unwrap_err();
+        assert!(
+            matches!(&err, PortError::Other(e) if e.to_string().contains(what)),
+            "{}: {break_it}: {err:?}",
+            t.backend
+        );
+        assert!(
+            tasks
+                .list(&me, PageRequest::new(10, 10, None).unwrap())
+                .await
+                .is_err()
+        );
+        t.db.execute_unprepared(&format!("UPDATE task SET {repair}"))
+            .await
+            .unwrap();
+        assert!(
+            tasks.get(&me, tid(1)).await.unwrap().is_some(),
+            "{}: {repair}",
+            t.backend
+        );
+    }
 });
 
 on_both!(a_duplicate_id_is_a_conflict, |t: Ctx| async move {
@@ -48,28 +250,59 @@ on_both!(a_duplicate_id_is_a_conflict, |t: Ctx| async move {
 
 on_both!(other_owners_see_nothing, |t: Ctx| async move {
     let tasks = repos(&t).await;
-    let original = task("alice", 1, "alice's", at(10));
+    let original = recurring("alice", 1, "2026-12-02");
     tasks.insert(&original).await.unwrap();
+    let plain = task("alice", 2, "plain", at(11));
+    tasks.insert(&plain).await.unwrap();
     let bob = uid("bob");
     assert_eq!(tasks.get(&bob, tid(1)).await.unwrap(), None);
-    let rename = TaskChanges {
-        title: Some(TaskTitle::parse("pwned").unwrap()),
-        ..TaskChanges::default()
+    // Bob's version of Alice's task, at the right version.
+    let mut pwned = Task {
+        owner: bob.clone(),
+        ..plain.clone()
     };
+    pwned.title = TaskTitle::parse("pwned").unwrap();
+    pwned.version = 2;
+    assert!(!tasks.replace(&pwned, 1).await.unwrap());
     assert_eq!(
-        tasks.update(&bob, tid(1), &rename, at(20)).await.unwrap(),
+        tasks
+            .toggle_completed(&bob, tid(2), at(20), None)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        tasks.toggle_completed(&bob, tid(1), at(20)).await.unwrap(),
+        tasks
+            .toggle_completed(&bob, tid(2), at(20), Some(1))
+            .await
+            .unwrap(),
         None
     );
-    assert!(!tasks.delete(&bob, tid(1)).await.unwrap());
+    let Completion::Recurred { finished, next } = original.complete(at(20), tid(9)) else {
+        panic!("a recurring task moves on");
+    };
+    let finished = Task {
+        owner: bob.clone(),
+        ..finished
+    };
+    let next = Task {
+        owner: bob.clone(),
+        ..next
+    };
+    assert!(
+        !tasks
+            .complete_occurrence(&finished, &next, original.version)
+            .await
+            .unwrap()
+    );
+    assert!(!tasks.delete(&bob, tid(1), None).await.unwrap());
+    assert!(!tasks.delete(&bob, tid(2), Some(1)).await.unwrap());
     let page = PageRequest::new(10, 10, None).unwrap();
     assert!(tasks.list(&bob, page).await.unwrap().is_empty());
+    assert_eq!(count(&t).await, 2, "{}: nothing inserted", t.backend);
     assert_eq!(
-        tasks.get(&uid("alice"), tid(1)).await.unwrap(),
-        Some(original),
+        tasks.list(&uid("alice"), page).await.unwrap(),
+        [original, plain],
         "{}: untouched",
         t.backend
     );
@@ -107,85 +340,283 @@ on_both!(lists_page_by_created_at_then_id, |t: Ctx| async move {
     assert_eq!(seen, ["t2", "t3", "t4", "t5", "t1"], "{}", t.backend);
 });
 
-on_both!(updates_change_only_the_given_fields, |t: Ctx| async move {
-    let tasks = repos(&t).await;
-    let mut original = task("alice", 1, "draft", at(10));
-    original.description = TaskDescription::parse("notes").unwrap();
-    tasks.insert(&original).await.unwrap();
-    let me = uid("alice");
+/// `original` with `changes` applied at `now`: the next version, as the service writes it.
+fn edited(original: &Task, changes: &TaskChanges, now: todo_domain::Timestamp) -> Task {
+    match original.apply(changes, now, tid(999)).unwrap() {
+        Completion::Completed(next) => next,
+        Completion::Recurred { .. } => panic!("not a completion"),
+    }
+}
 
-    let rename = TaskChanges {
-        title: Some(TaskTitle::parse("final").unwrap()),
-        ..TaskChanges::default()
-    };
-    let renamed = tasks
-        .update(&me, tid(1), &rename, at(20))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(renamed.title.as_str(), "final");
-    assert_eq!(renamed.description, original.description, "{}", t.backend);
-    assert_eq!(renamed.updated_at, at(20));
-    assert_eq!(renamed.created_at, at(10));
+on_both!(
+    replacing_writes_every_field_at_the_expected_version,
+    |t: Ctx| async move {
+        let tasks = repos(&t).await;
+        let mut original = task("alice", 1, "draft", at(10));
+        original.description = TaskDescription::parse("notes").unwrap();
+        original.tags = Tags::parse(&["old"]).unwrap();
+        original.priority = Some(Priority::Low);
+        tasks.insert(&original).await.unwrap();
+        let me = uid("alice");
 
-    let describe = TaskChanges {
-        description: Some(TaskDescription::parse("new notes").unwrap()),
-        ..TaskChanges::default()
-    };
-    let described = tasks
-        .update(&me, tid(1), &describe, at(25))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(described.description.unwrap().as_str(), "new notes");
-    assert_eq!(described.title.as_str(), "final", "{}", t.backend);
-    assert!(!described.completed);
-    assert_eq!(described.updated_at, at(25));
+        let changes = TaskChanges {
+            title: Some(TaskTitle::parse("final").unwrap()),
+            description: Some(None),
+            priority: Some(None),
+            tags: Some(Tags::parse(&["Neu", "zwei"]).unwrap()),
+            due: Some(Some(Due::parse("2027-01-31T23:59:59.5Z").unwrap())),
+            remind_at: Some(Some(micros(1_800_000_000, 5))),
+            recurrence: Some(Some(
+                Recurrence::parse("FREQ=DAILY;UNTIL=20270301").unwrap(),
+            )),
+            time_zone: Some(Some(TimeZone::parse("time_zone", "Asia/Kolkata").unwrap())),
+            completed: None,
+        };
+        let next = edited(&original, &changes, at(20));
+        assert_eq!(next.version, 2);
+        assert!(tasks.replace(&next, 1).await.unwrap(), "{}", t.backend);
+        let read = tasks.get(&me, tid(1)).await.unwrap().unwrap();
+        assert_eq!(read, next, "{}", t.backend);
+        assert_eq!(read.created_at, at(10), "the creation time is kept");
 
-    let clear = TaskChanges {
-        description: Some(None),
-        completed: Some(true),
-        ..TaskChanges::default()
-    };
-    let cleared = tasks
-        .update(&me, tid(1), &clear, at(30))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(cleared.description, None);
-    assert!(cleared.completed);
-    assert_eq!(cleared.title.as_str(), "final");
-    assert_eq!(cleared.updated_at, at(30));
-    assert_eq!(cleared.created_at, at(10), "{}", t.backend);
-    assert_eq!(
-        tasks.get(&me, tid(1)).await.unwrap().unwrap(),
-        cleared,
-        "{}",
-        t.backend
-    );
-});
+        // A writer that read version 1 is too late: nothing is written.
+        let stale = edited(
+            &original,
+            &TaskChanges {
+                title: Some(TaskTitle::parse("lost update").unwrap()),
+                ..TaskChanges::default()
+            },
+            at(30),
+        );
+        assert!(!tasks.replace(&stale, 1).await.unwrap(), "{}", t.backend);
+        assert_eq!(tasks.get(&me, tid(1)).await.unwrap().unwrap(), next);
 
-on_both!(toggling_flips_and_flips_back, |t: Ctx| async move {
-    let tasks = repos(&t).await;
-    tasks
-        .insert(&task("alice", 1, "flip", at(10)))
-        .await
-        .unwrap();
-    let me = uid("alice");
-    let on = tasks
-        .toggle_completed(&me, tid(1), at(11))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(on.completed);
-    assert_eq!(on.updated_at, at(11));
-    let off = tasks
-        .toggle_completed(&me, tid(1), at(12))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(!off.completed, "{}", t.backend);
-});
+        // Clearing every optional field, and completing, at the current version.
+        let cleared = edited(
+            &next,
+            &TaskChanges {
+                completed: Some(true),
+                tags: Some(Tags::default()),
+                due: Some(None),
+                remind_at: Some(None),
+                recurrence: Some(None),
+                time_zone: Some(None),
+                ..TaskChanges::default()
+            },
+            at(40),
+        );
+        assert!(tasks.replace(&cleared, 2).await.unwrap());
+        let read = tasks.get(&me, tid(1)).await.unwrap().unwrap();
+        assert_eq!(read, cleared, "{}", t.backend);
+        assert_eq!((read.version, read.completed_at), (3, Some(at(40))));
+
+        // No such task.
+        let missing = Task {
+            id: tid(2),
+            ..cleared.clone()
+        };
+        assert!(!tasks.replace(&missing, 3).await.unwrap());
+        assert_eq!(count(&t).await, 1, "{}", t.backend);
+    }
+);
+
+on_both!(
+    toggling_stamps_completion_and_bumps_the_version,
+    |t: Ctx| async move {
+        let tasks = repos(&t).await;
+        let mut original = task("alice", 1, "flip", at(10));
+        original.priority = Some(Priority::Medium);
+        original.tags = Tags::parse(&["x"]).unwrap();
+        tasks.insert(&original).await.unwrap();
+        let me = uid("alice");
+        let on = tasks
+            .toggle_completed(&me, tid(1), micros(11, 5), None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(on.completed);
+        assert_eq!(on.completed_at, Some(micros(11, 5)), "{}", t.backend);
+        assert_eq!(on.updated_at, micros(11, 5));
+        assert_eq!(on.version, 2);
+        assert_eq!((on.priority, &on.tags), (original.priority, &original.tags));
+        assert_eq!(tasks.get(&me, tid(1)).await.unwrap().unwrap(), on);
+
+        // With a stale version nothing changes.
+        assert_eq!(
+            tasks
+                .toggle_completed(&me, tid(1), at(12), Some(1))
+                .await
+                .unwrap(),
+            None,
+            "{}",
+            t.backend
+        );
+        assert_eq!(tasks.get(&me, tid(1)).await.unwrap().unwrap(), on);
+
+        let off = tasks
+            .toggle_completed(&me, tid(1), at(13), Some(2))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!off.completed, "{}", t.backend);
+        assert_eq!(off.completed_at, None);
+        assert_eq!(off.updated_at, at(13));
+        assert_eq!(off.version, 3);
+        assert_eq!(off.created_at, at(10));
+        assert_eq!(tasks.get(&me, tid(1)).await.unwrap().unwrap(), off);
+
+        assert_eq!(
+            tasks
+                .toggle_completed(&me, tid(2), at(14), None)
+                .await
+                .unwrap(),
+            None,
+            "no such task"
+        );
+    }
+);
+
+on_both!(
+    toggling_never_completes_an_open_recurring_task,
+    |t: Ctx| async move {
+        let tasks = repos(&t).await;
+        let original = recurring("alice", 1, "2026-12-02");
+        tasks.insert(&original).await.unwrap();
+        let me = uid("alice");
+        for expected in [None, Some(1)] {
+            assert_eq!(
+                tasks
+                    .toggle_completed(&me, tid(1), at(20), expected)
+                    .await
+                    .unwrap(),
+                None,
+                "{}",
+                t.backend
+            );
+        }
+        assert_eq!(tasks.get(&me, tid(1)).await.unwrap().unwrap(), original);
+
+        // Once completed (its series ended), toggling reopens it, rule and all.
+        let mut done = original.clone();
+        done.set_completed(true, at(30));
+        done.updated_at = at(30);
+        done.version = 2;
+        assert!(tasks.replace(&done, 1).await.unwrap());
+        let reopened = tasks
+            .toggle_completed(&me, tid(1), at(40), Some(2))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!reopened.completed, "{}", t.backend);
+        assert_eq!(reopened.completed_at, None);
+        assert_eq!(reopened.version, 3);
+        assert_eq!(reopened.recurrence, original.recurrence);
+        assert_eq!(reopened.due, original.due);
+        // Open and recurring again: left alone.
+        assert_eq!(
+            tasks
+                .toggle_completed(&me, tid(1), at(50), None)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+);
+
+on_both!(
+    completing_an_occurrence_records_it_and_moves_on_atomically,
+    |t: Ctx| async move {
+        let tasks = repos(&t).await;
+        let mut original = recurring("alice", 1, "2026-12-02");
+        original.remind_at = Some(micros(1_796_000_000, 42));
+        original.tags = Tags::parse(&["garden"]).unwrap();
+        tasks.insert(&original).await.unwrap();
+        let me = uid("alice");
+
+        let Completion::Recurred { finished, next } = original.complete(at(100), tid(2)) else {
+            panic!("a recurring task moves on");
+        };
+        assert!(
+            tasks
+                .complete_occurrence(&finished, &next, original.version)
+                .await
+                .unwrap(),
+            "{}",
+            t.backend
+        );
+        assert_eq!(count(&t).await, 2);
+        assert_eq!(tasks.get(&me, tid(2)).await.unwrap().unwrap(), finished);
+        let moved = tasks.get(&me, tid(1)).await.unwrap().unwrap();
+        assert_eq!(moved, next, "{}", t.backend);
+        assert_eq!(moved.due, Some(Due::parse("2026-12-07").unwrap()));
+        assert_eq!((moved.occurrences_done, moved.version), (1, 2));
+
+        // A second completion from the same stale read writes nothing at all.
+        let Completion::Recurred {
+            finished: again,
+            next: again_next,
+        } = original.complete(at(110), tid(3))
+        else {
+            panic!()
+        };
+        assert!(
+            !tasks
+                .complete_occurrence(&again, &again_next, original.version)
+                .await
+                .unwrap(),
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            count(&t).await,
+            2,
+            "{}: no finished task inserted",
+            t.backend
+        );
+        assert_eq!(tasks.get(&me, tid(3)).await.unwrap(), None);
+        assert_eq!(tasks.get(&me, tid(1)).await.unwrap().unwrap(), next);
+
+        // When the finished task cannot be inserted, the original does not move either.
+        let Completion::Recurred {
+            finished: clash,
+            next: clash_next,
+        } = next.complete(at(120), tid(2))
+        else {
+            panic!()
+        };
+        let err = tasks
+            .complete_occurrence(&clash, &clash_next, next.version)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PortError::Conflict(_)),
+            "{}: {err:?}",
+            t.backend
+        );
+        assert_eq!(
+            tasks.get(&me, tid(1)).await.unwrap().unwrap(),
+            next,
+            "{}: rolled back",
+            t.backend
+        );
+        assert_eq!(count(&t).await, 2);
+        // The connection is usable afterwards.
+        let Completion::Recurred {
+            finished: third,
+            next: third_next,
+        } = next.complete(at(130), tid(4))
+        else {
+            panic!()
+        };
+        assert!(
+            tasks
+                .complete_occurrence(&third, &third_next, next.version)
+                .await
+                .unwrap()
+        );
+        assert_eq!(count(&t).await, 3, "{}", t.backend);
+    }
+);
 
 on_both!(deleting_removes_exactly_one_task, |t: Ctx| async move {
     let tasks = repos(&t).await;
@@ -195,12 +626,29 @@ on_both!(deleting_removes_exactly_one_task, |t: Ctx| async move {
         .await
         .unwrap();
     let me = uid("alice");
-    assert!(tasks.delete(&me, tid(1)).await.unwrap());
-    assert!(!tasks.delete(&me, tid(1)).await.unwrap());
+    assert!(tasks.delete(&me, tid(1), None).await.unwrap());
+    assert!(!tasks.delete(&me, tid(1), None).await.unwrap());
     assert_eq!(tasks.get(&me, tid(1)).await.unwrap(), None);
     assert!(
         tasks.get(&me, tid(2)).await.unwrap().is_some(),
         "{}",
         t.backend
     );
+});
+
+on_both!(a_stale_delete_keeps_the_task, |t: Ctx| async move {
+    let tasks = repos(&t).await;
+    let mut kept = task("alice", 1, "keep", at(10));
+    kept.version = 5;
+    tasks.insert(&kept).await.unwrap();
+    let me = uid("alice");
+    assert!(!tasks.delete(&me, tid(1), Some(4)).await.unwrap());
+    assert_eq!(
+        tasks.get(&me, tid(1)).await.unwrap(),
+        Some(kept),
+        "{}",
+        t.backend
+    );
+    assert!(tasks.delete(&me, tid(1), Some(5)).await.unwrap());
+    assert_eq!(count(&t).await, 0, "{}", t.backend);
 });

@@ -250,12 +250,14 @@ async fn every_task_request_costs_one_round_trip_once_auth_is_cached() {
             ("list", [1, 0, 1]),
             ("get", [1, 0, 1]),
             ("create", [1, 0, 1]),
-            ("update", [1, 0, 1]),
+            // An edit reads the task, applies the domain's rules to the whole of it, and
+            // writes it back only if its version is unchanged (optimistic concurrency).
+            ("update", [2, 0, 2]),
             ("toggle", [1, 0, 1]),
             ("delete", [1, 0, 1]),
             ("missing", [1, 0, 1])
         ],
-        "one statement per request once auth is cached and statements are prepared; \
-         one release ping per checkout"
+        "one statement per request (two for an edit) once auth is cached and statements \
+         are prepared; one release ping per checkout"
     );
 }
