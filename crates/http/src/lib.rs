@@ -156,7 +156,25 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                     .finish()
             }),
         )
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
+        .service(web::resource("/openapi.json").get(openapi_json))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        );
+}
+
+/// The OpenAPI document, built and serialised once per process on first request: every
+/// worker holding its own document tree cost each idle server about 1 MiB per worker.
+async fn openapi_json() -> HttpResponse {
+    static DOCUMENT: std::sync::OnceLock<web::Bytes> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| {
+        web::Bytes::from(ApiDoc::openapi().to_json().unwrap_or_else(|err| {
+            tracing::error!(error = %err, "could not serialise the OpenAPI document");
+            String::from("{}")
+        }))
+    });
+    HttpResponse::Ok()
+        .insert_header(header::ContentType::json())
+        .body(body.clone())
 }
 
 /// An app serving only `/metrics`, for a separate (private) listener.
