@@ -83,9 +83,10 @@ SELECT id, user_id, title, description, completed, created_at, updated_at, prior
 """,
     "create": """\\set n random(1, {users})
 INSERT INTO task (id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
- due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version)
+ due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, title_key, search_key,
+ tags_key)
  VALUES (gen_random_uuid(), 'u' || lpad(:n::text, 4, '0'), 'Bench task', NULL, false, now(), now(), NULL, '', NULL,
- false, NULL, NULL, NULL, NULL, 0, 1);
+ false, NULL, NULL, NULL, NULL, 0, 1, 'bench task', 'bench task' || chr(10), '');
 """,
     "toggle": """\\set n random(1, {users})
 \\set k random(1, {tasks})

@@ -11,6 +11,7 @@ mod m20260101_000001_better_auth;
 mod m20260101_000002_task;
 mod m20260102_000003_adopt_fastapi_task;
 mod m20261125_000004_task_organising;
+mod m20261126_000005_task_search;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000002_task::Migration),
             Box::new(m20260102_000003_adopt_fastapi_task::Migration),
             Box::new(m20261125_000004_task_organising::Migration),
+            Box::new(m20261126_000005_task_search::Migration),
         ]
     }
 }

@@ -1,7 +1,9 @@
 //! The interfaces the services drive. Adapters implement them; tests mock them.
 
 use async_trait::async_trait;
-use todo_domain::{AdminRoles, PageRequest, RoleList, Task, TaskId, Timestamp, User, UserId};
+use todo_domain::{
+    AdminRoles, ListCursor, PageRequest, RoleList, Task, TaskId, TaskQuery, Timestamp, User, UserId,
+};
 
 use crate::BoxError;
 
@@ -27,6 +29,16 @@ pub trait TaskRepository: Send + Sync {
     async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError>;
     /// Tasks ordered by `(created_at, id)`, at most `page.limit`, strictly after `page.after`.
     async fn list(&self, owner: &UserId, page: PageRequest) -> Result<Vec<Task>, PortError>;
+    /// `owner`'s tasks matching `query.filter`, in `query.sort` order with ties broken by
+    /// id in the same direction (tasks without the sort's value — no due date, no
+    /// priority — come last in both directions); at most `limit`, strictly after `after`.
+    async fn search(
+        &self,
+        owner: &UserId,
+        query: &TaskQuery,
+        limit: u32,
+        after: Option<ListCursor>,
+    ) -> Result<Vec<Task>, PortError>;
     /// Writes every field of `task` (found by its owner and id) if its stored version is
     /// still `expected`, atomically. `false` when nothing was written: no such task, or it
     /// changed since it was read.

@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
 use todo_domain::{
-    Completion, Cursor, Due, PageRequest, Principal, Priority, Recurrence, Tags, Task, TaskChanges,
-    TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp, UserId, policy,
+    Completion, Cursor, Due, ListCursor, ListPosition, ListSpec, PageRequest, Principal, Priority,
+    Recurrence, Tags, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp,
+    UserId, policy,
 };
 
 use crate::ApplicationError;
@@ -156,16 +157,39 @@ impl TaskService {
         Ok(task)
     }
 
+    /// One page of `owner`'s tasks: those `spec` selects, in its order, at most `limit`
+    /// (the configured default when `None`), after `after`. The plain list (no filter, oldest first) is read with
+    /// `TaskRepository::list` and continues at a [`Cursor`]; any other with
+    /// `TaskRepository::search`, judging "overdue" and "due today" at the clock's now in the
+    /// request's zone, and continues at a [`ListCursor`].
     pub async fn list(
         &self,
         principal: &Principal,
         owner: &UserId,
+        spec: &ListSpec,
         limit: Option<u32>,
-        after: Option<Cursor>,
-    ) -> Result<Page<Task, Cursor>, ApplicationError> {
+        after: Option<ListPosition>,
+    ) -> Result<Page<Task, ListPosition>, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
-        let page = self.pages.request(limit, after)?;
-        list_page(self.tasks.as_ref(), owner, page).await
+        if spec.is_plain() {
+            let after = after.map(ListPosition::into_plain).transpose()?;
+            let page = self.pages.request(limit, after)?;
+            let page = list_page(self.tasks.as_ref(), owner, page).await?;
+            return Ok(Page {
+                items: page.items,
+                next: page.next.map(ListPosition::Plain),
+            });
+        }
+        let after = after.map(ListPosition::into_query).transpose()?;
+        let limit = self.pages.request(limit, None)?.limit;
+        let query = spec.query(self.clock.now());
+        let rows = self
+            .tasks
+            .search(owner, &query, limit.saturating_add(1), after)
+            .await?;
+        Ok(paginate(rows, limit, |t: &Task| {
+            ListPosition::Query(ListCursor::after(t, spec.sort))
+        }))
     }
 
     pub async fn get(
@@ -353,6 +377,7 @@ mod tests {
     use crate::testing::*;
     use mockall::Sequence;
     use mockall::predicate::eq;
+    use todo_domain::{DueWindow, Sort, SortValue, Status, Tag, TaskFilter, TaskQuery};
 
     fn service(tasks: MockTaskRepository) -> TaskService {
         TaskService::new(
@@ -546,13 +571,16 @@ mod tests {
     async fn admins_do_not_get_other_users_task_paths_either() {
         let mut tasks = MockTaskRepository::new();
         tasks.expect_list().never();
+        tasks.expect_search().never();
         tasks.expect_get().never();
         let svc = service(tasks);
-        let err = svc
-            .list(&admin("root"), &uid("bob"), None, None)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, ApplicationError::Forbidden(_)));
+        for spec in [ListSpec::default(), filtered()] {
+            let err = svc
+                .list(&admin("root"), &uid("bob"), &spec, None, None)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, ApplicationError::Forbidden(_)));
+        }
         let err = svc
             .get(&admin("root"), &uid("bob"), tid(1))
             .await
@@ -566,6 +594,7 @@ mod tests {
         tasks.expect_insert().never();
         tasks.expect_get().never();
         tasks.expect_list().never();
+        tasks.expect_search().never();
         tasks.expect_replace().never();
         tasks.expect_toggle_completed().never();
         tasks.expect_complete_occurrence().never();
@@ -574,7 +603,8 @@ mod tests {
         let p = principal("alice");
         let bob = uid("bob");
         is_forbidden(svc.create(&p, &bob, new_task("x")).await);
-        is_forbidden(svc.list(&p, &bob, None, None).await);
+        is_forbidden(svc.list(&p, &bob, &ListSpec::default(), None, None).await);
+        is_forbidden(svc.list(&p, &bob, &filtered(), None, None).await);
         is_forbidden(svc.get(&p, &bob, tid(1)).await);
         for if_match in [None, Some(1)] {
             is_forbidden(svc.update(&p, &bob, tid(1), retitle("x"), if_match).await);
@@ -1313,6 +1343,24 @@ mod tests {
 
     // ----- lists -----
 
+    fn plain() -> ListSpec {
+        ListSpec::default()
+    }
+
+    /// Open tasks tagged `home`, latest due first, with "today" judged in Tokyo.
+    fn filtered() -> ListSpec {
+        ListSpec {
+            filter: TaskFilter {
+                status: Status::Pending,
+                tags: vec![Tag::parse("home").unwrap()],
+                due_today: true,
+                ..TaskFilter::default()
+            },
+            sort: Sort::parse("-due").unwrap(),
+            tz: zone("Asia/Tokyo"),
+        }
+    }
+
     #[tokio::test]
     async fn lists_use_the_default_page_size_and_report_a_next_cursor() {
         let mut tasks = MockTaskRepository::new();
@@ -1327,33 +1375,40 @@ mod tests {
                     task("alice", 3, "c"),
                 ])
             });
+        tasks.expect_search().never();
         let page = service(tasks)
-            .list(&principal("alice"), &uid("alice"), None, None)
+            .list(&principal("alice"), &uid("alice"), &plain(), None, None)
             .await
             .unwrap();
         assert_eq!(page.items.len(), 2);
         assert_eq!(
             page.next,
-            Some(Cursor {
+            Some(ListPosition::Plain(Cursor {
                 created_at: at(10),
                 id: tid(2)
-            })
+            }))
         );
     }
 
     #[tokio::test]
     async fn the_last_page_has_no_next_cursor() {
         let mut tasks = MockTaskRepository::new();
-        tasks
-            .expect_list()
-            .withf(|_, page| page.limit == 4 && page.after.is_some())
-            .returning(|_, _| Ok(vec![task("alice", 3, "c")]));
         let after = Cursor {
             created_at: at(10),
             id: tid(2),
         };
+        tasks
+            .expect_list()
+            .withf(move |_, page| page.limit == 4 && page.after == Some(after))
+            .returning(|_, _| Ok(vec![task("alice", 3, "c")]));
         let page = service(tasks)
-            .list(&principal("alice"), &uid("alice"), Some(3), Some(after))
+            .list(
+                &principal("alice"),
+                &uid("alice"),
+                &plain(),
+                Some(3),
+                Some(ListPosition::Plain(after)),
+            )
             .await
             .unwrap();
         assert_eq!(page.items.len(), 1);
@@ -1364,15 +1419,167 @@ mod tests {
     async fn page_sizes_beyond_the_maximum_are_refused() {
         let mut tasks = MockTaskRepository::new();
         tasks.expect_list().never();
+        tasks.expect_search().never();
         let svc = service(tasks);
-        for limit in [0, 4] {
+        for spec in [plain(), filtered()] {
+            for limit in [0, 4] {
+                let err = svc
+                    .list(&principal("alice"), &uid("alice"), &spec, Some(limit), None)
+                    .await
+                    .unwrap_err();
+                assert!(
+                    matches!(&err, ApplicationError::Validation { field, .. } if field == "limit"),
+                    "{err:?}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_default_query_reads_the_plain_list_even_with_a_zone() {
+        // `status=all`, `sort=created_at` and a `tz` filter nothing: still the fast path.
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_list()
+            .times(1)
+            .returning(|_, _| Ok(vec![task("alice", 1, "a")]));
+        tasks.expect_search().never();
+        let spec = ListSpec {
+            filter: TaskFilter {
+                status: Status::All,
+                ..TaskFilter::default()
+            },
+            sort: Sort::parse("created_at").unwrap(),
+            tz: zone("Europe/Berlin"),
+        };
+        let page = service(tasks)
+            .list(&principal("alice"), &uid("alice"), &spec, None, None)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.next, None);
+    }
+
+    #[tokio::test]
+    async fn a_filtered_query_searches_with_its_filter_sort_and_window() {
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_list().never();
+        let expected = TaskQuery {
+            filter: filtered().filter,
+            sort: filtered().sort,
+            // The clock's now (50 s after the epoch), as seen in Tokyo.
+            window: DueWindow::at(at(50), zone("Asia/Tokyo")),
+        };
+        tasks
+            .expect_search()
+            .withf(move |owner, query, limit, after| {
+                *owner == uid("alice") && *query == expected && *limit == 3 && after.is_none()
+            })
+            .times(1)
+            .returning(|_, _, _, _| {
+                let mut rows = vec![
+                    task("alice", 1, "a"),
+                    task("alice", 2, "b"),
+                    task("alice", 3, "c"),
+                ];
+                for (row, day) in rows
+                    .iter_mut()
+                    .zip(["2026-12-03", "2026-12-02", "2026-12-01"])
+                {
+                    row.due = Some(due(day));
+                }
+                Ok(rows)
+            });
+        let page = service(tasks)
+            .list(&principal("alice"), &uid("alice"), &filtered(), None, None)
+            .await
+            .unwrap();
+        let ids: Vec<TaskId> = page.items.iter().map(|t| t.id).collect();
+        assert_eq!(ids, [tid(1), tid(2)]);
+        assert_eq!(
+            page.next,
+            Some(ListPosition::Query(ListCursor {
+                value: SortValue::Instant(Some(due("2026-12-02").starts_at_utc())),
+                id: tid(2),
+            }))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sorted_list_continues_after_its_cursor() {
+        let after = ListCursor {
+            value: SortValue::Text("b".to_owned()),
+            id: tid(2),
+        };
+        let passed = after.clone();
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_list().never();
+        tasks
+            .expect_search()
+            .withf(move |_, query, limit, got| {
+                // A sort alone leaves the filter empty; the client's limit plus one.
+                query.sort == Sort::parse("title").unwrap()
+                    && query.filter == TaskFilter::default()
+                    && *limit == 2
+                    && got.as_ref() == Some(&passed)
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(vec![task("alice", 3, "c")]));
+        let spec = ListSpec {
+            sort: Sort::parse("title").unwrap(),
+            ..ListSpec::default()
+        };
+        let page = service(tasks)
+            .list(
+                &principal("alice"),
+                &uid("alice"),
+                &spec,
+                Some(1),
+                Some(ListPosition::Query(after)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.next, None);
+    }
+
+    #[tokio::test]
+    async fn a_cursor_of_the_other_kind_of_list_is_refused() {
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_list().never();
+        tasks.expect_search().never();
+        let svc = service(tasks);
+        let plain_cursor = ListPosition::Plain(Cursor {
+            created_at: at(10),
+            id: tid(2),
+        });
+        let query_cursor = ListPosition::Query(ListCursor {
+            value: SortValue::Instant(None),
+            id: tid(2),
+        });
+        for (spec, after) in [(plain(), query_cursor), (filtered(), plain_cursor)] {
             let err = svc
-                .list(&principal("alice"), &uid("alice"), Some(limit), None)
+                .list(&principal("alice"), &uid("alice"), &spec, None, Some(after))
                 .await
                 .unwrap_err();
             assert!(
-                matches!(&err, ApplicationError::Validation { field, .. } if field == "limit"),
+                matches!(&err, ApplicationError::Validation { field, .. } if field == "cursor"),
                 "{err:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn listing_someone_elses_tasks_is_forbidden_before_anything_else() {
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_list().never();
+        tasks.expect_search().never();
+        let svc = service(tasks);
+        for spec in [plain(), filtered()] {
+            // Even a bad limit is not looked at first.
+            is_forbidden(
+                svc.list(&principal("bob"), &uid("alice"), &spec, Some(0), None)
+                    .await,
             );
         }
     }

@@ -76,6 +76,11 @@ pub fn recurring_task(owner: &str, n: u128, title: &str, rule: &str, due_on: &st
     t
 }
 
+/// The IANA zone `name`.
+pub fn zone(name: &str) -> todo_domain::TimeZone {
+    todo_domain::TimeZone::parse("tz", name).unwrap()
+}
+
 /// A clock stopped at `secs`.
 pub fn fixed_clock(secs: i64) -> Arc<MockClock> {
     let mut clock = MockClock::new();

@@ -19,7 +19,10 @@ pub use error::{DomainError, InvalidReason};
 pub use ids::{TaskId, UserId};
 pub use organise::{Priority, Tag, Tags, TimeZone};
 pub use page::{Cursor, PageRequest};
-pub use query::{DueWindow, SearchText, Sort, SortKey, Status, TaskFilter};
+pub use query::{
+    DueWindow, ListCursor, ListPosition, ListSpec, SearchText, Sort, SortKey, SortValue, Status,
+    TaskFilter, TaskQuery,
+};
 pub use recurrence::{ByDay, Frequency, Recurrence, Until};
 pub use task::{Completion, Task, TaskChanges, TaskDescription, TaskTitle};
 pub use user::{AdminRoles, Principal, RoleList, User};

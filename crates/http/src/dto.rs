@@ -358,8 +358,10 @@ impl FromEmptyBody for CompleteTask {
     }
 }
 
-/// Query of list endpoints.
+/// Query of the admin list endpoints (the caller's own task list has more: see
+/// `listing::TaskListQuery`). Any other parameter is a 422.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size (default and maximum are configured; the maximum defaults to 1000).

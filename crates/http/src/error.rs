@@ -34,6 +34,9 @@ pub enum ApiError {
     BadBody,
     #[error("{0}")]
     NotFound(String),
+    /// Query parameters that are unknown, repeated or invalid, each named in `errors[]`.
+    #[error("{}", fields_detail(.0))]
+    Query(Vec<FieldError>),
     /// A request header the operation reads is malformed.
     #[error("{header} {message}")]
     BadHeader {
@@ -50,6 +53,14 @@ fn shape_detail(field: &Option<String>, message: &str) -> String {
         Some(f) => format!("{f}: {message}"),
         None => message.to_owned(),
     }
+}
+
+fn fields_detail(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{} {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One invalid field of a request.
@@ -122,6 +133,7 @@ impl ApiError {
                 field: field.clone(),
                 message: message.clone(),
             }]),
+            Self::Query(errors) => Some(errors.clone()),
             Self::BadHeader { header, message } => Some(vec![FieldError {
                 field: (*header).to_owned(),
                 message: message.clone(),
@@ -151,7 +163,7 @@ impl ResponseError for ApiError {
             Self::App(A::NotFound(_)) | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::App(A::Forbidden(_)) => StatusCode::FORBIDDEN,
             Self::App(A::Unauthenticated(_)) => StatusCode::UNAUTHORIZED,
-            Self::App(A::Validation { .. }) | Self::Shape { .. } => {
+            Self::App(A::Validation { .. }) | Self::Shape { .. } | Self::Query(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::App(A::Conflict(_)) => StatusCode::CONFLICT,

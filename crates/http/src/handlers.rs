@@ -16,6 +16,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{Authenticated, JsonBody};
+use crate::listing::{TaskListParams, TaskListQuery};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -204,28 +205,47 @@ pub async fn ready(services: web::Data<Services>) -> Result<HttpResponse> {
 }
 
 #[utoipa::path(get, path = "/api/{user_id}/tasks", tag = "tasks",
-    params(("user_id" = String, Path, description = "The caller's user id"), ListQuery),
+    description = "The caller's tasks as a bare JSON array: by default every task, oldest first (`(created_at, id)`). Parameters filter (all of them must hold) and sort the list; `priority` and `tag` may be repeated or comma-separated. When more remain, `Link: <…>; rel=\"next\"` points to the next page and repeats every parameter but `cursor`. An unknown parameter, a parameter given twice that may be given once, or a bad value is a 422 whose `errors[].field` names the parameter.",
+    params(("user_id" = String, Path, description = "The caller's user id"), TaskListParams),
     responses(
-        (status = 200, description = "The caller's tasks, oldest first; `Link: <…>; rel=\"next\"` when more remain", body = Vec<TaskDto>),
+        (status = 200, description = "One page of the caller's tasks; `Link: <…>; rel=\"next\"` when more remain", body = Vec<TaskDto>,
+            headers(("Link" = String, description = "`</api/alice/tasks?cursor=…&status=pending&sort=-due>; rel=\"next\"` when more remain"))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown or repeated parameter, or a bad value (a status, priority, tag, q, date, instant, zone, sort or limit it cannot read, or a cursor that is damaged or belongs to a different query); `errors[].field` names each parameter",
+            body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+                "detail": "colour is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, sort, limit, cursor; sort must be one of created_at, updated_at, due, priority, title, optionally after a - for descending",
+                "errors": [
+                    {"field": "colour", "message": "is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, sort, limit, cursor"},
+                    {"field": "sort", "message": "must be one of created_at, updated_at, due, priority, title, optionally after a - for descending"}
+                ]})),
     ),
     security(("bearer" = [])))]
 pub async fn list_tasks(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
     path: web::Path<String>,
-    query: web::Query<ListQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
-    let (limit, after) = task_list_params(&query)?;
+    let mut query = TaskListQuery::parse(req.query_string())?;
     let page = services
         .tasks
-        .list(&principal, &owner, limit, after)
+        .list(
+            &principal,
+            &owner,
+            &query.spec,
+            query.limit,
+            query.after.take(),
+        )
         .await?;
-    Ok(task_page_response(&req, page, limit))
+    let mut res = HttpResponse::Ok();
+    if let Some(next) = &page.next {
+        let next = query.spec.encode_position(next);
+        res.insert_header((header::LINK, query.next_link(req.path(), &next)));
+    }
+    Ok(json_body(res, tasks_body(&page.items)))
 }
 
 #[utoipa::path(post, path = "/api/{user_id}/tasks", tag = "tasks",

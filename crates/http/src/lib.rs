@@ -6,6 +6,7 @@ mod dto;
 mod error;
 mod extract;
 mod handlers;
+mod listing;
 mod metrics;
 mod openapi;
 mod telemetry;
@@ -200,8 +201,14 @@ fn query_error(err: &actix_web::error::QueryPayloadError) -> ApiError {
         .strip_prefix("Query deserialize error: ")
         .unwrap_or(&text)
         .to_owned();
+    // serde names the parameter in backquotes: "unknown field `colour`, expected …".
+    let field = ["unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| text.strip_prefix(prefix))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name.to_owned());
     ApiError::Shape {
-        field: None,
+        field,
         message: format!("invalid query string: {text}"),
     }
 }

@@ -1,17 +1,20 @@
 use async_trait::async_trait;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, EntityTrait, IntoSimpleExpr, Order, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait, Value,
 };
 use todo_application::ports::{PortError, TaskRepository};
 use todo_domain::{
-    Due, PageRequest, Priority, Recurrence, Tag, Tags, Task, TaskDescription, TaskId, TaskTitle,
-    TimeZone, Timestamp, UserId,
+    Due, DueWindow, ListCursor, PageRequest, Priority, Recurrence, Sort, SortKey, SortValue,
+    Status, Tag, Tags, Task, TaskDescription, TaskFilter, TaskId, TaskQuery, TaskTitle, TimeZone,
+    Timestamp, UserId,
 };
 
 use crate::Db;
 use crate::entities::task::{self, Column, Entity};
+use crate::entities::task_write;
 use crate::error::{corrupt, map_db_err};
 
 /// Tasks in the `task` table; every query is scoped by owner.
@@ -103,9 +106,39 @@ fn to_domain(m: task::Model) -> Result<Task, PortError> {
     })
 }
 
-/// Every column of `t`, as stored.
-fn to_row(t: &Task) -> task::ActiveModel {
-    task::ActiveModel {
+/// The title in Unicode lower case: what the title sort orders by.
+///
+/// The folded keys are computed here rather than in SQL so that both backends agree:
+/// SQLite's `lower()` and `LIKE` fold ASCII letters only.
+fn title_key(t: &Task) -> String {
+    t.title.as_str().to_lowercase()
+}
+
+/// Title and description, separated by a line feed (which a search text cannot contain,
+/// so no match spans both), in Unicode lower case: what the `q` filter searches.
+fn search_key(t: &Task) -> String {
+    let description = t.description.as_ref().map_or("", TaskDescription::as_str);
+    format!("{}\n{description}", t.title.as_str()).to_lowercase()
+}
+
+/// Each tag's key, each followed by a line feed, after a leading one (`"\nhome\nwork\n"`):
+/// a tag filter looks for `"\n" + key + "\n"`, so a tag never matches a longer one it is
+/// a prefix or suffix of. No tags: `""`.
+fn tags_key(tags: &Tags) -> String {
+    if tags.is_empty() {
+        return String::new();
+    }
+    let mut key = String::from(TAG_SEPARATOR);
+    for tag in tags.as_slice() {
+        key.push_str(&tag.key());
+        key.push(TAG_SEPARATOR);
+    }
+    key
+}
+
+/// Every column of `t`, as stored, with the keys derived from it.
+fn to_row(t: &Task) -> task_write::ActiveModel {
+    task_write::ActiveModel {
         id: Set(t.id.as_uuid()),
         user_id: Set(t.owner.as_str().to_owned()),
         title: Set(t.title.as_str().to_owned()),
@@ -124,7 +157,181 @@ fn to_row(t: &Task) -> task::ActiveModel {
         // A series ends at `Recurrence::MAX_COUNT` occurrences: far below `i32::MAX`.
         occurrences_done: Set(i32::try_from(t.occurrences_done).unwrap_or(i32::MAX)),
         version: Set(t.version),
+        title_key: Set(title_key(t)),
+        search_key: Set(search_key(t)),
+        tags_key: Set(tags_key(&t.tags)),
     }
+}
+
+/// The escape character of every LIKE pattern, named in its `ESCAPE` clause (SQLite has
+/// none by default; PostgreSQL's default is this one).
+const LIKE_ESCAPE: char = '\\';
+
+/// A LIKE pattern matching any text that contains `literal`, whose `%`, `_` and escape
+/// characters stand for themselves.
+fn containing(literal: &str) -> LikeExpr {
+    let mut pattern = String::with_capacity(literal.len() + 2);
+    pattern.push('%');
+    for c in literal.chars() {
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            pattern.push(LIKE_ESCAPE);
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    LikeExpr::new(pattern).escape(LIKE_ESCAPE)
+}
+
+/// `owner`'s tasks that pass `filter`, "overdue" and "due today" judged by `window`.
+fn matching(owner: &UserId, filter: &TaskFilter, window: &DueWindow) -> Condition {
+    let mut all = Condition::all().add(Column::UserId.eq(owner.as_str()));
+    match filter.status {
+        Status::All => {}
+        Status::Pending => all = all.add(Column::Completed.eq(false)),
+        Status::Completed => all = all.add(Column::Completed.eq(true)),
+    }
+    if !filter.priorities.is_empty() {
+        all = all.add(Column::Priority.is_in(filter.priorities.iter().map(|p| p.rank())));
+    }
+    for tag in &filter.tags {
+        let wrapped = format!("{TAG_SEPARATOR}{}{TAG_SEPARATOR}", tag.key());
+        all = all.add(task_write::Column::TagsKey.like(containing(&wrapped)));
+    }
+    if let Some(text) = &filter.text {
+        all = all.add(task_write::Column::SearchKey.like(containing(&text.folded())));
+    }
+    if let Some(before) = filter.due_before {
+        all = all.add(Column::DueAt.lt(before));
+    }
+    if let Some(from) = filter.due_after {
+        all = all.add(Column::DueAt.gte(from));
+    }
+    if filter.overdue {
+        if filter.status != Status::Pending {
+            all = all.add(Column::Completed.eq(false));
+        }
+        all = all.add(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(Column::DueAllDay.eq(true))
+                        .add(Column::DueAt.lt(window.dates_before)),
+                )
+                .add(
+                    Condition::all()
+                        .add(Column::DueAllDay.eq(false))
+                        .add(Column::DueAt.lt(window.instants_before)),
+                ),
+        );
+    }
+    if filter.due_today {
+        all = all.add(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(Column::DueAllDay.eq(true))
+                        .add(Column::DueAt.eq(window.today_date)),
+                )
+                .add(
+                    Condition::all()
+                        .add(Column::DueAllDay.eq(false))
+                        .add(Column::DueAt.gte(window.today_from))
+                        .add(Column::DueAt.lt(window.today_until)),
+                ),
+        );
+    }
+    if let Some(since) = filter.updated_since {
+        all = all.add(Column::UpdatedAt.gte(since));
+    }
+    all
+}
+
+/// The column `key` orders by, and whether it may be NULL (such tasks come last).
+fn sort_column(key: SortKey) -> (Expr, bool) {
+    match key {
+        SortKey::CreatedAt => (Column::CreatedAt.into_simple_expr(), false),
+        SortKey::UpdatedAt => (Column::UpdatedAt.into_simple_expr(), false),
+        SortKey::Due => (Column::DueAt.into_simple_expr(), true),
+        SortKey::Priority => (Column::Priority.into_simple_expr(), true),
+        SortKey::Title => (task_write::Column::TitleKey.into_simple_expr(), false),
+    }
+}
+
+/// The stored form of a cursor's value for `key` (`None`: NULL, no value).
+fn cursor_value(key: SortKey, value: &SortValue) -> Result<Option<Value>, PortError> {
+    match (key, value) {
+        (SortKey::CreatedAt | SortKey::UpdatedAt | SortKey::Due, SortValue::Instant(at)) => {
+            Ok(at.map(Value::from))
+        }
+        (SortKey::Priority, SortValue::Rank(rank)) => Ok(rank.map(Value::from)),
+        (SortKey::Title, SortValue::Text(text)) => Ok(Some(Value::from(text.as_str()))),
+        _ => Err(PortError::Other(
+            format!(
+                "a cursor holding {value:?} does not fit the {} sort",
+                key.as_str()
+            )
+            .into(),
+        )),
+    }
+}
+
+/// The tasks strictly after `cursor` in `sort`'s order: `(value, id)` beyond the cursor's,
+/// where NULL values come after every other, in both directions.
+fn after_cursor(sort: Sort, cursor: &ListCursor) -> Result<Condition, PortError> {
+    let (column, nullable) = sort_column(sort.key);
+    let beyond = |left: Expr, right: Expr| {
+        if sort.descending {
+            left.lt(right)
+        } else {
+            left.gt(right)
+        }
+    };
+    let id = Expr::val(cursor.id.as_uuid());
+    Ok(match cursor_value(sort.key, &cursor.value)? {
+        // A row comparison: both backends bound an index range scan with it.
+        Some(value) => {
+            let later = Condition::any().add(beyond(
+                Expr::tuple([column.clone(), Column::Id.into_simple_expr()]),
+                Expr::tuple([Expr::val(value), id]),
+            ));
+            if nullable {
+                later.add(column.is_null())
+            } else {
+                later
+            }
+        }
+        None => Condition::all()
+            .add(column.is_null())
+            .add(beyond(Column::Id.into_simple_expr(), id)),
+    })
+}
+
+/// The one statement of [`TaskRepository::search`].
+fn search_statement(
+    owner: &UserId,
+    query: &TaskQuery,
+    limit: u32,
+    after: Option<&ListCursor>,
+) -> Result<sea_orm::Select<Entity>, PortError> {
+    let sort = query.sort;
+    let mut select = Entity::find().filter(matching(owner, &query.filter, &query.window));
+    if let Some(cursor) = after {
+        select = select.filter(after_cursor(sort, cursor)?);
+    }
+    let order = if sort.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let (column, nullable) = sort_column(sort.key);
+    // NULLS LAST only where there can be NULLs: a NOT NULL column keeps the plain order,
+    // which every index on it serves in both directions.
+    select = if nullable {
+        select.order_by_with_nulls(column, order.clone(), NullOrdering::Last)
+    } else {
+        select.order_by(column, order.clone())
+    };
+    Ok(select.order_by(Column::Id, order).limit(u64::from(limit)))
 }
 
 fn owned(owner: &UserId, id: TaskId) -> Condition {
@@ -144,14 +351,14 @@ fn first(rows: Vec<task::Model>) -> Result<Option<Task>, PortError> {
 
 /// The conditional write of every mutable column of `t` (not its id, owner or creation
 /// time) if its stored version is `expected`.
-fn replace_statement(t: &Task, expected: i64) -> sea_orm::UpdateMany<Entity> {
-    let row = task::ActiveModel {
+fn replace_statement(t: &Task, expected: i64) -> sea_orm::UpdateMany<task_write::Entity> {
+    let row = task_write::ActiveModel {
         id: NotSet,
         user_id: NotSet,
         created_at: NotSet,
         ..to_row(t)
     };
-    Entity::update_many()
+    task_write::Entity::update_many()
         .set(row)
         .filter(owned_at(&t.owner, t.id, Some(expected)))
 }
@@ -192,7 +399,7 @@ impl TaskRepository for SeaTaskRepository {
     async fn insert(&self, t: &Task) -> Result<(), PortError> {
         let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
-        Entity::insert(to_row(t))
+        task_write::Entity::insert(to_row(t))
             .exec_without_returning(&db)
             .await
             .map_err(map_db_err)?;
@@ -230,6 +437,25 @@ impl TaskRepository for SeaTaskRepository {
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id)
             .limit(u64::from(page.limit))
+            .all(&db)
+            .await
+            .map_err(map_db_err)?
+            .into_iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    async fn search(
+        &self,
+        owner: &UserId,
+        query: &TaskQuery,
+        limit: u32,
+        after: Option<ListCursor>,
+    ) -> Result<Vec<Task>, PortError> {
+        let _operation = crate::Operation::start();
+        let select = search_statement(owner, query, limit, after.as_ref())?;
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        select
             .all(&db)
             .await
             .map_err(map_db_err)?
@@ -282,7 +508,7 @@ impl TaskRepository for SeaTaskRepository {
             return Ok(false);
         }
         // A failure drops the transaction, which rolls it back.
-        Entity::insert(to_row(finished))
+        task_write::Entity::insert(to_row(finished))
             .exec_without_returning(&txn)
             .await
             .map_err(map_db_err)?;
@@ -325,8 +551,10 @@ mod tests {
             chrono::DateTime::UNIX_EPOCH,
         );
         assert_eq!(
-            Entity::insert(to_row(&t)).build(DbBackend::Postgres).sql,
-            r#"INSERT INTO "task" ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags", "due_at", "due_all_day", "remind_at", "completed_at", "recurrence", "time_zone", "occurrences_done", "version") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"#
+            task_write::Entity::insert(to_row(&t))
+                .build(DbBackend::Postgres)
+                .sql,
+            r#"INSERT INTO "task" ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags", "due_at", "due_all_day", "remind_at", "completed_at", "recurrence", "time_zone", "occurrences_done", "version", "title_key", "search_key", "tags_key") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"#
         );
         assert_eq!(
             toggle_statement(&t.owner, t.id, t.created_at, None)
@@ -334,6 +562,115 @@ mod tests {
                 .sql,
             r#"UPDATE "task" SET "completed" = NOT "completed", "completed_at" = (CASE WHEN ("completed") THEN NULL ELSE $1 END), "updated_at" = $2, "version" = "version" + 1 WHERE "task"."id" = $3 AND "task"."user_id" = $4 AND ("completed" OR "task"."recurrence" IS NULL)"#
         );
+    }
+
+    /// The plain list is the statement `list` issues; a filtered one adds its conditions,
+    /// a sort by a column that may be NULL orders NULLs last, and a cursor continues with a
+    /// row comparison (or, past a value, with the NULLs).
+    #[test]
+    fn search_statements_read_as_intended() {
+        let owner = UserId::parse("alice").unwrap();
+        let window = DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC);
+        let get = Entity::find().build(DbBackend::Postgres).sql;
+        let list_columns = get.split_once(" FROM ").unwrap().0;
+        let sql = |filter: TaskFilter, sort: &str, after: Option<ListCursor>| {
+            let query = TaskQuery {
+                filter,
+                sort: Sort::parse(sort).unwrap(),
+                window,
+            };
+            let select = search_statement(&owner, &query, 51, after.as_ref()).unwrap();
+            let sql = select.build(DbBackend::Postgres).sql;
+            // The columns: those of `task`, as `get` and `list` read them.
+            let (columns, rest) = sql.split_once(" FROM ").unwrap();
+            assert_eq!(columns, list_columns);
+            rest.to_owned()
+        };
+        let list = Entity::find()
+            .filter(Column::UserId.eq(owner.as_str()))
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .limit(51)
+            .build(DbBackend::Postgres)
+            .sql;
+        assert!(list.ends_with(&format!(
+            " FROM {}",
+            sql(TaskFilter::default(), "created_at", None)
+        )));
+        let filter = TaskFilter {
+            status: Status::Pending,
+            tags: vec![Tag::parse("Work").unwrap()],
+            text: Some(todo_domain::SearchText::parse("50%").unwrap()),
+            overdue: true,
+            ..TaskFilter::default()
+        };
+        let id = TaskId::from_uuid(uuid::Uuid::nil());
+        assert_eq!(
+            sql(
+                filter.clone(),
+                "-due",
+                Some(ListCursor {
+                    value: SortValue::Instant(Some(chrono::DateTime::UNIX_EPOCH)),
+                    id
+                })
+            ),
+            r#""task" WHERE "task"."user_id" = $1 AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND (("task"."due_at", "task"."id") < ($9, $10) OR "task"."due_at" IS NULL) ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $11"#
+        );
+        assert_eq!(
+            sql(
+                filter,
+                "-due",
+                Some(ListCursor {
+                    value: SortValue::Instant(None),
+                    id
+                })
+            ),
+            r#""task" WHERE "task"."user_id" = $1 AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND "task"."due_at" IS NULL AND "task"."id" < $9 ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $10"#
+        );
+        assert_eq!(
+            sql(
+                TaskFilter::default(),
+                "title",
+                Some(ListCursor {
+                    value: SortValue::Text("b".to_owned()),
+                    id
+                })
+            ),
+            r#""task" WHERE "task"."user_id" = $1 AND ("task"."title_key", "task"."id") > ($2, $3) ORDER BY "task"."title_key" ASC, "task"."id" ASC LIMIT $4"#
+        );
+    }
+
+    #[test]
+    fn search_keys_are_folded_beyond_ascii() {
+        let mut t = Task::new(
+            TaskId::from_uuid(uuid::Uuid::nil()),
+            UserId::parse("alice").unwrap(),
+            TaskTitle::parse("ÄPFEL & Birnen").unwrap(),
+            TaskDescription::parse("Für den KUCHEN\nzwei Kilo").unwrap(),
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        t.tags = Tags::parse(&["Work", "ÉTÉ", "home"]).unwrap();
+        assert_eq!(title_key(&t), "äpfel & birnen");
+        assert_eq!(search_key(&t), "äpfel & birnen\nfür den kuchen\nzwei kilo");
+        assert_eq!(tags_key(&t.tags), "\nhome\nwork\nété\n");
+        t.description = None;
+        t.tags = Tags::default();
+        assert_eq!(search_key(&t), "äpfel & birnen\n");
+        assert_eq!(tags_key(&t.tags), "");
+    }
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        let pattern = |literal: &str| {
+            Entity::find()
+                .filter(task_write::Column::SearchKey.like(containing(literal)))
+                .build(DbBackend::Sqlite)
+                .values
+                .unwrap()
+                .0
+        };
+        assert_eq!(pattern("100%_a\\b"), [Value::from("%100\\%\\_a\\\\b%")]);
+        assert_eq!(pattern("\nwork\n"), [Value::from("%\nwork\n%")]);
     }
 
     #[test]

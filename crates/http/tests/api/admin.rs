@@ -204,3 +204,36 @@ async fn deleting_a_user_takes_their_tasks() {
         .await;
     assert!(res.problem(409).contains("own account"));
 }
+
+#[actix_web::test]
+async fn admin_lists_refuse_parameters_they_do_not_take() {
+    let app = app().await;
+    let root = app.user("root", Some("admin")).await;
+    app.user("alice", None).await;
+    for path in ["/api/admin/users", "/api/admin/users/alice/tasks"] {
+        let res = app
+            .call(
+                Method::GET,
+                &format!("{path}?status=pending"),
+                Some(&root),
+                None,
+            )
+            .await;
+        let detail = res.problem(422);
+        assert!(detail.contains("status"), "{detail}");
+        assert_eq!(res.body["errors"][0]["field"], "status", "{}", res.raw);
+        let res = app
+            .call(
+                Method::GET,
+                &format!("{path}?limit=1&limit=2"),
+                Some(&root),
+                None,
+            )
+            .await;
+        assert!(res.problem(422).contains("limit"), "{}", res.raw);
+        let res = app
+            .call(Method::GET, &format!("{path}?limit=1"), Some(&root), None)
+            .await;
+        assert_eq!(res.status, 200, "{}", res.raw);
+    }
+}

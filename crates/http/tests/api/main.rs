@@ -9,5 +9,6 @@ mod auth;
 mod bad_input;
 mod etags;
 mod fields;
+mod listing;
 mod service;
 mod tasks;

@@ -1,5 +1,7 @@
 //! SeaORM entities: private to this crate, never part of its API.
 
+/// The `task` table as tasks are read from it: every column but the search keys (see
+/// [`task_write`]).
 pub mod task {
     use sea_orm::entity::prelude::*;
 
@@ -30,6 +32,48 @@ pub mod task {
         pub time_zone: Option<String>,
         pub occurrences_done: i32,
         pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Every column of the `task` table: what an insert or a full replace writes. It is
+/// [`task`] plus the folded keys that searches filter and sort by, which the repository
+/// derives from the task on every such write and which reads leave out (they are never
+/// turned back into a task, and a page of tasks would carry its text twice).
+pub mod task_write {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: String,
+        pub title: String,
+        pub description: Option<String>,
+        pub completed: bool,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub priority: Option<i16>,
+        pub tags: String,
+        pub due_at: Option<DateTimeUtc>,
+        pub due_all_day: bool,
+        pub remind_at: Option<DateTimeUtc>,
+        pub completed_at: Option<DateTimeUtc>,
+        pub recurrence: Option<String>,
+        pub time_zone: Option<String>,
+        pub occurrences_done: i32,
+        pub version: i64,
+        /// The title in Unicode lower case (the title sort).
+        pub title_key: String,
+        /// Title, line feed, description, in Unicode lower case (the `q` filter).
+        pub search_key: String,
+        /// Each tag's `Tag::key` between line feeds (`"\nhome\nwork\n"`); `""`: none.
+        pub tags_key: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

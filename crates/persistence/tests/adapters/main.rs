@@ -6,6 +6,7 @@
 mod harness;
 
 mod migrations;
+mod search;
 mod sessions;
 mod tasks;
 mod users;

@@ -467,7 +467,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first three migrations.
         Migrator::up(&t.db, Some(3)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 1);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 2);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -549,8 +549,9 @@ on_both!(
             t.backend
         );
 
-        // Down and up again: the columns go and come back, the rows stay.
-        Migrator::down(&t.db, Some(1)).await.unwrap();
+        // Down and up again (this migration and the search keys after it): the columns go
+        // and come back, the rows stay.
+        Migrator::down(&t.db, Some(2)).await.unwrap();
         let columns = if t.backend == "postgres" {
             "SELECT COUNT(*) AS n FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = 'task'"
@@ -567,12 +568,243 @@ on_both!(
         };
         assert_eq!(count_columns().await, 7, "{}", t.backend);
         todo_persistence::migrate(&t.db).await.unwrap();
-        assert_eq!(count_columns().await, 17, "{}", t.backend);
+        assert_eq!(count_columns().await, 20, "{}", t.backend);
         assert_eq!(
             tasks.get(&uid("alice"), tid(1)).await.unwrap(),
             Some(done),
             "{}",
             t.backend
         );
+    }
+);
+
+/// The ids `filter` finds among alice's tasks, oldest first.
+async fn found(tasks: &SeaTaskRepository, filter: todo_domain::TaskFilter) -> Vec<u128> {
+    let query = todo_domain::TaskQuery {
+        filter,
+        sort: todo_domain::Sort::default(),
+        window: todo_domain::DueWindow::at(at(2_000_000_000), todo_domain::TimeZone::UTC),
+    };
+    tasks
+        .search(&uid("alice"), &query, 1000, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id.as_uuid().as_u128())
+        .collect()
+}
+
+/// `n` of a `SELECT COUNT(*) AS n …`.
+async fn count_of(t: &Ctx, sql: &str) -> i64 {
+    t.db.query_one_raw(sea_orm::Statement::from_string(
+        t.db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get::<i64>("", "n")
+    .unwrap()
+}
+
+/// The task table's indexes, by name.
+async fn task_indexes(t: &Ctx) -> Vec<String> {
+    let sql = if t.backend == "postgres" {
+        "SELECT indexname::text AS name FROM pg_indexes \
+         WHERE schemaname = current_schema() AND tablename = 'task'"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'task'"
+    };
+    let mut names: Vec<String> =
+        t.db.query_all_raw(sea_orm::Statement::from_string(
+            t.db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The search keys stored for the task titled "Report".
+async fn report_keys(t: &Ctx) -> [String; 3] {
+    let row =
+        t.db.query_one_raw(sea_orm::Statement::from_string(
+            t.db.get_database_backend(),
+            "SELECT title_key, search_key, tags_key FROM task WHERE title = 'Report'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    ["title_key", "search_key", "tags_key"].map(|c| row.try_get::<String>("", c).unwrap())
+}
+
+/// What the old tasks of `tasks_from_before_the_search_keys_are_found_by_them` are found by.
+async fn old_tasks_are_found(t: &Ctx) {
+    use todo_domain::{SearchText, Tag, TaskFilter};
+    let tasks = SeaTaskRepository::new(t.db.clone());
+    let text = |q: &str| TaskFilter {
+        text: Some(SearchText::parse(q).unwrap()),
+        ..TaskFilter::default()
+    };
+    let tags = |raw: &[&str]| TaskFilter {
+        tags: raw.iter().map(|r| Tag::parse(r).unwrap()).collect(),
+        ..TaskFilter::default()
+    };
+    assert_eq!(
+        found(&tasks, text("äpfel")).await,
+        [7, 300],
+        "{}",
+        t.backend
+    );
+    assert_eq!(found(&tasks, text("ÄPFEL")).await, [7, 300]);
+    assert_eq!(found(&tasks, text("grüne")).await, [300], "{}", t.backend);
+    assert_eq!(found(&tasks, text("notes 449")).await, [449]);
+    assert_eq!(found(&tasks, tags(&["küche"])).await, [7], "{}", t.backend);
+    assert_eq!(found(&tasks, tags(&["KÜCHE", "einkauf"])).await, [7]);
+    assert_eq!(found(&tasks, tags(&["work"])).await, [300], "{}", t.backend);
+    assert!(found(&tasks, tags(&["Einkauf", "Work"])).await.is_empty());
+    assert_eq!(
+        count_of(
+            t,
+            "SELECT COUNT(*) AS n FROM task WHERE title_key = '' OR search_key = ''"
+        )
+        .await,
+        0,
+        "{}: every row has its keys",
+        t.backend
+    );
+}
+
+// Tasks written before the search keys existed get them from the migration, computed
+// exactly as the repository computes them: found by a keyword beyond ASCII in any case
+// and by a tag spelled in another case. More rows than one batch of the backfill.
+on_both!(
+    tasks_from_before_the_search_keys_are_found_by_them,
+    migrated = false,
+    |t: Ctx| async move {
+        use todo_migration::{Migrator, MigratorTrait};
+        // The schema of the version before: the first four migrations.
+        Migrator::up(&t.db, Some(4)).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 1);
+        SeaUserRepository::new(t.db.clone())
+            .create_if_absent(&user("alice", None, 1))
+            .await
+            .unwrap();
+        let backend = t.db.get_database_backend();
+        let placeholders: Vec<String> = (1..=8)
+            .map(|i| match backend {
+                sea_orm::DbBackend::Postgres => format!("${i}"),
+                _ => "?".to_owned(),
+            })
+            .collect();
+        let insert = format!(
+            "INSERT INTO task (id, user_id, title, description, completed, created_at, \
+             updated_at, tags) VALUES ({})",
+            placeholders.join(", ")
+        );
+        for n in 1..=450_u128 {
+            let (title, description, tags) = match n {
+                7 => ("ÄPFEL kaufen".to_owned(), None, "Einkauf\nKüche"),
+                300 => (
+                    "Report".to_owned(),
+                    Some("Zahlen für GRÜNE Äpfel".to_owned()),
+                    "Work",
+                ),
+                _ => (format!("Task {n}"), Some(format!("notes {n}")), ""),
+            };
+            let created = at(1_000 + i64::try_from(n).unwrap());
+            t.db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                &insert,
+                [
+                    tid(n).as_uuid().into(),
+                    "alice".into(),
+                    title.into(),
+                    description.into(),
+                    false.into(),
+                    created.into(),
+                    created.into(),
+                    tags.into(),
+                ],
+            ))
+            .await
+            .unwrap();
+        }
+
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
+        old_tasks_are_found(&t).await;
+
+        // What the migration computed is what the repository writes.
+        let backfilled = report_keys(&t).await;
+        assert_eq!(
+            backfilled,
+            ["report", "report\nzahlen für grüne äpfel", "\nwork\n"],
+            "{}",
+            t.backend
+        );
+        let tasks = SeaTaskRepository::new(t.db.clone());
+        let report = tasks.get(&uid("alice"), tid(300)).await.unwrap().unwrap();
+        let rewritten = todo_domain::Task {
+            version: 2,
+            ..report
+        };
+        assert!(tasks.replace(&rewritten, 1).await.unwrap());
+        assert_eq!(report_keys(&t).await, backfilled, "{}", t.backend);
+
+        // Its indexes; running again changes nothing.
+        let indexes = task_indexes(&t).await;
+        let mine = [
+            "idx_task_user_due",
+            "idx_task_user_priority",
+            "idx_task_user_status",
+            "idx_task_user_title",
+            "idx_task_user_updated",
+        ];
+        let mut expected = mine.to_vec();
+        if t.backend == "postgres" {
+            expected.extend(["idx_task_user_due_desc", "idx_task_user_priority_desc"]);
+            let trgm = count_of(
+                &t,
+                "SELECT COUNT(*) AS n FROM pg_available_extensions WHERE name = 'pg_trgm'",
+            )
+            .await;
+            if trgm > 0 {
+                expected.extend(["idx_task_search_trgm", "idx_task_tags_trgm"]);
+            }
+        }
+        for name in expected.iter().chain(&["idx_task_user_created"]) {
+            assert!(
+                indexes.iter().any(|i| i == name),
+                "{}: {name} in {indexes:?}",
+                t.backend
+            );
+        }
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(task_indexes(&t).await, indexes);
+
+        // Down: its indexes and columns go, the rows stay. Up: the keys are back.
+        Migrator::down(&t.db, Some(1)).await.unwrap();
+        let after_down = task_indexes(&t).await;
+        assert!(
+            after_down.iter().all(|i| !expected.contains(&i.as_str())),
+            "{}: {after_down:?}",
+            t.backend
+        );
+        assert!(after_down.iter().any(|i| i == "idx_task_user_created"));
+        let columns = if t.backend == "postgres" {
+            "SELECT COUNT(*) AS n FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'task'"
+        } else {
+            "SELECT COUNT(*) AS n FROM pragma_table_info('task')"
+        };
+        assert_eq!(count_of(&t, columns).await, 17, "{}", t.backend);
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(count_of(&t, columns).await, 20, "{}", t.backend);
+        old_tasks_are_found(&t).await;
     }
 );
