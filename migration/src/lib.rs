@@ -47,10 +47,18 @@ pub async fn up_locked(db: &DatabaseConnection) -> Result<(), DbErr> {
             ))
             .await?;
             Migrator::up(&txn, None).await?;
-            txn.commit().await
+            txn.commit().await?;
         }
-        _ => Migrator::up(db, None).await,
+        _ => Migrator::up(db, None).await?,
     }
+    fill_search_keys(db).await
+}
+
+/// Gives the search keys to tasks that have none: those written by an earlier version of
+/// the service after the migration that added the keys ran (during a rolling deploy, say).
+/// Cheap when there are none; every start and `migrate` runs it.
+pub async fn fill_search_keys(db: &DatabaseConnection) -> Result<(), DbErr> {
+    m20261126_000005_task_search::backfill(&SchemaManager::new(db)).await
 }
 
 /// How many migrations are not applied yet (0 on a database this version can serve).

@@ -229,7 +229,7 @@ impl Params {
 /// whose `title_key` is `''` has not been done), a batch at a time in the order of a row
 /// key: the id on PostgreSQL, the rowid on SQLite (whose ids are blobs). Keys travel as
 /// text.
-async fn backfill(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+pub(crate) async fn backfill(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let db = manager.get_connection();
     let backend = db.get_database_backend();
     let postgres = backend == DbBackend::Postgres;

@@ -918,3 +918,33 @@ on_both!(
         }
     }
 );
+
+on_both!(
+    tasks_an_older_version_wrote_get_their_keys_at_the_next_start,
+    |t: Ctx| async move {
+        use sea_orm::ConnectionTrait;
+        let tasks = repos(&t).await;
+        let mut old = task("alice", 7, "Äpfel kaufen", at(7));
+        old.tags = Tags::parse(&["Markt"]).unwrap();
+        tasks.insert(&old).await.unwrap();
+        // What a replica of the previous version writes during a rolling deploy: the row
+        // without the search keys it does not know about.
+        t.db.execute_unprepared("UPDATE task SET title_key = '', search_key = '', tags_key = ''")
+            .await
+            .unwrap();
+        let window = DueWindow::at(at(0), TimeZone::UTC);
+        let apples = query(
+            TaskFilter {
+                text: text("äpfel"),
+                tags: tags(&["MARKT"]),
+                ..TaskFilter::default()
+            },
+            "title",
+            window,
+        );
+        assert!(found(&tasks, &apples).await.is_empty(), "{}", t.backend);
+        // Every start (and `migrate`) fills in what is missing.
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(found(&tasks, &apples).await, [7], "{}", t.backend);
+    }
+);
