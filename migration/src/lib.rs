@@ -12,6 +12,7 @@ mod m20260101_000002_task;
 mod m20260102_000003_adopt_fastapi_task;
 mod m20261125_000004_task_organising;
 mod m20261126_000005_task_search;
+mod m20261201_000006_task_sync;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260102_000003_adopt_fastapi_task::Migration),
             Box::new(m20261125_000004_task_organising::Migration),
             Box::new(m20261126_000005_task_search::Migration),
+            Box::new(m20261201_000006_task_sync::Migration),
         ]
     }
 }
@@ -54,11 +56,13 @@ pub async fn up_locked(db: &DatabaseConnection) -> Result<(), DbErr> {
     fill_search_keys(db).await
 }
 
-/// Gives the search keys to tasks that have none: those written by an earlier version of
+/// Gives the search keys and a position to tasks that have none: those written by an earlier version of
 /// the service after the migration that added the keys ran (during a rolling deploy, say).
 /// Cheap when there are none; every start and `migrate` runs it.
 pub async fn fill_search_keys(db: &DatabaseConnection) -> Result<(), DbErr> {
-    m20261126_000005_task_search::backfill(&SchemaManager::new(db)).await
+    let manager = SchemaManager::new(db);
+    m20261126_000005_task_search::backfill(&manager).await?;
+    m20261201_000006_task_sync::backfill_positions(&manager).await
 }
 
 /// How many migrations are not applied yet (0 on a database this version can serve).

@@ -209,13 +209,17 @@ fn tags_key(tags: &str) -> String {
 const BATCH: usize = 200;
 
 /// Numbered (`$1`, PostgreSQL) or positional (`?`, SQLite) statement parameters.
-struct Params {
+pub(crate) struct Params {
     postgres: bool,
     count: usize,
 }
 
 impl Params {
-    fn next(&mut self) -> String {
+    pub(crate) fn new(postgres: bool) -> Self {
+        Self { postgres, count: 0 }
+    }
+
+    pub(crate) fn next(&mut self) -> String {
         self.count += 1;
         if self.postgres {
             format!("${}", self.count)
@@ -240,7 +244,7 @@ pub(crate) async fn backfill(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     };
     let mut after: Option<String> = None;
     loop {
-        let mut params = Params { postgres, count: 0 };
+        let mut params = Params::new(postgres);
         let mut sql = format!(
             "SELECT CAST({key} AS TEXT) AS k, title, description, tags FROM task \
              WHERE title_key = ''"
@@ -260,7 +264,7 @@ pub(crate) async fn backfill(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut params = Params { postgres, count: 0 };
+        let mut params = Params::new(postgres);
         let mut tuples = Vec::with_capacity(rows.len());
         let mut values = Vec::with_capacity(rows.len() * 4);
         for row in &rows {

@@ -4,7 +4,7 @@ use todo_domain::{
     AdminRoles, Cursor, Principal, RoleList, Task, TaskId, Timestamp, User, UserId, policy,
 };
 
-use crate::ports::{TaskRepository, UserRepository};
+use crate::ports::{Clock, SystemClock, TaskRepository, UserRepository};
 use crate::tasks::{list_page, paginate};
 use crate::{ApplicationError, Page, PageSettings, UserCache};
 
@@ -19,6 +19,7 @@ pub struct AdminService {
     cache: Arc<UserCache>,
     admin_roles: AdminRoles,
     pages: PageSettings,
+    clock: Arc<dyn Clock>,
 }
 
 impl AdminService {
@@ -35,7 +36,15 @@ impl AdminService {
             cache,
             admin_roles,
             pages,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The clock deletions are stamped with (tombstones); the system clock by default.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     #[must_use]
@@ -120,7 +129,11 @@ impl AdminService {
         id: TaskId,
     ) -> Result<(), ApplicationError> {
         policy::ensure_admin(principal)?;
-        if self.tasks.delete(target, id, None).await? {
+        if self
+            .tasks
+            .delete(target, id, None, self.clock.now())
+            .await?
+        {
             Ok(())
         } else {
             Err(ApplicationError::NotFound("task"))
@@ -170,7 +183,7 @@ mod tests {
     use super::*;
     use crate::ports::{MockTaskRepository, MockUserRepository};
     use crate::testing::*;
-    use mockall::predicate::eq;
+    use mockall::predicate::{always, eq};
 
     fn service(users: MockUserRepository, tasks: MockTaskRepository) -> AdminService {
         AdminService::new(
@@ -380,12 +393,12 @@ mod tests {
         let mut tasks = MockTaskRepository::new();
         tasks
             .expect_delete()
-            .with(eq(uid("bob")), eq(tid(1)), eq(None))
-            .returning(|_, _, _| Ok(true));
+            .with(eq(uid("bob")), eq(tid(1)), eq(None), always())
+            .returning(|_, _, _, _| Ok(true));
         tasks
             .expect_delete()
-            .with(eq(uid("bob")), eq(tid(2)), eq(None))
-            .returning(|_, _, _| Ok(false));
+            .with(eq(uid("bob")), eq(tid(2)), eq(None), always())
+            .returning(|_, _, _, _| Ok(false));
         let svc = service(users, tasks);
         let root = admin("root");
         svc.delete_user(&root, &uid("bob")).await.unwrap();

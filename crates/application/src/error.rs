@@ -21,6 +21,9 @@ pub enum ApplicationError {
     Validation { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// What was asked for is no longer kept (a sync point older than the tombstones).
+    #[error("{0}")]
+    Gone(String),
     /// The client's `If-Match` version is not the stored one.
     #[error("the task has changed since that version: its current version is {current_version}")]
     PreconditionFailed { current_version: i64 },

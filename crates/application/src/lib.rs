@@ -14,7 +14,9 @@ pub use admin::AdminService;
 pub use auth::AuthService;
 pub use cache::{TtlCache, UserCache};
 pub use error::{ApplicationError, BoxError};
-pub use tasks::{NewTask, Page, PageSettings, TaskService};
+pub use tasks::{
+    Created, Idempotency, MoveTo, NewTask, Page, PageSettings, SyncSettings, TaskService,
+};
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use todo_domain::{
-    AdminRoles, ListCursor, PageRequest, RoleList, Task, TaskId, TaskQuery, Timestamp, User, UserId,
+    AdminRoles, Change, DueWindow, IdempotencyKey, ListCursor, PageRequest, RoleList, Tags, Task,
+    TaskId, TaskQuery, TaskStats, Timestamp, User, UserId,
 };
 
 use crate::BoxError;
@@ -65,6 +66,7 @@ pub trait TaskRepository: Send + Sync {
         next: &Task,
         expected: i64,
     ) -> Result<bool, PortError>;
+    /// Deletes the task and records its tombstone (deleted at `now`), in one transaction.
     /// With `expected`, only if the stored version equals it. `false` when nothing was
     /// deleted.
     async fn delete(
@@ -72,7 +74,57 @@ pub trait TaskRepository: Send + Sync {
         owner: &UserId,
         id: TaskId,
         expected: Option<i64>,
+        now: Timestamp,
     ) -> Result<bool, PortError>;
+    /// Deletes every completed task of `owner`, recording their tombstones, in one
+    /// transaction; how many were deleted.
+    async fn delete_completed(&self, owner: &UserId, now: Timestamp) -> Result<u64, PortError>;
+    /// The sync feed: `owner`'s tasks with `updated_at >= since` and tombstones with
+    /// `deleted_at >= since`, merged in `(time, id)` order, strictly after `after` (whose
+    /// value is an instant), at most `limit`.
+    async fn changes(
+        &self,
+        owner: &UserId,
+        since: Timestamp,
+        limit: u32,
+        after: Option<ListCursor>,
+    ) -> Result<Vec<Change>, PortError>;
+    /// Each distinct tag list among `owner`'s tasks (tasks without tags left out) with
+    /// how many tasks carry exactly it.
+    async fn tag_lists(&self, owner: &UserId) -> Result<Vec<(Tags, u64)>, PortError>;
+    /// Counts of `owner`'s tasks, "overdue" and "due today" judged by `window`, in one query.
+    async fn stats(&self, owner: &UserId, window: &DueWindow) -> Result<TaskStats, PortError>;
+    /// Inserts `task` unless `owner` (the task's) already used `key` since
+    /// `expired_before` (an older use is forgotten first), recording the key with
+    /// `fingerprint` and the task's id; key and task are written in one transaction.
+    async fn insert_idempotent(
+        &self,
+        task: &Task,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        expired_before: Timestamp,
+    ) -> Result<IdempotentInsert, PortError>;
+    /// Deletes tombstones deleted before `tombstones_before` and idempotency keys used
+    /// before `keys_before`; how many of each.
+    async fn purge(
+        &self,
+        tombstones_before: Timestamp,
+        keys_before: Timestamp,
+    ) -> Result<(u64, u64), PortError>;
+}
+
+/// What [`TaskRepository::insert_idempotent`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // One per create: boxing buys nothing.
+pub enum IdempotentInsert {
+    /// The key was new: the task is stored.
+    Inserted,
+    /// The key was used before, with a body whose fingerprint is `fingerprint`, and created
+    /// `task` (`None`: it has been deleted since). Nothing was written.
+    Existing {
+        fingerprint: String,
+        task: Option<Task>,
+    },
 }
 
 /// Better Auth's `"user"` table.

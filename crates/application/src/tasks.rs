@@ -1,13 +1,15 @@
 use std::sync::Arc;
 
+use chrono::TimeDelta;
 use todo_domain::{
-    Completion, Cursor, Due, ListCursor, ListPosition, ListSpec, PageRequest, Principal, Priority,
-    Recurrence, Tags, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp,
-    UserId, policy,
+    Change, Completion, Cursor, Due, DueWindow, IdempotencyKey, ListCursor, ListPosition, ListSpec,
+    PageRequest, Position, Principal, Priority, Recurrence, Sort, SortKey, TagCount, Tags, Task,
+    TaskChanges, TaskDescription, TaskId, TaskStats, TaskTitle, TimeZone, Timestamp, UserId,
+    count_tags, policy,
 };
 
 use crate::ApplicationError;
-use crate::ports::{Clock, IdGenerator, TaskRepository};
+use crate::ports::{Clock, IdGenerator, IdempotentInsert, TaskRepository};
 
 /// Page sizes for lists: what a client gets without asking, and the most it may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +79,8 @@ pub struct NewTask {
     pub remind_at: Option<Timestamp>,
     pub recurrence: Option<Recurrence>,
     pub time_zone: Option<TimeZone>,
+    /// Where in the manual order; by default after every task created before it.
+    pub position: Option<Position>,
 }
 
 impl NewTask {
@@ -93,8 +97,43 @@ impl NewTask {
             remind_at: None,
             recurrence: None,
             time_zone: None,
+            position: None,
         }
     }
+}
+
+/// How long deleted tasks are remembered for sync clients, and idempotency keys for
+/// retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncSettings {
+    /// A client that last synced longer ago than this must start over (410).
+    pub tombstone_retention: TimeDelta,
+    /// A retry with the same `Idempotency-Key` within this replays the first answer.
+    pub idempotency_window: TimeDelta,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            tombstone_retention: TimeDelta::days(30),
+            idempotency_window: TimeDelta::hours(24),
+        }
+    }
+}
+
+/// A request's `Idempotency-Key` and the fingerprint of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: IdempotencyKey,
+    pub fingerprint: String,
+}
+
+/// A created task, and whether it was created by an earlier request with the same
+/// `Idempotency-Key` (the answer is then a replay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub task: Task,
+    pub replayed: bool,
 }
 
 /// How many times a write is retried when another writer changed the task between its
@@ -108,6 +147,7 @@ pub struct TaskService {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     pages: PageSettings,
+    sync: SyncSettings,
 }
 
 impl TaskService {
@@ -122,7 +162,14 @@ impl TaskService {
             clock,
             ids,
             pages,
+            sync: SyncSettings::default(),
         }
+    }
+
+    #[must_use]
+    pub fn with_sync(mut self, sync: SyncSettings) -> Self {
+        self.sync = sync;
+        self
     }
 
     #[must_use]
@@ -137,6 +184,66 @@ impl TaskService {
         new: NewTask,
     ) -> Result<Task, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
+        let task = self.new_task(owner, new)?;
+        self.tasks.insert(&task).await?;
+        Ok(task)
+    }
+
+    /// Creates a task once per `Idempotency-Key`: a retry with the same key and body
+    /// within [`SyncSettings::idempotency_window`] gets the task the first request created
+    /// (as it is now) without creating another.
+    ///
+    /// # Errors
+    /// The same key with another body is a `Validation` error of `Idempotency-Key`; a key
+    /// whose task has been deleted since is a `Conflict`.
+    pub async fn create_idempotent(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        new: NewTask,
+        idempotency: &Idempotency,
+    ) -> Result<Created, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        let task = self.new_task(owner, new)?;
+        let expired_before = task.created_at - self.sync.idempotency_window;
+        match self
+            .tasks
+            .insert_idempotent(
+                &task,
+                &idempotency.key,
+                &idempotency.fingerprint,
+                expired_before,
+            )
+            .await?
+        {
+            IdempotentInsert::Inserted => Ok(Created {
+                task,
+                replayed: false,
+            }),
+            IdempotentInsert::Existing { fingerprint, .. }
+                if fingerprint != idempotency.fingerprint =>
+            {
+                Err(ApplicationError::Validation {
+                    field: "Idempotency-Key".to_owned(),
+                    message: "was already used with a different request body; \
+                              use a new key for a new task"
+                        .to_owned(),
+                })
+            }
+            IdempotentInsert::Existing {
+                task: Some(task), ..
+            } => Ok(Created {
+                task,
+                replayed: true,
+            }),
+            IdempotentInsert::Existing { task: None, .. } => Err(ApplicationError::Conflict(
+                "the task created with this Idempotency-Key has been deleted since".to_owned(),
+            )),
+        }
+    }
+
+    /// A new task of `owner` from `new`, checked, created now.
+    fn new_task(&self, owner: &UserId, new: NewTask) -> Result<Task, ApplicationError> {
         let now = self.clock.now();
         let mut task = Task::new(
             self.ids.new_task_id(),
@@ -151,9 +258,11 @@ impl TaskService {
         task.remind_at = new.remind_at;
         task.recurrence = new.recurrence;
         task.time_zone = new.time_zone;
+        if let Some(position) = new.position {
+            task.position = position;
+        }
         task.check()?;
         task.set_completed(new.completed, now);
-        self.tasks.insert(&task).await?;
         Ok(task)
     }
 
@@ -332,7 +441,8 @@ impl TaskService {
         Err(self.lost_race(owner, id, if_match).await)
     }
 
-    /// With `if_match`, only if the task is still at that version.
+    /// With `if_match`, only if the task is still at that version. Sync clients learn of
+    /// the deletion from its tombstone.
     pub async fn delete(
         &self,
         principal: &Principal,
@@ -341,7 +451,11 @@ impl TaskService {
         if_match: Option<i64>,
     ) -> Result<(), ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
-        if self.tasks.delete(owner, id, if_match).await? {
+        if self
+            .tasks
+            .delete(owner, id, if_match, self.clock.now())
+            .await?
+        {
             return Ok(());
         }
         match if_match {
@@ -349,6 +463,206 @@ impl TaskService {
             Some(_) => Err(self.lost_race(owner, id, if_match).await),
             None => Err(ApplicationError::NotFound("task")),
         }
+    }
+}
+
+/// Where to move a task in its owner's manual order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveTo {
+    /// Right after this task.
+    After(TaskId),
+    /// Right before this task.
+    Before(TaskId),
+    Top,
+    Bottom,
+}
+
+impl TaskService {
+    /// Moves a task in `owner`'s manual order (the `position` sort) by giving it a
+    /// position between its new neighbours; no other task changes. With `if_match`, only
+    /// if the task is still at that version.
+    ///
+    /// # Errors
+    /// `Validation` (field `after` or `before`) when the neighbour is the task itself or no
+    /// task of `owner`'s; `Conflict` when two neighbours share a position and nothing fits
+    /// between them.
+    pub async fn move_task(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        id: TaskId,
+        to: MoveTo,
+        if_match: Option<i64>,
+    ) -> Result<Task, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        let anchor = |field: &'static str, other: TaskId| async move {
+            if other == id {
+                return Err(ApplicationError::Validation {
+                    field: field.to_owned(),
+                    message: "names the task being moved".to_owned(),
+                });
+            }
+            self.tasks
+                .get(owner, other)
+                .await?
+                .ok_or_else(|| ApplicationError::Validation {
+                    field: field.to_owned(),
+                    message: "names no task of yours".to_owned(),
+                })
+        };
+        let (before, after) = match to {
+            MoveTo::After(other) => {
+                let low = anchor("after", other).await?;
+                let high = self.neighbour(owner, id, Some(&low), false).await?;
+                (Some(low.position), high.map(|t| t.position))
+            }
+            MoveTo::Before(other) => {
+                let high = anchor("before", other).await?;
+                let low = self.neighbour(owner, id, Some(&high), true).await?;
+                (low.map(|t| t.position), Some(high.position))
+            }
+            MoveTo::Top => {
+                let first = self.neighbour(owner, id, None, false).await?;
+                (None, first.map(|t| t.position))
+            }
+            MoveTo::Bottom => {
+                let last = self.neighbour(owner, id, None, true).await?;
+                (last.map(|t| t.position), None)
+            }
+        };
+        // Without a task after it, it still goes before every task created from now on
+        // (whose positions start from their creation time), unless `before` is past them
+        // already (a position a client chose).
+        let after = after.or_else(|| {
+            let end = Position::initial(self.clock.now(), TaskId::from_uuid(uuid::Uuid::max()));
+            before.as_ref().is_none_or(|low| *low < end).then_some(end)
+        });
+        let position = Position::between(before.as_ref(), after.as_ref()).ok_or_else(|| {
+            ApplicationError::Conflict(
+                "no position fits between those neighbours (they share one): \
+                 move one of them first"
+                    .to_owned(),
+            )
+        })?;
+        let changes = TaskChanges {
+            position: Some(position),
+            ..TaskChanges::default()
+        };
+        self.update(principal, owner, id, changes, if_match).await
+    }
+
+    /// The task next to `from` in position order (`backwards`: the one before it), or
+    /// the first (last) one without `from`; never the task `moving`.
+    async fn neighbour(
+        &self,
+        owner: &UserId,
+        moving: TaskId,
+        from: Option<&Task>,
+        backwards: bool,
+    ) -> Result<Option<Task>, ApplicationError> {
+        let sort = Sort {
+            key: SortKey::Position,
+            descending: backwards,
+        };
+        let query = ListSpec {
+            sort,
+            ..ListSpec::default()
+        }
+        .query(self.clock.now());
+        let after = from.map(|t| ListCursor::after(t, sort));
+        let rows = self.tasks.search(owner, &query, 2, after).await?;
+        Ok(rows.into_iter().find(|t| t.id != moving))
+    }
+
+    /// Deletes every completed task of `owner`; how many there were.
+    pub async fn delete_completed(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+    ) -> Result<u64, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        Ok(self.tasks.delete_completed(owner, self.clock.now()).await?)
+    }
+
+    /// The tags `owner` uses, each with how many tasks carry it, sorted case-insensitively.
+    pub async fn tags(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+    ) -> Result<Vec<TagCount>, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        Ok(count_tags(self.tasks.tag_lists(owner).await?))
+    }
+
+    /// Counts of `owner`'s tasks; "overdue" and "due today" are judged now, in `tz`.
+    pub async fn stats(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        tz: TimeZone,
+    ) -> Result<TaskStats, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        let window = DueWindow::at(self.clock.now(), tz);
+        Ok(self.tasks.stats(owner, &window).await?)
+    }
+
+    /// One page of the sync feed `spec` asks for (`include_deleted`): tasks changed and
+    /// tasks deleted since its `updated_since`, in the order they changed.
+    ///
+    /// # Errors
+    /// `Validation` when `spec` is no sync feed ([`ListSpec::sync_problems`]); `Gone` when
+    /// `updated_since` is older than the tombstones are kept, so deletions may be missing:
+    /// the client must fetch the whole list again.
+    pub async fn changes(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        spec: &ListSpec,
+        limit: Option<u32>,
+        after: Option<ListPosition>,
+    ) -> Result<Page<Change, ListPosition>, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        if let Some((field, message)) = spec.sync_problems().into_iter().next() {
+            return Err(ApplicationError::Validation {
+                field: field.to_owned(),
+                message: message.to_owned(),
+            });
+        }
+        let since = spec.filter.updated_since.unwrap_or_default();
+        let kept_since = self.clock.now() - self.sync.tombstone_retention;
+        if since < kept_since {
+            return Err(ApplicationError::Gone(format!(
+                "deleted tasks are remembered for {} days: updated_since is older than that, \
+                 so some deletions may be unknown; fetch the whole list again without \
+                 updated_since and sync from its newest updated_at",
+                self.sync.tombstone_retention.num_days()
+            )));
+        }
+        let after = after.map(ListPosition::into_query).transpose()?;
+        let limit = self.pages.request(limit, None)?.limit;
+        let rows = self
+            .tasks
+            .changes(owner, since, limit.saturating_add(1), after)
+            .await?;
+        Ok(paginate(rows, limit, |c: &Change| {
+            ListPosition::Query(ListCursor {
+                value: todo_domain::SortValue::Instant(Some(c.changed_at())),
+                id: c.id(),
+            })
+        }))
+    }
+
+    /// Forgets tombstones older than the retention and idempotency keys older than their
+    /// window; how many of each. Run periodically by the server.
+    pub async fn purge_expired(&self) -> Result<(u64, u64), ApplicationError> {
+        let now = self.clock.now();
+        Ok(self
+            .tasks
+            .purge(
+                now - self.sync.tombstone_retention,
+                now - self.sync.idempotency_window,
+            )
+            .await?)
     }
 }
 
@@ -376,8 +690,8 @@ mod tests {
     use crate::ports::{MockTaskRepository, PortError};
     use crate::testing::*;
     use mockall::Sequence;
-    use mockall::predicate::eq;
-    use todo_domain::{DueWindow, Sort, SortValue, Status, Tag, TaskFilter, TaskQuery};
+    use mockall::predicate::{always, eq};
+    use todo_domain::{Position, Sort, SortValue, Status, Tag, TaskFilter, TaskQuery};
 
     fn service(tasks: MockTaskRepository) -> TaskService {
         TaskService::new(
@@ -470,6 +784,7 @@ mod tests {
             remind_at: Some(at(1_000)),
             recurrence: Some(Recurrence::parse("FREQ=WEEKLY").unwrap()),
             time_zone: Some(TimeZone::parse("time_zone", "Europe/Paris").unwrap()),
+            position: Some(Position::parse("V1").unwrap()),
         };
         let expected = Task {
             id: tid(7),
@@ -488,6 +803,7 @@ mod tests {
             time_zone: new.time_zone,
             occurrences_done: 0,
             version: 1,
+            position: Position::parse("V1").unwrap(),
         };
         let stored = expected.clone();
         let mut tasks = MockTaskRepository::new();
@@ -632,7 +948,7 @@ mod tests {
         tasks
             .expect_toggle_completed()
             .returning(|_, _, _, _| Ok(None));
-        tasks.expect_delete().returning(|_, _, _| Ok(false));
+        tasks.expect_delete().returning(|_, _, _, _| Ok(false));
         tasks.expect_replace().never();
         tasks.expect_complete_occurrence().never();
         let svc = service(tasks);
@@ -1287,14 +1603,14 @@ mod tests {
         let mut tasks = MockTaskRepository::new();
         tasks
             .expect_delete()
-            .with(eq(uid("alice")), eq(tid(1)), eq(Some(3)))
+            .with(eq(uid("alice")), eq(tid(1)), eq(Some(3)), eq(at(50)))
             .times(1)
-            .returning(|_, _, _| Ok(true));
+            .returning(|_, _, _, _| Ok(true));
         tasks
             .expect_delete()
-            .with(eq(uid("alice")), eq(tid(2)), eq(None))
+            .with(eq(uid("alice")), eq(tid(2)), eq(None), always())
             .times(1)
-            .returning(|_, _, _| Ok(true));
+            .returning(|_, _, _, _| Ok(true));
         tasks.expect_get().never();
         let svc = service(tasks);
         let (p, me) = (principal("alice"), uid("alice"));
@@ -1307,9 +1623,9 @@ mod tests {
         let mut tasks = MockTaskRepository::new();
         tasks
             .expect_delete()
-            .with(eq(uid("alice")), eq(tid(1)), eq(Some(3)))
+            .with(eq(uid("alice")), eq(tid(1)), eq(Some(3)), always())
             .times(1)
-            .returning(|_, _, _| Ok(false));
+            .returning(|_, _, _, _| Ok(false));
         tasks
             .expect_get()
             .times(1)
@@ -1325,14 +1641,14 @@ mod tests {
         let mut tasks = MockTaskRepository::new();
         tasks
             .expect_delete()
-            .with(eq(uid("alice")), eq(tid(1)), eq(None))
+            .with(eq(uid("alice")), eq(tid(1)), eq(None), always())
             .times(1)
-            .returning(|_, _, _| Ok(false));
+            .returning(|_, _, _, _| Ok(false));
         tasks
             .expect_delete()
-            .with(eq(uid("alice")), eq(tid(1)), eq(Some(3)))
+            .with(eq(uid("alice")), eq(tid(1)), eq(Some(3)), always())
             .times(1)
-            .returning(|_, _, _| Ok(false));
+            .returning(|_, _, _, _| Ok(false));
         // Only asked why with If-Match: without it, `false` can only mean missing.
         tasks.expect_get().times(1).returning(|_, _| Ok(None));
         let svc = service(tasks);
@@ -1358,6 +1674,7 @@ mod tests {
             },
             sort: Sort::parse("-due").unwrap(),
             tz: zone("Asia/Tokyo"),
+            include_deleted: false,
         }
     }
 
@@ -1451,6 +1768,7 @@ mod tests {
             },
             sort: Sort::parse("created_at").unwrap(),
             tz: zone("Europe/Berlin"),
+            include_deleted: false,
         };
         let page = service(tasks)
             .list(&principal("alice"), &uid("alice"), &spec, None, None)
@@ -1582,5 +1900,441 @@ mod tests {
                     .await,
             );
         }
+    }
+
+    // ----- idempotent create -----
+
+    fn key(raw: &str, fingerprint: &str) -> Idempotency {
+        Idempotency {
+            key: IdempotencyKey::parse(raw).unwrap(),
+            fingerprint: fingerprint.to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_idempotency_key_creates_the_task_and_remembers_it_for_a_day() {
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_insert_idempotent()
+            .withf(|t, k, fingerprint, expired_before| {
+                t.id == tid(7)
+                    && k.as_str() == "k-1"
+                    && fingerprint == "abc"
+                    && *expired_before == at(50) - chrono::TimeDelta::hours(24)
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(IdempotentInsert::Inserted));
+        tasks.expect_insert().never();
+        let created = service(tasks)
+            .create_idempotent(
+                &principal("alice"),
+                &uid("alice"),
+                new_task("a"),
+                &key("k-1", "abc"),
+            )
+            .await
+            .unwrap();
+        assert!(!created.replayed);
+        assert_eq!(created.task.id, tid(7));
+        assert_eq!(created.task.title.as_str(), "a");
+    }
+
+    #[tokio::test]
+    async fn a_retry_with_the_same_key_and_body_replays_the_first_task() {
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_insert_idempotent()
+            .times(1)
+            .returning(|_, _, _, _| {
+                Ok(IdempotentInsert::Existing {
+                    fingerprint: "abc".to_owned(),
+                    task: Some(versioned(task("alice", 3, "first"), 2)),
+                })
+            });
+        let created = service(tasks)
+            .create_idempotent(
+                &principal("alice"),
+                &uid("alice"),
+                new_task("a"),
+                &key("k-1", "abc"),
+            )
+            .await
+            .unwrap();
+        assert!(created.replayed);
+        assert_eq!(
+            created.task.id,
+            tid(3),
+            "the first request's task, not a new one"
+        );
+        assert_eq!(created.task.version, 2);
+    }
+
+    #[tokio::test]
+    async fn a_reused_key_with_another_body_or_a_deleted_task_is_refused() {
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_insert_idempotent()
+            .times(1)
+            .returning(|_, _, _, _| {
+                Ok(IdempotentInsert::Existing {
+                    fingerprint: "other".to_owned(),
+                    task: Some(task("alice", 3, "first")),
+                })
+            });
+        let err = service(tasks)
+            .create_idempotent(
+                &principal("alice"),
+                &uid("alice"),
+                new_task("a"),
+                &key("k-1", "abc"),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ApplicationError::Validation { field, .. } if field == "Idempotency-Key"),
+            "{err:?}"
+        );
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_insert_idempotent()
+            .times(1)
+            .returning(|_, _, _, _| {
+                Ok(IdempotentInsert::Existing {
+                    fingerprint: "abc".to_owned(),
+                    task: None,
+                })
+            });
+        let err = service(tasks)
+            .create_idempotent(
+                &principal("alice"),
+                &uid("alice"),
+                new_task("a"),
+                &key("k-1", "abc"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::Conflict(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn idempotent_creates_check_ownership_and_rules_before_the_store() {
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_insert_idempotent().never();
+        let svc = service(tasks);
+        is_forbidden(
+            svc.create_idempotent(
+                &principal("alice"),
+                &uid("bob"),
+                new_task("a"),
+                &key("k", "f"),
+            )
+            .await,
+        );
+        let mut bad = new_task("a");
+        bad.recurrence = Some(Recurrence::parse("FREQ=DAILY").unwrap());
+        let err = svc
+            .create_idempotent(&principal("alice"), &uid("alice"), bad, &key("k", "f"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApplicationError::Validation { .. }),
+            "{err:?}"
+        );
+    }
+
+    // ----- sync feed, bulk helpers, purge -----
+
+    fn feed(since: Option<i64>) -> ListSpec {
+        ListSpec {
+            filter: TaskFilter {
+                updated_since: since.map(at),
+                ..TaskFilter::default()
+            },
+            sort: Sort::parse("updated_at").unwrap(),
+            include_deleted: true,
+            ..ListSpec::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sync_feed_pages_through_changes_and_tombstones() {
+        let mut tasks = MockTaskRepository::new();
+        let after = ListCursor {
+            value: SortValue::Instant(Some(at(20))),
+            id: tid(1),
+        };
+        let expected_after = after.clone();
+        tasks
+            .expect_changes()
+            .withf(move |owner, since, limit, after| {
+                *owner == uid("alice")
+                    && *since == at(10)
+                    && *limit == 3
+                    && after.as_ref() == Some(&expected_after)
+            })
+            .times(1)
+            .returning(|_, _, _, _| {
+                let mut changed = task("alice", 2, "x");
+                changed.updated_at = at(30);
+                Ok(vec![
+                    Change::Updated(changed),
+                    Change::Deleted(todo_domain::Tombstone {
+                        id: tid(4),
+                        owner: uid("alice"),
+                        deleted_at: at(40),
+                    }),
+                    Change::Updated(task("alice", 5, "y")),
+                ])
+            });
+        let page = service(tasks)
+            .changes(
+                &principal("alice"),
+                &uid("alice"),
+                &feed(Some(10)),
+                None,
+                Some(ListPosition::Query(after)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 2, "the default page size");
+        assert_eq!(
+            page.next,
+            Some(ListPosition::Query(ListCursor {
+                value: SortValue::Instant(Some(at(40))),
+                id: tid(4)
+            })),
+            "the next page starts after the tombstone"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sync_point_older_than_the_tombstones_is_gone_and_a_bad_feed_is_refused() {
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_changes().never();
+        let days = |n: i64| n * 86_400;
+        let svc = TaskService::new(
+            Arc::new(tasks),
+            fixed_clock(days(40)),
+            fixed_ids(7),
+            PageSettings::default(),
+        )
+        .with_sync(SyncSettings {
+            tombstone_retention: chrono::TimeDelta::days(30),
+            ..SyncSettings::default()
+        });
+        let (p, me) = (principal("alice"), uid("alice"));
+        let err = svc
+            .changes(&p, &me, &feed(Some(days(9))), None, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ApplicationError::Gone(text) if text.contains("30 days")),
+            "{err:?}"
+        );
+        let err = svc
+            .changes(&p, &me, &feed(None), None, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ApplicationError::Validation { field, .. } if field == "include_deleted"),
+            "{err:?}"
+        );
+        is_forbidden(
+            svc.changes(&p, &uid("bob"), &feed(Some(days(39))), None, None)
+                .await,
+        );
+    }
+
+    #[tokio::test]
+    async fn clearing_completed_tasks_stamps_their_tombstones_with_the_clock() {
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_delete_completed()
+            .with(eq(uid("alice")), eq(at(50)))
+            .times(1)
+            .returning(|_, _| Ok(4));
+        let svc = service(tasks);
+        assert_eq!(
+            svc.delete_completed(&principal("alice"), &uid("alice"))
+                .await
+                .unwrap(),
+            4
+        );
+        is_forbidden(svc.delete_completed(&principal("alice"), &uid("bob")).await);
+    }
+
+    #[tokio::test]
+    async fn tags_are_counted_and_stats_judged_in_the_callers_zone() {
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_tag_lists().times(1).returning(|_| {
+            Ok(vec![
+                (Tags::parse(&["Work", "home"]).unwrap(), 2),
+                (Tags::parse(&["work"]).unwrap(), 1),
+            ])
+        });
+        let tokyo = zone("Asia/Tokyo");
+        tasks
+            .expect_stats()
+            .withf(move |owner, window| {
+                *owner == uid("alice") && *window == DueWindow::at(at(50), tokyo)
+            })
+            .times(1)
+            .returning(|_, _| {
+                Ok(TaskStats {
+                    total: 3,
+                    pending: 2,
+                    completed: 1,
+                    ..TaskStats::default()
+                })
+            });
+        let svc = service(tasks);
+        let (p, me) = (principal("alice"), uid("alice"));
+        let tags = svc.tags(&p, &me).await.unwrap();
+        let shown: Vec<(&str, u64)> = tags.iter().map(|t| (t.tag.as_str(), t.count)).collect();
+        assert_eq!(shown, [("home", 2), ("Work", 3)]);
+        assert_eq!(svc.stats(&p, &me, tokyo).await.unwrap().total, 3);
+        is_forbidden(svc.tags(&p, &uid("bob")).await);
+        is_forbidden(svc.stats(&p, &uid("bob"), tokyo).await);
+    }
+
+    #[tokio::test]
+    async fn purging_forgets_tombstones_after_the_retention_and_keys_after_a_day() {
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_purge()
+            .with(
+                eq(at(50) - chrono::TimeDelta::days(30)),
+                eq(at(50) - chrono::TimeDelta::hours(24)),
+            )
+            .times(1)
+            .returning(|_, _| Ok((3, 1)));
+        assert_eq!(service(tasks).purge_expired().await.unwrap(), (3, 1));
+    }
+
+    // ----- move -----
+
+    fn placed(n: u128, position: &str) -> Task {
+        let mut t = task("alice", n, "t");
+        t.position = Position::parse(position).unwrap();
+        t
+    }
+
+    #[tokio::test]
+    async fn moving_after_a_task_lands_between_it_and_the_next_one() {
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_get().returning(|_, id| {
+            Ok(Some(match id.as_uuid().as_u128() {
+                2 => placed(2, "V"),
+                _ => placed(1, "W"),
+            }))
+        });
+        tasks
+            .expect_search()
+            .withf(|_, q, limit, after| {
+                q.sort.key == SortKey::Position
+                    && !q.sort.descending
+                    && *limit == 2
+                    && after.as_ref().map(|c| c.id) == Some(tid(2))
+            })
+            .times(1)
+            // The moving task itself is next: skipped.
+            .returning(|_, _, _, _| Ok(vec![placed(1, "W"), placed(3, "k")]));
+        tasks
+            .expect_replace()
+            .withf(|t, expected| t.id == tid(1) && t.position.as_str() == "c" && *expected == 1)
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let moved = service(tasks)
+            .move_task(
+                &principal("alice"),
+                &uid("alice"),
+                tid(1),
+                MoveTo::After(tid(2)),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(moved.position.as_str(), "c");
+        assert_eq!(moved.version, 2);
+    }
+
+    #[tokio::test]
+    async fn moving_to_the_top_or_bottom_steps_past_the_end() {
+        for (to, neighbour, expected) in [(MoveTo::Top, "V", "U"), (MoveTo::Bottom, "V", "W")] {
+            let mut tasks = MockTaskRepository::new();
+            tasks
+                .expect_get()
+                .returning(|_, _| Ok(Some(placed(1, "k"))));
+            tasks
+                .expect_search()
+                .withf(move |_, q, _, after| {
+                    after.is_none() && q.sort.descending == matches!(to, MoveTo::Bottom)
+                })
+                .times(1)
+                .returning(move |_, _, _, _| Ok(vec![placed(2, neighbour)]));
+            tasks
+                .expect_replace()
+                .withf(move |t, _| t.position.as_str() == expected)
+                .times(1)
+                .returning(|_, _| Ok(true));
+            service(tasks)
+                .move_task(&principal("alice"), &uid("alice"), tid(1), to, Some(1))
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_moved_to_the_bottom_stays_above_tasks_created_later() {
+        let last = Position::initial(at(10), tid(2));
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_get()
+            .returning(|_, _| Ok(Some(placed(1, "k"))));
+        let neighbour = last.clone();
+        tasks.expect_search().times(1).returning(move |_, _, _, _| {
+            let mut t = task("alice", 2, "t");
+            t.position = neighbour.clone();
+            Ok(vec![t])
+        });
+        tasks.expect_replace().times(1).returning(|_, _| Ok(true));
+        let moved = service(tasks)
+            .move_task(
+                &principal("alice"),
+                &uid("alice"),
+                tid(1),
+                MoveTo::Bottom,
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(moved.position > last, "below the last task");
+        // The clock reads 50 s: a task created a microsecond later goes after it.
+        let next = Position::initial(at(50) + chrono::TimeDelta::microseconds(1), tid(0));
+        assert!(moved.position < next, "{} < {next}", moved.position);
+    }
+
+    #[tokio::test]
+    async fn moving_next_to_itself_or_a_stranger_names_the_field() {
+        let mut tasks = MockTaskRepository::new();
+        tasks.expect_get().returning(|_, _| Ok(None));
+        tasks.expect_replace().never();
+        let svc = service(tasks);
+        let (p, me) = (principal("alice"), uid("alice"));
+        for (to, field) in [
+            (MoveTo::After(tid(1)), "after"),
+            (MoveTo::Before(tid(1)), "before"),
+            (MoveTo::After(tid(9)), "after"),
+        ] {
+            let err = svc.move_task(&p, &me, tid(1), to, None).await.unwrap_err();
+            assert!(
+                matches!(&err, ApplicationError::Validation { field: f, .. } if f == field),
+                "{to:?}: {err:?}"
+            );
+        }
+        is_forbidden(
+            svc.move_task(&p, &uid("bob"), tid(1), MoveTo::Top, None)
+                .await,
+        );
     }
 }

@@ -9,8 +9,10 @@ mod ids;
 mod organise;
 mod page;
 pub mod policy;
+mod position;
 mod query;
 mod recurrence;
+mod sync;
 mod task;
 mod user;
 
@@ -19,11 +21,13 @@ pub use error::{DomainError, InvalidReason};
 pub use ids::{TaskId, UserId};
 pub use organise::{Priority, Tag, Tags, TimeZone};
 pub use page::{Cursor, PageRequest};
+pub use position::Position;
 pub use query::{
     DueWindow, ListCursor, ListPosition, ListSpec, SearchText, Sort, SortKey, SortValue, Status,
     TaskFilter, TaskQuery,
 };
 pub use recurrence::{ByDay, Frequency, Recurrence, Until};
+pub use sync::{Change, IdempotencyKey, TagCount, TaskStats, Tombstone, count_tags, merge_changes};
 pub use task::{Completion, Task, TaskChanges, TaskDescription, TaskTitle};
 pub use user::{AdminRoles, Principal, RoleList, User};
 

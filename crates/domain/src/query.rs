@@ -42,6 +42,8 @@ pub enum SortKey {
     Priority,
     /// Case-insensitive.
     Title,
+    /// The manual order ([`crate::Position`]).
+    Position,
 }
 
 impl SortKey {
@@ -53,6 +55,7 @@ impl SortKey {
             Self::Due => "due",
             Self::Priority => "priority",
             Self::Title => "title",
+            Self::Position => "position",
         }
     }
 }
@@ -65,8 +68,7 @@ pub struct Sort {
 }
 
 impl Sort {
-    const EXPECTED: &'static str =
-        "one of created_at, updated_at, due, priority, title, optionally after a - for descending";
+    const EXPECTED: &'static str = "one of created_at, updated_at, due, priority, title, position, optionally after a - for descending";
 
     /// # Errors
     /// `DomainError::Invalid` for field `sort` when the key is unknown.
@@ -81,6 +83,7 @@ impl Sort {
             "due" => SortKey::Due,
             "priority" => SortKey::Priority,
             "title" => SortKey::Title,
+            "position" => SortKey::Position,
             _ => {
                 return Err(DomainError::invalid(
                     "sort",
@@ -176,7 +179,7 @@ pub enum SortValue {
     Instant(Option<Timestamp>),
     /// `Priority::rank` (`None`: no priority, ordered last).
     Rank(Option<i16>),
-    /// The title in Unicode lower case.
+    /// The title in Unicode lower case, or the position.
     Text(String),
 }
 
@@ -190,6 +193,7 @@ impl SortValue {
             SortKey::Due => Self::Instant(task.due.map(|d| d.starts_at_utc())),
             SortKey::Priority => Self::Rank(task.priority.map(Priority::rank)),
             SortKey::Title => Self::Text(task.title.as_str().to_lowercase()),
+            SortKey::Position => Self::Text(task.position.as_str().to_owned()),
         }
     }
 }
@@ -219,6 +223,9 @@ pub struct ListSpec {
     pub filter: TaskFilter,
     pub sort: Sort,
     pub tz: TimeZone,
+    /// The sync feed: tasks changed since `filter.updated_since` and the tombstones of
+    /// those deleted since, by `(updated_at, id)`.
+    pub include_deleted: bool,
 }
 
 impl Default for ListSpec {
@@ -227,6 +234,7 @@ impl Default for ListSpec {
             filter: TaskFilter::default(),
             sort: Sort::default(),
             tz: TimeZone::UTC,
+            include_deleted: false,
         }
     }
 }
@@ -286,7 +294,50 @@ impl ListSpec {
     /// pages are read by `TaskRepository::list` and continue at a [`Cursor`].
     #[must_use]
     pub fn is_plain(&self) -> bool {
-        self.sort == Sort::default() && self.filter == TaskFilter::default()
+        self.sort == Sort::default()
+            && self.filter == TaskFilter::default()
+            && !self.include_deleted
+    }
+
+    /// What stops this list from being a sync feed (`include_deleted`), as
+    /// `(parameter, problem)` pairs: a feed needs `updated_since`, is ordered by
+    /// `updated_at` ascending, and takes no other filter (a deleted task has no fields
+    /// left to filter by).
+    #[must_use]
+    pub fn sync_problems(&self) -> Vec<(&'static str, &'static str)> {
+        let f = &self.filter;
+        let mut problems = Vec::new();
+        if f.updated_since.is_none() {
+            problems.push((
+                "include_deleted",
+                "needs updated_since: the feed holds what changed since then",
+            ));
+        }
+        let other =
+            "cannot be combined with include_deleted: a deleted task has no fields to filter by";
+        let filters = [
+            ("status", f.status != Status::All),
+            ("priority", !f.priorities.is_empty()),
+            ("tag", !f.tags.is_empty()),
+            ("q", f.text.is_some()),
+            ("due_before", f.due_before.is_some()),
+            ("due_after", f.due_after.is_some()),
+            ("overdue", f.overdue),
+            ("due", f.due_today),
+        ];
+        problems.extend(
+            filters
+                .iter()
+                .filter(|(_, set)| *set)
+                .map(|(name, _)| (*name, other)),
+        );
+        if self.sort != Sort::parse("updated_at").unwrap_or_default() {
+            problems.push((
+                "sort",
+                "must be updated_at (or left out) with include_deleted: the feed is in the order things changed",
+            ));
+        }
+        problems
     }
 
     /// The query to run at `now`.
@@ -346,6 +397,10 @@ impl ListSpec {
             self.sort,
             if zoned { self.tz.name() } else { "" },
         );
+        // Only when set: cursors of lists without it keep their fingerprints.
+        if self.include_deleted {
+            text.push_str("\ninclude_deleted=1");
+        }
         text
     }
 
@@ -449,6 +504,12 @@ fn decode_value(key: SortKey, raw: &str) -> Option<SortValue> {
             Priority::from_rank(rank)?;
             (rank.to_string() == raw).then_some(SortValue::Rank(Some(rank)))
         }
+        SortKey::Position => match decode_value(SortKey::Title, raw)? {
+            SortValue::Text(text) => crate::Position::parse(&text)
+                .ok()
+                .map(|p| SortValue::Text(p.as_str().to_owned())),
+            _ => None,
+        },
         SortKey::Title => {
             let pairs = raw.as_bytes().chunks_exact(2);
             if !pairs.remainder().is_empty() {
@@ -542,7 +603,15 @@ mod tests {
                 descending: true
             }
         );
-        for raw in ["created_at", "-updated_at", "due", "-priority", "title"] {
+        for raw in [
+            "created_at",
+            "-updated_at",
+            "due",
+            "-priority",
+            "title",
+            "position",
+            "-position",
+        ] {
             assert_eq!(Sort::parse(raw).unwrap().to_string(), raw);
         }
         for bad in ["", "-", "position2", "Due", "--due", "+due"] {
@@ -614,6 +683,7 @@ mod tests {
             filter,
             sort: Sort::parse(sort).unwrap(),
             tz: TimeZone::UTC,
+            include_deleted: false,
         }
     }
 
@@ -891,5 +961,58 @@ mod tests {
         assert_eq!(query.filter, pending());
         assert_eq!(query.sort, Sort::parse("-priority").unwrap());
         assert_eq!(query.window, DueWindow::at(now, tokyo));
+    }
+
+    #[test]
+    fn a_sync_feed_needs_updated_since_and_takes_no_other_filter_or_sort() {
+        let since = TaskFilter {
+            updated_since: Some(chrono::Utc.timestamp_opt(5, 0).unwrap()),
+            ..TaskFilter::default()
+        };
+        let feed = |filter: TaskFilter, sort: &str| ListSpec {
+            include_deleted: true,
+            ..spec(filter, sort)
+        };
+        assert!(feed(since.clone(), "updated_at").sync_problems().is_empty());
+        assert!(!feed(since.clone(), "updated_at").is_plain());
+        let named = |spec: ListSpec| -> Vec<&str> {
+            spec.sync_problems().iter().map(|(name, _)| *name).collect()
+        };
+        assert_eq!(
+            named(feed(TaskFilter::default(), "updated_at")),
+            ["include_deleted"]
+        );
+        assert_eq!(
+            named(feed(
+                TaskFilter {
+                    status: Status::Pending,
+                    overdue: true,
+                    ..since.clone()
+                },
+                "-updated_at"
+            )),
+            ["status", "overdue", "sort"]
+        );
+        // The flag is part of the query a cursor belongs to.
+        assert_ne!(
+            feed(since.clone(), "updated_at").fingerprint(),
+            spec(since, "updated_at").fingerprint()
+        );
+    }
+
+    #[test]
+    fn position_cursors_round_trip_and_refuse_what_is_not_a_position() {
+        let sorted = spec(TaskFilter::default(), "position");
+        let id = TaskId::from_uuid(uuid::Uuid::from_u128(7));
+        let cursor = ListPosition::Query(ListCursor {
+            value: SortValue::Text("0Az".to_owned()),
+            id,
+        });
+        let raw = sorted.encode_position(&cursor);
+        assert_eq!(sorted.parse_position(&raw).unwrap(), cursor);
+        // "0A " (a space) is hex-encoded text but no position.
+        let bad = raw.replace("30417a", "304120");
+        assert_ne!(bad, raw);
+        assert!(sorted.parse_position(&bad).is_err());
     }
 }

@@ -1,6 +1,6 @@
 use crate::{
-    DomainError, Due, InvalidReason, Priority, Recurrence, Tags, TaskId, TimeZone, Timestamp,
-    UserId,
+    DomainError, Due, InvalidReason, Position, Priority, Recurrence, Tags, TaskId, TimeZone,
+    Timestamp, UserId,
 };
 
 /// A task's title: trimmed, 1 to 200 characters, no control characters.
@@ -95,6 +95,9 @@ pub struct Task {
     pub occurrences_done: u32,
     /// Starts at 1; every write adds one. Clients send it back in `If-Match`.
     pub version: i64,
+    /// Its place in the owner's manual order (the `position` sort). A new task goes after
+    /// every task created before it.
+    pub position: Position,
 }
 
 /// What completing a task does.
@@ -135,6 +138,7 @@ impl Task {
             time_zone: None,
             occurrences_done: 0,
             version: 1,
+            position: Position::initial(now, id),
         }
     }
 
@@ -213,6 +217,9 @@ impl Task {
         if let Some(time_zone) = changes.time_zone {
             next.time_zone = time_zone;
         }
+        if let Some(position) = &changes.position {
+            next.position = position.clone();
+        }
         next.check()?;
         next.updated_at = now;
         next.version = self.version.saturating_add(1);
@@ -266,6 +273,8 @@ impl Task {
             time_zone: self.time_zone,
             occurrences_done: 0,
             version: 1,
+            // A new task: after every task created before it.
+            position: Position::initial(now, finished_id),
             ..self.clone()
         };
         next.remind_at = self
@@ -292,6 +301,7 @@ pub struct TaskChanges {
     pub remind_at: Option<Option<Timestamp>>,
     pub recurrence: Option<Option<Recurrence>>,
     pub time_zone: Option<Option<TimeZone>>,
+    pub position: Option<Position>,
 }
 
 impl TaskChanges {

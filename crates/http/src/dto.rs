@@ -75,7 +75,7 @@ pub struct TaskJson<'a>(pub &'a Task);
 impl Serialize for TaskJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let t = self.0;
-        let mut m = s.serialize_struct("TaskDto", 15)?;
+        let mut m = s.serialize_struct("TaskDto", 16)?;
         m.serialize_field("id", &Displayed(t.id))?;
         m.serialize_field("user_id", t.owner.as_str())?;
         m.serialize_field("title", t.title.as_str())?;
@@ -94,6 +94,7 @@ impl Serialize for TaskJson<'_> {
         m.serialize_field("recurrence", &t.recurrence.as_ref().map(Displayed))?;
         m.serialize_field("time_zone", &t.time_zone.map(todo_domain::TimeZone::name))?;
         m.serialize_field("version", &t.version)?;
+        m.serialize_field("position", t.position.as_str())?;
         m.end()
     }
 }
@@ -183,6 +184,12 @@ pub struct TaskDto {
     /// number in quotes.
     #[schema(example = 3, minimum = 1)]
     pub version: i64,
+    /// Its place in the manual order (`sort=position`): base-62 digits compared byte by
+    /// byte. A new task goes after every task created before it; move it with
+    /// `POST …/move`, or set a key of your own between two neighbours' (any fractional
+    /// index library with the `0-9A-Za-z` alphabet computes one).
+    #[schema(example = "008E1pES47y03577pTR4Fze0yyewRhISy")]
+    pub position: String,
 }
 
 impl From<Task> for TaskDto {
@@ -208,6 +215,7 @@ impl From<Task> for TaskDto {
             recurrence: t.recurrence.map(|r| r.to_string()),
             time_zone: t.time_zone.map(|z| z.name().to_owned()),
             version: t.version,
+            position: t.position.as_str().to_owned(),
         }
     }
 }
@@ -252,6 +260,11 @@ pub struct CreateTask {
     #[serde(default)]
     #[schema(example = "Europe/Berlin")]
     pub time_zone: Option<String>,
+    /// A place in the manual order (base-62 digits `0-9A-Za-z`, 1–128, not ending in `0`);
+    /// by default after every task created before it.
+    #[serde(default)]
+    #[schema(example = "V", max_length = 128)]
+    pub position: Option<String>,
     #[serde(default, rename = "id")]
     #[schema(ignore)]
     pub _id: Option<IgnoredAny>,
@@ -321,6 +334,11 @@ pub struct UpdateTask {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, example = "America/New_York")]
     pub time_zone: Option<Option<String>>,
+    /// A place in the manual order (base-62 digits, 1–128, not ending in `0`); not
+    /// `null`. `POST …/move` computes one from the neighbours for you.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "V1", max_length = 128)]
+    pub position: Option<Option<String>>,
     #[serde(default, rename = "id")]
     #[schema(ignore)]
     pub _id: Option<IgnoredAny>,
@@ -355,6 +373,133 @@ pub struct CompleteTask {
 impl FromEmptyBody for CompleteTask {
     fn from_empty_body() -> Option<Self> {
         Some(Self::default())
+    }
+}
+
+/// Body of `POST /api/{user_id}/tasks/{id}/move`: exactly one of the fields.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveTask {
+    /// Place it right after this task of yours.
+    #[serde(default)]
+    #[schema(format = "uuid")]
+    pub after: Option<String>,
+    /// Place it right before this task of yours.
+    #[serde(default)]
+    #[schema(format = "uuid")]
+    pub before: Option<String>,
+    /// `top` (before every other task) or `bottom` (after every other task).
+    #[serde(default)]
+    #[schema(example = "top")]
+    pub to: Option<String>,
+}
+
+impl FromEmptyBody for MoveTask {}
+
+/// A deleted task in the sync feed (`include_deleted=true`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeletedTaskDto {
+    #[schema(format = "uuid")]
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
+    /// When it was deleted, in UTC with microseconds.
+    #[schema(example = "2026-11-25T09:30:00.000000Z", format = "date-time")]
+    pub updated_at: String,
+}
+
+/// One entry of the sync feed: a task as it is now, or a deleted one.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // Documents the feed; responses are written by `changes_body`.
+pub enum ChangeDto {
+    Task(TaskDto),
+    Deleted(DeletedTaskDto),
+}
+
+/// Writes a sync feed page: tasks as [`TaskJson`], deletions as [`DeletedTaskDto`].
+///
+/// # Errors
+/// Only if serialisation fails.
+pub fn changes_body(changes: &[todo_domain::Change]) -> serde_json::Result<Vec<u8>> {
+    struct One<'a>(&'a todo_domain::Change);
+    impl Serialize for One<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self.0 {
+                todo_domain::Change::Updated(task) => TaskJson(task).serialize(s),
+                todo_domain::Change::Deleted(gone) => {
+                    let mut m = s.serialize_struct("DeletedTaskDto", 3)?;
+                    m.serialize_field("id", &Displayed(gone.id))?;
+                    m.serialize_field("deleted", &true)?;
+                    m.serialize_field("updated_at", &Displayed(Rfc3339(gone.deleted_at)))?;
+                    m.end()
+                }
+            }
+        }
+    }
+    let mut buf = Vec::with_capacity(64 + 448 * changes.len());
+    let mut ser = serde_json::Serializer::new(&mut buf);
+    serde::Serializer::collect_seq(&mut ser, changes.iter().map(One))?;
+    Ok(buf)
+}
+
+/// Answer of `DELETE /api/{user_id}/tasks?status=completed`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Cleared {
+    /// How many completed tasks were deleted.
+    #[schema(example = 12)]
+    pub deleted: u64,
+}
+
+/// A tag in use, with how many of the caller's tasks carry it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TagCountDto {
+    /// As most of its tasks spell it (tags compare ignoring case).
+    #[schema(example = "Work")]
+    pub tag: String,
+    #[schema(example = 7)]
+    pub count: u64,
+}
+
+/// Open tasks by priority.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PriorityCounts {
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+    /// Open tasks without a priority.
+    pub none: u64,
+}
+
+/// Counts of the caller's tasks (`GET /api/{user_id}/tasks/stats`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TaskStatsDto {
+    pub total: u64,
+    pub pending: u64,
+    pub completed: u64,
+    /// Open tasks by priority.
+    pub pending_by_priority: PriorityCounts,
+    /// Open tasks due before now (all-day ones: before today), in `tz`.
+    pub overdue: u64,
+    /// Tasks due today in `tz`, open or completed.
+    pub due_today: u64,
+}
+
+impl From<todo_domain::TaskStats> for TaskStatsDto {
+    fn from(s: todo_domain::TaskStats) -> Self {
+        Self {
+            total: s.total,
+            pending: s.pending,
+            completed: s.completed,
+            pending_by_priority: PriorityCounts {
+                high: s.pending_high,
+                medium: s.pending_medium,
+                low: s.pending_low,
+                none: s.pending_no_priority,
+            },
+            overdue: s.overdue,
+            due_today: s.due_today,
+        }
     }
 }
 
@@ -563,7 +708,8 @@ mod tests {
                 r#""created_at":"2025-11-25T09:30:00.000000Z","#,
                 r#""updated_at":"2025-11-25T09:30:01.234567Z","#,
                 r#""priority":null,"tags":[],"due":null,"remind_at":null,"#,
-                r#""completed_at":null,"recurrence":null,"time_zone":null,"version":1}"#
+                r#""completed_at":null,"recurrence":null,"time_zone":null,"version":1,"#,
+                r#""position":"0084vJjoO2402ySylsGsIei7UdixA6hQH"}"#
             )
         );
         let value = |t: &Task| serde_json::to_value(TaskJson(t)).unwrap();

@@ -167,6 +167,7 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::App(A::Conflict(_)) => StatusCode::CONFLICT,
+            Self::App(A::Gone(_)) => StatusCode::GONE,
             Self::App(A::PreconditionFailed { .. }) => StatusCode::PRECONDITION_FAILED,
             Self::App(A::Unavailable(_)) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::App(A::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,

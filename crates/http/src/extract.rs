@@ -134,6 +134,13 @@ pub trait FromEmptyBody: Sized {
     }
 }
 
+impl<T> JsonBody<T> {
+    /// The body as received.
+    pub fn raw(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 impl<T: DeserializeOwned + FromEmptyBody> JsonBody<T> {
     /// 415 for a non-JSON content type, 400 for malformed JSON, 422 for a wrong shape.
     pub fn parse(self) -> Result<T, ApiError> {

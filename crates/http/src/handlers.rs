@@ -1,18 +1,18 @@
 //! Route handlers: parse at the boundary, call one service method, shape the response.
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderName};
 use actix_web::{HttpRequest, HttpResponse, web};
-use todo_application::{ApplicationError, NewTask, Page};
+use todo_application::{ApplicationError, Idempotency, MoveTo, NewTask, Page};
 use todo_domain::{
-    Cursor, DomainError, Due, Priority, Recurrence, RoleList, Tags, Task, TaskChanges,
-    TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp, UserId, parse_instant,
+    Cursor, DomainError, Due, IdempotencyKey, Position, Priority, Recurrence, RoleList, Tags, Task,
+    TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp, UserId, parse_instant,
 };
 
 use crate::Services;
 use crate::conditional::{self, IfNoneMatch, etag};
 use crate::dto::{
-    CompleteTask, CreateTask, Health, ListQuery, SetRole, TaskDto, TaskJson, UpdateTask, UserDto,
-    Welcome, tasks_body,
+    Cleared, CompleteTask, CreateTask, Health, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
+    TaskJson, TaskStatsDto, UpdateTask, UserDto, Welcome, changes_body, tasks_body,
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{Authenticated, JsonBody};
@@ -82,6 +82,48 @@ fn recurrence(raw: Option<&str>) -> Result<Option<Recurrence>> {
 
 fn time_zone(raw: Option<&str>) -> Result<Option<TimeZone>> {
     optional(raw, |raw| TimeZone::parse("time_zone", raw))
+}
+
+fn position(raw: Option<&str>) -> Result<Option<Position>> {
+    optional(raw, Position::parse)
+}
+
+/// The request header that makes a create idempotent.
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// The response header that marks a replayed create.
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The `Idempotency-Key` of a create and the fingerprint of its body: SHA-256 of the body
+/// as canonical JSON (object keys sorted, no white space), so that a retry that writes the
+/// same JSON differently still matches.
+fn idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>> {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    let mut values = req.headers().get_all(&IDEMPOTENCY_KEY);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let bad = |message: String| ApiError::BadHeader {
+        header: "Idempotency-Key",
+        message,
+    };
+    if values.next().is_some() {
+        return Err(bad("must be given once".to_owned()));
+    }
+    let raw = value
+        .to_str()
+        .map_err(|_| bad("must be visible ASCII".to_owned()))?;
+    let key = IdempotencyKey::parse(raw).map_err(|err| bad(err.to_string()))?;
+    // The body has been parsed as JSON already; a body that is not JSON was refused.
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .map(|value| value.to_string())
+        .unwrap_or_default();
+    let digest = sha2::Sha256::digest(canonical.as_bytes());
+    let mut fingerprint = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(fingerprint, "{byte:02x}");
+    }
+    Ok(Some(Idempotency { key, fingerprint }))
 }
 
 /// A single task with its version as a strong `ETag`.
@@ -205,20 +247,21 @@ pub async fn ready(services: web::Data<Services>) -> Result<HttpResponse> {
 }
 
 #[utoipa::path(get, path = "/api/{user_id}/tasks", tag = "tasks",
-    description = "The caller's tasks as a bare JSON array: by default every task, oldest first (`(created_at, id)`). Parameters filter (all of them must hold) and sort the list; `priority` and `tag` may be repeated or comma-separated. When more remain, `Link: <…>; rel=\"next\"` points to the next page and repeats every parameter but `cursor`. An unknown parameter, a parameter given twice that may be given once, or a bad value is a 422 whose `errors[].field` names the parameter.",
+    description = "The caller's tasks as a bare JSON array: by default every task, oldest first (`(created_at, id)`). With `include_deleted=true&updated_since=…` it is the sync feed instead: an array of `ChangeDto` (tasks, and `{\"id\", \"deleted\": true, \"updated_at\"}` for tasks deleted since), in the order they changed. Parameters filter (all of them must hold) and sort the list; `priority` and `tag` may be repeated or comma-separated. When more remain, `Link: <…>; rel=\"next\"` points to the next page and repeats every parameter but `cursor`. An unknown parameter, a parameter given twice that may be given once, or a bad value is a 422 whose `errors[].field` names the parameter.",
     params(("user_id" = String, Path, description = "The caller's user id"), TaskListParams),
     responses(
         (status = 200, description = "One page of the caller's tasks; `Link: <…>; rel=\"next\"` when more remain", body = Vec<TaskDto>,
             headers(("Link" = String, description = "`</api/alice/tasks?cursor=…&status=pending&sort=-due>; rel=\"next\"` when more remain"))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`include_deleted=true` with an `updated_since` older than deleted tasks are remembered: fetch the whole list again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown or repeated parameter, or a bad value (a status, priority, tag, q, date, instant, zone, sort or limit it cannot read, or a cursor that is damaged or belongs to a different query); `errors[].field` names each parameter",
             body = Problem, content_type = "application/problem+json",
             example = json!({"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
-                "detail": "colour is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, sort, limit, cursor; sort must be one of created_at, updated_at, due, priority, title, optionally after a - for descending",
+                "detail": "colour is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, include_deleted, sort, limit, cursor; sort must be one of created_at, updated_at, due, priority, title, position, optionally after a - for descending",
                 "errors": [
-                    {"field": "colour", "message": "is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, sort, limit, cursor"},
-                    {"field": "sort", "message": "must be one of created_at, updated_at, due, priority, title, optionally after a - for descending"}
+                    {"field": "colour", "message": "is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, include_deleted, sort, limit, cursor"},
+                    {"field": "sort", "message": "must be one of created_at, updated_at, due, priority, title, position, optionally after a - for descending"}
                 ]})),
     ),
     security(("bearer" = [])))]
@@ -230,6 +273,24 @@ pub async fn list_tasks(
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
     let mut query = TaskListQuery::parse(req.query_string())?;
+    if query.spec.include_deleted {
+        let page = services
+            .tasks
+            .changes(
+                &principal,
+                &owner,
+                &query.spec,
+                query.limit,
+                query.after.take(),
+            )
+            .await?;
+        let mut res = HttpResponse::Ok();
+        if let Some(next) = &page.next {
+            let next = query.spec.encode_position(next);
+            res.insert_header((header::LINK, query.next_link(req.path(), &next)));
+        }
+        return Ok(json_body(res, changes_body(&page.items)));
+    }
     let page = services
         .tasks
         .list(
@@ -249,19 +310,22 @@ pub async fn list_tasks(
 }
 
 #[utoipa::path(post, path = "/api/{user_id}/tasks", tag = "tasks",
-    description = "Creates a task. Only `title` is required; `recurrence` needs `due`. Invalid values are a 422 naming the field.",
-    params(("user_id" = String, Path, description = "The caller's user id")),
+    description = "Creates a task. Only `title` is required; `recurrence` needs `due`. Invalid values are a 422 naming the field. With an `Idempotency-Key`, a retry of the same request (same key, same JSON body) within 24 hours answers with the task the first one created (201, `Idempotent-Replayed: true`) instead of creating another.",
+    params(("user_id" = String, Path, description = "The caller's user id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A key unique to this create, chosen by the client (a UUID, say; 1–255 visible ASCII characters). Keys are per user and remembered for 24 hours.", example = "5f0c2a1e-8d4b-4f7a-9c3e-2b1d0a9f8e7d")),
     request_body = CreateTask,
     responses(
-        (status = 201, description = "Created; `Location` names the new task", body = TaskDto,
+        (status = 201, description = "Created; `Location` names the new task (or, for a replayed `Idempotency-Key`, the task the first request created, as it is now)", body = TaskDto,
             headers(("Location" = String, description = "`/api/{user_id}/tasks/{task_id}`"),
-                ("ETag" = String, description = "The new task's version, `\"1\"`"))),
+                ("ETag" = String, description = "The new task's version, `\"1\"`"),
+                ("Idempotent-Replayed" = String, description = "`true` when this answers a retry of an earlier request with the same `Idempotency-Key`"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The task created with this `Idempotency-Key` has been deleted since", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule (`errors[0].field` names it), or the `Idempotency-Key` was used with a different body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn create_task(
@@ -272,7 +336,9 @@ pub async fn create_task(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
+    let raw = body.raw().to_vec();
     let body = body.parse()?;
+    let idempotency = idempotency(&req, &raw)?;
     let new = NewTask {
         title: title(&body.title)?,
         description: description(body.description.as_deref())?,
@@ -283,11 +349,24 @@ pub async fn create_task(
         remind_at: remind_at(body.remind_at.as_deref())?,
         recurrence: recurrence(body.recurrence.as_deref())?,
         time_zone: time_zone(body.time_zone.as_deref())?,
+        position: position(body.position.as_deref())?,
     };
-    let task = services.tasks.create(&principal, &owner, new).await?;
+    let (task, replayed) = match &idempotency {
+        None => (services.tasks.create(&principal, &owner, new).await?, false),
+        Some(idempotency) => {
+            let created = services
+                .tasks
+                .create_idempotent(&principal, &owner, new, idempotency)
+                .await?;
+            (created.task, created.replayed)
+        }
+    };
     let location = format!("{}/{}", req.path().trim_end_matches('/'), task.id);
     let mut res = HttpResponse::Created();
     res.insert_header((header::LOCATION, location));
+    if replayed {
+        res.insert_header((IDEMPOTENT_REPLAYED, "true"));
+    }
     Ok(task_response(res, &task))
 }
 
@@ -355,6 +434,11 @@ fn changes(body: UpdateTask) -> Result<TaskChanges> {
             .time_zone
             .map(|raw| time_zone(raw.as_deref()))
             .transpose()?,
+        position: match body.position {
+            None => None,
+            Some(None) => return Err(invalid("position", "must not be null")),
+            Some(Some(raw)) => Some(parsed(Position::parse(&raw))?),
+        },
     })
 }
 
@@ -494,6 +578,170 @@ pub async fn delete_task(
         .delete(&principal, &owner, id, if_match)
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(delete, path = "/api/{user_id}/tasks", tag = "tasks",
+    description = "Clears the completed tasks: deletes every completed task of the caller at once (sync clients see each one's tombstone). `status=completed` is required, so that a bare `DELETE` cannot empty the list.",
+    params(("user_id" = String, Path, description = "The caller's user id"),
+        ("status" = String, Query, description = "Must be `completed`", example = "completed")),
+    responses(
+        (status = 200, description = "How many were deleted", body = Cleared),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`status` missing or not `completed`, or another parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn clear_completed(
+    req: HttpRequest,
+    Authenticated(principal): Authenticated,
+    path: web::Path<String>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let owner = user_id(&path)?;
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|err| ApiError::Shape {
+            field: None,
+            message: format!("invalid query string: {err}"),
+        })?
+        .into_inner();
+    let mut errors = Vec::new();
+    for (name, value) in &pairs {
+        if name != "status" {
+            errors.push(crate::error::FieldError {
+                field: name.clone(),
+                message: "is not a parameter here; the only one is status=completed".to_owned(),
+            });
+        } else if value != "completed" {
+            errors.push(crate::error::FieldError {
+                field: "status".to_owned(),
+                message: "must be completed: only completed tasks are cleared at once".to_owned(),
+            });
+        }
+    }
+    if !pairs.iter().any(|(name, _)| name == "status") {
+        errors.push(crate::error::FieldError {
+            field: "status".to_owned(),
+            message: "is required and must be completed: only completed tasks are cleared at once"
+                .to_owned(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Query(errors));
+    }
+    let deleted = services.tasks.delete_completed(&principal, &owner).await?;
+    Ok(HttpResponse::Ok().json(Cleared { deleted }))
+}
+
+#[utoipa::path(get, path = "/api/{user_id}/tags", tag = "tasks",
+    description = "Every tag the caller uses, with how many of their tasks carry it, sorted ignoring case. Tags compare ignoring case; each is shown as most of its tasks spell it.",
+    params(("user_id" = String, Path, description = "The caller's user id")),
+    responses(
+        (status = 200, body = Vec<TagCountDto>, example = json!([{"tag": "home", "count": 3}, {"tag": "Work", "count": 7}])),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_tags(
+    Authenticated(principal): Authenticated,
+    path: web::Path<String>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let owner = user_id(&path)?;
+    let tags = services.tasks.tags(&principal, &owner).await?;
+    let body: Vec<TagCountDto> = tags
+        .into_iter()
+        .map(|t| TagCountDto {
+            tag: t.tag.as_str().to_owned(),
+            count: t.count,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// The query of `GET /api/{user_id}/tasks/stats`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// The IANA time zone in which `overdue` and `due_today` are judged (default `UTC`).
+    #[param(example = "Europe/Berlin")]
+    pub tz: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/{user_id}/tasks/stats", tag = "tasks",
+    description = "Counts of the caller's tasks: by status, open ones by priority, overdue and due today (judged in `tz`), in one database query.",
+    params(("user_id" = String, Path, description = "The caller's user id"), StatsQuery),
+    responses(
+        (status = 200, body = TaskStatsDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown parameter or zone", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn task_stats(
+    Authenticated(principal): Authenticated,
+    path: web::Path<String>,
+    query: web::Query<StatsQuery>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let owner = user_id(&path)?;
+    let tz = match query.tz.as_deref() {
+        None => TimeZone::UTC,
+        Some(raw) => parsed(TimeZone::parse("tz", raw))?,
+    };
+    let stats = services.tasks.stats(&principal, &owner, tz).await?;
+    Ok(HttpResponse::Ok().json(TaskStatsDto::from(stats)))
+}
+
+#[utoipa::path(post, path = "/api/{user_id}/tasks/{task_id}/move", tag = "tasks",
+    description = "Moves a task in the manual order (`sort=position`): right after or before another of the caller's tasks, or to the top or bottom. Only this task changes: it gets a `position` between its new neighbours'.",
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
+        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"`, or `*`.", example = "\"3\"")),
+    request_body(content = MoveTask, examples(
+        ("after" = (value = json!({"after": "0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99"}))),
+        ("top" = (value = json!({"to": "top"}))))),
+    responses(
+        (status = 200, description = "The moved task, with its new `position`", body = TaskDto, headers(("ETag" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The neighbours share a position (set by a client), so nothing fits between them", body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json", headers(("ETag" = String))),
+        (status = 422, description = "Not exactly one of `after`, `before`, `to`; a neighbour that is this task or none of the caller's; `to` not `top` or `bottom`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn move_task(
+    req: HttpRequest,
+    Authenticated(principal): Authenticated,
+    path: web::Path<(String, String)>,
+    body: JsonBody<MoveTask>,
+    services: web::Data<Services>,
+) -> Result<HttpResponse> {
+    let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
+    let if_match = conditional::if_match(&req)?;
+    let body = body.parse()?;
+    let neighbour = |field: &str, raw: &str| {
+        TaskId::parse(raw).map_err(|_| invalid(field, "must be a task id (a UUID)"))
+    };
+    let to = match (&body.after, &body.before, body.to.as_deref()) {
+        (Some(after), None, None) => MoveTo::After(neighbour("after", after)?),
+        (None, Some(before), None) => MoveTo::Before(neighbour("before", before)?),
+        (None, None, Some("top")) => MoveTo::Top,
+        (None, None, Some("bottom")) => MoveTo::Bottom,
+        (None, None, Some(_)) => return Err(invalid("to", "must be top or bottom")),
+        _ => {
+            return Err(ApiError::Shape {
+                field: None,
+                message: "give exactly one of after, before or to".to_owned(),
+            });
+        }
+    };
+    let task = services
+        .tasks
+        .move_task(&principal, &owner, id, to, if_match)
+        .await?;
+    Ok(task_response(HttpResponse::Ok(), &task))
 }
 
 /// Prometheus metrics (text exposition format).

@@ -133,10 +133,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                     web::resource("/admin/users/{user_id}/tasks/{task_id}")
                         .delete(h::admin_delete_user_task),
                 )
+                .service(web::resource("/{user_id}/tags").get(h::list_tags))
+                // Before `/{user_id}/tasks/{task_id}`, which would take "stats" for an id.
+                .service(web::resource("/{user_id}/tasks/stats").get(h::task_stats))
                 .service(
                     web::resource("/{user_id}/tasks")
                         .get(h::list_tasks)
-                        .post(h::create_task),
+                        .post(h::create_task)
+                        .delete(h::clear_completed),
                 )
                 .service(
                     web::resource("/{user_id}/tasks/{task_id}")
@@ -147,7 +151,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                 )
                 .service(
                     web::resource("/{user_id}/tasks/{task_id}/complete").patch(h::complete_task),
-                ),
+                )
+                .service(web::resource("/{user_id}/tasks/{task_id}/move").post(h::move_task)),
         )
         .route(
             "/docs",
@@ -246,13 +251,14 @@ fn cors(origins: &[String]) -> Cors {
             header::IF_NONE_MATCH,
         ])
         .allowed_header(REQUEST_ID)
+        .allowed_header(handlers::IDEMPOTENCY_KEY)
         .expose_headers([
             header::LINK,
             header::LOCATION,
             header::RETRY_AFTER,
             header::ETAG,
         ])
-        .expose_headers([REQUEST_ID])
+        .expose_headers([REQUEST_ID, handlers::IDEMPOTENT_REPLAYED])
         .max_age(600);
     if origins.iter().any(|o| o == "*") {
         return cors.allow_any_origin();

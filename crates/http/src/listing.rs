@@ -6,14 +6,14 @@ use std::fmt::Write as _;
 
 use actix_web::web;
 use todo_domain::{
-    DomainError, Due, ListPosition, ListSpec, Priority, SearchText, Sort, Status, Tag, Tags,
-    TaskFilter, TimeZone, parse_instant,
+    DomainError, Due, ListPosition, ListSpec, Priority, SearchText, Sort, SortKey, Status, Tag,
+    Tags, TaskFilter, TimeZone, parse_instant,
 };
 
 use crate::error::{ApiError, FieldError};
 
 /// Every parameter of the list, in the order the documentation gives them.
-const PARAMETERS: [&str; 13] = [
+const PARAMETERS: [&str; 14] = [
     "status",
     "priority",
     "tag",
@@ -24,6 +24,7 @@ const PARAMETERS: [&str; 13] = [
     "due",
     "tz",
     "updated_since",
+    "include_deleted",
     "sort",
     "limit",
     "cursor",
@@ -135,15 +136,37 @@ impl TaskListQuery {
                 parse_instant("updated_since", raw)
             }),
         };
+        let include_deleted = check
+            .plain("include_deleted", one("include_deleted"), |raw| match raw {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err("must be true or false"),
+            })
+            .unwrap_or(false);
+        // The sync feed is in the order things changed.
+        let default_sort = if include_deleted {
+            Sort {
+                key: SortKey::UpdatedAt,
+                descending: false,
+            }
+        } else {
+            Sort::default()
+        };
         let spec = ListSpec {
             filter,
             sort: check
                 .value("sort", one("sort"), Sort::parse)
-                .unwrap_or_default(),
+                .unwrap_or(default_sort),
             tz: check
                 .value("tz", one("tz"), |raw| TimeZone::parse("tz", raw))
                 .unwrap_or(TimeZone::UTC),
+            include_deleted,
         };
+        if include_deleted && check.errors.is_empty() {
+            for (field, message) in spec.sync_problems() {
+                check.fail(field, message.to_owned());
+            }
+        }
         let limit = check.plain("limit", one("limit"), |raw| {
             raw.trim()
                 .parse::<u32>()
@@ -326,8 +349,16 @@ pub(crate) struct TaskListParams {
     /// incremental sync.
     #[param(example = "2026-11-25T09:30:00Z", format = DateTime)]
     updated_since: Option<String>,
-    /// The order (default `created_at`); a leading `-` reverses it. Ties are broken by task
-    /// id; tasks without a due date or priority come last either way; `title` ignores case.
+    /// `true` (with `updated_since`, and no other filter): the sync feed. Tasks changed
+    /// since then and `{"id", "deleted": true, "updated_at"}` entries for tasks deleted
+    /// since then, ordered by `updated_at` (the deletion time for those), then id. Deleted
+    /// tasks are remembered for a configured time (30 days by default): an older
+    /// `updated_since` is a 410, after which the client fetches the whole list again.
+    #[param(example = true)]
+    include_deleted: Option<bool>,
+    /// The order (default `created_at`; `updated_at` with `include_deleted`); a leading `-`
+    /// reverses it. Ties are broken by task id; tasks without a due date or priority come
+    /// last either way; `title` ignores case; `position` is the manual order.
     #[param(inline, example = "-priority")]
     sort: Option<SortParam>,
     /// Page size (default and maximum are configured; the maximum defaults to 1000).
@@ -377,13 +408,16 @@ enum SortParam {
     Title,
     #[schema(rename = "-title")]
     TitleDescending,
+    #[schema(rename = "position")]
+    Position,
+    #[schema(rename = "-position")]
+    PositionDescending,
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use todo_domain::SortKey;
 
     fn errors(raw: &str) -> Vec<(String, String)> {
         match TaskListQuery::parse(raw) {

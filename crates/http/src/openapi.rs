@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
-    CompleteTask, CreateTask, Health, Priority, SetRole, TaskDto, UpdateTask, UserDto, Welcome,
+    ChangeDto, Cleared, CompleteTask, CreateTask, DeletedTaskDto, Health, MoveTask, Priority,
+    PriorityCounts, SetRole, TagCountDto, TaskDto, TaskStatsDto, UpdateTask, UserDto, Welcome,
 };
 use crate::error::{FieldError, Problem};
 use crate::handlers;
@@ -26,7 +27,11 @@ use crate::handlers;
         handlers::put_task,
         handlers::patch_task,
         handlers::complete_task,
+        handlers::move_task,
         handlers::delete_task,
+        handlers::clear_completed,
+        handlers::list_tags,
+        handlers::task_stats,
         handlers::admin_list_users,
         handlers::admin_list_user_tasks,
         handlers::admin_set_role,
@@ -34,8 +39,9 @@ use crate::handlers;
         handlers::admin_delete_user_task,
     ),
     components(schemas(
-        TaskDto, Priority, CreateTask, UpdateTask, CompleteTask, UserDto, SetRole, Welcome,
-        Health, Problem, FieldError
+        TaskDto, Priority, CreateTask, UpdateTask, CompleteTask, MoveTask, ChangeDto,
+        DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
+        Welcome, Health, Problem, FieldError
     )),
     modifiers(&BearerAuth),
     tags(

@@ -107,6 +107,13 @@ impl Db {
         })
     }
 
+    /// How many pools are open: the shared one and one per serving thread that used the
+    /// database (PostgreSQL only).
+    #[must_use]
+    pub fn pool_count(&self) -> usize {
+        self.pools().len()
+    }
+
     /// Every pool: the shared one first, then each thread's.
     pub(crate) fn pools(&self) -> Vec<DatabaseConnection> {
         let opened = self

@@ -1,20 +1,21 @@
 use async_trait::async_trait;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, EntityTrait, IntoSimpleExpr, Order, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    IntoSimpleExpr, Order, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    TryInsertResult, Value,
 };
-use todo_application::ports::{PortError, TaskRepository};
+use todo_application::ports::{IdempotentInsert, PortError, TaskRepository};
 use todo_domain::{
-    Due, DueWindow, ListCursor, PageRequest, Priority, Recurrence, Sort, SortKey, SortValue,
-    Status, Tag, Tags, Task, TaskDescription, TaskFilter, TaskId, TaskQuery, TaskTitle, TimeZone,
-    Timestamp, UserId,
+    Change, Due, DueWindow, IdempotencyKey, ListCursor, PageRequest, Position, Priority,
+    Recurrence, Sort, SortKey, SortValue, Status, Tag, Tags, Task, TaskDescription, TaskFilter,
+    TaskId, TaskQuery, TaskStats, TaskTitle, TimeZone, Timestamp, Tombstone, UserId, merge_changes,
 };
 
 use crate::Db;
 use crate::entities::task::{self, Column, Entity};
-use crate::entities::task_write;
+use crate::entities::{idempotency_key, task_tombstone, task_write};
 use crate::error::{corrupt, map_db_err};
 
 /// Tasks in the `task` table; every query is scoped by owner.
@@ -103,6 +104,13 @@ fn to_domain(m: task::Model) -> Result<Task, PortError> {
         occurrences_done: u32::try_from(m.occurrences_done)
             .map_err(|_| corrupt("occurrences done", m.occurrences_done))?,
         version: m.version,
+        // A row an earlier version wrote (during a rolling deploy) has none until the next
+        // start fills it in: the one it would have been given.
+        position: if m.position.is_empty() {
+            Position::initial(m.created_at, TaskId::from_uuid(m.id))
+        } else {
+            Position::parse(&m.position).map_err(|e| corrupt("position", e))?
+        },
     })
 }
 
@@ -157,6 +165,7 @@ fn to_row(t: &Task) -> task_write::ActiveModel {
         // A series ends at `Recurrence::MAX_COUNT` occurrences: far below `i32::MAX`.
         occurrences_done: Set(i32::try_from(t.occurrences_done).unwrap_or(i32::MAX)),
         version: Set(t.version),
+        position: Set(t.position.as_str().to_owned()),
         title_key: Set(title_key(t)),
         search_key: Set(search_key(t)),
         tags_key: Set(tags_key(&t.tags)),
@@ -210,40 +219,46 @@ fn matching(owner: &UserId, filter: &TaskFilter, window: &DueWindow) -> Conditio
         if filter.status != Status::Pending {
             all = all.add(Column::Completed.eq(false));
         }
-        all = all.add(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(Column::DueAllDay.eq(true))
-                        .add(Column::DueAt.lt(window.dates_before)),
-                )
-                .add(
-                    Condition::all()
-                        .add(Column::DueAllDay.eq(false))
-                        .add(Column::DueAt.lt(window.instants_before)),
-                ),
-        );
+        all = all.add(due_before_now(window));
     }
     if filter.due_today {
-        all = all.add(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(Column::DueAllDay.eq(true))
-                        .add(Column::DueAt.eq(window.today_date)),
-                )
-                .add(
-                    Condition::all()
-                        .add(Column::DueAllDay.eq(false))
-                        .add(Column::DueAt.gte(window.today_from))
-                        .add(Column::DueAt.lt(window.today_until)),
-                ),
-        );
+        all = all.add(due_today(window));
     }
     if let Some(since) = filter.updated_since {
         all = all.add(Column::UpdatedAt.gte(since));
     }
     all
+}
+
+/// Due before now (all-day tasks: before today), whether open or not.
+fn due_before_now(window: &DueWindow) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(Column::DueAllDay.eq(true))
+                .add(Column::DueAt.lt(window.dates_before)),
+        )
+        .add(
+            Condition::all()
+                .add(Column::DueAllDay.eq(false))
+                .add(Column::DueAt.lt(window.instants_before)),
+        )
+}
+
+/// Due today (all-day tasks: on today's date).
+fn due_today(window: &DueWindow) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(Column::DueAllDay.eq(true))
+                .add(Column::DueAt.eq(window.today_date)),
+        )
+        .add(
+            Condition::all()
+                .add(Column::DueAllDay.eq(false))
+                .add(Column::DueAt.gte(window.today_from))
+                .add(Column::DueAt.lt(window.today_until)),
+        )
 }
 
 /// The column `key` orders by, and whether it may be NULL (such tasks come last).
@@ -254,6 +269,7 @@ fn sort_column(key: SortKey) -> (Expr, bool) {
         SortKey::Due => (Column::DueAt.into_simple_expr(), true),
         SortKey::Priority => (Column::Priority.into_simple_expr(), true),
         SortKey::Title => (task_write::Column::TitleKey.into_simple_expr(), false),
+        SortKey::Position => (Column::Position.into_simple_expr(), false),
     }
 }
 
@@ -264,7 +280,9 @@ fn cursor_value(key: SortKey, value: &SortValue) -> Result<Option<Value>, PortEr
             Ok(at.map(Value::from))
         }
         (SortKey::Priority, SortValue::Rank(rank)) => Ok(rank.map(Value::from)),
-        (SortKey::Title, SortValue::Text(text)) => Ok(Some(Value::from(text.as_str()))),
+        (SortKey::Title | SortKey::Position, SortValue::Text(text)) => {
+            Ok(Some(Value::from(text.as_str())))
+        }
         _ => Err(PortError::Other(
             format!(
                 "a cursor holding {value:?} does not fit the {} sort",
@@ -521,16 +539,324 @@ impl TaskRepository for SeaTaskRepository {
         owner: &UserId,
         id: TaskId,
         expected: Option<i64>,
+        now: Timestamp,
     ) -> Result<bool, PortError> {
         let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let result = Entity::delete_many()
-            .filter(owned_at(owner, id, expected))
+        let deleted = delete_with_tombstones(&db, owned_at(owner, id, expected), now).await?;
+        Ok(deleted > 0)
+    }
+
+    async fn delete_completed(&self, owner: &UserId, now: Timestamp) -> Result<u64, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let completed = Condition::all()
+            .add(Column::UserId.eq(owner.as_str()))
+            .add(Column::Completed.eq(true));
+        delete_with_tombstones(&db, completed, now).await
+    }
+
+    async fn changes(
+        &self,
+        owner: &UserId,
+        since: Timestamp,
+        limit: u32,
+        after: Option<ListCursor>,
+    ) -> Result<Vec<Change>, PortError> {
+        let _operation = crate::Operation::start();
+        let by_update = Sort {
+            key: SortKey::UpdatedAt,
+            descending: false,
+        };
+        let mut tasks = Entity::find()
+            .filter(Column::UserId.eq(owner.as_str()))
+            .filter(Column::UpdatedAt.gte(since));
+        let mut tombstones = task_tombstone::Entity::find()
+            .filter(task_tombstone::Column::UserId.eq(owner.as_str()))
+            .filter(task_tombstone::Column::DeletedAt.gte(since));
+        if let Some(cursor) = &after {
+            tasks = tasks.filter(after_cursor(by_update, cursor)?);
+            if let Some(value) = cursor_value(SortKey::UpdatedAt, &cursor.value)? {
+                tombstones = tombstones.filter(
+                    Expr::tuple([
+                        task_tombstone::Column::DeletedAt.into_simple_expr(),
+                        task_tombstone::Column::Id.into_simple_expr(),
+                    ])
+                    .gt(Expr::tuple([
+                        Expr::val(value),
+                        Expr::val(cursor.id.as_uuid()),
+                    ])),
+                );
+            }
+        }
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let tasks = tasks
+            .order_by_asc(Column::UpdatedAt)
+            .order_by_asc(Column::Id)
+            .limit(u64::from(limit))
+            .all(&db)
+            .await
+            .map_err(map_db_err)?
+            .into_iter()
+            .map(to_domain)
+            .collect::<Result<Vec<_>, _>>()?;
+        let tombstones = tombstones
+            .order_by_asc(task_tombstone::Column::DeletedAt)
+            .order_by_asc(task_tombstone::Column::Id)
+            .limit(u64::from(limit))
+            .all(&db)
+            .await
+            .map_err(map_db_err)?
+            .into_iter()
+            .map(|row| {
+                Ok(Tombstone {
+                    id: TaskId::from_uuid(row.id),
+                    owner: UserId::parse(&row.user_id).map_err(|e| corrupt("user id", e))?,
+                    deleted_at: row.deleted_at,
+                })
+            })
+            .collect::<Result<Vec<_>, PortError>>()?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(merge_changes(tasks, tombstones, limit))
+    }
+
+    async fn tag_lists(&self, owner: &UserId) -> Result<Vec<(Tags, u64)>, PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let rows: Vec<(String, i64)> = Entity::find()
+            .select_only()
+            .column(Column::Tags)
+            .expr_as(Func::count(Expr::col(Column::Id)), "n")
+            .filter(Column::UserId.eq(owner.as_str()))
+            .filter(Column::Tags.ne(""))
+            .group_by(Column::Tags)
+            .into_tuple()
+            .all(&db)
+            .await
+            .map_err(map_db_err)?;
+        rows.into_iter()
+            .map(|(stored, n)| {
+                let count = u64::try_from(n).map_err(|_| corrupt("tag count", n))?;
+                Ok((tags_from_stored(&stored)?, count))
+            })
+            .collect()
+    }
+
+    async fn stats(&self, owner: &UserId, window: &DueWindow) -> Result<TaskStats, PortError> {
+        let _operation = crate::Operation::start();
+        let open = || Column::Completed.eq(false);
+        let open_with = |priority: Option<Priority>| {
+            Condition::all().add(open()).add(match priority {
+                Some(p) => Column::Priority.eq(p.rank()),
+                None => Column::Priority.is_null(),
+            })
+        };
+        let counted = [
+            ("pending", Condition::all().add(open())),
+            (
+                "completed",
+                Condition::all().add(Column::Completed.eq(true)),
+            ),
+            ("high", open_with(Some(Priority::High))),
+            ("medium", open_with(Some(Priority::Medium))),
+            ("low", open_with(Some(Priority::Low))),
+            ("no_priority", open_with(None)),
+            (
+                "overdue",
+                Condition::all().add(open()).add(due_before_now(window)),
+            ),
+            ("due_today", due_today(window)),
+        ];
+        let mut select = Entity::find()
+            .select_only()
+            .expr_as(Func::count(Expr::col(Column::Id)), "total")
+            .filter(Column::UserId.eq(owner.as_str()));
+        for (name, condition) in counted {
+            let one_if: Expr = Expr::case(condition, Expr::cust("1"))
+                .finally(Expr::cust("0"))
+                .into();
+            select = select.expr_as(
+                Func::coalesce([Func::sum(one_if).into(), Expr::cust("0")]),
+                name,
+            );
+        }
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let row = select
+            .into_model::<StatsRow>()
+            .one(&db)
+            .await
+            .map_err(map_db_err)?
+            .unwrap_or_default();
+        let n = |v: i64| u64::try_from(v).map_err(|_| corrupt("count", v));
+        Ok(TaskStats {
+            total: n(row.total)?,
+            pending: n(row.pending)?,
+            completed: n(row.completed)?,
+            pending_high: n(row.high)?,
+            pending_medium: n(row.medium)?,
+            pending_low: n(row.low)?,
+            pending_no_priority: n(row.no_priority)?,
+            overdue: n(row.overdue)?,
+            due_today: n(row.due_today)?,
+        })
+    }
+
+    async fn insert_idempotent(
+        &self,
+        t: &Task,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        expired_before: Timestamp,
+    ) -> Result<IdempotentInsert, PortError> {
+        use idempotency_key::{ActiveModel as KeyRow, Column as K, Entity as Keys};
+        let _operation = crate::Operation::start();
+        let owner = t.owner.as_str();
+        let this_key = || {
+            Condition::all()
+                .add(K::UserId.eq(owner))
+                .add(K::Key.eq(key.as_str()))
+        };
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let txn = db.begin().await.map_err(map_db_err)?;
+        // A key used longer ago than the window is free again.
+        Keys::delete_many()
+            .filter(this_key().add(K::CreatedAt.lt(expired_before)))
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
+        // A concurrent request with the same key waits here (PostgreSQL: on the primary
+        // key; SQLite: on the write lock) until the first commits, then finds its row.
+        let claimed = Keys::insert(KeyRow {
+            user_id: Set(owner.to_owned()),
+            key: Set(key.as_str().to_owned()),
+            fingerprint: Set(fingerprint.to_owned()),
+            task_id: Set(t.id.as_uuid()),
+            created_at: Set(t.created_at),
+        })
+        .on_conflict_do_nothing_on([K::UserId, K::Key])
+        .exec_without_returning(&txn)
+        .await
+        .map_err(map_db_err)?;
+        if matches!(claimed, TryInsertResult::Inserted(1)) {
+            // A failure drops the transaction, which rolls the key back with it.
+            task_write::Entity::insert(to_row(t))
+                .exec_without_returning(&txn)
+                .await
+                .map_err(map_db_err)?;
+            txn.commit().await.map_err(map_db_err)?;
+            return Ok(IdempotentInsert::Inserted);
+        }
+        let used = Keys::find()
+            .filter(this_key())
+            .one(&txn)
+            .await
+            .map_err(map_db_err)?
+            .ok_or_else(|| corrupt("idempotency key", "conflicted but cannot be read"))?;
+        let task = Entity::find()
+            .filter(owned(&t.owner, TaskId::from_uuid(used.task_id)))
+            .one(&txn)
+            .await
+            .map_err(map_db_err)?
+            .map(to_domain)
+            .transpose()?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(IdempotentInsert::Existing {
+            fingerprint: used.fingerprint,
+            task,
+        })
+    }
+
+    async fn purge(
+        &self,
+        tombstones_before: Timestamp,
+        keys_before: Timestamp,
+    ) -> Result<(u64, u64), PortError> {
+        let _operation = crate::Operation::start();
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let tombstones = task_tombstone::Entity::delete_many()
+            .filter(task_tombstone::Column::DeletedAt.lt(tombstones_before))
             .exec(&db)
             .await
             .map_err(map_db_err)?;
-        Ok(result.rows_affected > 0)
+        let keys = idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::CreatedAt.lt(keys_before))
+            .exec(&db)
+            .await
+            .map_err(map_db_err)?;
+        Ok((tombstones.rows_affected, keys.rows_affected))
     }
+}
+
+/// The counts of [`TaskRepository::stats`], as one row.
+#[derive(Debug, Default, FromQueryResult)]
+struct StatsRow {
+    total: i64,
+    pending: i64,
+    completed: i64,
+    high: i64,
+    medium: i64,
+    low: i64,
+    no_priority: i64,
+    overdue: i64,
+    due_today: i64,
+}
+
+/// Tombstones written per statement on SQLite (three parameters each).
+const TOMBSTONE_BATCH: usize = 300;
+
+/// Deletes the tasks `condition` selects and records a tombstone for each, deleted at
+/// `now`, atomically: in one statement on PostgreSQL (a data-modifying `WITH`), in a
+/// transaction on SQLite (which has no such statement). How many were deleted.
+async fn delete_with_tombstones(
+    db: &sea_orm::DatabaseConnection,
+    condition: Condition,
+    now: Timestamp,
+) -> Result<u64, PortError> {
+    let delete = Query::delete()
+        .from_table(Entity)
+        .cond_where(condition)
+        .returning(Query::returning().columns([Column::Id, Column::UserId]))
+        .to_owned();
+    let backend = db.get_database_backend();
+    let mut statement = backend.build(&delete);
+    if backend == DbBackend::Postgres {
+        let mut values = statement
+            .values
+            .take()
+            .unwrap_or_else(|| sea_orm::Values(Vec::new()));
+        values.0.push(Value::from(now));
+        let sql = format!(
+            "WITH gone AS ({}) INSERT INTO task_tombstone (id, user_id, deleted_at) \
+             SELECT id, user_id, ${} FROM gone",
+            statement.sql,
+            values.0.len()
+        );
+        let result = db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(map_db_err)?;
+        return Ok(result.rows_affected());
+    }
+    let txn = db.begin().await.map_err(map_db_err)?;
+    let gone = txn.query_all_raw(statement).await.map_err(map_db_err)?;
+    let tombstones = gone
+        .iter()
+        .map(|row| {
+            Ok(task_tombstone::ActiveModel {
+                id: Set(row.try_get("", "id").map_err(map_db_err)?),
+                user_id: Set(row.try_get("", "user_id").map_err(map_db_err)?),
+                deleted_at: Set(now),
+            })
+        })
+        .collect::<Result<Vec<_>, PortError>>()?;
+    for batch in tombstones.chunks(TOMBSTONE_BATCH) {
+        task_tombstone::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(&txn)
+            .await
+            .map_err(map_db_err)?;
+    }
+    txn.commit().await.map_err(map_db_err)?;
+    Ok(u64::try_from(gone.len()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -554,7 +880,7 @@ mod tests {
             task_write::Entity::insert(to_row(&t))
                 .build(DbBackend::Postgres)
                 .sql,
-            r#"INSERT INTO "task" ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags", "due_at", "due_all_day", "remind_at", "completed_at", "recurrence", "time_zone", "occurrences_done", "version", "title_key", "search_key", "tags_key") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"#
+            r#"INSERT INTO "task" ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags", "due_at", "due_all_day", "remind_at", "completed_at", "recurrence", "time_zone", "occurrences_done", "version", "position", "title_key", "search_key", "tags_key") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"#
         );
         assert_eq!(
             toggle_statement(&t.owner, t.id, t.created_at, None)

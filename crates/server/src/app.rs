@@ -9,7 +9,9 @@ use todo_application::ports::{
     Clock, CredentialVerifier, JwksSource, ReadinessProbe, SystemClock, TaskRepository,
     UserRepository, UuidV7Ids,
 };
-use todo_application::{AdminService, AuthService, PageSettings, TaskService, UserCache};
+use todo_application::{
+    AdminService, AuthService, PageSettings, SyncSettings, TaskService, UserCache,
+};
 use todo_auth::{
     Hs256Settings, Hs256Verifier, HttpJwksSource, JwksSettings, JwksVerifier, SessionVerifier,
 };
@@ -86,14 +88,22 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
     }
 
     Ok(Services::new(
-        TaskService::new(tasks.clone(), clock.clone(), Arc::new(UuidV7Ids), pages),
+        TaskService::new(tasks.clone(), clock.clone(), Arc::new(UuidV7Ids), pages).with_sync(
+            SyncSettings {
+                tombstone_retention: chrono::TimeDelta::days(i64::from(
+                    settings.sync.tombstone_retention_days,
+                )),
+                ..SyncSettings::default()
+            },
+        ),
         AdminService::new(
             users.clone(),
             tasks,
             cache.clone(),
             admin_roles.clone(),
             pages,
-        ),
+        )
+        .with_clock(clock.clone()),
         AuthService::new(verifiers, users, clock, cache, admin_roles, admin_user_id),
         readiness,
         HttpSettings {
@@ -178,6 +188,7 @@ pub struct Application {
     services: Services,
     db: Db,
     shutdown_delay: Duration,
+    purge_interval: Duration,
 }
 
 impl Application {
@@ -242,6 +253,7 @@ impl Application {
             services,
             db,
             shutdown_delay: Duration::from_millis(settings.http.shutdown_delay_ms),
+            purge_interval: Duration::from_secs(settings.sync.purge_interval_secs),
         })
     }
 
@@ -264,6 +276,10 @@ impl Application {
         if let Some((_, server)) = self.metrics {
             tokio::spawn(server);
         }
+        let purge = tokio::spawn(purge_periodically(
+            self.services.clone(),
+            self.purge_interval,
+        ));
         let services = self.services.clone();
         let delay = self.shutdown_delay;
         tokio::spawn(async move {
@@ -279,11 +295,35 @@ impl Application {
             }
         });
         self.server.await.context("the HTTP server failed")?;
+        purge.abort();
         if let Err(err) = self.db.close().await {
             tracing::warn!(error = %err, "closing the database pool failed");
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Forgets expired tombstones and idempotency keys every `interval` (the first time at
+/// start-up). A failure is logged and retried at the next tick.
+async fn purge_periodically(services: Services, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match services.tasks.purge_expired().await {
+            Ok((0, 0)) => tracing::debug!("purge: nothing expired"),
+            Ok((tombstones, keys)) => {
+                tracing::info!(
+                    tombstones,
+                    idempotency_keys = keys,
+                    "purged expired sync records"
+                );
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, cause = ?std::error::Error::source(&err).map(ToString::to_string), "purging expired sync records failed; retrying at the next interval");
+            }
+        }
     }
 }
 

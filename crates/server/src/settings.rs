@@ -153,6 +153,15 @@ pub struct PaginationSection {
     pub max_limit: u32,
 }
 
+/// Incremental sync and idempotent creates.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncSection {
+    /// Days a deleted task's tombstone is kept for clients syncing with `updated_since`.
+    pub tombstone_retention_days: u32,
+    /// Seconds between purges of expired tombstones and idempotency keys.
+    pub purge_interval_secs: u64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct MetricsSection {
     /// `host:port` of a separate listener for `/metrics`; unset = on the public port.
@@ -172,6 +181,7 @@ pub struct Settings {
     pub database: DatabaseSection,
     pub auth: AuthSection,
     pub pagination: PaginationSection,
+    pub sync: SyncSection,
     pub log: LogSection,
     #[serde(default = "no_metrics_bind")]
     pub metrics: MetricsSection,
@@ -281,6 +291,8 @@ impl Settings {
             .set_default("auth.cache_capacity", 10_000)?
             .set_default("pagination.default_limit", 1000)?
             .set_default("pagination.max_limit", 1000)?
+            .set_default("sync.tombstone_retention_days", 30)?
+            .set_default("sync.purge_interval_secs", 3600)?
             .set_default("log.format", if dev { "pretty" } else { "json" })?
             .add_source(config::File::from(dir.join("default")).required(false))
             .add_source(config::File::from(dir.join(profile.as_str())).required(false));
@@ -357,6 +369,15 @@ impl Settings {
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if !(1..=3650).contains(&self.sync.tombstone_retention_days) {
+            return Err(invalid(
+                "sync.tombstone_retention_days",
+                "must be between 1 and 3650",
+            ));
+        }
+        if self.sync.purge_interval_secs == 0 {
+            return Err(invalid("sync.purge_interval_secs", "must be at least 1"));
         }
         if self.http.body_limit < 1024 {
             return Err(invalid("http.body_limit", "must be at least 1024 bytes"));
@@ -504,6 +525,42 @@ mod tests {
         assert!(err.to_string().contains("`PORT`"), "{err}");
         let err = Settings::build(&[("TODO_PROFILE", "staging")], &nowhere(), None).unwrap_err();
         assert!(err.to_string().contains("TODO_PROFILE"), "{err}");
+    }
+
+    #[test]
+    fn sync_retention_defaults_to_30_days_and_is_checked() {
+        let s = Settings::build(&[], &nowhere(), None).unwrap();
+        assert_eq!(s.sync.tombstone_retention_days, 30);
+        assert_eq!(s.sync.purge_interval_secs, 3600);
+        let dir = std::env::temp_dir().join(format!("todo-settings-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("dev.toml"),
+            "[sync]\ntombstone_retention_days = 7\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Settings::build(&[], &dir, None)
+                .unwrap()
+                .sync
+                .tombstone_retention_days,
+            7
+        );
+        for (toml, key) in [
+            (
+                "[sync]\ntombstone_retention_days = 0\n",
+                "sync.tombstone_retention_days",
+            ),
+            (
+                "[sync]\npurge_interval_secs = 0\n",
+                "sync.purge_interval_secs",
+            ),
+        ] {
+            std::fs::write(dir.join("dev.toml"), toml).unwrap();
+            let err = Settings::build(&[], &dir, None).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -782,6 +782,7 @@ async fn the_openapi_document_describes_every_list_parameter() {
             "due",
             "tz",
             "updated_since",
+            "include_deleted",
             "sort",
             "limit",
             "cursor"

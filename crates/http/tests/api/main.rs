@@ -11,4 +11,5 @@ mod etags;
 mod fields;
 mod listing;
 mod service;
+mod sync;
 mod tasks;

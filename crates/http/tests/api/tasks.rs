@@ -55,7 +55,8 @@ async fn creating_a_task_returns_it_with_its_location() {
             "completed_at",
             "recurrence",
             "time_zone",
-            "version"
+            "version",
+            "position"
         ]
     );
     assert_eq!(task.as_object().unwrap().len(), keys.len());

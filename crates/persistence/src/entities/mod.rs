@@ -32,6 +32,8 @@ pub mod task {
         pub time_zone: Option<String>,
         pub occurrences_done: i32,
         pub version: i64,
+        /// `Position`: base-62 digits; `""` when written by a version that had none.
+        pub position: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -68,12 +70,54 @@ pub mod task_write {
         pub time_zone: Option<String>,
         pub occurrences_done: i32,
         pub version: i64,
+        pub position: String,
         /// The title in Unicode lower case (the title sort).
         pub title_key: String,
         /// Title, line feed, description, in Unicode lower case (the `q` filter).
         pub search_key: String,
         /// Each tag's `Tag::key` between line feeds (`"\nhome\nwork\n"`); `""`: none.
         pub tags_key: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// What is left of a deleted task, for sync clients.
+pub mod task_tombstone {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_tombstone")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: String,
+        pub deleted_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `Idempotency-Key`s of recent creates.
+pub mod idempotency_key {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_key")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub fingerprint: String,
+        pub task_id: Uuid,
+        pub created_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

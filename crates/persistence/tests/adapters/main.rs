@@ -8,5 +8,6 @@ mod harness;
 mod migrations;
 mod search;
 mod sessions;
+mod sync;
 mod tasks;
 mod users;

@@ -507,16 +507,17 @@ async fn sort_fixture(tasks: &SeaTaskRepository) {
     let d2_instant = due("2026-12-02T00:00:00Z"); // the same sort value as the date
     let d3 = due("2026-12-03T00:00:00.000001Z");
     let plan = [
-        // n, created, updated, due, priority, title
-        (1, 10, 50, d2_date, Some(Priority::Low), "banana"),
-        (2, 10, 40, None, None, "Apple"),
-        (3, 20, 40, d2_instant, Some(Priority::High), "apple"),
-        (4, 5, 60, d1, Some(Priority::Low), "Äpfel"),
-        (5, 20, 30, None, Some(Priority::High), "cherry"),
-        (6, 15, 50, d3, None, "BANANA"),
+        // n, created, updated, due, priority, title, position
+        (1, 10, 50, d2_date, Some(Priority::Low), "banana", "a"),
+        (2, 10, 40, None, None, "Apple", "V"),
+        (3, 20, 40, d2_instant, Some(Priority::High), "apple", "aV"),
+        (4, 5, 60, d1, Some(Priority::Low), "Äpfel", "z"),
+        (5, 20, 30, None, Some(Priority::High), "cherry", "1"),
+        (6, 15, 50, d3, None, "BANANA", "V1"),
     ];
-    for (n, created, updated, when, priority, title) in plan {
+    for (n, created, updated, when, priority, title, position) in plan {
         let mut t = task("alice", n, title, at(created));
+        t.position = todo_domain::Position::parse(position).unwrap();
         t.updated_at = at(updated);
         t.due = when;
         t.priority = priority;
@@ -547,6 +548,9 @@ on_both!(every_sort_in_both_directions, |t: Ctx| async move {
         // Ignoring case; by code point ("ä" after "z").
         ("title", [2, 3, 1, 6, 5, 4]),
         ("-title", [4, 5, 6, 1, 3, 2]),
+        // Byte by byte (digits, then upper case, then lower case), whatever the locale.
+        ("position", [5, 2, 6, 1, 3, 4]),
+        ("-position", [4, 3, 1, 6, 2, 5]),
     ] {
         let q = query(TaskFilter::default(), sort, window);
         assert_eq!(found(&tasks, &q).await, expected, "{}: {sort}", t.backend);
@@ -804,6 +808,7 @@ on_both!(
         let combinations: Vec<(TaskFilter, &str)> = vec![
             (TaskFilter::default(), "created_at"),
             (TaskFilter::default(), "title"),
+            (TaskFilter::default(), "-position"),
             (
                 TaskFilter {
                     status: Status::Pending,

@@ -295,8 +295,8 @@ on_both!(other_owners_see_nothing, |t: Ctx| async move {
             .await
             .unwrap()
     );
-    assert!(!tasks.delete(&bob, tid(1), None).await.unwrap());
-    assert!(!tasks.delete(&bob, tid(2), Some(1)).await.unwrap());
+    assert!(!tasks.delete(&bob, tid(1), None, at(99)).await.unwrap());
+    assert!(!tasks.delete(&bob, tid(2), Some(1), at(99)).await.unwrap());
     let page = PageRequest::new(10, 10, None).unwrap();
     assert!(tasks.list(&bob, page).await.unwrap().is_empty());
     assert_eq!(count(&t).await, 2, "{}: nothing inserted", t.backend);
@@ -371,6 +371,7 @@ on_both!(
             )),
             time_zone: Some(Some(TimeZone::parse("time_zone", "Asia/Kolkata").unwrap())),
             completed: None,
+            position: Some(todo_domain::Position::parse("Zz1").unwrap()),
         };
         let next = edited(&original, &changes, at(20));
         assert_eq!(next.version, 2);
@@ -626,8 +627,8 @@ on_both!(deleting_removes_exactly_one_task, |t: Ctx| async move {
         .await
         .unwrap();
     let me = uid("alice");
-    assert!(tasks.delete(&me, tid(1), None).await.unwrap());
-    assert!(!tasks.delete(&me, tid(1), None).await.unwrap());
+    assert!(tasks.delete(&me, tid(1), None, at(99)).await.unwrap());
+    assert!(!tasks.delete(&me, tid(1), None, at(99)).await.unwrap());
     assert_eq!(tasks.get(&me, tid(1)).await.unwrap(), None);
     assert!(
         tasks.get(&me, tid(2)).await.unwrap().is_some(),
@@ -642,13 +643,13 @@ on_both!(a_stale_delete_keeps_the_task, |t: Ctx| async move {
     kept.version = 5;
     tasks.insert(&kept).await.unwrap();
     let me = uid("alice");
-    assert!(!tasks.delete(&me, tid(1), Some(4)).await.unwrap());
+    assert!(!tasks.delete(&me, tid(1), Some(4), at(99)).await.unwrap());
     assert_eq!(
         tasks.get(&me, tid(1)).await.unwrap(),
         Some(kept),
         "{}",
         t.backend
     );
-    assert!(tasks.delete(&me, tid(1), Some(5)).await.unwrap());
+    assert!(tasks.delete(&me, tid(1), Some(5), at(99)).await.unwrap());
     assert_eq!(count(&t).await, 0, "{}", t.backend);
 });

@@ -8,6 +8,13 @@ use crate::pg::Schema;
 const SECRET: &str = "e2e-secret-0123456789abcdef0123456789";
 
 async fn spawn(schema: &Schema) -> (String, reqwest::Client) {
+    spawn_with(schema, |_| {}).await
+}
+
+async fn spawn_with(
+    schema: &Schema,
+    adjust: impl FnOnce(&mut Settings),
+) -> (String, reqwest::Client) {
     let env = [
         ("DATABASE_URL", schema.url()),
         ("BETTER_AUTH_SECRET", SECRET.to_owned()),
@@ -17,6 +24,7 @@ async fn spawn(schema: &Schema) -> (String, reqwest::Client) {
     let env: [(&str, &str); 4] = std::array::from_fn(|i| (env[i].0, env[i].1.as_str()));
     let mut settings = Settings::build(&env, std::path::Path::new("/nonexistent"), None).unwrap();
     settings.auth.cache_ttl_secs = 0;
+    adjust(&mut settings);
     let app = Application::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -390,4 +398,91 @@ async fn racing_writers_with_if_match_never_both_win_on_postgres() {
         (412 | 404, 204) => assert_eq!(after, 404, "the delete won: the task is gone"),
         other => panic!("both or neither won: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn expired_tombstones_and_idempotency_keys_are_purged_in_the_background() {
+    use reqwest::Method;
+    use sea_orm::ConnectionTrait;
+    let Some(schema) = Schema::create() else {
+        return;
+    };
+    let (base, http) = spawn_with(&schema, |s| {
+        s.sync.tombstone_retention_days = 1;
+        s.sync.purge_interval_secs = 1;
+    })
+    .await;
+    add_user(&schema, "alice").await;
+    let alice = Caller::new(&base, &http, "alice");
+    let (_, task) = alice
+        .call(
+            Method::POST,
+            "/api/alice/tasks",
+            Some(json!({"title": "gone soon"})),
+        )
+        .await;
+    let id = task["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        alice
+            .call(Method::DELETE, &format!("/api/alice/tasks/{id}"), None)
+            .await
+            .0,
+        204
+    );
+    // A tombstone and a key from two days ago, as if written then.
+    let db = todo_persistence::connect(&schema.url(), &todo_persistence::PoolSettings::default())
+        .await
+        .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO task_tombstone (id, user_id, deleted_at) \
+         VALUES (gen_random_uuid(), 'alice', now() - interval '2 days'); \
+         INSERT INTO idempotency_key (user_id, key, fingerprint, task_id, created_at) \
+         VALUES ('alice', 'old', 'f', gen_random_uuid(), now() - interval '2 days')",
+    )
+    .await
+    .unwrap();
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap()
+        }
+    };
+    let mut purged = false;
+    for _ in 0..100 {
+        let old = count(
+            "SELECT (SELECT COUNT(*) FROM task_tombstone WHERE deleted_at < now() - interval '1 day') \
+             + (SELECT COUNT(*) FROM idempotency_key) AS n",
+        )
+        .await;
+        if old == 0 {
+            purged = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(purged, "the job purges expired rows within a few intervals");
+    // Today's deletion is still in the feed.
+    let since = (chrono::Utc::now() - chrono::TimeDelta::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (status, feed) = alice
+        .call(
+            Method::GET,
+            &format!("/api/alice/tasks?updated_since={since}&include_deleted=true"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{feed}");
+    assert_eq!(
+        feed,
+        json!([{"id": id, "deleted": true, "updated_at": feed[0]["updated_at"]}])
+    );
+    db.close().await.ok();
 }

@@ -1,0 +1,224 @@
+//! What incremental sync, idempotent creation and the list summaries are made of:
+//! tombstones of deleted tasks, idempotency keys, tag counts and task counts.
+
+use std::collections::BTreeMap;
+
+use crate::{DomainError, InvalidReason, Tag, Tags, Task, TaskId, Timestamp, UserId};
+
+/// What is left of a deleted task, for clients catching up with `updated_since`: kept for
+/// the configured retention, then purged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub id: TaskId,
+    pub owner: UserId,
+    pub deleted_at: Timestamp,
+}
+
+/// One entry of a sync feed: a task as it is now, or the news that it was deleted. The
+/// feed is ordered by [`Change::changed_at`], then id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // A page of them is written out once: boxing buys nothing.
+pub enum Change {
+    Updated(Task),
+    Deleted(Tombstone),
+}
+
+impl Change {
+    /// When it changed: the task's `updated_at`, or when it was deleted.
+    #[must_use]
+    pub fn changed_at(&self) -> Timestamp {
+        match self {
+            Self::Updated(task) => task.updated_at,
+            Self::Deleted(tombstone) => tombstone.deleted_at,
+        }
+    }
+
+    #[must_use]
+    pub fn id(&self) -> TaskId {
+        match self {
+            Self::Updated(task) => task.id,
+            Self::Deleted(tombstone) => tombstone.id,
+        }
+    }
+}
+
+/// Merges two feeds, each ordered by `(changed_at, id)`, into one in that order, keeping at
+/// most `limit` entries.
+#[must_use]
+pub fn merge_changes(tasks: Vec<Task>, tombstones: Vec<Tombstone>, limit: usize) -> Vec<Change> {
+    let mut merged = Vec::with_capacity((tasks.len() + tombstones.len()).min(limit));
+    let mut tasks = tasks.into_iter().map(Change::Updated).peekable();
+    let mut tombstones = tombstones.into_iter().map(Change::Deleted).peekable();
+    while merged.len() < limit {
+        let take_task = match (tasks.peek(), tombstones.peek()) {
+            (Some(t), Some(d)) => (t.changed_at(), t.id()) <= (d.changed_at(), d.id()),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_task {
+            tasks.next()
+        } else {
+            tombstones.next()
+        };
+        merged.extend(next);
+    }
+    merged
+}
+
+/// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters (a UUID, typically).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_CHARS: usize = 255;
+
+    /// # Errors
+    /// `DomainError::Invalid` for field `Idempotency-Key` when empty, too long, or holding
+    /// anything but visible ASCII.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let bad = |reason| Err(DomainError::invalid("Idempotency-Key", reason));
+        if raw.is_empty() {
+            return bad(InvalidReason::Empty);
+        }
+        if raw.len() > Self::MAX_CHARS {
+            return bad(InvalidReason::TooLong {
+                max: Self::MAX_CHARS,
+            });
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return bad(InvalidReason::Malformed(
+                "visible ASCII characters (a UUID, say), without spaces",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A tag in use and how many of the owner's tasks carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCount {
+    pub tag: Tag,
+    pub count: u64,
+}
+
+/// One count per tag from `(tag list, how many tasks have exactly that list)` pairs. Tags
+/// compare case-insensitively; each is spelled as most of its tasks spell it (on a tie, the
+/// spelling first in code point order). Sorted by [`Tag::key`].
+#[must_use]
+pub fn count_tags(lists: impl IntoIterator<Item = (Tags, u64)>) -> Vec<TagCount> {
+    // key -> (tasks carrying it, spelling -> tasks spelling it so)
+    let mut by_key: BTreeMap<String, (u64, BTreeMap<String, u64>)> = BTreeMap::new();
+    for (tags, tasks) in lists {
+        for tag in tags.as_slice() {
+            let (count, spellings) = by_key.entry(tag.key()).or_default();
+            *count += tasks;
+            *spellings.entry(tag.as_str().to_owned()).or_default() += tasks;
+        }
+    }
+    by_key
+        .into_values()
+        .filter_map(|(count, spellings)| {
+            // `max_by_key` keeps the last maximum: iterate in reverse for the first.
+            let (spelling, _) = spellings.iter().rev().max_by_key(|(_, n)| **n)?;
+            let tag = Tag::parse(spelling).ok()?;
+            Some(TagCount { tag, count })
+        })
+        .collect()
+}
+
+/// Counts of one owner's tasks, "overdue" and "due today" judged in the caller's zone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskStats {
+    pub total: u64,
+    pub pending: u64,
+    pub completed: u64,
+    /// Open tasks by priority.
+    pub pending_high: u64,
+    pub pending_medium: u64,
+    pub pending_low: u64,
+    pub pending_no_priority: u64,
+    /// Open tasks due before now (all-day ones: before today).
+    pub overdue: u64,
+    /// Tasks due today, open or not.
+    pub due_today: u64,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::TaskTitle;
+    use chrono::TimeZone as _;
+
+    fn at(secs: i64) -> Timestamp {
+        chrono::Utc.timestamp_opt(secs, 0).unwrap()
+    }
+
+    fn task(n: u128, updated: i64) -> Task {
+        let mut t = Task::new(
+            TaskId::from_uuid(uuid::Uuid::from_u128(n)),
+            UserId::parse("alice").unwrap(),
+            TaskTitle::parse("t").unwrap(),
+            None,
+            at(0),
+        );
+        t.updated_at = at(updated);
+        t
+    }
+
+    fn gone(n: u128, deleted: i64) -> Tombstone {
+        Tombstone {
+            id: TaskId::from_uuid(uuid::Uuid::from_u128(n)),
+            owner: UserId::parse("alice").unwrap(),
+            deleted_at: at(deleted),
+        }
+    }
+
+    #[test]
+    fn feeds_merge_in_time_then_id_order_up_to_the_limit() {
+        let merged = merge_changes(
+            vec![task(1, 10), task(4, 20), task(5, 40)],
+            vec![gone(2, 10), gone(3, 30)],
+            4,
+        );
+        let ids: Vec<u128> = merged.iter().map(|c| c.id().as_uuid().as_u128()).collect();
+        assert_eq!(ids, [1, 2, 4, 3]);
+        assert!(matches!(merged.get(1), Some(Change::Deleted(_))));
+        assert_eq!(merge_changes(vec![], vec![gone(9, 1)], 5).len(), 1);
+        assert!(merge_changes(vec![task(1, 1)], vec![], 0).is_empty());
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii_up_to_255() {
+        assert_eq!(
+            IdempotencyKey::parse("8e0f-AB_1:x").unwrap().as_str(),
+            "8e0f-AB_1:x"
+        );
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        for bad in ["", "a b", "tab\there", "é", &"k".repeat(256)] {
+            let err = IdempotencyKey::parse(bad).unwrap_err();
+            assert!(err.to_string().starts_with("Idempotency-Key "), "{err}");
+        }
+    }
+
+    #[test]
+    fn tags_are_counted_case_insensitively_under_their_usual_spelling() {
+        let tags = |list: &[&str]| Tags::parse(list).unwrap();
+        let counts = count_tags([
+            (tags(&["Work", "home"]), 3),
+            (tags(&["work"]), 1),
+            (tags(&["Home"]), 3),
+            (tags(&["Ärger"]), 2),
+        ]);
+        let shown: Vec<(&str, u64)> = counts.iter().map(|c| (c.tag.as_str(), c.count)).collect();
+        // "home" and "Home" tie at 3: the first in code point order ("Home") is shown.
+        assert_eq!(shown, [("Home", 6), ("Work", 4), ("Ärger", 2)]);
+        assert!(count_tags([]).is_empty());
+    }
+}

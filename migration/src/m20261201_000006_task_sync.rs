@@ -1,0 +1,284 @@
+//! What manual ordering, incremental sync and idempotent creation need:
+//!
+//! - `task.position`, a fractional index (base-62 digits compared byte by byte, so
+//!   `COLLATE "C"` on PostgreSQL), with an index for the `position` sort. Existing rows get
+//!   the position a new task created at their creation time would get, so the manual order
+//!   starts as the creation order.
+//! - `task_tombstone`: one row per deleted task (id, owner, when), kept for the configured
+//!   retention so that a client syncing with `updated_since` learns of deletions.
+//! - `idempotency_key`: per user, the key a create was sent with, a fingerprint of its
+//!   body and the task it created, kept for 24 hours.
+//!
+//! Tables and indexes are created only when absent, the column only when missing.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{DbBackend, Statement, Value};
+use todo_domain::{Position, TaskId};
+
+use crate::m20260101_000001_better_auth::User;
+use crate::m20261126_000005_task_search::Params;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261201_000006_task_sync"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Task {
+    Table,
+    Id,
+    UserId,
+    /// `Position`: base-62 digits, compared byte by byte.
+    Position,
+}
+
+#[derive(DeriveIden)]
+enum TaskTombstone {
+    Table,
+    /// The deleted task's id.
+    Id,
+    UserId,
+    DeletedAt,
+}
+
+#[derive(DeriveIden)]
+enum IdempotencyKey {
+    Table,
+    UserId,
+    /// The client's `Idempotency-Key` header.
+    Key,
+    /// A hash of the request body, to refuse the same key with another body.
+    Fingerprint,
+    /// The task the first request created.
+    TaskId,
+    CreatedAt,
+}
+
+fn position_column(backend: DbBackend) -> ColumnDef {
+    let mut column = ColumnDef::new(Task::Position);
+    column.text().not_null().default("");
+    if backend == DbBackend::Postgres {
+        column.extra(r#"COLLATE "C""#);
+    }
+    column
+}
+
+fn owner_key<T: IntoIden + 'static>(name: &str, table: T, column: T) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(table, column)
+        .to(User::Table, User::Id)
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+fn tables() -> [TableCreateStatement; 2] {
+    [
+        Table::create()
+            .table(TaskTombstone::Table)
+            .if_not_exists()
+            .col(
+                ColumnDef::new(TaskTombstone::Id)
+                    .uuid()
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(ColumnDef::new(TaskTombstone::UserId).text().not_null())
+            .col(
+                ColumnDef::new(TaskTombstone::DeletedAt)
+                    .timestamp_with_time_zone()
+                    .not_null(),
+            )
+            .foreign_key(&mut owner_key(
+                "task_tombstone_user_id_fkey",
+                TaskTombstone::Table,
+                TaskTombstone::UserId,
+            ))
+            .to_owned(),
+        Table::create()
+            .table(IdempotencyKey::Table)
+            .if_not_exists()
+            .col(ColumnDef::new(IdempotencyKey::UserId).text().not_null())
+            .col(ColumnDef::new(IdempotencyKey::Key).text().not_null())
+            .col(
+                ColumnDef::new(IdempotencyKey::Fingerprint)
+                    .text()
+                    .not_null(),
+            )
+            .col(ColumnDef::new(IdempotencyKey::TaskId).uuid().not_null())
+            .col(
+                ColumnDef::new(IdempotencyKey::CreatedAt)
+                    .timestamp_with_time_zone()
+                    .not_null(),
+            )
+            .primary_key(
+                Index::create()
+                    .col(IdempotencyKey::UserId)
+                    .col(IdempotencyKey::Key),
+            )
+            .foreign_key(&mut owner_key(
+                "idempotency_key_user_id_fkey",
+                IdempotencyKey::Table,
+                IdempotencyKey::UserId,
+            ))
+            .to_owned(),
+    ]
+}
+
+/// The `position` sort; a user's tombstones in sync order; expired rows for the purge.
+fn indexes() -> [IndexCreateStatement; 4] {
+    [
+        Index::create()
+            .if_not_exists()
+            .name("idx_task_user_position")
+            .table(Task::Table)
+            .col(Task::UserId)
+            .col(Task::Position)
+            .col(Task::Id)
+            .to_owned(),
+        Index::create()
+            .if_not_exists()
+            .name("idx_task_tombstone_user_deleted")
+            .table(TaskTombstone::Table)
+            .col(TaskTombstone::UserId)
+            .col(TaskTombstone::DeletedAt)
+            .col(TaskTombstone::Id)
+            .to_owned(),
+        Index::create()
+            .if_not_exists()
+            .name("idx_task_tombstone_deleted")
+            .table(TaskTombstone::Table)
+            .col(TaskTombstone::DeletedAt)
+            .to_owned(),
+        Index::create()
+            .if_not_exists()
+            .name("idx_idempotency_key_created")
+            .table(IdempotencyKey::Table)
+            .col(IdempotencyKey::CreatedAt)
+            .to_owned(),
+    ]
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
+        if !manager.has_column("task", "position").await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Task::Table)
+                        .add_column(position_column(backend))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        // Before the index exists, so that filling the column in does not maintain it.
+        backfill_positions(manager).await?;
+        for table in tables() {
+            manager.create_table(table).await?;
+        }
+        for index in indexes() {
+            manager.create_index(index).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .if_exists()
+                    .name("idx_task_user_position")
+                    .to_owned(),
+            )
+            .await?;
+        for table in [
+            IdempotencyKey::Table.into_iden(),
+            TaskTombstone::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).if_exists().to_owned())
+                .await?;
+        }
+        if manager.has_column("task", "position").await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Task::Table)
+                        .drop_column(Task::Position)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Rows read and written per round trip while filling in positions.
+const BATCH: usize = 200;
+
+/// Gives every task without a position (`''`) the one the service gives a new task,
+/// `Position::initial(created_at, id)`, a batch at a time in the order of a row key (the
+/// id on PostgreSQL, the rowid on SQLite).
+pub(crate) async fn backfill_positions(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let backend = db.get_database_backend();
+    let postgres = backend == DbBackend::Postgres;
+    let (key, key_type) = if postgres {
+        ("id", "uuid")
+    } else {
+        ("rowid", "INTEGER")
+    };
+    let mut after: Option<String> = None;
+    loop {
+        let mut params = Params::new(postgres);
+        let mut sql = format!(
+            "SELECT CAST({key} AS TEXT) AS k, id, created_at FROM task WHERE position = ''"
+        );
+        let mut values = Vec::new();
+        if let Some(last) = after.take() {
+            sql.push_str(&format!(
+                " AND {key} > CAST({} AS {key_type})",
+                params.next()
+            ));
+            values.push(Value::from(last));
+        }
+        sql.push_str(&format!(" ORDER BY {key} LIMIT {BATCH}"));
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut params = Params::new(postgres);
+        let mut tuples = Vec::with_capacity(rows.len());
+        let mut values = Vec::with_capacity(rows.len() * 2);
+        for row in &rows {
+            let k: String = row.try_get("", "k")?;
+            let id: uuid::Uuid = row.try_get("", "id")?;
+            let created_at: chrono::DateTime<chrono::Utc> = row.try_get("", "created_at")?;
+            tuples.push(format!(
+                "(CAST({} AS {key_type}), {})",
+                params.next(),
+                params.next()
+            ));
+            let position = Position::initial(created_at, TaskId::from_uuid(id));
+            values.extend([Value::from(k.clone()), Value::from(position.as_str())]);
+            after = Some(k);
+        }
+        let sql = format!(
+            "UPDATE task SET position = v.column2 FROM (VALUES {}) AS v \
+             WHERE task.{key} = v.column1",
+            tuples.join(", ")
+        );
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        if rows.len() < BATCH {
+            return Ok(());
+        }
+    }
+}
