@@ -88,22 +88,22 @@ ANALYZE;
 PGBENCH = {
     "list": """\\set n random(1, {users})
 SELECT id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
- due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position FROM task
+ due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position, series_time FROM task
  WHERE user_id = 'u' || lpad(:n::text, 4, '0') ORDER BY created_at, id LIMIT 1001;
 """,
     "get": """\\set n random(1, {users})
 \\set k random(1, {tasks})
 SELECT id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
- due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position FROM task
+ due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position, series_time FROM task
  WHERE id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
    AND user_id = 'u' || lpad(:n::text, 4, '0') LIMIT 1;
 """,
     "create": """\\set n random(1, {users})
 INSERT INTO task (id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
- due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position, title_key,
- search_key, tags_key)
+ due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position, series_time,
+ title_key, search_key, tags_key)
  VALUES (gen_random_uuid(), 'u' || lpad(:n::text, 4, '0'), 'Bench task', NULL, false, now(), now(), NULL, '', NULL,
- false, NULL, NULL, NULL, NULL, 0, 1, '008E1pES47y03577pTR4Fze0yyewRhISy', 'bench task', 'bench task' || chr(10), '');
+ false, NULL, NULL, NULL, NULL, 0, 1, '008E1pES47y03577pTR4Fze0yyewRhISy', NULL, 'bench task', 'bench task' || chr(10), '');
 """,
     "toggle": """\\set n random(1, {users})
 \\set k random(1, {tasks})
@@ -112,7 +112,8 @@ UPDATE task SET completed = NOT completed, completed_at = (CASE WHEN (completed)
  WHERE id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
    AND user_id = 'u' || lpad(:n::text, 4, '0') AND (completed OR recurrence IS NULL)
  RETURNING id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
- due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position;
+ due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position,
+ series_time;
 """,
 }
 

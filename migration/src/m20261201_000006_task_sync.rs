@@ -1,5 +1,7 @@
 //! What manual ordering, incremental sync and idempotent creation need:
 //!
+//! - `task.series_time`: the local time of day (microseconds after midnight) a repeating
+//!   task's series keeps while a daylight-saving gap moved its current occurrence.
 //! - `task.position`, a fractional index (base-62 digits compared byte by byte, so
 //!   `COLLATE "C"` on PostgreSQL), with an index for the `position` sort. Existing rows get
 //!   the position a new task created at their creation time would get, so the manual order
@@ -33,6 +35,7 @@ enum Task {
     UserId,
     /// `Position`: base-62 digits, compared byte by byte.
     Position,
+    SeriesTime,
 }
 
 #[derive(DeriveIden)]
@@ -176,6 +179,16 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        if !manager.has_column("task", "series_time").await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Task::Table)
+                        .add_column(ColumnDef::new(Task::SeriesTime).big_integer().null())
+                        .to_owned(),
+                )
+                .await?;
+        }
         // Before the index exists, so that filling the column in does not maintain it.
         backfill_positions(manager).await?;
         for table in tables() {
@@ -204,15 +217,20 @@ impl MigrationTrait for Migration {
                 .drop_table(Table::drop().table(table).if_exists().to_owned())
                 .await?;
         }
-        if manager.has_column("task", "position").await? {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Task::Table)
-                        .drop_column(Task::Position)
-                        .to_owned(),
-                )
-                .await?;
+        for (name, column) in [
+            ("series_time", Task::SeriesTime),
+            ("position", Task::Position),
+        ] {
+            if manager.has_column("task", name).await? {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(Task::Table)
+                            .drop_column(column)
+                            .to_owned(),
+                    )
+                    .await?;
+            }
         }
         Ok(())
     }

@@ -804,6 +804,7 @@ mod tests {
             occurrences_done: 0,
             version: 1,
             position: Position::parse("V1").unwrap(),
+            series_time: None,
         };
         let stored = expected.clone();
         let mut tasks = MockTaskRepository::new();

@@ -467,6 +467,21 @@ impl Recurrence {
     /// from February).
     #[must_use]
     pub fn next_after(&self, current: &Due, completed_so_far: u32, tz: Tz) -> Option<Due> {
+        self.next_after_at(current, completed_so_far, tz, None)
+    }
+
+    /// [`Recurrence::next_after`], with the local time of day the series keeps given
+    /// explicitly (`wall`) rather than read from `current`: after a gap moved one occurrence
+    /// (02:30 became 03:30), the next ones return to the series' own time, as RFC 5545
+    /// computes every instance from `DTSTART`. Ignored for all-day dates.
+    #[must_use]
+    pub fn next_after_at(
+        &self,
+        current: &Due,
+        completed_so_far: u32,
+        tz: Tz,
+        wall: Option<NaiveTime>,
+    ) -> Option<Due> {
         if self.count.is_some_and(|count| completed_so_far >= count) {
             return None;
         }
@@ -479,7 +494,7 @@ impl Recurrence {
             Due::Date(_) => Due::Date(date),
             Due::At(t) => Due::At(resolve_local(
                 tz,
-                date.and_time(t.with_timezone(&tz).time()),
+                date.and_time(wall.unwrap_or_else(|| t.with_timezone(&tz).time())),
             )?),
         };
         match self.until {
@@ -1516,6 +1531,35 @@ mod tests {
         assert_eq!(
             local_times("FREQ=MONTHLY", America::New_York, "2026-02-08T02:15", 1),
             ["2026-03-08T03:15-04:00"]
+        );
+    }
+
+    #[test]
+    fn after_a_gap_the_series_returns_to_its_own_time() {
+        // 02:30 daily in Berlin: on 2026-03-29 the occurrence is at 03:30 CEST, and the one
+        // after it at 02:30 again, when told the series' time.
+        let moved = rule("FREQ=DAILY")
+            .next_after(
+                &local(Europe::Berlin, "2026-03-28T02:30"),
+                1,
+                Europe::Berlin,
+            )
+            .unwrap();
+        let wall = NaiveTime::from_hms_opt(2, 30, 0);
+        let next = rule("FREQ=DAILY")
+            .next_after_at(&moved, 2, Europe::Berlin, wall)
+            .unwrap();
+        assert_eq!(next, Due::parse("2026-03-30T02:30:00+02:00").unwrap());
+        // Without it, the moved time would stay.
+        let drifted = rule("FREQ=DAILY")
+            .next_after(&moved, 2, Europe::Berlin)
+            .unwrap();
+        assert_eq!(drifted, Due::parse("2026-03-30T03:30:00+02:00").unwrap());
+        // All-day dates have no time to keep.
+        let day = Due::parse("2026-03-28").unwrap();
+        assert_eq!(
+            rule("FREQ=DAILY").next_after_at(&day, 1, Europe::Berlin, wall),
+            Due::parse("2026-03-29").ok()
         );
     }
 

@@ -98,6 +98,10 @@ pub struct Task {
     /// Its place in the owner's manual order (the `position` sort). A new task goes after
     /// every task created before it.
     pub position: Position,
+    /// The local time of day its series repeats at, kept only while the current
+    /// occurrence had to move away from it (a time in a spring-forward gap): the next
+    /// occurrence returns to it.
+    pub series_time: Option<chrono::NaiveTime>,
 }
 
 /// What completing a task does.
@@ -139,6 +143,7 @@ impl Task {
             occurrences_done: 0,
             version: 1,
             position: Position::initial(now, id),
+            series_time: None,
         }
     }
 
@@ -220,6 +225,10 @@ impl Task {
         if let Some(position) = &changes.position {
             next.position = position.clone();
         }
+        if changes.due.is_some() || changes.recurrence.is_some() || changes.time_zone.is_some() {
+            // A new due date, rule or zone starts from its own time.
+            next.series_time = None;
+        }
         next.check()?;
         next.updated_at = now;
         next.version = self.version.saturating_add(1);
@@ -247,10 +256,16 @@ impl Task {
         let mut next = self.clone();
         next.updated_at = now;
         next.version = self.version.saturating_add(1);
+        let tz = self.zone().tz();
+        // The series' time of day: kept from before a gap moved the current occurrence.
+        let wall = self.series_time.or(match self.due {
+            Some(Due::At(t)) => Some(t.with_timezone(&tz).time()),
+            _ => None,
+        });
         let following = match (&self.recurrence, &self.due) {
             (Some(rule), Some(due)) if !self.completed => {
                 let done = self.occurrences_done.saturating_add(1);
-                rule.next_after(due, done, self.zone().tz())
+                rule.next_after_at(due, done, tz, wall)
                     .map(|following| (done, *due, following))
             }
             _ => None,
@@ -275,12 +290,17 @@ impl Task {
             version: 1,
             // A new task: after every task created before it.
             position: Position::initial(now, finished_id),
+            series_time: None,
             ..self.clone()
         };
         next.remind_at = self
             .remind_at
             .map(|r| r + (following.starts_at_utc() - due.starts_at_utc()));
         next.due = Some(following);
+        next.series_time = match (following, wall) {
+            (Due::At(t), Some(wall)) if t.with_timezone(&tz).time() != wall => Some(wall),
+            _ => None,
+        };
         next.occurrences_done = done;
         next.completed = false;
         next.completed_at = None;
@@ -513,6 +533,36 @@ mod tests {
         assert!(ended.completed);
         assert_eq!(ended.occurrences_done, 3);
         assert_eq!(ended.due, Some(Due::parse("2026-05-31").unwrap()));
+    }
+
+    #[test]
+    fn a_series_moved_by_a_dst_gap_returns_to_its_time_of_day() {
+        // Daily at 02:30 in Berlin; 02:30 does not exist on 2026-03-29.
+        let mut t = recurring("FREQ=DAILY", "2026-03-28T02:30:00+01:00");
+        t.time_zone = Some(crate::TimeZone::parse("time_zone", "Europe/Berlin").unwrap());
+        let next_of = |t: &Task, n: u128| match t.complete(at(100), id(n)) {
+            Completion::Recurred { next, .. } => next,
+            Completion::Completed(_) => panic!("still repeating"),
+        };
+        let moved = next_of(&t, 7);
+        assert_eq!(moved.due, Due::parse("2026-03-29T03:30:00+02:00").ok());
+        assert_eq!(moved.series_time, chrono::NaiveTime::from_hms_opt(2, 30, 0));
+        let back = next_of(&moved, 8);
+        assert_eq!(back.due, Due::parse("2026-03-30T02:30:00+02:00").ok());
+        assert_eq!(back.series_time, None, "nothing to remember once back");
+        // A new due date set by the user starts from its own time.
+        let edit = TaskChanges {
+            due: Some(Some(Due::parse("2026-03-29T04:00:00+02:00").unwrap())),
+            ..TaskChanges::default()
+        };
+        let Completion::Completed(edited) = moved.apply(&edit, at(150), id(9)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(edited.series_time, None);
+        assert_eq!(
+            next_of(&edited, 10).due,
+            Due::parse("2026-03-30T04:00:00+02:00").ok()
+        );
     }
 
     #[test]

@@ -111,7 +111,27 @@ fn to_domain(m: task::Model) -> Result<Task, PortError> {
         } else {
             Position::parse(&m.position).map_err(|e| corrupt("position", e))?
         },
+        series_time: m
+            .series_time
+            .map(|micros| {
+                series_time_from_stored(micros).ok_or_else(|| corrupt("series time", micros))
+            })
+            .transpose()?,
     })
+}
+
+/// A time of day as stored: microseconds after midnight.
+fn series_time_to_stored(t: chrono::NaiveTime) -> i64 {
+    use chrono::Timelike;
+    i64::from(t.num_seconds_from_midnight()) * 1_000_000 + i64::from(t.nanosecond() / 1_000)
+}
+
+fn series_time_from_stored(micros: i64) -> Option<chrono::NaiveTime> {
+    let secs = u32::try_from(micros.div_euclid(1_000_000)).ok()?;
+    let nanos = u32::try_from(micros.rem_euclid(1_000_000))
+        .ok()?
+        .checked_mul(1_000)?;
+    chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)
 }
 
 /// The title in Unicode lower case: what the title sort orders by.
@@ -166,6 +186,7 @@ fn to_row(t: &Task) -> task_write::ActiveModel {
         occurrences_done: Set(i32::try_from(t.occurrences_done).unwrap_or(i32::MAX)),
         version: Set(t.version),
         position: Set(t.position.as_str().to_owned()),
+        series_time: Set(t.series_time.map(series_time_to_stored)),
         title_key: Set(title_key(t)),
         search_key: Set(search_key(t)),
         tags_key: Set(tags_key(&t.tags)),
@@ -473,13 +494,24 @@ impl TaskRepository for SeaTaskRepository {
         let _operation = crate::Operation::start();
         let select = search_statement(owner, query, limit, after.as_ref())?;
         let db = self.db.conn().await.map_err(map_db_err)?;
-        select
-            .all(&db)
-            .await
-            .map_err(map_db_err)?
-            .into_iter()
-            .map(to_domain)
-            .collect()
+        let rows = if db.get_database_backend() == DbBackend::Postgres {
+            // The statement is prepared once per connection; after five executions
+            // PostgreSQL would plan it once for any owner, as if every owner had the
+            // average number of tasks, and for an owner with thousands it then sorts them
+            // all instead of walking the sort's index. Planned with this owner's values every
+            // time, in a transaction so that the setting ends with it (and survives a
+            // transaction-mode pooler).
+            let txn = db.begin().await.map_err(map_db_err)?;
+            txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+                .await
+                .map_err(map_db_err)?;
+            let rows = select.all(&txn).await.map_err(map_db_err)?;
+            txn.commit().await.map_err(map_db_err)?;
+            rows
+        } else {
+            select.all(&db).await.map_err(map_db_err)?
+        };
+        rows.into_iter().map(to_domain).collect()
     }
 
     async fn replace(&self, t: &Task, expected: i64) -> Result<bool, PortError> {
@@ -880,7 +912,7 @@ mod tests {
             task_write::Entity::insert(to_row(&t))
                 .build(DbBackend::Postgres)
                 .sql,
-            r#"INSERT INTO "task" ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags", "due_at", "due_all_day", "remind_at", "completed_at", "recurrence", "time_zone", "occurrences_done", "version", "position", "title_key", "search_key", "tags_key") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"#
+            r#"INSERT INTO "task" ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags", "due_at", "due_all_day", "remind_at", "completed_at", "recurrence", "time_zone", "occurrences_done", "version", "position", "series_time", "title_key", "search_key", "tags_key") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"#
         );
         assert_eq!(
             toggle_statement(&t.owner, t.id, t.created_at, None)

@@ -304,10 +304,11 @@ impl Application {
     }
 }
 
-/// Forgets expired tombstones and idempotency keys every `interval` (the first time at
-/// start-up). A failure is logged and retried at the next tick.
+/// Forgets expired tombstones and idempotency keys every `interval`, the first time one
+/// interval after start-up (a start stays as light as it can be). A failure is logged and
+/// retried at the next tick.
 async fn purge_periodically(services: Services, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;

@@ -34,6 +34,8 @@ pub mod task {
         pub version: i64,
         /// `Position`: base-62 digits; `""` when written by a version that had none.
         pub position: String,
+        /// Microseconds after local midnight: the time of day a moved series returns to.
+        pub series_time: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -71,6 +73,7 @@ pub mod task_write {
         pub occurrences_done: i32,
         pub version: i64,
         pub position: String,
+        pub series_time: Option<i64>,
         /// The title in Unicode lower case (the title sort).
         pub title_key: String,
         /// Title, line feed, description, in Unicode lower case (the `q` filter).

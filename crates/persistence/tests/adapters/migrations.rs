@@ -569,7 +569,7 @@ on_both!(
         };
         assert_eq!(count_columns().await, 7, "{}", t.backend);
         todo_persistence::migrate(&t.db).await.unwrap();
-        assert_eq!(count_columns().await, 21, "{}", t.backend);
+        assert_eq!(count_columns().await, 22, "{}", t.backend);
         assert_eq!(
             tasks.get(&uid("alice"), tid(1)).await.unwrap(),
             Some(done),
@@ -834,7 +834,7 @@ on_both!(
         };
         assert_eq!(count_of(&t, columns).await, 17, "{}", t.backend);
         todo_persistence::migrate(&t.db).await.unwrap();
-        assert_eq!(count_of(&t, columns).await, 21, "{}", t.backend);
+        assert_eq!(count_of(&t, columns).await, 22, "{}", t.backend);
         old_tasks_are_found(&t).await;
     }
 );

@@ -91,6 +91,8 @@ on_both!(
         timed.completed = true;
         timed.completed_at = Some(micros(1_764_000_500, 777_777));
         timed.version = 7;
+        // A series that a daylight-saving gap moved keeps its time of day, to the microsecond.
+        timed.series_time = chrono::NaiveTime::from_hms_micro_opt(2, 30, 0, 123_456);
         tasks.insert(&timed).await.unwrap();
 
         // The remaining priority, and a date that is not all-day in UTC terms.

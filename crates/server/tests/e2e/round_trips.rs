@@ -188,6 +188,7 @@ async fn every_task_request_costs_one_round_trip_once_auth_is_cached() {
     let one = format!("/api/alice/tasks/{id}");
     for (method, path, body) in [
         (Method::GET, "/api/alice/tasks".to_owned(), None),
+        (Method::GET, "/api/alice/tasks?status=pending".to_owned(), None),
         (Method::GET, one.clone(), None),
         (Method::PUT, one.clone(), Some(json!({"title": "u"}))),
         (Method::PATCH, format!("{one}/complete"), None),
@@ -209,6 +210,13 @@ async fn every_task_request_costs_one_round_trip_once_auth_is_cached() {
             "list",
             Method::GET,
             "/api/alice/tasks".to_owned(),
+            None,
+            200,
+        ),
+        (
+            "filtered",
+            Method::GET,
+            "/api/alice/tasks?status=pending".to_owned(),
             None,
             200,
         ),
@@ -248,6 +256,9 @@ async fn every_task_request_costs_one_round_trip_once_auth_is_cached() {
         seen,
         [
             ("list", [1, 0, 1]),
+            // A filtered list is planned with its own values: BEGIN, SET LOCAL
+            // plan_cache_mode, the SELECT, COMMIT (see `SeaTaskRepository::search`).
+            ("filtered", [4, 0, 1]),
             ("get", [1, 0, 1]),
             ("create", [1, 0, 1]),
             // An edit reads the task, applies the domain's rules to the whole of it, and
@@ -257,7 +268,7 @@ async fn every_task_request_costs_one_round_trip_once_auth_is_cached() {
             ("delete", [1, 0, 1]),
             ("missing", [1, 0, 1])
         ],
-        "one statement per request (two for an edit) once auth is cached and statements \
-         are prepared; one release ping per checkout"
+        "one statement per request (two for an edit, four for a filtered list) once auth is \
+         cached and statements are prepared; one release ping per checkout"
     );
 }
