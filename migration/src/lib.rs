@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
+mod backfill;
 mod m20260101_000001_better_auth;
 mod m20260101_000002_task;
 mod m20260102_000003_adopt_fastapi_task;

@@ -205,100 +205,26 @@ fn tags_key(tags: &str) -> String {
     key
 }
 
-/// Rows read and written per round trip while filling in the keys.
-const BATCH: usize = 200;
-
-/// Numbered (`$1`, PostgreSQL) or positional (`?`, SQLite) statement parameters.
-pub(crate) struct Params {
-    postgres: bool,
-    count: usize,
-}
-
-impl Params {
-    pub(crate) fn new(postgres: bool) -> Self {
-        Self { postgres, count: 0 }
-    }
-
-    pub(crate) fn next(&mut self) -> String {
-        self.count += 1;
-        if self.postgres {
-            format!("${}", self.count)
-        } else {
-            "?".to_owned()
-        }
-    }
-}
-
 /// Fills in the keys of every row that has none yet (a title is never empty, so a row
-/// whose `title_key` is `''` has not been done), a batch at a time in the order of a row
-/// key: the id on PostgreSQL, the rowid on SQLite (whose ids are blobs). Keys travel as
-/// text.
+/// whose `title_key` is `''` has not been done). Keys travel as text.
 pub(crate) async fn backfill(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    let backend = db.get_database_backend();
-    let postgres = backend == DbBackend::Postgres;
-    let (key, key_type) = if postgres {
-        ("id", "uuid")
-    } else {
-        ("rowid", "INTEGER")
-    };
-    let mut after: Option<String> = None;
-    loop {
-        let mut params = Params::new(postgres);
-        let mut sql = format!(
-            "SELECT CAST({key} AS TEXT) AS k, title, description, tags FROM task \
-             WHERE title_key = ''"
-        );
-        let mut values = Vec::new();
-        if let Some(last) = after.take() {
-            sql.push_str(&format!(
-                " AND {key} > CAST({} AS {key_type})",
-                params.next()
-            ));
-            values.push(Value::from(last));
-        }
-        sql.push_str(&format!(" ORDER BY {key} LIMIT {BATCH}"));
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut params = Params::new(postgres);
-        let mut tuples = Vec::with_capacity(rows.len());
-        let mut values = Vec::with_capacity(rows.len() * 4);
-        for row in &rows {
-            let k: String = row.try_get("", "k")?;
+    crate::backfill::backfill_tasks(
+        manager,
+        "title, description, tags",
+        "title_key = ''",
+        &["title_key", "search_key", "tags_key"],
+        |row| {
             let title: String = row.try_get("", "title")?;
             let description: Option<String> = row.try_get("", "description")?;
             let tags: String = row.try_get("", "tags")?;
-            tuples.push(format!(
-                "(CAST({} AS {key_type}), {}, {}, {})",
-                params.next(),
-                params.next(),
-                params.next(),
-                params.next()
-            ));
-            values.extend([
-                Value::from(k.clone()),
+            Ok(vec![
                 Value::from(title_key(&title)),
                 Value::from(search_key(&title, description.as_deref())),
                 Value::from(tags_key(&tags)),
-            ]);
-            after = Some(k);
-        }
-        // Both backends name the columns of a VALUES list column1, column2, …
-        let sql = format!(
-            "UPDATE task SET title_key = v.column2, search_key = v.column3, \
-             tags_key = v.column4 FROM (VALUES {}) AS v WHERE task.{key} = v.column1",
-            tuples.join(", ")
-        );
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        if rows.len() < BATCH {
-            return Ok(());
-        }
-    }
+            ])
+        },
+    )
+    .await
 }
 
 /// Where `pg_trgm` is installed, installing it first when it is available and this role

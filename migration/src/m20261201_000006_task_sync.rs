@@ -14,11 +14,10 @@
 //! Tables and indexes are created only when absent, the column only when missing.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{DbBackend, Statement, Value};
+use sea_orm_migration::sea_orm::{DbBackend, Value};
 use todo_domain::{Position, TaskId};
 
 use crate::m20260101_000001_better_auth::User;
-use crate::m20261126_000005_task_search::Params;
 
 pub struct Migration;
 
@@ -236,67 +235,20 @@ impl MigrationTrait for Migration {
     }
 }
 
-/// Rows read and written per round trip while filling in positions.
-const BATCH: usize = 200;
-
 /// Gives every task without a position (`''`) the one the service gives a new task,
-/// `Position::initial(created_at, id)`, a batch at a time in the order of a row key (the
-/// id on PostgreSQL, the rowid on SQLite).
+/// `Position::initial(created_at, id)`.
 pub(crate) async fn backfill_positions(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    let backend = db.get_database_backend();
-    let postgres = backend == DbBackend::Postgres;
-    let (key, key_type) = if postgres {
-        ("id", "uuid")
-    } else {
-        ("rowid", "INTEGER")
-    };
-    let mut after: Option<String> = None;
-    loop {
-        let mut params = Params::new(postgres);
-        let mut sql = format!(
-            "SELECT CAST({key} AS TEXT) AS k, id, created_at FROM task WHERE position = ''"
-        );
-        let mut values = Vec::new();
-        if let Some(last) = after.take() {
-            sql.push_str(&format!(
-                " AND {key} > CAST({} AS {key_type})",
-                params.next()
-            ));
-            values.push(Value::from(last));
-        }
-        sql.push_str(&format!(" ORDER BY {key} LIMIT {BATCH}"));
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut params = Params::new(postgres);
-        let mut tuples = Vec::with_capacity(rows.len());
-        let mut values = Vec::with_capacity(rows.len() * 2);
-        for row in &rows {
-            let k: String = row.try_get("", "k")?;
+    crate::backfill::backfill_tasks(
+        manager,
+        "id, created_at",
+        "position = ''",
+        &["position"],
+        |row| {
             let id: uuid::Uuid = row.try_get("", "id")?;
             let created_at: chrono::DateTime<chrono::Utc> = row.try_get("", "created_at")?;
-            tuples.push(format!(
-                "(CAST({} AS {key_type}), {})",
-                params.next(),
-                params.next()
-            ));
             let position = Position::initial(created_at, TaskId::from_uuid(id));
-            values.extend([Value::from(k.clone()), Value::from(position.as_str())]);
-            after = Some(k);
-        }
-        let sql = format!(
-            "UPDATE task SET position = v.column2 FROM (VALUES {}) AS v \
-             WHERE task.{key} = v.column1",
-            tuples.join(", ")
-        );
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        if rows.len() < BATCH {
-            return Ok(());
-        }
-    }
+            Ok(vec![Value::from(position.as_str())])
+        },
+    )
+    .await
 }

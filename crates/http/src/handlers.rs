@@ -273,40 +273,25 @@ pub async fn list_tasks(
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
     let mut query = TaskListQuery::parse(req.query_string())?;
-    if query.spec.include_deleted {
-        let page = services
-            .tasks
-            .changes(
-                &principal,
-                &owner,
-                &query.spec,
-                query.limit,
-                query.after.take(),
-            )
-            .await?;
+    let (spec, limit, after) = (&query.spec, query.limit, query.after.take());
+    // A page and, when more remain, the `Link` to the next one.
+    let respond = |next: Option<&todo_domain::ListPosition>, body| {
         let mut res = HttpResponse::Ok();
-        if let Some(next) = &page.next {
-            let next = query.spec.encode_position(next);
+        if let Some(next) = next {
+            let next = spec.encode_position(next);
             res.insert_header((header::LINK, query.next_link(req.path(), &next)));
         }
-        return Ok(json_body(res, changes_body(&page.items)));
+        json_body(res, body)
+    };
+    let tasks = &services.tasks;
+    if spec.include_deleted {
+        let page = tasks
+            .changes(&principal, &owner, spec, limit, after)
+            .await?;
+        return Ok(respond(page.next.as_ref(), changes_body(&page.items)));
     }
-    let page = services
-        .tasks
-        .list(
-            &principal,
-            &owner,
-            &query.spec,
-            query.limit,
-            query.after.take(),
-        )
-        .await?;
-    let mut res = HttpResponse::Ok();
-    if let Some(next) = &page.next {
-        let next = query.spec.encode_position(next);
-        res.insert_header((header::LINK, query.next_link(req.path(), &next)));
-    }
-    Ok(json_body(res, tasks_body(&page.items)))
+    let page = tasks.list(&principal, &owner, spec, limit, after).await?;
+    Ok(respond(page.next.as_ref(), tasks_body(&page.items)))
 }
 
 #[utoipa::path(post, path = "/api/{user_id}/tasks", tag = "tasks",

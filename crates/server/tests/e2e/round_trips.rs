@@ -188,7 +188,11 @@ async fn every_task_request_costs_one_round_trip_once_auth_is_cached() {
     let one = format!("/api/alice/tasks/{id}");
     for (method, path, body) in [
         (Method::GET, "/api/alice/tasks".to_owned(), None),
-        (Method::GET, "/api/alice/tasks?status=pending".to_owned(), None),
+        (
+            Method::GET,
+            "/api/alice/tasks?status=pending".to_owned(),
+            None,
+        ),
         (Method::GET, one.clone(), None),
         (Method::PUT, one.clone(), Some(json!({"title": "u"}))),
         (Method::PATCH, format!("{one}/complete"), None),
