@@ -93,6 +93,38 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 /// The response header that marks a replayed create.
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
+/// `value` as JSON without white space, object keys sorted (whatever order the map keeps
+/// them in), so that equal JSON values are written alike.
+fn write_canonical(out: &mut String, value: &serde_json::Value) {
+    match value {
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(']');
+        }
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::from(key.as_str()).to_string());
+                out.push(':');
+                write_canonical(out, item);
+            }
+            out.push('}');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 /// The `Idempotency-Key` of a create and the fingerprint of its body: SHA-256 of the body
 /// as canonical JSON (object keys sorted, no white space), so that a retry that writes the
 /// same JSON differently still matches.
@@ -115,9 +147,10 @@ fn idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>> {
         .map_err(|_| bad("must be visible ASCII".to_owned()))?;
     let key = IdempotencyKey::parse(raw).map_err(|err| bad(err.to_string()))?;
     // The body has been parsed as JSON already; a body that is not JSON was refused.
-    let canonical = serde_json::from_slice::<serde_json::Value>(body)
-        .map(|value| value.to_string())
-        .unwrap_or_default();
+    let mut canonical = String::with_capacity(body.len());
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        write_canonical(&mut canonical, &value);
+    }
     let digest = sha2::Sha256::digest(canonical.as_bytes());
     let mut fingerprint = String::with_capacity(64);
     for byte in digest {
@@ -920,5 +953,29 @@ mod tests {
         assert!(parse_user_cursor("nope").is_err());
         assert!(parse_user_cursor("1_zz").is_err());
         assert!(parse_user_cursor("1_abc").is_err());
+    }
+
+    #[test]
+    fn equal_json_is_written_alike_whatever_its_spelling() {
+        let canonical = |raw: &str| {
+            let mut out = String::new();
+            write_canonical(&mut out, &serde_json::from_str(raw).unwrap());
+            out
+        };
+        let a = canonical(
+            r#"{"title": "Buy \"oat\" milk", "tags": ["b", "a"], "x": {"z": 1, "y": null}}"#,
+        );
+        let b = canonical(r#"{"x":{"y":null,"z":1},"tags":["b","a"],"title":"Buy \"oat\" milk"}"#);
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            r#"{"tags":["b","a"],"title":"Buy \"oat\" milk","x":{"y":null,"z":1}}"#
+        );
+        // Array order and values still matter.
+        assert_ne!(
+            canonical(r#"{"tags":["a","b"]}"#),
+            canonical(r#"{"tags":["b","a"]}"#)
+        );
+        assert_ne!(canonical(r#"{"n":1}"#), canonical(r#"{"n":1.5}"#));
     }
 }
