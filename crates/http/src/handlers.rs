@@ -146,7 +146,7 @@ fn idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>> {
         .to_str()
         .map_err(|_| bad("must be visible ASCII".to_owned()))?;
     let key = IdempotencyKey::parse(raw).map_err(|err| bad(err.to_string()))?;
-    // The body has been parsed as JSON already; a body that is not JSON was refused.
+    // A body that is not JSON is refused right after this, so its fingerprint never counts.
     let mut canonical = String::with_capacity(body.len());
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
         write_canonical(&mut canonical, &value);
@@ -354,9 +354,8 @@ pub async fn create_task(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
-    let raw = body.raw().to_vec();
+    let idempotency = idempotency(&req, body.raw())?;
     let body = body.parse()?;
-    let idempotency = idempotency(&req, &raw)?;
     let new = NewTask {
         title: title(&body.title)?,
         description: description(body.description.as_deref())?,

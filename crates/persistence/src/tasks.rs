@@ -596,36 +596,38 @@ impl TaskRepository for SeaTaskRepository {
         after: Option<ListCursor>,
     ) -> Result<Vec<Change>, PortError> {
         let _operation = crate::Operation::start();
-        let by_update = Sort {
-            key: SortKey::UpdatedAt,
-            descending: false,
+        // The changed tasks are the list `updated_since=since&sort=updated_at`.
+        let changed = TaskQuery {
+            filter: TaskFilter {
+                updated_since: Some(since),
+                ..TaskFilter::default()
+            },
+            sort: Sort {
+                key: SortKey::UpdatedAt,
+                descending: false,
+            },
+            window: DueWindow::at(since, TimeZone::UTC),
         };
-        let mut tasks = Entity::find()
-            .filter(Column::UserId.eq(owner.as_str()))
-            .filter(Column::UpdatedAt.gte(since));
+        let tasks = search_statement(owner, &changed, limit, after.as_ref())?;
         let mut tombstones = task_tombstone::Entity::find()
             .filter(task_tombstone::Column::UserId.eq(owner.as_str()))
             .filter(task_tombstone::Column::DeletedAt.gte(since));
-        if let Some(cursor) = &after {
-            tasks = tasks.filter(after_cursor(by_update, cursor)?);
-            if let Some(value) = cursor_value(SortKey::UpdatedAt, &cursor.value)? {
-                tombstones = tombstones.filter(
-                    Expr::tuple([
-                        task_tombstone::Column::DeletedAt.into_simple_expr(),
-                        task_tombstone::Column::Id.into_simple_expr(),
-                    ])
-                    .gt(Expr::tuple([
-                        Expr::val(value),
-                        Expr::val(cursor.id.as_uuid()),
-                    ])),
-                );
-            }
+        if let Some(cursor) = &after
+            && let Some(value) = cursor_value(SortKey::UpdatedAt, &cursor.value)?
+        {
+            tombstones = tombstones.filter(
+                Expr::tuple([
+                    task_tombstone::Column::DeletedAt.into_simple_expr(),
+                    task_tombstone::Column::Id.into_simple_expr(),
+                ])
+                .gt(Expr::tuple([
+                    Expr::val(value),
+                    Expr::val(cursor.id.as_uuid()),
+                ])),
+            );
         }
         let db = self.db.conn().await.map_err(map_db_err)?;
         let tasks = tasks
-            .order_by_asc(Column::UpdatedAt)
-            .order_by_asc(Column::Id)
-            .limit(u64::from(limit))
             .all(&db)
             .await
             .map_err(map_db_err)?
