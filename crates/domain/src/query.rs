@@ -68,6 +68,12 @@ pub struct Sort {
 }
 
 impl Sort {
+    /// The sync feed's order (`include_deleted`): the order things changed in.
+    pub const SYNC: Self = Self {
+        key: SortKey::UpdatedAt,
+        descending: false,
+    };
+
     const EXPECTED: &'static str = "one of created_at, updated_at, due, priority, title, position, optionally after a - for descending";
 
     /// # Errors
@@ -331,7 +337,7 @@ impl ListSpec {
                 .filter(|(_, set)| *set)
                 .map(|(name, _)| (*name, other)),
         );
-        if self.sort != Sort::parse("updated_at").unwrap_or_default() {
+        if self.sort != Sort::SYNC {
             problems.push((
                 "sort",
                 "must be updated_at (or left out) with include_deleted: the feed is in the order things changed",

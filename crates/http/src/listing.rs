@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use actix_web::web;
 use todo_domain::{
-    DomainError, Due, ListPosition, ListSpec, Priority, SearchText, Sort, SortKey, Status, Tag,
-    Tags, TaskFilter, TimeZone, parse_instant,
+    DomainError, Due, ListPosition, ListSpec, Priority, SearchText, Sort, Status, Tag, Tags,
+    TaskFilter, TimeZone, parse_instant,
 };
 
 use crate::error::{ApiError, FieldError};
@@ -120,11 +120,7 @@ impl TaskListQuery {
             due_before: check.value("due_before", one("due_before"), due),
             due_after: check.value("due_after", one("due_after"), due),
             overdue: check
-                .plain("overdue", one("overdue"), |raw| match raw {
-                    "true" => Ok(true),
-                    "false" => Ok(false),
-                    _ => Err("must be true or false"),
-                })
+                .plain("overdue", one("overdue"), boolean)
                 .unwrap_or(false),
             due_today: check
                 .plain("due", one("due"), |raw| match raw {
@@ -137,18 +133,10 @@ impl TaskListQuery {
             }),
         };
         let include_deleted = check
-            .plain("include_deleted", one("include_deleted"), |raw| match raw {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                _ => Err("must be true or false"),
-            })
+            .plain("include_deleted", one("include_deleted"), boolean)
             .unwrap_or(false);
-        // The sync feed is in the order things changed.
         let default_sort = if include_deleted {
-            Sort {
-                key: SortKey::UpdatedAt,
-                descending: false,
-            }
+            Sort::SYNC
         } else {
             Sort::default()
         };
@@ -205,6 +193,15 @@ impl TaskListQuery {
             push_encoded(&mut url, value);
         }
         format!("<{url}>; rel=\"next\"")
+    }
+}
+
+/// A flag parameter: `true` or `false`, nothing else.
+fn boolean(raw: &str) -> Result<bool, &'static str> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("must be true or false"),
     }
 }
 
@@ -418,6 +415,7 @@ enum SortParam {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use todo_domain::SortKey;
 
     fn errors(raw: &str) -> Vec<(String, String)> {
         match TaskListQuery::parse(raw) {

@@ -602,10 +602,7 @@ impl TaskRepository for SeaTaskRepository {
                 updated_since: Some(since),
                 ..TaskFilter::default()
             },
-            sort: Sort {
-                key: SortKey::UpdatedAt,
-                descending: false,
-            },
+            sort: Sort::SYNC,
             window: DueWindow::at(since, TimeZone::UTC),
         };
         let tasks = search_statement(owner, &changed, limit, after.as_ref())?;
