@@ -145,7 +145,13 @@ fn idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>> {
     let raw = value
         .to_str()
         .map_err(|_| bad("must be visible ASCII".to_owned()))?;
-    let key = IdempotencyKey::parse(raw).map_err(|err| bad(err.to_string()))?;
+    // The problem names the header; the message is the rule it broke.
+    let key = IdempotencyKey::parse(raw).map_err(|err| {
+        bad(match err {
+            DomainError::Invalid { reason, .. } => reason.to_string(),
+            other => other.to_string(),
+        })
+    })?;
     // A body that is not JSON is refused right after this, so its fingerprint never counts.
     let mut canonical = String::with_capacity(body.len());
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {

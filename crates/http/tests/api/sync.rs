@@ -962,6 +962,13 @@ async fn a_malformed_idempotency_key_is_a_bad_request() {
             )
             .await;
         bad_header(&res, "Idempotency-Key");
+        // The header is named once, by the problem; the message is the rule.
+        let message = res.body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("must "), "{key:?}: {message}");
+        assert_eq!(
+            res.body["detail"].as_str().unwrap(),
+            format!("Idempotency-Key {message}")
+        );
     }
     // Not ASCII.
     let res = post_raw(
