@@ -611,7 +611,7 @@ pub async fn delete_task(
         (status = 200, description = "How many were deleted", body = Cleared),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`status` missing or not `completed`, or another parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`status` missing, repeated or not `completed`, or another parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn clear_completed(
@@ -628,6 +628,12 @@ pub async fn clear_completed(
         })?
         .into_inner();
     let mut errors = Vec::new();
+    if pairs.iter().filter(|(name, _)| name == "status").count() > 1 {
+        errors.push(crate::error::FieldError {
+            field: "status".to_owned(),
+            message: "must be given at most once".to_owned(),
+        });
+    }
     for (name, value) in &pairs {
         if name != "status" {
             errors.push(crate::error::FieldError {
@@ -662,11 +668,13 @@ pub async fn clear_completed(
         (status = 200, body = Vec<TagCountDto>, example = json!([{"tag": "home", "count": 3}, {"tag": "Work", "count": 7}])),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A query parameter (this endpoint takes none)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list_tags(
     Authenticated(principal): Authenticated,
     path: web::Path<String>,
+    _none: web::Query<NoParameters>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
@@ -680,6 +688,11 @@ pub async fn list_tags(
         .collect();
     Ok(HttpResponse::Ok().json(body))
 }
+
+/// The query of an endpoint that takes no parameters: any one is a 422 naming it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParameters {}
 
 /// The query of `GET /api/{user_id}/tasks/stats`.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

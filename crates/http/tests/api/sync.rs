@@ -1585,6 +1585,10 @@ async fn clearing_completed_tasks_deletes_only_the_callers_completed_ones() {
         &delete("?colour=red", &alice, "alice").await,
         &["colour", "status"],
     );
+    refused(
+        &delete("?status=completed&status=completed", &alice, "alice").await,
+        &["status"],
+    );
     delete("?status=completed", &bob, "alice")
         .await
         .problem(403);
@@ -1624,6 +1628,16 @@ async fn clearing_completed_tasks_deletes_only_the_callers_completed_ones() {
 async fn tags_are_counted_ignoring_case_and_sorted_ignoring_case() {
     let (app, alice, bob) = alice_and_bob().await;
     assert_eq!(fetch(&app, &alice, "/api/alice/tags").await, json!([]));
+    // It takes no parameters.
+    let res = app
+        .call(
+            Method::GET,
+            "/api/alice/tags?sort=count",
+            Some(&alice),
+            None,
+        )
+        .await;
+    refused(&res, &["sort"]);
     app.create_with("alice", &alice, json!({"title": "1", "tags": ["Work"]}))
         .await;
     let second = app
