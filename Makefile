@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test test-rust test-pooler pgbouncer interop smoke bench k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust test-pooler pgbouncer interop smoke bench bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
@@ -41,8 +41,12 @@ smoke: release
 	python3 docker/smoke.py
 
 ## Load benchmarks against the pgbench ceiling (bench/README.md); never part of make test.
-bench: release
+bench: bench-tools release
 	python3 bench/run.py
+
+## wrk (installed from Debian's packages when missing and root) and pgbench.
+bench-tools:
+	bash bench/tools.sh
 
 ## The Kubernetes manifests render (kustomize, offline).
 k8s-check:
