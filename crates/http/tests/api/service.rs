@@ -326,6 +326,19 @@ async fn metrics_count_requests_by_route_template_and_auth_failures() {
         None,
     )
     .await;
+    // Routes nested under the tasks scope are labelled with the whole template.
+    let missing = "/api/alice/tasks/0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99";
+    let res = app.call(Method::GET, missing, Some(&alice), None).await;
+    assert_eq!(res.status, 404);
+    let res = app
+        .call(
+            Method::PATCH,
+            &format!("{missing}/complete"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 404);
     let res = app.call(Method::GET, "/metrics", None, None).await;
     assert_eq!(res.status, 200);
     assert!(
@@ -342,6 +355,15 @@ async fn metrics_count_requests_by_route_template_and_auth_failures() {
     );
     assert!(text.contains(
         r#"http_requests_total{method="GET",route="/api/{user_id}/tasks",status="401"} 2"#
+    ));
+    assert!(
+        text.contains(
+            r#"http_requests_total{method="GET",route="/api/{user_id}/tasks/{task_id}",status="404"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        r#"http_requests_total{method="PATCH",route="/api/{user_id}/tasks/{task_id}/complete",status="404"} 1"#
     ));
     assert!(
         !text.contains("route=\"/api/alice"),
