@@ -70,12 +70,24 @@ impl FromQueryResult for TaskRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
         use sea_orm::sqlx::{self, Row, postgres::Postgres};
 
+        // By position when the select list is the entity's columns in order (it is for
+        // every read of a task), else by name: a name costs a hash lookup per column per row.
         fn col<'r, T>(row: &'r sqlx::postgres::PgRow, column: Column) -> Result<T, DbErr>
         where
             T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
         {
-            row.try_get(column.as_str())
-                .map_err(|e| DbErr::Type(format!("task.{}: {e}", column.as_str())))
+            let name = column.as_str();
+            let index = column as usize;
+            let decoded = if row
+                .columns()
+                .get(index)
+                .is_some_and(|c| sqlx::Column::name(c) == name)
+            {
+                row.try_get(index)
+            } else {
+                row.try_get(name)
+            };
+            decoded.map_err(|e| DbErr::Type(format!("task.{name}: {e}")))
         }
 
         let Some(row) = res.try_as_pg_row().filter(|_| pre.is_empty()) else {
