@@ -12,9 +12,9 @@ auth, SeaORM and sqlx, JSON, tracing) and the functions that execute the most of
     python3 bench/instructions.py            # list, get, create, toggle
     BENCH_SCENARIOS=get BENCH_REQUESTS=2000 python3 bench/instructions.py
 """
-import glob, http.client, json, os, random, re, secrets, shutil, subprocess, sys, tempfile, time
+import glob, http.client, json, os, random, re, shutil, subprocess, sys, tempfile, time
 
-from run import BIN, PG, USERS, TASKS, SECRET, seed, user_id
+from run import BIN, PG, USERS, TASKS, SECRET, create_database, seed, server_env, user_id
 from support import free_port, hs256, psql
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1000"))
@@ -55,17 +55,10 @@ def main():
         sys.exit("valgrind is not installed (`apt-get install valgrind`)")
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} is missing: run `make release` first")
-    db = "instr_" + secrets.token_hex(4)
-    psql(PG, f"CREATE DATABASE {db}")
-    db_url = PG.rsplit("/", 1)[0] + "/" + db + "?sslmode=disable"
+    db, db_url = create_database("instr")
     port = free_port()
+    env = server_env(db_url, port)
     out_dir = tempfile.mkdtemp(prefix="callgrind-")
-    env = {
-        "PATH": os.environ.get("PATH", ""), "TODO_PROFILE": "production", "DATABASE_URL": db_url,
-        "BETTER_AUTH_SECRET": SECRET, "HOST": "127.0.0.1", "PORT": str(port),
-        "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "warn"),
-        **{k: v for k, v in os.environ.items() if k.startswith("TODO__")},
-    }
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/callgrind.out.%p",
          "--dump-instr=no", BIN],

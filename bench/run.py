@@ -202,6 +202,31 @@ def run_pgbench(pgbench, db_url, scenario):
     return {"rps": tps, "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
 
 
+def create_database(prefix):
+    """A new database for one run; returns its name and the server's URL for it. No TLS on
+    loopback, for the service and pgbench alike: PostgreSQL's default `sslmode=prefer`
+    would spend ~100 ms on a TLS handshake per connection and encrypt every round trip,
+    which measures the cipher instead of the service."""
+    db = f"{prefix}_{secrets.token_hex(4)}"
+    psql(PG, f"CREATE DATABASE {db}")
+    return db, PG.rsplit("/", 1)[0] + "/" + db + "?sslmode=disable"
+
+
+def server_env(db_url, port):
+    """The server's whole environment: the production profile, on `db_url` and `port`."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "TODO_PROFILE": "production",
+        "DATABASE_URL": db_url,
+        "BETTER_AUTH_SECRET": SECRET,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "warn"),
+        # Settings to compare, for example TODO__HTTP__WORKERS=1.
+        **{k: v for k, v in os.environ.items() if k.startswith("TODO__")},
+    }
+
+
 def seed(db_url, env, big_tasks):
     """The data set, then `todo-server migrate`, which gives the rows the positions and
     search keys the service writes with every task it creates: without them each listed
@@ -252,24 +277,9 @@ def main():
     wrk, pgbench = tool("wrk"), tool("pgbench")
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} is missing: run `make release` first")
-    db = "bench_" + secrets.token_hex(4)
-    psql(PG, f"CREATE DATABASE {db}")
-    # No TLS on loopback, for the service and pgbench alike: PostgreSQL's default
-    # `sslmode=prefer` would spend ~100 ms on a TLS handshake per connection and encrypt
-    # every round trip, which measures the cipher instead of the service.
-    db_url = PG.rsplit("/", 1)[0] + "/" + db + "?sslmode=disable"
+    db, db_url = create_database("bench")
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "TODO_PROFILE": "production",
-        "DATABASE_URL": db_url,
-        "BETTER_AUTH_SECRET": SECRET,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "warn"),
-        # Settings to compare, for example TODO__HTTP__WORKERS=1.
-        **{k: v for k, v in os.environ.items() if k.startswith("TODO__")},
-    }
+    env = server_env(db_url, port)
     base = f"http://127.0.0.1:{port}"
     sqlite_ready = sqlite_ready_ms(env)
     proc, ready_ms = start(env)
