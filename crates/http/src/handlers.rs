@@ -16,7 +16,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{Authenticated, JsonBody};
-use crate::listing::{TaskListParams, TaskListQuery};
+use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -621,42 +621,7 @@ pub async fn clear_completed(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|err| ApiError::Shape {
-            field: None,
-            message: format!("invalid query string: {err}"),
-        })?
-        .into_inner();
-    let mut errors = Vec::new();
-    if pairs.iter().filter(|(name, _)| name == "status").count() > 1 {
-        errors.push(crate::error::FieldError {
-            field: "status".to_owned(),
-            message: "must be given at most once".to_owned(),
-        });
-    }
-    for (name, value) in &pairs {
-        if name != "status" {
-            errors.push(crate::error::FieldError {
-                field: name.clone(),
-                message: "is not a parameter here; the only one is status=completed".to_owned(),
-            });
-        } else if value != "completed" {
-            errors.push(crate::error::FieldError {
-                field: "status".to_owned(),
-                message: "must be completed: only completed tasks are cleared at once".to_owned(),
-            });
-        }
-    }
-    if !pairs.iter().any(|(name, _)| name == "status") {
-        errors.push(crate::error::FieldError {
-            field: "status".to_owned(),
-            message: "is required and must be completed: only completed tasks are cleared at once"
-                .to_owned(),
-        });
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Query(errors));
-    }
+    check_clear_completed(req.query_string())?;
     let deleted = services.tasks.delete_completed(&principal, &owner).await?;
     Ok(HttpResponse::Ok().json(Cleared { deleted }))
 }

@@ -1,5 +1,6 @@
 //! The query string of `GET /api/{user_id}/tasks` (filters, sort and paging), checked
-//! parameter by parameter, and the `Link` to the next page, which repeats them.
+//! parameter by parameter, and the `Link` to the next page, which repeats them; and the
+//! one of `DELETE /api/{user_id}/tasks`.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -51,12 +52,7 @@ impl TaskListQuery {
     /// `ApiError::Query` naming every unknown parameter, every parameter given twice that
     /// may be given once, and every parameter with a bad value (one error each).
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let pairs = web::Query::<Vec<(String, String)>>::from_query(raw)
-            .map_err(|err| ApiError::Shape {
-                field: None,
-                message: format!("invalid query string: {err}"),
-            })?
-            .into_inner();
+        let pairs = pairs(raw)?;
         let mut check = Checker::default();
         let mut seen: HashSet<&str> = HashSet::new();
         let mut repeated: HashSet<&str> = HashSet::new();
@@ -202,6 +198,54 @@ fn boolean(raw: &str) -> Result<bool, &'static str> {
         "true" => Ok(true),
         "false" => Ok(false),
         _ => Err("must be true or false"),
+    }
+}
+
+/// A raw (percent-encoded) query string as decoded name/value pairs, in order.
+fn pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
+    web::Query::<Vec<(String, String)>>::from_query(raw)
+        .map(web::Query::into_inner)
+        .map_err(|err| ApiError::Shape {
+            field: None,
+            message: format!("invalid query string: {err}"),
+        })
+}
+
+/// Checks the query of `DELETE /api/{user_id}/tasks`: `status=completed`, given once,
+/// and nothing else, so that a bare `DELETE` cannot empty the list.
+///
+/// # Errors
+/// `ApiError::Query` with an error for each way the query breaks that rule.
+pub fn check_clear_completed(raw: &str) -> Result<(), ApiError> {
+    let pairs = pairs(raw)?;
+    let mut check = Checker::default();
+    if pairs.iter().filter(|(name, _)| name == "status").count() > 1 {
+        check.push("status", "must be given at most once".to_owned());
+    }
+    for (name, value) in &pairs {
+        if name != "status" {
+            check.push(
+                name,
+                "is not a parameter here; the only one is status=completed".to_owned(),
+            );
+        } else if value != "completed" {
+            check.push(
+                "status",
+                "must be completed: only completed tasks are cleared at once".to_owned(),
+            );
+        }
+    }
+    if !pairs.iter().any(|(name, _)| name == "status") {
+        check.push(
+            "status",
+            "is required and must be completed: only completed tasks are cleared at once"
+                .to_owned(),
+        );
+    }
+    if check.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Query(check.errors))
     }
 }
 
