@@ -117,6 +117,28 @@ impl FromQueryResult for TaskRow {
     }
 }
 
+impl TaskRow {
+    fn task(self) -> Result<Task, PortError> {
+        to_domain(self.0)
+    }
+}
+
+/// `owner`'s task `id`, if there is one.
+async fn find_owned(
+    conn: &impl ConnectionTrait,
+    owner: &UserId,
+    id: TaskId,
+) -> Result<Option<Task>, PortError> {
+    Entity::find()
+        .filter(owned(owner, id))
+        .into_model::<TaskRow>()
+        .one(conn)
+        .await
+        .map_err(map_db_err)?
+        .map(TaskRow::task)
+        .transpose()
+}
+
 fn to_domain(m: task::Model) -> Result<Task, PortError> {
     Ok(Task {
         id: TaskId::from_uuid(m.id),
@@ -505,14 +527,7 @@ impl TaskRepository for SeaTaskRepository {
     async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError> {
         let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
-        Entity::find()
-            .filter(owned(owner, id))
-            .into_model::<TaskRow>()
-            .one(&db)
-            .await
-            .map_err(map_db_err)?
-            .map(|TaskRow(m)| to_domain(m))
-            .transpose()
+        find_owned(&db, owner, id).await
     }
 
     async fn list(&self, owner: &UserId, page: PageRequest) -> Result<Vec<Task>, PortError> {
@@ -539,7 +554,7 @@ impl TaskRepository for SeaTaskRepository {
             .await
             .map_err(map_db_err)?
             .into_iter()
-            .map(|TaskRow(m)| to_domain(m))
+            .map(TaskRow::task)
             .collect()
     }
 
@@ -570,7 +585,7 @@ impl TaskRepository for SeaTaskRepository {
         } else {
             select.all(&db).await.map_err(map_db_err)?
         };
-        rows.into_iter().map(|TaskRow(m)| to_domain(m)).collect()
+        rows.into_iter().map(TaskRow::task).collect()
     }
 
     async fn replace(&self, t: &Task, expected: i64) -> Result<bool, PortError> {
@@ -689,7 +704,7 @@ impl TaskRepository for SeaTaskRepository {
             .await
             .map_err(map_db_err)?
             .into_iter()
-            .map(|TaskRow(m)| to_domain(m))
+            .map(TaskRow::task)
             .collect::<Result<Vec<_>, _>>()?;
         let tombstones = tombstones
             .order_by_asc(task_tombstone::Column::DeletedAt)
@@ -843,13 +858,7 @@ impl TaskRepository for SeaTaskRepository {
             .await
             .map_err(map_db_err)?
             .ok_or_else(|| corrupt("idempotency key", "conflicted but cannot be read"))?;
-        let task = Entity::find()
-            .filter(owned(&t.owner, TaskId::from_uuid(used.task_id)))
-            .one(&txn)
-            .await
-            .map_err(map_db_err)?
-            .map(to_domain)
-            .transpose()?;
+        let task = find_owned(&txn, &t.owner, TaskId::from_uuid(used.task_id)).await?;
         txn.commit().await.map_err(map_db_err)?;
         Ok(IdempotentInsert::Existing {
             fingerprint: used.fingerprint,
