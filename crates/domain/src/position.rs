@@ -153,10 +153,6 @@ fn digit_char(value: u8) -> Option<u8> {
     ALPHABET.get(usize::from(value)).copied()
 }
 
-/// The shortest-ish digit string strictly between `low` (missing digits read as `0`) and
-/// `high` (`None`: the open end, read as one past the largest digit). Requires
-/// `low < high`, both without trailing zeros. `None` once the result grows past
-/// [`Position::MAX_LEN`] or on input breaking those rules.
 /// `key` cut after its first digit that `change` can move, with that digit moved: the
 /// shortest key one step below (or above) `key` at that digit. `None` when no digit can
 /// move (a key of only `0`s and `1`s going down, only `z`s going up).
@@ -173,6 +169,10 @@ fn step(key: &[u8], change: impl Fn(u8) -> Option<u8>) -> Option<String> {
     None
 }
 
+/// The shortest-ish digit string strictly between `low` (missing digits read as `0`) and
+/// `high` (`None`: the open end, read as one past the largest digit). Requires
+/// `low < high`, both without trailing zeros. `None` once the result grows past
+/// [`Position::MAX_LEN`] or on input breaking those rules.
 fn midpoint(low: &[u8], high: Option<&[u8]>) -> Option<String> {
     let mut out = Vec::new();
     let mut upper = high;
