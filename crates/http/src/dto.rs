@@ -140,18 +140,18 @@ impl Serialize for TaskJson<'_> {
 /// # Errors
 /// Only if serialisation fails, which plain strings, booleans and timestamps cannot.
 pub fn tasks_body(tasks: &[Task]) -> serde_json::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(64 + 448 * tasks.len());
-    serde_json::to_writer(&mut buf, &TasksJson(tasks))?;
-    Ok(buf)
+    page_body(tasks.len(), tasks.iter().map(TaskJson))
 }
 
-/// A slice of tasks as a JSON array of [`TaskJson`].
-struct TasksJson<'a>(&'a [Task]);
-
-impl Serialize for TasksJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(TaskJson))
-    }
+/// A JSON array of `items` (`len` of them, each about a task's size), written into a
+/// buffer sized for them.
+fn page_body<T: Serialize>(
+    len: usize,
+    items: impl IntoIterator<Item = T>,
+) -> serde_json::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(64 + 448 * len);
+    serde::Serializer::collect_seq(&mut serde_json::Serializer::new(&mut buf), items)?;
+    Ok(buf)
 }
 
 /// How important a task is.
@@ -471,10 +471,7 @@ pub fn changes_body(changes: &[todo_domain::Change]) -> serde_json::Result<Vec<u
             }
         }
     }
-    let mut buf = Vec::with_capacity(64 + 448 * changes.len());
-    let mut ser = serde_json::Serializer::new(&mut buf);
-    serde::Serializer::collect_seq(&mut ser, changes.iter().map(One))?;
-    Ok(buf)
+    page_body(changes.len(), changes.iter().map(One))
 }
 
 /// Answer of `DELETE /api/{user_id}/tasks?status=completed`.
