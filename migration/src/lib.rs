@@ -54,13 +54,13 @@ pub async fn up_locked(db: &DatabaseConnection) -> Result<(), DbErr> {
         }
         _ => Migrator::up(db, None).await?,
     }
-    fill_search_keys(db).await
+    fill_derived_columns(db).await
 }
 
-/// Gives the search keys and a position to tasks that have none: those written by an earlier version of
-/// the service after the migration that added the keys ran (during a rolling deploy, say).
-/// Cheap when there are none; every start and `migrate` runs it.
-pub async fn fill_search_keys(db: &DatabaseConnection) -> Result<(), DbErr> {
+/// Gives the search keys and a position to tasks that have none: those written by an
+/// earlier version of the service after the migrations that added them ran (during a
+/// rolling deploy, say). Cheap when there are none; every start and `migrate` runs it.
+pub async fn fill_derived_columns(db: &DatabaseConnection) -> Result<(), DbErr> {
     let manager = SchemaManager::new(db);
     m20261126_000005_task_search::backfill(&manager).await?;
     m20261201_000006_task_sync::backfill_positions(&manager).await

@@ -430,7 +430,7 @@ on_both!(
         let expected = Position::initial(at(1), tid(1));
         let read = tasks.get(&me, tid(1)).await.unwrap().unwrap();
         assert_eq!(read.position, expected, "{}", t.backend);
-        todo_migration::fill_search_keys(&t.db).await.unwrap();
+        todo_migration::fill_derived_columns(&t.db).await.unwrap();
         assert_eq!(
             scalar(&t, "SELECT COUNT(*) AS n FROM task WHERE position = ''").await,
             0,
