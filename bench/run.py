@@ -3,7 +3,7 @@
 same SQL at the same concurrency (the ceiling), on this machine. Prints a table and JSON
 lines. Loopback only; every load is bounded in time.
 
-Environment: BENCH_DURATION (seconds per run, default 5), BENCH_CONNECTIONS (32),
+Environment: BENCH_DURATION (seconds per run, default 3), BENCH_CONNECTIONS (32),
 BENCH_USERS (100), BENCH_TASKS (50), BENCH_SCENARIOS (comma-separated, default all),
 BENCH_RUST_LOG (the server's log filter, default warn), TODO__* (passed to the server),
 BENCH_PERF (set to 1: record each scenario's service run with `perf record` into
@@ -18,7 +18,7 @@ from support import cpu_seconds, free_port, hs256, psql, rss_kib
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("TODO_SERVER_BIN", os.path.join(ROOT, "target/release/todo-server"))
 PG = os.environ.get("SMOKE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DURATION = int(os.environ.get("BENCH_DURATION", "5"))
+DURATION = int(os.environ.get("BENCH_DURATION", "3"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SCENARIOS = [s for s in os.environ.get(
     "BENCH_SCENARIOS", "list,get,create,toggle,mixed,big_plain,big_filtered").split(",") if s]
