@@ -12,7 +12,7 @@ use crate::Services;
 use crate::conditional::{self, IfNoneMatch, etag};
 use crate::dto::{
     Cleared, CompleteTask, CreateTask, Health, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
-    TaskJson, TaskStatsDto, UpdateTask, UserDto, Welcome, changes_body, tasks_body,
+    TaskStatsDto, UpdateTask, UserDto, Welcome, changes_body, task_body, tasks_body,
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{Authenticated, JsonBody};
@@ -167,8 +167,8 @@ fn idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>> {
 
 /// A single task with its version as a strong `ETag`.
 fn task_response(mut res: actix_web::HttpResponseBuilder, task: &Task) -> HttpResponse {
-    res.insert_header((header::ETAG, etag(task.version)))
-        .json(TaskJson(task))
+    res.insert_header((header::ETAG, etag(task.version)));
+    json_body(res, task_body(task))
 }
 
 /// A JSON array response with `Link: <…>; rel="next"` when more items remain.
