@@ -1,9 +1,14 @@
 """Helpers shared by bench/run.py and docker/smoke.py (standard library only)."""
-import base64, hashlib, hmac, json, os, socket, subprocess, time
+import base64, hashlib, hmac, json, os, socket, subprocess, sys, time
 
 
 def psql(url, sql):
-    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
+    """Runs `sql` on `url`; stops the run with psql's own message when it fails."""
+    done = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        first = sql.strip().splitlines()[0] if sql.strip() else ""
+        sys.exit(f"psql failed ({first[:80]}): {done.stderr.strip()}")
 
 
 def free_port():

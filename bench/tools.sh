@@ -20,3 +20,11 @@ if ! command -v pgbench >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pgbenc
   echo "pgbench is not installed: it ships with the PostgreSQL server (Debian: postgresql-15)" >&2
   exit 1
 fi
+
+# The benchmark's database server, checked before the release build rather than after it.
+admin="${SMOKE_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if ! psql "$admin" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+  echo "PostgreSQL does not answer at $admin (set SMOKE_PG_ADMIN_URL to another server);" \
+    "on Debian: pg_ctlcluster <version> main start" >&2
+  exit 1
+fi
