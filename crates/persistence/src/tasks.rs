@@ -1,9 +1,11 @@
+use std::sync::OnceLock;
+
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    IdenStatic, IntoSimpleExpr, Order, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    IdenStatic, IntoSimpleExpr, Iterable, Order, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     QueryTrait, Statement, TransactionTrait, TryInsertResult, Value,
 };
 use todo_application::ports::{IdempotentInsert, PortError, TaskRepository};
@@ -142,29 +144,49 @@ fn find_owned_query(owner: &UserId, id: TaskId) -> sea_orm::Select<Entity> {
     Entity::find().filter(owned(owner, id)).limit(1)
 }
 
-/// [`find_owned_query`]'s statement. Its SQL is the same for every task, so it is built
-/// once per backend and only the values are new: SeaORM building the 19-column select and
-/// its condition, and sea-query writing it out, was ~15% of a get's instructions
-/// (docs/performance.md). A test holds it equal to SeaORM's own statement.
+/// [`find_owned_query`]'s statement, its SQL written once per backend.
 fn find_owned_statement(backend: DbBackend, owner: &UserId, id: TaskId) -> Statement {
-    use std::sync::OnceLock;
-    static POSTGRES: OnceLock<String> = OnceLock::new();
-    static SQLITE: OnceLock<String> = OnceLock::new();
-    let cached = match backend {
-        DbBackend::Postgres => &POSTGRES,
-        DbBackend::Sqlite => &SQLITE,
-        _ => return find_owned_query(owner, id).build(backend),
-    };
-    let sql = cached.get_or_init(|| find_owned_query(owner, id).build(backend).sql);
-    Statement::from_sql_and_values(
-        backend,
-        sql.as_str(),
-        [
-            Value::from(id.as_uuid()),
-            Value::from(owner.as_str()),
-            Value::from(1_u64),
-        ],
-    )
+    static SQL: SqlCache = SqlCache::new();
+    let values = vec![id.as_uuid().into(), owner.as_str().into(), 1_u64.into()];
+    SQL.statement(backend, values, || {
+        find_owned_query(owner, id).build(backend)
+    })
+}
+
+/// The SQL of a statement that SeaORM writes the same way whatever its values, written
+/// once per backend; each use binds its own values. SeaORM building a select of 19
+/// columns and its condition, and sea-query writing it out, was ~15% of a get's
+/// instructions (docs/performance.md). Tests hold each cached statement equal to one built
+/// afresh.
+struct SqlCache {
+    postgres: OnceLock<String>,
+    sqlite: OnceLock<String>,
+}
+
+impl SqlCache {
+    const fn new() -> Self {
+        Self {
+            postgres: OnceLock::new(),
+            sqlite: OnceLock::new(),
+        }
+    }
+
+    /// `build`'s statement, with `values`: they must be the values `build` binds, in its
+    /// order. Other backends than PostgreSQL and SQLite get `build`'s own.
+    fn statement(
+        &self,
+        backend: DbBackend,
+        values: Vec<Value>,
+        build: impl FnOnce() -> Statement,
+    ) -> Statement {
+        let cell = match backend {
+            DbBackend::Postgres => &self.postgres,
+            DbBackend::Sqlite => &self.sqlite,
+            _ => return build(),
+        };
+        let sql = cell.get_or_init(|| build().sql);
+        Statement::from_sql_and_values(backend, sql.as_str(), values)
+    }
 }
 
 fn to_domain(m: task::Model) -> Result<Task, PortError> {
@@ -540,6 +562,51 @@ fn toggle_statement(
         )
 }
 
+/// [`toggle_statement`] returning the row, as `exec_with_returning` writes it: every column
+/// of the entity, in order.
+fn toggle_returning(
+    backend: DbBackend,
+    owner: &UserId,
+    id: TaskId,
+    now: Timestamp,
+    expected: Option<i64>,
+) -> Statement {
+    let mut query = toggle_statement(owner, id, now, expected).into_query();
+    query.returning(
+        Query::returning()
+            .exprs(Column::iter().map(|c| c.select_as(c.into_returning_expr(backend)))),
+    );
+    backend.build(&query)
+}
+
+/// [`toggle_returning`], its SQL written once per backend and shape.
+fn toggle_returning_statement(
+    backend: DbBackend,
+    owner: &UserId,
+    id: TaskId,
+    now: Timestamp,
+    expected: Option<i64>,
+) -> Statement {
+    static ANY_VERSION: SqlCache = SqlCache::new();
+    static AT_VERSION: SqlCache = SqlCache::new();
+    let mut values: Vec<Value> = vec![
+        now.into(),
+        now.into(),
+        id.as_uuid().into(),
+        owner.as_str().into(),
+    ];
+    let sql = match expected {
+        Some(version) => {
+            values.push(version.into());
+            &AT_VERSION
+        }
+        None => &ANY_VERSION,
+    };
+    sql.statement(backend, values, || {
+        toggle_returning(backend, owner, id, now, expected)
+    })
+}
+
 #[async_trait]
 impl TaskRepository for SeaTaskRepository {
     async fn insert(&self, t: &Task) -> Result<(), PortError> {
@@ -635,11 +702,25 @@ impl TaskRepository for SeaTaskRepository {
     ) -> Result<Option<Task>, PortError> {
         let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let rows = toggle_statement(owner, id, now, expected)
-            .exec_with_returning(&db)
-            .await
-            .map_err(map_db_err)?;
-        first(rows)
+        if !db.support_returning() {
+            // SeaORM's own error: this backend cannot return the updated row.
+            let rows = toggle_statement(owner, id, now, expected)
+                .exec_with_returning(&db)
+                .await
+                .map_err(map_db_err)?;
+            return first(rows);
+        }
+        let backend = db.get_database_backend();
+        TaskRow::find_by_statement(toggle_returning_statement(
+            backend, owner, id, now, expected,
+        ))
+        .all(&db)
+        .await
+        .map_err(map_db_err)?
+        .into_iter()
+        .next()
+        .map(TaskRow::task)
+        .transpose()
     }
 
     async fn complete_occurrence(
@@ -1019,6 +1100,67 @@ mod tests {
             sql.ends_with(
                 r#" FROM "task" WHERE "task"."id" = $1 AND "task"."user_id" = $2 LIMIT $3"#
             ),
+            "{sql}"
+        );
+    }
+
+    /// A toggle's statement, its SQL built once per backend and shape (with or without a
+    /// version to match), is the one built afresh for that task, time and version.
+    #[test]
+    fn toggle_statements_are_built_afresh_ones_with_each_tasks_values() {
+        let at = |secs| chrono::DateTime::from_timestamp(secs, 123_456_000).unwrap();
+        let calls = [
+            (
+                UserId::parse("alice").unwrap(),
+                uuid::Uuid::from_u128(1),
+                at(1_764_063_000),
+                None,
+            ),
+            (
+                UserId::parse("bob").unwrap(),
+                uuid::Uuid::from_u128(2),
+                at(1_764_063_001),
+                Some(7),
+            ),
+            (
+                UserId::parse("carol").unwrap(),
+                uuid::Uuid::from_u128(3),
+                at(1_764_063_002),
+                None,
+            ),
+            (
+                UserId::parse("dave").unwrap(),
+                uuid::Uuid::from_u128(4),
+                at(1_764_063_003),
+                Some(1),
+            ),
+        ];
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite, DbBackend::MySql] {
+            for (owner, id, now, expected) in &calls {
+                let id = TaskId::from_uuid(*id);
+                assert_eq!(
+                    toggle_returning_statement(backend, owner, id, *now, *expected),
+                    toggle_returning(backend, owner, id, *now, *expected)
+                );
+            }
+        }
+        let (owner, id, now, expected) = &calls[3];
+        let sql = toggle_returning_statement(
+            DbBackend::Postgres,
+            owner,
+            TaskId::from_uuid(*id),
+            *now,
+            *expected,
+        )
+        .sql;
+        let columns: Vec<String> = Column::iter()
+            .map(|c| format!(r#""{}""#, c.as_str()))
+            .collect();
+        assert!(
+            sql.ends_with(&format!(
+                r#" AND "task"."version" = $5 AND ("completed" OR "task"."recurrence" IS NULL) RETURNING {}"#,
+                columns.join(", ")
+            )),
             "{sql}"
         );
     }
