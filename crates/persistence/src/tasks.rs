@@ -531,80 +531,71 @@ fn replace_statement(t: &Task, expected: i64) -> sea_orm::UpdateMany<task_write:
         .filter(owned_at(&t.owner, t.id, Some(expected)))
 }
 
-/// Flips `completed` (stamping or clearing `completed_at`) unless the task is open and
-/// recurring. Every right-hand side reads the row as it was before the statement.
-fn toggle_statement(
-    owner: &UserId,
+/// A toggle of `owner`'s task `id` at `now`, only at version `expected` when given.
+struct Toggle<'a> {
+    owner: &'a UserId,
     id: TaskId,
     now: Timestamp,
     expected: Option<i64>,
-) -> sea_orm::UpdateMany<Entity> {
-    Entity::update_many()
-        .col_expr(Column::Completed, Expr::col(Column::Completed).not())
-        .col_expr(
-            Column::CompletedAt,
-            Expr::case(Expr::col(Column::Completed), Expr::null())
-                .finally(Expr::value(now))
-                .into(),
-        )
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        // A literal, not a parameter: the statement reads as it is.
-        .col_expr(
-            Column::Version,
-            Expr::col(Column::Version).add(Expr::Constant(1.into())),
-        )
-        .filter(owned_at(owner, id, expected))
-        // An open recurring task is completed by recording an occurrence instead.
-        .filter(
-            Condition::any()
-                .add(Expr::col(Column::Completed))
-                .add(Column::Recurrence.is_null()),
-        )
 }
 
-/// [`toggle_statement`] returning the row, as `exec_with_returning` writes it: every column
-/// of the entity, in order.
-fn toggle_returning(
-    backend: DbBackend,
-    owner: &UserId,
-    id: TaskId,
-    now: Timestamp,
-    expected: Option<i64>,
-) -> Statement {
-    let mut query = toggle_statement(owner, id, now, expected).into_query();
-    query.returning(
-        Query::returning()
-            .exprs(Column::iter().map(|c| c.select_as(c.into_returning_expr(backend)))),
-    );
-    backend.build(&query)
-}
+impl Toggle<'_> {
+    /// Flips `completed` (stamping or clearing `completed_at`) unless the task is open and
+    /// recurring. Every right-hand side reads the row as it was before the statement.
+    fn update(&self) -> sea_orm::UpdateMany<Entity> {
+        Entity::update_many()
+            .col_expr(Column::Completed, Expr::col(Column::Completed).not())
+            .col_expr(
+                Column::CompletedAt,
+                Expr::case(Expr::col(Column::Completed), Expr::null())
+                    .finally(Expr::value(self.now))
+                    .into(),
+            )
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            // A literal, not a parameter: the statement reads as it is.
+            .col_expr(
+                Column::Version,
+                Expr::col(Column::Version).add(Expr::Constant(1.into())),
+            )
+            .filter(owned_at(self.owner, self.id, self.expected))
+            // An open recurring task is completed by recording an occurrence instead.
+            .filter(
+                Condition::any()
+                    .add(Expr::col(Column::Completed))
+                    .add(Column::Recurrence.is_null()),
+            )
+    }
 
-/// [`toggle_returning`], its SQL written once per backend and shape.
-fn toggle_returning_statement(
-    backend: DbBackend,
-    owner: &UserId,
-    id: TaskId,
-    now: Timestamp,
-    expected: Option<i64>,
-) -> Statement {
-    static ANY_VERSION: SqlCache = SqlCache::new();
-    static AT_VERSION: SqlCache = SqlCache::new();
-    let mut values: Vec<Value> = vec![
-        now.into(),
-        now.into(),
-        id.as_uuid().into(),
-        owner.as_str().into(),
-    ];
-    let sql = match expected {
-        Some(version) => {
-            values.push(version.into());
-            &AT_VERSION
-        }
-        None => &ANY_VERSION,
-    };
-    sql.statement(backend, values, || {
-        toggle_returning(backend, owner, id, now, expected)
-    })
+    /// [`Self::update`] returning the row, as `exec_with_returning` writes it: every column
+    /// of the entity, in order.
+    fn returning(&self, backend: DbBackend) -> Statement {
+        let mut query = self.update().into_query();
+        query.returning(
+            Query::returning()
+                .exprs(Column::iter().map(|c| c.select_as(c.into_returning_expr(backend)))),
+        );
+        backend.build(&query)
+    }
+
+    /// [`Self::returning`], its SQL written once per backend and shape.
+    fn statement(&self, backend: DbBackend) -> Statement {
+        static ANY_VERSION: SqlCache = SqlCache::new();
+        static AT_VERSION: SqlCache = SqlCache::new();
+        let mut values: Vec<Value> = vec![
+            self.now.into(),
+            self.now.into(),
+            self.id.as_uuid().into(),
+            self.owner.as_str().into(),
+        ];
+        let sql = match self.expected {
+            Some(version) => {
+                values.push(version.into());
+                &AT_VERSION
+            }
+            None => &ANY_VERSION,
+        };
+        sql.statement(backend, values, || self.returning(backend))
+    }
 }
 
 #[async_trait]
@@ -702,25 +693,29 @@ impl TaskRepository for SeaTaskRepository {
     ) -> Result<Option<Task>, PortError> {
         let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
+        let toggle = Toggle {
+            owner,
+            id,
+            now,
+            expected,
+        };
         if !db.support_returning() {
             // SeaORM's own error: this backend cannot return the updated row.
-            let rows = toggle_statement(owner, id, now, expected)
+            let rows = toggle
+                .update()
                 .exec_with_returning(&db)
                 .await
                 .map_err(map_db_err)?;
             return first(rows);
         }
-        let backend = db.get_database_backend();
-        TaskRow::find_by_statement(toggle_returning_statement(
-            backend, owner, id, now, expected,
-        ))
-        .all(&db)
-        .await
-        .map_err(map_db_err)?
-        .into_iter()
-        .next()
-        .map(TaskRow::task)
-        .transpose()
+        TaskRow::find_by_statement(toggle.statement(db.get_database_backend()))
+            .all(&db)
+            .await
+            .map_err(map_db_err)?
+            .into_iter()
+            .next()
+            .map(TaskRow::task)
+            .transpose()
     }
 
     async fn complete_occurrence(
@@ -1108,51 +1103,27 @@ mod tests {
     /// version to match), is the one built afresh for that task, time and version.
     #[test]
     fn toggle_statements_are_built_afresh_ones_with_each_tasks_values() {
-        let at = |secs| chrono::DateTime::from_timestamp(secs, 123_456_000).unwrap();
-        let calls = [
-            (
-                UserId::parse("alice").unwrap(),
-                uuid::Uuid::from_u128(1),
-                at(1_764_063_000),
-                None,
-            ),
-            (
-                UserId::parse("bob").unwrap(),
-                uuid::Uuid::from_u128(2),
-                at(1_764_063_001),
-                Some(7),
-            ),
-            (
-                UserId::parse("carol").unwrap(),
-                uuid::Uuid::from_u128(3),
-                at(1_764_063_002),
-                None,
-            ),
-            (
-                UserId::parse("dave").unwrap(),
-                uuid::Uuid::from_u128(4),
-                at(1_764_063_003),
-                Some(1),
-            ),
-        ];
+        // Four tasks of different users at different times, two with a version to match.
+        let owners: Vec<UserId> = (1..=4)
+            .map(|n| UserId::parse(&format!("user{n}")).unwrap())
+            .collect();
+        let toggles: Vec<Toggle> = owners
+            .iter()
+            .zip(1_u16..)
+            .map(|(owner, n)| Toggle {
+                owner,
+                id: TaskId::from_uuid(uuid::Uuid::from_u128(u128::from(n))),
+                now: chrono::DateTime::from_timestamp(1_764_063_000 + i64::from(n), 123_456_000)
+                    .unwrap(),
+                expected: (n % 2 == 0).then_some(i64::from(n) + 5),
+            })
+            .collect();
         for backend in [DbBackend::Postgres, DbBackend::Sqlite, DbBackend::MySql] {
-            for (owner, id, now, expected) in &calls {
-                let id = TaskId::from_uuid(*id);
-                assert_eq!(
-                    toggle_returning_statement(backend, owner, id, *now, *expected),
-                    toggle_returning(backend, owner, id, *now, *expected)
-                );
+            for toggle in &toggles {
+                assert_eq!(toggle.statement(backend), toggle.returning(backend));
             }
         }
-        let (owner, id, now, expected) = &calls[3];
-        let sql = toggle_returning_statement(
-            DbBackend::Postgres,
-            owner,
-            TaskId::from_uuid(*id),
-            *now,
-            *expected,
-        )
-        .sql;
+        let sql = toggles.last().unwrap().statement(DbBackend::Postgres).sql;
         let columns: Vec<String> = Column::iter()
             .map(|c| format!(r#""{}""#, c.as_str()))
             .collect();
@@ -1183,9 +1154,15 @@ mod tests {
             r#"INSERT INTO "task" ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags", "due_at", "due_all_day", "remind_at", "completed_at", "recurrence", "time_zone", "occurrences_done", "version", "position", "series_time", "title_key", "search_key", "tags_key") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"#
         );
         assert_eq!(
-            toggle_statement(&t.owner, t.id, t.created_at, None)
-                .build(DbBackend::Postgres)
-                .sql,
+            Toggle {
+                owner: &t.owner,
+                id: t.id,
+                now: t.created_at,
+                expected: None,
+            }
+            .update()
+            .build(DbBackend::Postgres)
+            .sql,
             r#"UPDATE "task" SET "completed" = NOT "completed", "completed_at" = (CASE WHEN ("completed") THEN NULL ELSE $1 END), "updated_at" = $2, "version" = "version" + 1 WHERE "task"."id" = $3 AND "task"."user_id" = $4 AND ("completed" OR "task"."recurrence" IS NULL)"#
         );
     }
