@@ -163,9 +163,7 @@ impl TaskListQuery {
             }
             _ => None,
         };
-        if !check.errors.is_empty() {
-            return Err(ApiError::Query(check.errors));
-        }
+        check.finish()?;
         let kept = pairs.into_iter().filter(|(n, _)| n != "cursor").collect();
         Ok(Self {
             spec,
@@ -242,11 +240,7 @@ pub fn check_clear_completed(raw: &str) -> Result<(), ApiError> {
                 .to_owned(),
         );
     }
-    if check.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Query(check.errors))
-    }
+    check.finish()
 }
 
 /// Collects one error per parameter.
@@ -256,6 +250,15 @@ struct Checker {
 }
 
 impl Checker {
+    /// `ApiError::Query` with every error collected, if there is one.
+    fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Query(self.errors))
+        }
+    }
+
     fn push(&mut self, field: &str, message: String) {
         self.errors.push(FieldError {
             field: field.to_owned(),
