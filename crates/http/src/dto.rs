@@ -71,10 +71,9 @@ fn write_task(out: &mut Vec<u8>, t: &Task) -> serde_json::Result<()> {
     out.extend_from_slice(br#","title":"#);
     write_text(out, t.title.as_str())?;
     out.extend_from_slice(br#","description":"#);
-    match &t.description {
-        Some(d) => write_text(out, d.as_str())?,
-        None => out.extend_from_slice(b"null"),
-    }
+    write_or_null(out, t.description.as_ref(), |out, d| {
+        write_text(out, d.as_str())
+    })?;
     out.extend_from_slice(if t.completed {
         br#","completed":true,"created_at":"#
     } else {
@@ -84,10 +83,7 @@ fn write_task(out: &mut Vec<u8>, t: &Task) -> serde_json::Result<()> {
     out.extend_from_slice(br#","updated_at":"#);
     write_timestamp(out, t.updated_at)?;
     out.extend_from_slice(br#","priority":"#);
-    match t.priority {
-        Some(p) => write_text(out, p.as_str())?,
-        None => out.extend_from_slice(b"null"),
-    }
+    write_or_null(out, t.priority, |out, p| write_text(out, p.as_str()))?;
     out.extend_from_slice(br#","tags":["#);
     for (i, tag) in t.tags.as_slice().iter().enumerate() {
         if i > 0 {
@@ -96,25 +92,20 @@ fn write_task(out: &mut Vec<u8>, t: &Task) -> serde_json::Result<()> {
         write_text(out, tag.as_str())?;
     }
     out.extend_from_slice(br#"],"due":"#);
-    match &t.due {
-        Some(Due::At(at)) => write_timestamp(out, *at)?,
-        Some(date @ Due::Date(_)) => serde_json::to_writer(&mut *out, &Displayed(date))?,
-        None => out.extend_from_slice(b"null"),
-    }
+    write_or_null(out, t.due.as_ref(), |out, due| match due {
+        Due::At(at) => write_timestamp(out, *at),
+        date @ Due::Date(_) => serde_json::to_writer(out, &Displayed(date)),
+    })?;
     out.extend_from_slice(br#","remind_at":"#);
-    write_optional_timestamp(out, t.remind_at)?;
+    write_or_null(out, t.remind_at, write_timestamp)?;
     out.extend_from_slice(br#","completed_at":"#);
-    write_optional_timestamp(out, t.completed_at)?;
+    write_or_null(out, t.completed_at, write_timestamp)?;
     out.extend_from_slice(br#","recurrence":"#);
-    match &t.recurrence {
-        Some(rule) => serde_json::to_writer(&mut *out, &Displayed(rule))?,
-        None => out.extend_from_slice(b"null"),
-    }
+    write_or_null(out, t.recurrence.as_ref(), |out, rule| {
+        serde_json::to_writer(out, &Displayed(rule))
+    })?;
     out.extend_from_slice(br#","time_zone":"#);
-    match t.time_zone {
-        Some(zone) => write_text(out, zone.name())?,
-        None => out.extend_from_slice(b"null"),
-    }
+    write_or_null(out, t.time_zone, |out, zone| write_text(out, zone.name()))?;
     out.extend_from_slice(br#","version":"#);
     serde_json::to_writer(&mut *out, &t.version)?;
     out.extend_from_slice(br#","position":"#);
@@ -159,9 +150,14 @@ fn write_timestamp(out: &mut Vec<u8>, t: Timestamp) -> serde_json::Result<()> {
     }
 }
 
-fn write_optional_timestamp(out: &mut Vec<u8>, t: Option<Timestamp>) -> serde_json::Result<()> {
-    match t {
-        Some(t) => write_timestamp(out, t),
+/// `value` as `write` writes it, or `null`.
+fn write_or_null<T>(
+    out: &mut Vec<u8>,
+    value: Option<T>,
+    write: impl FnOnce(&mut Vec<u8>, T) -> serde_json::Result<()>,
+) -> serde_json::Result<()> {
+    match value {
+        Some(value) => write(out, value),
         None => {
             out.extend_from_slice(b"null");
             Ok(())
