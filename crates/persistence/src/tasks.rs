@@ -513,10 +513,6 @@ fn owned_at(owner: &UserId, id: TaskId, expected: Option<i64>) -> Condition {
     owned(owner, id).add_option(expected.map(|v| Column::Version.eq(v)))
 }
 
-fn first(rows: Vec<task::Model>) -> Result<Option<Task>, PortError> {
-    rows.into_iter().next().map(to_domain).transpose()
-}
-
 /// The conditional write of every mutable column of `t` (not its id, owner or creation
 /// time) if its stored version is `expected`.
 fn replace_statement(t: &Task, expected: i64) -> sea_orm::UpdateMany<task_write::Entity> {
@@ -699,15 +695,6 @@ impl TaskRepository for SeaTaskRepository {
             now,
             expected,
         };
-        if !db.support_returning() {
-            // SeaORM's own error: this backend cannot return the updated row.
-            let rows = toggle
-                .update()
-                .exec_with_returning(&db)
-                .await
-                .map_err(map_db_err)?;
-            return first(rows);
-        }
         TaskRow::find_by_statement(toggle.statement(db.get_database_backend()))
             .all(&db)
             .await
