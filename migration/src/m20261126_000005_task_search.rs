@@ -5,10 +5,12 @@
 //! filters (`q`, `tag`) when the `pg_trgm` extension can be had; without it they scan.
 //!
 //! Columns are added only when missing and every index only if it does not exist. The keys
-//! of existing rows are computed here, in Rust, exactly as the service computes them.
+//! of existing rows are computed by the functions the service computes them with
+//! (`todo_domain::search_keys`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DbBackend, Statement, TransactionTrait, Value};
+use todo_domain::search_keys;
 
 pub struct Migration;
 
@@ -181,30 +183,6 @@ impl MigrationTrait for Migration {
     }
 }
 
-/// The title in Unicode lower case (as the service's `title_key`).
-fn title_key(title: &str) -> String {
-    title.to_lowercase()
-}
-
-/// Title, line feed, description, in Unicode lower case (as the service's `search_key`).
-fn search_key(title: &str, description: Option<&str>) -> String {
-    format!("{title}\n{}", description.unwrap_or_default()).to_lowercase()
-}
-
-/// The stored tags (joined with line feeds; `""`: none) as the service's `tags_key`: each
-/// one's lower-case key followed by a line feed, after a leading one.
-fn tags_key(tags: &str) -> String {
-    if tags.is_empty() {
-        return String::new();
-    }
-    let mut key = String::from('\n');
-    for tag in tags.split('\n') {
-        key.push_str(&tag.to_lowercase());
-        key.push('\n');
-    }
-    key
-}
-
 /// Fills in the keys of every row that has none yet (a title is never empty, so a row
 /// whose `title_key` is `''` has not been done). Keys travel as text.
 pub(crate) async fn backfill(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
@@ -217,14 +195,24 @@ pub(crate) async fn backfill(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
             let title: String = row.try_get("", "title")?;
             let description: Option<String> = row.try_get("", "description")?;
             let tags: String = row.try_get("", "tags")?;
-            Ok(vec![
-                Value::from(title_key(&title)),
-                Value::from(search_key(&title, description.as_deref())),
-                Value::from(tags_key(&tags)),
-            ])
+            Ok(keys(&title, description.as_deref(), &tags)
+                .into_iter()
+                .map(Value::from)
+                .collect())
         },
     )
     .await
+}
+
+/// The title, search and tags keys of a row from its stored title, description and tags
+/// (joined with line feeds; `""`: none).
+fn keys(title: &str, description: Option<&str>, stored_tags: &str) -> [String; 3] {
+    let tags = stored_tags.split('\n').filter(|tag| !tag.is_empty());
+    [
+        search_keys::title_key(title),
+        search_keys::search_key(title, description),
+        search_keys::tags_key(tags),
+    ]
 }
 
 /// Where `pg_trgm` is installed, installing it first when it is available and this role
@@ -291,14 +279,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_folded_beyond_ascii() {
-        assert_eq!(title_key("ÄPFEL kaufen"), "äpfel kaufen");
+    fn keys_are_the_services_for_the_stored_columns() {
         assert_eq!(
-            search_key("Buy", Some("ÄPFEL\nund Birnen")),
-            "buy\näpfel\nund birnen"
+            keys(
+                "ÄPFEL kaufen",
+                Some("ÄPFEL\nund Birnen"),
+                "Küche\nWORK\n日本"
+            ),
+            [
+                "äpfel kaufen".to_owned(),
+                "äpfel kaufen\näpfel\nund birnen".to_owned(),
+                "\nküche\nwork\n日本\n".to_owned(),
+            ]
         );
-        assert_eq!(search_key("Buy", None), "buy\n");
-        assert_eq!(tags_key("Küche\nWORK\n日本"), "\nküche\nwork\n日本\n");
-        assert_eq!(tags_key(""), "");
+        assert_eq!(
+            keys("Buy", None, ""),
+            ["buy".to_owned(), "buy\n".to_owned(), String::new()]
+        );
     }
 }

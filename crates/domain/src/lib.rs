@@ -12,6 +12,7 @@ pub mod policy;
 mod position;
 mod query;
 mod recurrence;
+pub mod search_keys;
 mod sync;
 mod task;
 mod user;
@@ -28,7 +29,7 @@ pub use query::{
 };
 pub use recurrence::{ByDay, Frequency, Recurrence, Until};
 pub use sync::{Change, IdempotencyKey, TagCount, TaskStats, Tombstone, count_tags, merge_changes};
-pub use task::{Completion, Task, TaskChanges, TaskDescription, TaskTitle};
+pub use task::{Edited, Task, TaskChanges, TaskDescription, TaskTitle};
 pub use user::{AdminRoles, Principal, RoleList, User};
 
 /// Instants are UTC with microsecond precision (what PostgreSQL stores).

@@ -111,7 +111,7 @@ impl Tag {
     /// The form tags are compared, matched and counted by (Unicode lower case).
     #[must_use]
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        crate::search_keys::fold(&self.0)
     }
 }
 

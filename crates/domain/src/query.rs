@@ -145,7 +145,7 @@ impl SearchText {
     /// The form it is matched in: Unicode lower case.
     #[must_use]
     pub fn folded(&self) -> String {
-        self.0.to_lowercase()
+        crate::search_keys::fold(&self.0)
     }
 }
 
@@ -198,7 +198,7 @@ impl SortValue {
             SortKey::UpdatedAt => Self::Instant(Some(task.updated_at)),
             SortKey::Due => Self::Instant(task.due.map(|d| d.starts_at_utc())),
             SortKey::Priority => Self::Rank(task.priority.map(Priority::rank)),
-            SortKey::Title => Self::Text(task.title.as_str().to_lowercase()),
+            SortKey::Title => Self::Text(crate::search_keys::title_key(task.title.as_str())),
             SortKey::Position => Self::Text(task.position.as_str().to_owned()),
         }
     }

@@ -13,6 +13,7 @@ use todo_domain::{
     Change, Due, DueWindow, IdempotencyKey, ListCursor, PageRequest, Position, Priority,
     Recurrence, Sort, SortKey, SortValue, Status, Tag, Tags, Task, TaskDescription, TaskFilter,
     TaskId, TaskQuery, TaskStats, TaskTitle, TimeZone, Timestamp, Tombstone, UserId, merge_changes,
+    search_keys,
 };
 
 use crate::Db;
@@ -263,36 +264,6 @@ fn series_time_from_stored(micros: i64) -> Option<chrono::NaiveTime> {
     chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)
 }
 
-/// The title in Unicode lower case: what the title sort orders by.
-///
-/// The folded keys are computed here rather than in SQL so that both backends agree:
-/// SQLite's `lower()` and `LIKE` fold ASCII letters only.
-fn title_key(t: &Task) -> String {
-    t.title.as_str().to_lowercase()
-}
-
-/// Title and description, separated by a line feed (which a search text cannot contain,
-/// so no match spans both), in Unicode lower case: what the `q` filter searches.
-fn search_key(t: &Task) -> String {
-    let description = t.description.as_ref().map_or("", TaskDescription::as_str);
-    format!("{}\n{description}", t.title.as_str()).to_lowercase()
-}
-
-/// Each tag's key, each followed by a line feed, after a leading one (`"\nhome\nwork\n"`):
-/// a tag filter looks for `"\n" + key + "\n"`, so a tag never matches a longer one it is
-/// a prefix or suffix of. No tags: `""`.
-fn tags_key(tags: &Tags) -> String {
-    if tags.is_empty() {
-        return String::new();
-    }
-    let mut key = String::from(TAG_SEPARATOR);
-    for tag in tags.as_slice() {
-        key.push_str(&tag.key());
-        key.push(TAG_SEPARATOR);
-    }
-    key
-}
-
 /// Every column of `t`, as stored, with the keys derived from it.
 fn to_row(t: &Task) -> task_write::ActiveModel {
     task_write::ActiveModel {
@@ -316,9 +287,14 @@ fn to_row(t: &Task) -> task_write::ActiveModel {
         version: Set(t.version),
         position: Set(t.position.as_str().to_owned()),
         series_time: Set(t.series_time.map(series_time_to_stored)),
-        title_key: Set(title_key(t)),
-        search_key: Set(search_key(t)),
-        tags_key: Set(tags_key(&t.tags)),
+        title_key: Set(search_keys::title_key(t.title.as_str())),
+        search_key: Set(search_keys::search_key(
+            t.title.as_str(),
+            t.description.as_ref().map(TaskDescription::as_str),
+        )),
+        tags_key: Set(search_keys::tags_key(
+            t.tags.as_slice().iter().map(Tag::as_str),
+        )),
     }
 }
 
@@ -353,8 +329,8 @@ fn matching(owner: &UserId, filter: &TaskFilter, window: &DueWindow) -> Conditio
         all = all.add(Column::Priority.is_in(filter.priorities.iter().map(|p| p.rank())));
     }
     for tag in &filter.tags {
-        let wrapped = format!("{TAG_SEPARATOR}{}{TAG_SEPARATOR}", tag.key());
-        all = all.add(task_write::Column::TagsKey.like(containing(&wrapped)));
+        let needle = search_keys::tag_needle(tag.as_str());
+        all = all.add(task_write::Column::TagsKey.like(containing(&needle)));
     }
     if let Some(text) = &filter.text {
         all = all.add(task_write::Column::SearchKey.like(containing(&text.folded())));
@@ -1240,13 +1216,27 @@ mod tests {
             chrono::DateTime::UNIX_EPOCH,
         );
         t.tags = Tags::parse(&["Work", "ÉTÉ", "home"]).unwrap();
-        assert_eq!(title_key(&t), "äpfel & birnen");
-        assert_eq!(search_key(&t), "äpfel & birnen\nfür den kuchen\nzwei kilo");
-        assert_eq!(tags_key(&t.tags), "\nhome\nwork\nété\n");
+        let keys = |t: &Task| {
+            let row = to_row(t);
+            (
+                row.title_key.unwrap(),
+                row.search_key.unwrap(),
+                row.tags_key.unwrap(),
+            )
+        };
+        assert_eq!(
+            keys(&t),
+            (
+                "äpfel & birnen".to_owned(),
+                "äpfel & birnen\nfür den kuchen\nzwei kilo".to_owned(),
+                "\nhome\nwork\nété\n".to_owned()
+            )
+        );
         t.description = None;
         t.tags = Tags::default();
-        assert_eq!(search_key(&t), "äpfel & birnen\n");
-        assert_eq!(tags_key(&t.tags), "");
+        let (_, search, tags) = keys(&t);
+        assert_eq!(search, "äpfel & birnen\n");
+        assert_eq!(tags, "");
     }
 
     #[test]
