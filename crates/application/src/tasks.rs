@@ -2,10 +2,10 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use todo_domain::{
-    Change, Completion, Cursor, Due, DueWindow, IdempotencyKey, ListCursor, ListPosition, ListSpec,
-    PageRequest, Position, Principal, Priority, Recurrence, Sort, SortKey, TagCount, Tags, Task,
-    TaskChanges, TaskDescription, TaskId, TaskStats, TaskTitle, TimeZone, Timestamp, UserId,
-    count_tags, policy,
+    Change, Cursor, DomainError, Due, DueWindow, Edited, IdempotencyKey, ListCursor, ListPosition,
+    ListSpec, PageRequest, Position, Principal, Priority, Recurrence, Sort, SortKey, TagCount,
+    Tags, Task, TaskChanges, TaskDescription, TaskId, TaskStats, TaskTitle, TimeZone, Timestamp,
+    UserId, count_tags, policy,
 };
 
 use crate::ApplicationError;
@@ -349,10 +349,27 @@ impl TaskService {
         if changes.is_empty() {
             return self.current(owner, id, if_match).await;
         }
+        self.edit(owner, id, if_match, |task, now, finished_id| {
+            task.apply(&changes, now, finished_id)
+        })
+        .await
+    }
+
+    /// Reads the task, applies `edit` to it at the clock's now and writes the outcome if
+    /// the task is still at the version read; retried when another writer came between
+    /// (only without `if_match`, since a stale `if_match` fails the read).
+    async fn edit(
+        &self,
+        owner: &UserId,
+        id: TaskId,
+        if_match: Option<i64>,
+        edit: impl Fn(&Task, Timestamp, TaskId) -> Result<Edited, DomainError>,
+    ) -> Result<Task, ApplicationError> {
         for _ in 0..WRITE_ATTEMPTS {
             let task = self.current(owner, id, if_match).await?;
-            let completion = task.apply(&changes, self.clock.now(), self.ids.new_task_id())?;
-            if let Some(written) = self.write(completion, task.version).await? {
+            // One instant per write, so that `completed_at` equals `updated_at`.
+            let edited = edit(&task, self.clock.now(), self.ids.new_task_id())?;
+            if let Some(written) = self.write(edited, task.version).await? {
                 return Ok(written);
             }
         }
@@ -361,20 +378,16 @@ impl TaskService {
 
     /// Writes the outcome of an edit read at version `expected`; `None` when the task
     /// changed meanwhile.
-    async fn write(
-        &self,
-        completion: Completion,
-        expected: i64,
-    ) -> Result<Option<Task>, ApplicationError> {
-        let written = match &completion {
-            Completion::Completed(task) => self.tasks.replace(task, expected).await?,
-            Completion::Recurred { finished, next } => {
+    async fn write(&self, edited: Edited, expected: i64) -> Result<Option<Task>, ApplicationError> {
+        let written = match &edited {
+            Edited::Replaced(task) => self.tasks.replace(task, expected).await?,
+            Edited::Recurred { finished, next } => {
                 self.tasks
                     .complete_occurrence(finished, next, expected)
                     .await?
             }
         };
-        let (Completion::Completed(task) | Completion::Recurred { next: task, .. }) = completion;
+        let (Edited::Replaced(task) | Edited::Recurred { next: task, .. }) = edited;
         Ok(written.then_some(task))
     }
 
@@ -412,7 +425,7 @@ impl TaskService {
             };
             return self.update(principal, owner, id, changes, if_match).await;
         }
-        // One statement for the common case; it leaves repeating tasks alone.
+        // `Task::toggle` in one statement for a task that does not repeat.
         if let Some(task) = self
             .tasks
             .toggle_completed(owner, id, self.clock.now(), if_match)
@@ -420,25 +433,11 @@ impl TaskService {
         {
             return Ok(task);
         }
-        for _ in 0..WRITE_ATTEMPTS {
-            let task = self.current(owner, id, if_match).await?;
-            // One instant per write, so that `completed_at` equals `updated_at`.
-            let now = self.clock.now();
-            let completion = if task.repeats() {
-                task.complete(now, self.ids.new_task_id())
-            } else {
-                // It changed between the toggle and the read: toggle what is there now.
-                let mut next = task.clone();
-                next.set_completed(!task.completed, now);
-                next.updated_at = now;
-                next.version = task.version.saturating_add(1);
-                Completion::Completed(next)
-            };
-            if let Some(written) = self.write(completion, task.version).await? {
-                return Ok(written);
-            }
-        }
-        Err(self.lost_race(owner, id, if_match).await)
+        // A repeating task, a stale `if_match`, a missing task, or one that changed since.
+        self.edit(owner, id, if_match, |task, now, finished_id| {
+            Ok(task.toggle(now, finished_id))
+        })
+        .await
     }
 
     /// With `if_match`, only if the task is still at that version. Sync clients learn of
@@ -534,7 +533,7 @@ impl TaskService {
         // (whose positions start from their creation time), unless `before` is past them
         // already (a position a client chose).
         let after = after.or_else(|| {
-            let end = Position::initial(self.clock.now(), TaskId::from_uuid(uuid::Uuid::max()));
+            let end = Position::after_all_created_until(self.clock.now());
             before.as_ref().is_none_or(|low| *low < end).then_some(end)
         });
         let position = Position::between(before.as_ref(), after.as_ref()).ok_or_else(|| {

@@ -84,6 +84,14 @@ impl Position {
         Self(key)
     }
 
+    /// A position after every one [`Position::initial`] has handed out to a task created
+    /// until `now` (and before any it hands out later): the end of the list as it is now,
+    /// which a task moved to the bottom must not pass.
+    #[must_use]
+    pub fn after_all_created_until(now: Timestamp) -> Self {
+        Self::initial(now, TaskId::from_uuid(uuid::Uuid::max()))
+    }
+
     /// A position strictly between `before` and `after`, where `None` stands for the start
     /// (for `before`) or the end (for `after`) of the list. Prefers short positions: the
     /// first between two open ends is `V`, and between `1` and `2` it is `1V`.
@@ -237,6 +245,17 @@ mod tests {
 
     fn at_micros(micros: i64) -> Timestamp {
         DateTime::<Utc>::from_timestamp_micros(micros).unwrap()
+    }
+
+    #[test]
+    fn the_end_of_the_list_is_after_every_task_created_until_then() {
+        let now = at_micros(1_764_000_000_123_456);
+        let end = Position::after_all_created_until(now);
+        for n in [0, 1, u128::MAX - 1] {
+            assert!(Position::initial(now, id(n)) < end);
+            assert!(Position::initial(now - TimeDelta::microseconds(1), id(n)) < end);
+        }
+        assert!(end < Position::initial(now + TimeDelta::microseconds(1), id(0)));
     }
 
     /// Checks `between(before, after)` is strictly between its bounds and parses back.

@@ -104,12 +104,12 @@ pub struct Task {
     pub series_time: Option<chrono::NaiveTime>,
 }
 
-/// What completing a task does.
+/// What an edit of a task (an update, a completion, a toggle) writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::large_enum_variant)] // Short-lived, one per write: boxing buys nothing.
-pub enum Completion {
-    /// The task itself is now completed.
-    Completed(Task),
+pub enum Edited {
+    /// The task's new state, replacing the stored one.
+    Replaced(Task),
     /// A recurring task: the finished occurrence is recorded as its own completed task, and
     /// the task moves on to its next occurrence, still open.
     Recurred { finished: Task, next: Task },
@@ -194,7 +194,7 @@ impl Task {
         changes: &TaskChanges,
         now: Timestamp,
         finished_id: TaskId,
-    ) -> Result<Completion, DomainError> {
+    ) -> Result<Edited, DomainError> {
         let mut next = self.clone();
         if let Some(title) = &changes.title {
             next.title = title.clone();
@@ -230,21 +230,35 @@ impl Task {
             next.series_time = None;
         }
         next.check()?;
-        next.updated_at = now;
-        next.version = self.version.saturating_add(1);
-        match changes.completed {
-            Some(true) if next.repeats() => {
-                // `next` holds the edits; completing it is the same write.
-                let mut edited = next;
-                edited.version = self.version;
-                Ok(edited.complete(now, finished_id))
-            }
-            Some(completed) => {
-                next.set_completed(completed, now);
-                Ok(Completion::Completed(next))
-            }
-            None => Ok(Completion::Completed(next)),
+        // `next` holds the edits; completing a repeating task is the same write.
+        if changes.completed == Some(true) && next.repeats() {
+            return Ok(next.complete(now, finished_id));
         }
+        next.touch(now);
+        if let Some(completed) = changes.completed {
+            next.set_completed(completed, now);
+        }
+        Ok(Edited::Replaced(next))
+    }
+
+    /// Flips it at `now`: a task that repeats moves to its next occurrence as
+    /// [`Task::complete`] does; any other is completed (or reopened) as
+    /// [`Task::set_completed`] does. Version + 1.
+    #[must_use]
+    pub fn toggle(&self, now: Timestamp, finished_id: TaskId) -> Edited {
+        if self.repeats() {
+            return self.complete(now, finished_id);
+        }
+        let mut next = self.clone();
+        next.touch(now);
+        next.set_completed(!self.completed, now);
+        Edited::Replaced(next)
+    }
+
+    /// What every write of a task does: `updated_at = now`, version + 1.
+    fn touch(&mut self, now: Timestamp) {
+        self.updated_at = now;
+        self.version = self.version.saturating_add(1);
     }
 
     /// Completes it at `now` (version + 1). A recurring task with a next occurrence records
@@ -252,10 +266,9 @@ impl Task {
     /// date (and reminder, by the same distance) advance and it stays open. When the series
     /// has ended (COUNT reached, past UNTIL) it is simply completed.
     #[must_use]
-    pub fn complete(&self, now: Timestamp, finished_id: TaskId) -> Completion {
+    pub fn complete(&self, now: Timestamp, finished_id: TaskId) -> Edited {
         let mut next = self.clone();
-        next.updated_at = now;
-        next.version = self.version.saturating_add(1);
+        next.touch(now);
         let tz = self.zone().tz();
         // The series' time of day: kept from before a gap moved the current occurrence.
         let wall = self.series_time.or(match self.due {
@@ -275,7 +288,7 @@ impl Task {
             if self.recurrence.is_some() && !self.completed {
                 next.occurrences_done = self.occurrences_done.saturating_add(1);
             }
-            return Completion::Completed(next);
+            return Edited::Replaced(next);
         };
         let finished = Self {
             id: finished_id,
@@ -304,7 +317,7 @@ impl Task {
         next.occurrences_done = done;
         next.completed = false;
         next.completed_at = None;
-        Completion::Recurred { finished, next }
+        Edited::Recurred { finished, next }
     }
 }
 
@@ -468,7 +481,7 @@ mod tests {
     #[test]
     fn completing_stamps_and_reopening_clears_completed_at() {
         let t = task();
-        let Completion::Completed(done) = t.complete(at(50), id(9)) else {
+        let Edited::Replaced(done) = t.complete(at(50), id(9)) else {
             panic!("a plain task is completed in place");
         };
         assert!(done.completed);
@@ -479,7 +492,7 @@ mod tests {
             completed: Some(false),
             ..TaskChanges::default()
         };
-        let Completion::Completed(open) = done.apply(&reopen, at(60), id(9)).unwrap() else {
+        let Edited::Replaced(open) = done.apply(&reopen, at(60), id(9)).unwrap() else {
             panic!("reopening is a plain write");
         };
         assert!(!open.completed);
@@ -490,10 +503,46 @@ mod tests {
             completed: Some(true),
             ..TaskChanges::default()
         };
-        let Completion::Completed(still) = done.apply(&again, at(70), id(9)).unwrap() else {
+        let Edited::Replaced(still) = done.apply(&again, at(70), id(9)).unwrap() else {
             panic!()
         };
         assert_eq!(still.completed_at, Some(at(50)));
+    }
+
+    #[test]
+    fn a_toggle_flips_a_plain_task_and_moves_a_repeating_one_on() {
+        let open = task();
+        let Edited::Replaced(done) = open.toggle(at(50), id(9)) else {
+            panic!("a plain task is toggled in place");
+        };
+        assert!(done.completed);
+        assert_eq!(done.completed_at, Some(at(50)));
+        assert_eq!((done.version, done.updated_at), (2, at(50)));
+        let Edited::Replaced(reopened) = done.toggle(at(60), id(9)) else {
+            panic!("a completed task is reopened in place");
+        };
+        assert!(!reopened.completed);
+        assert_eq!(reopened.completed_at, None);
+        assert_eq!((reopened.version, reopened.updated_at), (3, at(60)));
+
+        let repeating = recurring("FREQ=DAILY", "2026-01-31");
+        assert_eq!(
+            repeating.toggle(at(70), id(7)),
+            repeating.complete(at(70), id(7)),
+            "toggling a repeating task completes the occurrence"
+        );
+        // A completed repeating task (its series ended) is reopened like any other.
+        let Edited::Replaced(mut ended) =
+            recurring("FREQ=DAILY;COUNT=1", "2026-01-31").complete(at(80), id(8))
+        else {
+            panic!("the series ends at COUNT");
+        };
+        ended.version = 5;
+        let Edited::Replaced(again) = ended.toggle(at(90), id(9)) else {
+            panic!("a completed task is reopened in place");
+        };
+        assert!(!again.completed && again.completed_at.is_none());
+        assert_eq!(again.version, 6);
     }
 
     #[test]
@@ -501,7 +550,7 @@ mod tests {
         let mut t = recurring("FREQ=MONTHLY;BYMONTHDAY=31;COUNT=3", "2026-01-31");
         t.remind_at = Some(chrono::Utc.with_ymd_and_hms(2026, 1, 30, 18, 0, 0).unwrap());
         t.priority = Some(Priority::High);
-        let Completion::Recurred { finished, next } = t.complete(at(100), id(7)) else {
+        let Edited::Recurred { finished, next } = t.complete(at(100), id(7)) else {
             panic!("a recurring task moves on");
         };
         assert_eq!(finished.id, id(7));
@@ -523,11 +572,11 @@ mod tests {
         assert_eq!(next.version, t.version + 1);
 
         // The third occurrence is the last one: COUNT=3.
-        let Completion::Recurred { next: third, .. } = next.complete(at(200), id(8)) else {
+        let Edited::Recurred { next: third, .. } = next.complete(at(200), id(8)) else {
             panic!()
         };
         assert_eq!(third.due, Some(Due::parse("2026-05-31").unwrap()));
-        let Completion::Completed(ended) = third.complete(at(300), id(9)) else {
+        let Edited::Replaced(ended) = third.complete(at(300), id(9)) else {
             panic!("the series ends at COUNT");
         };
         assert!(ended.completed);
@@ -541,8 +590,8 @@ mod tests {
         let mut t = recurring("FREQ=DAILY", "2026-03-28T02:30:00+01:00");
         t.time_zone = Some(crate::TimeZone::parse("time_zone", "Europe/Berlin").unwrap());
         let next_of = |t: &Task, n: u128| match t.complete(at(100), id(n)) {
-            Completion::Recurred { next, .. } => next,
-            Completion::Completed(_) => panic!("still repeating"),
+            Edited::Recurred { next, .. } => next,
+            Edited::Replaced(_) => panic!("still repeating"),
         };
         let moved = next_of(&t, 7);
         assert_eq!(moved.due, Due::parse("2026-03-29T03:30:00+02:00").ok());
@@ -555,7 +604,7 @@ mod tests {
             due: Some(Some(Due::parse("2026-03-29T04:00:00+02:00").unwrap())),
             ..TaskChanges::default()
         };
-        let Completion::Completed(edited) = moved.apply(&edit, at(150), id(9)).unwrap() else {
+        let Edited::Replaced(edited) = moved.apply(&edit, at(150), id(9)).unwrap() else {
             panic!()
         };
         assert_eq!(edited.series_time, None);
@@ -573,8 +622,7 @@ mod tests {
             completed: Some(true),
             ..TaskChanges::default()
         };
-        let Completion::Recurred { finished, next } = t.apply(&changes, at(5), id(3)).unwrap()
-        else {
+        let Edited::Recurred { finished, next } = t.apply(&changes, at(5), id(3)).unwrap() else {
             panic!("completing via PATCH recurs too");
         };
         assert_eq!(finished.title.as_str(), "water plants");
@@ -614,7 +662,7 @@ mod tests {
             due: Some(Some(Due::parse("2026-12-24").unwrap())),
             ..TaskChanges::default()
         };
-        let Completion::Completed(n) = t.apply(&changes, at(9), id(3)).unwrap() else {
+        let Edited::Replaced(n) = t.apply(&changes, at(9), id(3)).unwrap() else {
             panic!()
         };
         assert_eq!(n.priority, Some(Priority::High));
@@ -627,7 +675,7 @@ mod tests {
             priority: Some(None),
             ..TaskChanges::default()
         };
-        let Completion::Completed(c) = n.apply(&clear, at(10), id(3)).unwrap() else {
+        let Edited::Replaced(c) = n.apply(&clear, at(10), id(3)).unwrap() else {
             panic!()
         };
         assert_eq!(c.priority, None);

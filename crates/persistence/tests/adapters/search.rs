@@ -625,8 +625,7 @@ on_both!(the_keys_follow_every_write, |t: Ctx| async move {
 
     // Completing an occurrence inserts the finished one and moves the task on: both are
     // found as they are.
-    let todo_domain::Completion::Recurred { finished, next } = apples.complete(at(10), tid(3))
-    else {
+    let todo_domain::Edited::Recurred { finished, next } = apples.complete(at(10), tid(3)) else {
         panic!("a recurring task moves on");
     };
     assert!(

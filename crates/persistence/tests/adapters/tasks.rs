@@ -1,7 +1,7 @@
 use sea_orm::ConnectionTrait;
 use todo_application::ports::{PortError, TaskRepository, UserRepository};
 use todo_domain::{
-    Completion, Cursor, Due, PageRequest, Priority, Recurrence, Tags, Task, TaskChanges,
+    Cursor, Due, Edited, PageRequest, Priority, Recurrence, Tags, Task, TaskChanges,
     TaskDescription, TaskTitle, TimeZone,
 };
 use todo_persistence::{SeaTaskRepository, SeaUserRepository};
@@ -280,7 +280,7 @@ on_both!(other_owners_see_nothing, |t: Ctx| async move {
             .unwrap(),
         None
     );
-    let Completion::Recurred { finished, next } = original.complete(at(20), tid(9)) else {
+    let Edited::Recurred { finished, next } = original.complete(at(20), tid(9)) else {
         panic!("a recurring task moves on");
     };
     let finished = Task {
@@ -345,8 +345,8 @@ on_both!(lists_page_by_created_at_then_id, |t: Ctx| async move {
 /// `original` with `changes` applied at `now`: the next version, as the service writes it.
 fn edited(original: &Task, changes: &TaskChanges, now: todo_domain::Timestamp) -> Task {
     match original.apply(changes, now, tid(999)).unwrap() {
-        Completion::Completed(next) => next,
-        Completion::Recurred { .. } => panic!("not a completion"),
+        Edited::Replaced(next) => next,
+        Edited::Recurred { .. } => panic!("not a completion"),
     }
 }
 
@@ -480,6 +480,71 @@ on_both!(
 );
 
 on_both!(
+    the_one_statement_toggle_is_the_domains_toggle,
+    |t: Ctx| async move {
+        // Every kind of task the statement may write: open and completed, with and without
+        // optional fields, a completed repeating one (its series ended). Each row after the
+        // SQL toggle must equal `Task::toggle` applied to the row read before it.
+        let tasks = repos(&t).await;
+        let me = uid("alice");
+        let mut rich = task("alice", 2, "Rich", at(10));
+        rich.description = TaskDescription::parse("with notes").unwrap();
+        rich.priority = Some(Priority::High);
+        rich.tags = Tags::parse(&["Work", "home"]).unwrap();
+        rich.due = Some(Due::parse("2026-12-24T18:00:00Z").unwrap());
+        let mut ended = recurring("alice", 3, "2026-12-02");
+        ended.set_completed(true, at(12));
+        let mut done = task("alice", 4, "Done", at(10));
+        done.set_completed(true, micros(11, 7));
+        for original in [task("alice", 1, "Plain", at(10)), rich, ended, done] {
+            tasks.insert(&original).await.unwrap();
+            for (step, now) in [micros(20, 1), micros(21, 2)].into_iter().enumerate() {
+                let before = tasks.get(&me, original.id).await.unwrap().unwrap();
+                let Edited::Replaced(expected) = before.toggle(now, tid(99)) else {
+                    // Reopened, a repeating task repeats again: the statement leaves it.
+                    assert!(before.repeats() && step == 1, "{}", t.backend);
+                    let left = tasks.toggle_completed(&me, original.id, now, None).await;
+                    assert_eq!(left.unwrap(), None, "{}", t.backend);
+                    continue;
+                };
+                let toggled = tasks
+                    .toggle_completed(&me, original.id, now, Some(before.version))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    toggled,
+                    expected,
+                    "{}: {} toggle {step}",
+                    t.backend,
+                    original.title.as_str()
+                );
+                assert_eq!(
+                    tasks.get(&me, original.id).await.unwrap().unwrap(),
+                    expected
+                );
+            }
+        }
+        // A task that repeats is the domain's to complete: the statement leaves it alone.
+        let repeating = recurring("alice", 5, "2026-12-02");
+        tasks.insert(&repeating).await.unwrap();
+        assert!(matches!(
+            repeating.toggle(at(30), tid(99)),
+            Edited::Recurred { .. }
+        ));
+        assert_eq!(
+            tasks
+                .toggle_completed(&me, repeating.id, at(30), None)
+                .await
+                .unwrap(),
+            None,
+            "{}",
+            t.backend
+        );
+    }
+);
+
+on_both!(
     toggling_never_completes_an_open_recurring_task,
     |t: Ctx| async move {
         let tasks = repos(&t).await;
@@ -536,7 +601,7 @@ on_both!(
         tasks.insert(&original).await.unwrap();
         let me = uid("alice");
 
-        let Completion::Recurred { finished, next } = original.complete(at(100), tid(2)) else {
+        let Edited::Recurred { finished, next } = original.complete(at(100), tid(2)) else {
             panic!("a recurring task moves on");
         };
         assert!(
@@ -555,7 +620,7 @@ on_both!(
         assert_eq!((moved.occurrences_done, moved.version), (1, 2));
 
         // A second completion from the same stale read writes nothing at all.
-        let Completion::Recurred {
+        let Edited::Recurred {
             finished: again,
             next: again_next,
         } = original.complete(at(110), tid(3))
@@ -580,7 +645,7 @@ on_both!(
         assert_eq!(tasks.get(&me, tid(1)).await.unwrap().unwrap(), next);
 
         // When the finished task cannot be inserted, the original does not move either.
-        let Completion::Recurred {
+        let Edited::Recurred {
             finished: clash,
             next: clash_next,
         } = next.complete(at(120), tid(2))
@@ -604,7 +669,7 @@ on_both!(
         );
         assert_eq!(count(&t).await, 2);
         // The connection is usable afterwards.
-        let Completion::Recurred {
+        let Edited::Recurred {
             finished: third,
             next: third_next,
         } = next.complete(at(130), tid(4))
