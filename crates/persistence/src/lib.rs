@@ -4,6 +4,7 @@ mod db;
 mod entities;
 mod error;
 mod sessions;
+mod sql_cache;
 mod tasks;
 mod users;
 

@@ -1,5 +1,3 @@
-use std::sync::OnceLock;
-
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query};
 use sea_orm::{
@@ -19,6 +17,7 @@ use crate::Db;
 use crate::entities::task::{self, Column, Entity};
 use crate::entities::{idempotency_key, task_tombstone, task_write};
 use crate::error::{corrupt, map_db_err};
+use crate::sql_cache::SqlCache;
 
 /// Tasks in the `task` table; every query is scoped by owner.
 pub struct SeaTaskRepository {
@@ -151,42 +150,6 @@ fn find_owned_statement(backend: DbBackend, owner: &UserId, id: TaskId) -> State
     SQL.statement(backend, values, || {
         find_owned_query(owner, id).build(backend)
     })
-}
-
-/// The SQL of a statement that SeaORM writes the same way whatever its values, written
-/// once per backend; each use binds its own values. SeaORM building a select of 19
-/// columns and its condition, and sea-query writing it out, was ~15% of a get's
-/// instructions (docs/performance.md). Tests hold each cached statement equal to one built
-/// afresh.
-struct SqlCache {
-    postgres: OnceLock<String>,
-    sqlite: OnceLock<String>,
-}
-
-impl SqlCache {
-    const fn new() -> Self {
-        Self {
-            postgres: OnceLock::new(),
-            sqlite: OnceLock::new(),
-        }
-    }
-
-    /// `build`'s statement, with `values`: they must be the values `build` binds, in its
-    /// order. Other backends than PostgreSQL and SQLite get `build`'s own.
-    fn statement(
-        &self,
-        backend: DbBackend,
-        values: Vec<Value>,
-        build: impl FnOnce() -> Statement,
-    ) -> Statement {
-        let cell = match backend {
-            DbBackend::Postgres => &self.postgres,
-            DbBackend::Sqlite => &self.sqlite,
-            _ => return build(),
-        };
-        let sql = cell.get_or_init(|| build().sql);
-        Statement::from_sql_and_values(backend, sql.as_str(), values)
-    }
 }
 
 fn to_domain(m: task::Model) -> Result<Task, PortError> {
