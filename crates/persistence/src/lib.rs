@@ -8,7 +8,6 @@ mod sql_cache;
 mod tasks;
 mod users;
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -166,27 +165,6 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), PortError> {
     todo_migration::up_locked(db).await.map_err(map_db_err)
 }
 
-/// Database operations under way in this process: each repository call counts itself from
-/// before it asks the pool for a connection until it is done with it. The server has one
-/// pool per process, so operations beyond the connections in use are waiting for one.
-static OPERATIONS: AtomicU32 = AtomicU32::new(0);
-
-/// Counts one repository call in [`OPERATIONS`] while alive.
-pub(crate) struct Operation(());
-
-impl Operation {
-    pub(crate) fn start() -> Self {
-        OPERATIONS.fetch_add(1, Ordering::Relaxed);
-        Self(())
-    }
-}
-
-impl Drop for Operation {
-    fn drop(&mut self) {
-        OPERATIONS.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// Operations beyond the connections in use are waiting for one.
 fn waiting(operations: u32, size: u32, idle: u32) -> u32 {
     operations.saturating_sub(size.saturating_sub(idle))
@@ -207,7 +185,6 @@ impl SeaReadiness {
 #[async_trait]
 impl ReadinessProbe for SeaReadiness {
     async fn check(&self) -> Result<(), PortError> {
-        let _operation = Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         db.ping().await.map_err(|e| {
             let mapped = map_db_err(e);
@@ -258,7 +235,7 @@ impl todo_application::ports::PoolMetrics for SeaPoolMetrics {
             size,
             idle,
             max: self.max,
-            waiting: waiting(OPERATIONS.load(Ordering::Relaxed), size, idle),
+            waiting: waiting(db::operations(), size, idle),
         }
     }
 }

@@ -21,13 +21,12 @@ impl SeaSessionRepository {
 #[async_trait]
 impl SessionRepository for SeaSessionRepository {
     async fn find_by_token(&self, token: &str) -> Result<Option<SessionRecord>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         // One round trip: the session joined with its user.
         let row = session::Entity::find()
             .filter(session::Column::Token.eq(token))
             .find_also_related(user::Entity)
-            .one(&db)
+            .one(&*db)
             .await
             .map_err(map_db_err)?;
         let Some((session, Some(user))) = row else {
@@ -56,7 +55,6 @@ impl SeaJwksSource {
 #[async_trait]
 impl JwksSource for SeaJwksSource {
     async fn fetch(&self) -> Result<Vec<PublicJwk>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         use sea_orm::{FromQueryResult, Statement};
         #[derive(FromQueryResult)]
@@ -66,7 +64,7 @@ impl JwksSource for SeaJwksSource {
             alg: Option<String>,
         }
         // Without Better Auth's jwt plugin there is no jwks table: no keys.
-        let exists = todo_migration::SchemaManager::new(&db)
+        let exists = todo_migration::SchemaManager::new(&*db)
             .has_table("jwks")
             .await
             .map_err(map_db_err)?;
@@ -78,7 +76,7 @@ impl JwksSource for SeaJwksSource {
             db.get_database_backend(),
             r#"SELECT id, "publicKey" AS public_key, alg FROM jwks"#,
         ))
-        .all(&db)
+        .all(&*db)
         .await
         .map_err(map_db_err)?;
         Ok(rows

@@ -560,23 +560,20 @@ impl Toggle<'_> {
 #[async_trait]
 impl TaskRepository for SeaTaskRepository {
     async fn insert(&self, t: &Task) -> Result<(), PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         task_write::Entity::insert(to_row(t))
-            .exec_without_returning(&db)
+            .exec_without_returning(&*db)
             .await
             .map_err(map_db_err)?;
         Ok(())
     }
 
     async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
-        find_owned(&db, owner, id).await
+        find_owned(&*db, owner, id).await
     }
 
     async fn list(&self, owner: &UserId, page: PageRequest) -> Result<Vec<Task>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut query = Entity::find().filter(Column::UserId.eq(owner.as_str()));
         if let Some(after) = page.after {
@@ -595,7 +592,7 @@ impl TaskRepository for SeaTaskRepository {
             .order_by_asc(Column::Id)
             .limit(u64::from(page.limit))
             .into_model::<TaskRow>()
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -610,7 +607,6 @@ impl TaskRepository for SeaTaskRepository {
         limit: u32,
         after: Option<ListCursor>,
     ) -> Result<Vec<Task>, PortError> {
-        let _operation = crate::Operation::start();
         let select = search_statement(owner, query, limit, after.as_ref())?.into_model::<TaskRow>();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let rows = if db.get_database_backend() == DbBackend::Postgres {
@@ -628,16 +624,15 @@ impl TaskRepository for SeaTaskRepository {
             txn.commit().await.map_err(map_db_err)?;
             rows
         } else {
-            select.all(&db).await.map_err(map_db_err)?
+            select.all(&*db).await.map_err(map_db_err)?
         };
         rows.into_iter().map(TaskRow::task).collect()
     }
 
     async fn replace(&self, t: &Task, expected: i64) -> Result<bool, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let result = replace_statement(t, expected)
-            .exec(&db)
+            .exec(&*db)
             .await
             .map_err(map_db_err)?;
         Ok(result.rows_affected == 1)
@@ -650,7 +645,6 @@ impl TaskRepository for SeaTaskRepository {
         now: Timestamp,
         expected: Option<i64>,
     ) -> Result<Option<Task>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let toggle = Toggle {
             owner,
@@ -659,7 +653,7 @@ impl TaskRepository for SeaTaskRepository {
             expected,
         };
         TaskRow::find_by_statement(toggle.statement(db.get_database_backend()))
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -674,7 +668,6 @@ impl TaskRepository for SeaTaskRepository {
         next: &Task,
         expected: i64,
     ) -> Result<bool, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let txn = db.begin().await.map_err(map_db_err)?;
         let advanced = replace_statement(next, expected)
@@ -701,14 +694,12 @@ impl TaskRepository for SeaTaskRepository {
         expected: Option<i64>,
         now: Timestamp,
     ) -> Result<bool, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let deleted = delete_with_tombstones(&db, owned_at(owner, id, expected), now).await?;
         Ok(deleted > 0)
     }
 
     async fn delete_completed(&self, owner: &UserId, now: Timestamp) -> Result<u64, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let completed = Condition::all()
             .add(Column::UserId.eq(owner.as_str()))
@@ -723,7 +714,6 @@ impl TaskRepository for SeaTaskRepository {
         limit: u32,
         after: Option<ListCursor>,
     ) -> Result<Vec<Change>, PortError> {
-        let _operation = crate::Operation::start();
         // The changed tasks are the list `updated_since=since&sort=updated_at`.
         let changed = TaskQuery {
             filter: TaskFilter {
@@ -754,7 +744,7 @@ impl TaskRepository for SeaTaskRepository {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let tasks = tasks
             .into_model::<TaskRow>()
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -764,7 +754,7 @@ impl TaskRepository for SeaTaskRepository {
             .order_by_asc(task_tombstone::Column::DeletedAt)
             .order_by_asc(task_tombstone::Column::Id)
             .limit(u64::from(limit))
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -781,7 +771,6 @@ impl TaskRepository for SeaTaskRepository {
     }
 
     async fn tag_lists(&self, owner: &UserId) -> Result<Vec<(Tags, u64)>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let rows: Vec<(String, i64)> = Entity::find()
             .select_only()
@@ -791,7 +780,7 @@ impl TaskRepository for SeaTaskRepository {
             .filter(Column::Tags.ne(""))
             .group_by(Column::Tags)
             .into_tuple()
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?;
         rows.into_iter()
@@ -803,7 +792,6 @@ impl TaskRepository for SeaTaskRepository {
     }
 
     async fn stats(&self, owner: &UserId, window: &DueWindow) -> Result<TaskStats, PortError> {
-        let _operation = crate::Operation::start();
         let open = || Column::Completed.eq(false);
         let open_with = |priority: Option<Priority>| {
             Condition::all().add(open()).add(match priority {
@@ -843,7 +831,7 @@ impl TaskRepository for SeaTaskRepository {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let row = select
             .into_model::<StatsRow>()
-            .one(&db)
+            .one(&*db)
             .await
             .map_err(map_db_err)?
             .unwrap_or_default();
@@ -869,7 +857,6 @@ impl TaskRepository for SeaTaskRepository {
         expired_before: Timestamp,
     ) -> Result<IdempotentInsert, PortError> {
         use idempotency_key::{ActiveModel as KeyRow, Column as K, Entity as Keys};
-        let _operation = crate::Operation::start();
         let owner = t.owner.as_str();
         let this_key = || {
             Condition::all()
@@ -925,16 +912,15 @@ impl TaskRepository for SeaTaskRepository {
         tombstones_before: Timestamp,
         keys_before: Timestamp,
     ) -> Result<(u64, u64), PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let tombstones = task_tombstone::Entity::delete_many()
             .filter(task_tombstone::Column::DeletedAt.lt(tombstones_before))
-            .exec(&db)
+            .exec(&*db)
             .await
             .map_err(map_db_err)?;
         let keys = idempotency_key::Entity::delete_many()
             .filter(idempotency_key::Column::CreatedAt.lt(keys_before))
-            .exec(&db)
+            .exec(&*db)
             .await
             .map_err(map_db_err)?;
         Ok((tombstones.rows_affected, keys.rows_affected))
