@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use todo_application::ports::{JwksSource, PortError, PublicJwk};
 
-use crate::Db;
+use crate::db::Db;
 use crate::error::map_db_err;
 
 /// The public half of Better Auth's `jwks` table (the `jwt` plugin's keys). The private

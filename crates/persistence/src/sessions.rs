@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use todo_application::ports::{PortError, SessionRecord, SessionRepository};
 
-use crate::Db;
+use crate::db::Db;
 use crate::entities::{session, user};
 use crate::error::map_db_err;
 

@@ -13,7 +13,7 @@ use todo_domain::{
     TaskId, TaskQuery, TaskStats, TaskTitle, TimeZone, Timestamp, Tombstone, UserId, merge_changes,
 };
 
-use crate::Db;
+use crate::db::Db;
 use crate::entities::task::{self, Column, Entity};
 use crate::entities::{idempotency_key, task_tombstone, task_write};
 use crate::error::{corrupt, map_db_err};

@@ -7,7 +7,7 @@ use sea_orm::{
 use todo_application::ports::{PortError, UserRepository};
 use todo_domain::{AdminRoles, RoleList, Timestamp, User, UserId};
 
-use crate::Db;
+use crate::db::Db;
 use crate::entities::{session, task, user};
 use crate::error::{corrupt, map_db_err};
 
