@@ -7,15 +7,59 @@
 //! load, docs/performance.md). Here each single-threaded runtime that uses the database
 //! gets its own pool, opened lazily on that thread, and its connections never leave it.
 //! Multi-threaded runtimes (start-up, the CLI, tests) and SQLite use one shared pool.
+//!
+//! The handle also counts the operations under way, for the pool's `waiting` metric.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Database operations under way in this process: each counts itself from before it asks
+/// [`Db::conn`] for a connection until it drops the [`Conn`]. The pool metrics sum every
+/// pool of the process, so operations beyond the connections in use are waiting for one.
+static OPERATIONS: AtomicU32 = AtomicU32::new(0);
+
+/// How many database operations are under way in this process (see [`OPERATIONS`]).
+pub(crate) fn operations() -> u32 {
+    OPERATIONS.load(Ordering::Relaxed)
+}
+
+/// Counts one operation in [`OPERATIONS`] while alive.
+struct Operation(());
+
+impl Operation {
+    fn start() -> Self {
+        OPERATIONS.fetch_add(1, Ordering::Relaxed);
+        Self(())
+    }
+}
+
+impl Drop for Operation {
+    fn drop(&mut self) {
+        OPERATIONS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection from [`Db::conn`], counted as one operation under way until dropped: keep
+/// it until the operation is done, a transaction begun from it included.
+pub(crate) struct Conn {
+    conn: DatabaseConnection,
+    _operation: Operation,
+}
+
+impl Deref for Conn {
+    type Target = DatabaseConnection;
+
+    fn deref(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+}
 
 thread_local! {
     /// This thread's pools: (handle id, runtime id) → pool.
@@ -67,9 +111,20 @@ impl Db {
         &self.inner.shared
     }
 
+    /// A connection for one operation, counted from before the pool is asked (see
+    /// [`Conn`]).
+    pub(crate) async fn conn(&self) -> Result<Conn, DbErr> {
+        let operation = Operation::start();
+        let conn = self.pool().await?;
+        Ok(Conn {
+            conn,
+            _operation: operation,
+        })
+    }
+
     /// The pool for the calling thread: its own on a single-threaded runtime when per-thread
     /// pools are configured, the shared one otherwise.
-    pub(crate) async fn conn(&self) -> Result<DatabaseConnection, DbErr> {
+    async fn pool(&self) -> Result<DatabaseConnection, DbErr> {
         let Some(template) = &self.inner.per_thread else {
             return Ok(self.inner.shared.clone());
         };
@@ -135,5 +190,24 @@ impl Db {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_counts_as_an_operation_until_dropped() {
+        let db = Db::from(Database::connect("sqlite::memory:").await.unwrap());
+        assert_eq!(operations(), 0);
+        let first = db.conn().await.unwrap();
+        let second = db.conn().await.unwrap();
+        assert_eq!(operations(), 2);
+        drop(first);
+        assert_eq!(operations(), 1);
+        drop(second);
+        assert_eq!(operations(), 0);
     }
 }

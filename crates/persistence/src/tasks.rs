@@ -1,5 +1,3 @@
-use std::sync::OnceLock;
-
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query};
 use sea_orm::{
@@ -16,10 +14,11 @@ use todo_domain::{
     search_keys,
 };
 
-use crate::Db;
+use crate::db::Db;
 use crate::entities::task::{self, Column, Entity};
 use crate::entities::{idempotency_key, task_tombstone, task_write};
 use crate::error::{corrupt, map_db_err};
+use crate::sql_cache::SqlCache;
 
 /// Tasks in the `task` table; every query is scoped by owner.
 pub struct SeaTaskRepository {
@@ -152,42 +151,6 @@ fn find_owned_statement(backend: DbBackend, owner: &UserId, id: TaskId) -> State
     SQL.statement(backend, values, || {
         find_owned_query(owner, id).build(backend)
     })
-}
-
-/// The SQL of a statement that SeaORM writes the same way whatever its values, written
-/// once per backend; each use binds its own values. SeaORM building a select of 19
-/// columns and its condition, and sea-query writing it out, was ~15% of a get's
-/// instructions (docs/performance.md). Tests hold each cached statement equal to one built
-/// afresh.
-struct SqlCache {
-    postgres: OnceLock<String>,
-    sqlite: OnceLock<String>,
-}
-
-impl SqlCache {
-    const fn new() -> Self {
-        Self {
-            postgres: OnceLock::new(),
-            sqlite: OnceLock::new(),
-        }
-    }
-
-    /// `build`'s statement, with `values`: they must be the values `build` binds, in its
-    /// order. Other backends than PostgreSQL and SQLite get `build`'s own.
-    fn statement(
-        &self,
-        backend: DbBackend,
-        values: Vec<Value>,
-        build: impl FnOnce() -> Statement,
-    ) -> Statement {
-        let cell = match backend {
-            DbBackend::Postgres => &self.postgres,
-            DbBackend::Sqlite => &self.sqlite,
-            _ => return build(),
-        };
-        let sql = cell.get_or_init(|| build().sql);
-        Statement::from_sql_and_values(backend, sql.as_str(), values)
-    }
 }
 
 fn to_domain(m: task::Model) -> Result<Task, PortError> {
@@ -573,23 +536,20 @@ impl Toggle<'_> {
 #[async_trait]
 impl TaskRepository for SeaTaskRepository {
     async fn insert(&self, t: &Task) -> Result<(), PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         task_write::Entity::insert(to_row(t))
-            .exec_without_returning(&db)
+            .exec_without_returning(&*db)
             .await
             .map_err(map_db_err)?;
         Ok(())
     }
 
     async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
-        find_owned(&db, owner, id).await
+        find_owned(&*db, owner, id).await
     }
 
     async fn list(&self, owner: &UserId, page: PageRequest) -> Result<Vec<Task>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut query = Entity::find().filter(Column::UserId.eq(owner.as_str()));
         if let Some(after) = page.after {
@@ -608,7 +568,7 @@ impl TaskRepository for SeaTaskRepository {
             .order_by_asc(Column::Id)
             .limit(u64::from(page.limit))
             .into_model::<TaskRow>()
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -623,7 +583,6 @@ impl TaskRepository for SeaTaskRepository {
         limit: u32,
         after: Option<ListCursor>,
     ) -> Result<Vec<Task>, PortError> {
-        let _operation = crate::Operation::start();
         let select = search_statement(owner, query, limit, after.as_ref())?.into_model::<TaskRow>();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let rows = if db.get_database_backend() == DbBackend::Postgres {
@@ -641,16 +600,15 @@ impl TaskRepository for SeaTaskRepository {
             txn.commit().await.map_err(map_db_err)?;
             rows
         } else {
-            select.all(&db).await.map_err(map_db_err)?
+            select.all(&*db).await.map_err(map_db_err)?
         };
         rows.into_iter().map(TaskRow::task).collect()
     }
 
     async fn replace(&self, t: &Task, expected: i64) -> Result<bool, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let result = replace_statement(t, expected)
-            .exec(&db)
+            .exec(&*db)
             .await
             .map_err(map_db_err)?;
         Ok(result.rows_affected == 1)
@@ -663,7 +621,6 @@ impl TaskRepository for SeaTaskRepository {
         now: Timestamp,
         expected: Option<i64>,
     ) -> Result<Option<Task>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let toggle = Toggle {
             owner,
@@ -672,7 +629,7 @@ impl TaskRepository for SeaTaskRepository {
             expected,
         };
         TaskRow::find_by_statement(toggle.statement(db.get_database_backend()))
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -687,7 +644,6 @@ impl TaskRepository for SeaTaskRepository {
         next: &Task,
         expected: i64,
     ) -> Result<bool, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let txn = db.begin().await.map_err(map_db_err)?;
         let advanced = replace_statement(next, expected)
@@ -714,14 +670,12 @@ impl TaskRepository for SeaTaskRepository {
         expected: Option<i64>,
         now: Timestamp,
     ) -> Result<bool, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let deleted = delete_with_tombstones(&db, owned_at(owner, id, expected), now).await?;
         Ok(deleted > 0)
     }
 
     async fn delete_completed(&self, owner: &UserId, now: Timestamp) -> Result<u64, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let completed = Condition::all()
             .add(Column::UserId.eq(owner.as_str()))
@@ -736,7 +690,6 @@ impl TaskRepository for SeaTaskRepository {
         limit: u32,
         after: Option<ListCursor>,
     ) -> Result<Vec<Change>, PortError> {
-        let _operation = crate::Operation::start();
         // The changed tasks are the list `updated_since=since&sort=updated_at`.
         let changed = TaskQuery {
             filter: TaskFilter {
@@ -767,7 +720,7 @@ impl TaskRepository for SeaTaskRepository {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let tasks = tasks
             .into_model::<TaskRow>()
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -777,7 +730,7 @@ impl TaskRepository for SeaTaskRepository {
             .order_by_asc(task_tombstone::Column::DeletedAt)
             .order_by_asc(task_tombstone::Column::Id)
             .limit(u64::from(limit))
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -794,7 +747,6 @@ impl TaskRepository for SeaTaskRepository {
     }
 
     async fn tag_lists(&self, owner: &UserId) -> Result<Vec<(Tags, u64)>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let rows: Vec<(String, i64)> = Entity::find()
             .select_only()
@@ -804,7 +756,7 @@ impl TaskRepository for SeaTaskRepository {
             .filter(Column::Tags.ne(""))
             .group_by(Column::Tags)
             .into_tuple()
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?;
         rows.into_iter()
@@ -816,7 +768,6 @@ impl TaskRepository for SeaTaskRepository {
     }
 
     async fn stats(&self, owner: &UserId, window: &DueWindow) -> Result<TaskStats, PortError> {
-        let _operation = crate::Operation::start();
         let open = || Column::Completed.eq(false);
         let open_with = |priority: Option<Priority>| {
             Condition::all().add(open()).add(match priority {
@@ -856,7 +807,7 @@ impl TaskRepository for SeaTaskRepository {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let row = select
             .into_model::<StatsRow>()
-            .one(&db)
+            .one(&*db)
             .await
             .map_err(map_db_err)?
             .unwrap_or_default();
@@ -882,7 +833,6 @@ impl TaskRepository for SeaTaskRepository {
         expired_before: Timestamp,
     ) -> Result<IdempotentInsert, PortError> {
         use idempotency_key::{ActiveModel as KeyRow, Column as K, Entity as Keys};
-        let _operation = crate::Operation::start();
         let owner = t.owner.as_str();
         let this_key = || {
             Condition::all()
@@ -938,16 +888,15 @@ impl TaskRepository for SeaTaskRepository {
         tombstones_before: Timestamp,
         keys_before: Timestamp,
     ) -> Result<(u64, u64), PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let tombstones = task_tombstone::Entity::delete_many()
             .filter(task_tombstone::Column::DeletedAt.lt(tombstones_before))
-            .exec(&db)
+            .exec(&*db)
             .await
             .map_err(map_db_err)?;
         let keys = idempotency_key::Entity::delete_many()
             .filter(idempotency_key::Column::CreatedAt.lt(keys_before))
-            .exec(&db)
+            .exec(&*db)
             .await
             .map_err(map_db_err)?;
         Ok((tombstones.rows_affected, keys.rows_affected))

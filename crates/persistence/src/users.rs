@@ -7,7 +7,7 @@ use sea_orm::{
 use todo_application::ports::{PortError, UserRepository};
 use todo_domain::{AdminRoles, RoleList, Timestamp, User, UserId};
 
-use crate::Db;
+use crate::db::Db;
 use crate::entities::{session, task, user};
 use crate::error::{corrupt, map_db_err};
 
@@ -50,10 +50,9 @@ fn escape_like(raw: &str) -> String {
 #[async_trait]
 impl UserRepository for SeaUserRepository {
     async fn find(&self, id: &UserId) -> Result<Option<User>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         user::Entity::find_by_id(id.as_str())
-            .one(&db)
+            .one(&*db)
             .await
             .map_err(map_db_err)?
             .map(to_domain)
@@ -65,7 +64,6 @@ impl UserRepository for SeaUserRepository {
         limit: u32,
         after: Option<(Timestamp, UserId)>,
     ) -> Result<Vec<User>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut query = user::Entity::find();
         if let Some((created_at, id)) = after {
@@ -83,7 +81,7 @@ impl UserRepository for SeaUserRepository {
             .order_by_asc(user::Column::CreatedAt)
             .order_by_asc(user::Column::Id)
             .limit(u64::from(limit))
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?
             .into_iter()
@@ -92,7 +90,6 @@ impl UserRepository for SeaUserRepository {
     }
 
     async fn admins(&self, admin_roles: &AdminRoles) -> Result<Vec<UserId>, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         // LIKE narrows the scan; the exact comma-list check happens below.
         let candidates = admin_roles
@@ -110,7 +107,7 @@ impl UserRepository for SeaUserRepository {
             .column(user::Column::Role)
             .filter(candidates)
             .into_tuple()
-            .all(&db)
+            .all(&*db)
             .await
             .map_err(map_db_err)?;
         rows.into_iter()
@@ -120,7 +117,6 @@ impl UserRepository for SeaUserRepository {
     }
 
     async fn set_role(&self, id: &UserId, roles: &RoleList) -> Result<bool, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let result = user::Entity::update_many()
             .col_expr(user::Column::Role, Expr::value(roles.to_stored()))
@@ -129,14 +125,13 @@ impl UserRepository for SeaUserRepository {
                 Expr::value(todo_domain::to_stored_precision(chrono::Utc::now())),
             )
             .filter(user::Column::Id.eq(id.as_str()))
-            .exec(&db)
+            .exec(&*db)
             .await
             .map_err(map_db_err)?;
         Ok(result.rows_affected > 0)
     }
 
     async fn delete(&self, id: &UserId) -> Result<bool, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         // Explicit, in one transaction, rather than trusting every database to cascade.
         let txn = db.begin().await.map_err(map_db_err)?;
@@ -159,7 +154,6 @@ impl UserRepository for SeaUserRepository {
     }
 
     async fn create_if_absent(&self, u: &User) -> Result<bool, PortError> {
-        let _operation = crate::Operation::start();
         let db = self.db.conn().await.map_err(map_db_err)?;
         let row = user::ActiveModel {
             id: Set(u.id.as_str().to_owned()),
@@ -176,7 +170,7 @@ impl UserRepository for SeaUserRepository {
         };
         let inserted = user::Entity::insert(row)
             .on_conflict(OnConflict::column(user::Column::Id).do_nothing().to_owned())
-            .exec_without_returning(&db)
+            .exec_without_returning(&*db)
             .await
             .map_err(map_db_err)?;
         Ok(inserted > 0)
