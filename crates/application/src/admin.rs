@@ -1,12 +1,13 @@
 use std::sync::Arc;
 
 use todo_domain::{
-    AdminRoles, Cursor, Principal, RoleList, Task, TaskId, Timestamp, User, UserId, policy,
+    AdminRoles, ListCursor, ListSpec, Principal, RoleList, Task, TaskId, Timestamp, User, UserId,
+    policy,
 };
 
+use crate::pagination::{Page, PageSettings, paginate, task_page};
 use crate::ports::{Clock, SystemClock, TaskRepository, UserRepository};
-use crate::tasks::{list_page, paginate};
-use crate::{ApplicationError, Page, PageSettings, UserCache};
+use crate::{ApplicationError, UserCache};
 
 /// Where the next page of users starts.
 pub type UserCursor = (Timestamp, UserId);
@@ -59,9 +60,9 @@ impl AdminService {
         after: Option<UserCursor>,
     ) -> Result<Page<User, UserCursor>, ApplicationError> {
         policy::ensure_admin(principal)?;
-        let page = self.pages.request(limit, None)?;
-        let rows = self.users.list(page.limit.saturating_add(1), after).await?;
-        Ok(paginate(rows, page.limit, |u: &User| {
+        let limit = self.pages.limit(limit)?;
+        let rows = self.users.list(limit.saturating_add(1), after).await?;
+        Ok(paginate(rows, limit, |u: &User| {
             (u.created_at, u.id.clone())
         }))
     }
@@ -71,12 +72,14 @@ impl AdminService {
         principal: &Principal,
         target: &UserId,
         limit: Option<u32>,
-        after: Option<Cursor>,
-    ) -> Result<Page<Task, Cursor>, ApplicationError> {
+        after: Option<ListCursor>,
+    ) -> Result<Page<Task, ListCursor>, ApplicationError> {
         policy::ensure_admin(principal)?;
-        let page = self.pages.request(limit, after)?;
+        let limit = self.pages.limit(limit)?;
         self.existing_user(target).await?;
-        list_page(self.tasks.as_ref(), target, page).await
+        // Every task of theirs, oldest first.
+        let query = ListSpec::default().query(self.clock.now());
+        task_page(self.tasks.as_ref(), target, &query, limit, after).await
     }
 
     /// Replaces a user's roles; the last admin cannot be demoted.
@@ -211,7 +214,7 @@ mod tests {
         users.expect_delete().never();
         let mut tasks = MockTaskRepository::new();
         tasks.expect_delete().never();
-        tasks.expect_list().never();
+        tasks.expect_search().never();
         let svc = service(users, tasks);
         let alice = principal("alice");
         forbidden(svc.list_users(&alice, None, None).await);
@@ -247,7 +250,7 @@ mod tests {
         let mut users = MockUserRepository::new();
         users.expect_find().returning(|_| Ok(None));
         let mut tasks = MockTaskRepository::new();
-        tasks.expect_list().never();
+        tasks.expect_search().never();
         let err = service(users, tasks)
             .list_user_tasks(&admin("root"), &uid("ghost"), None, None)
             .await
@@ -264,9 +267,9 @@ mod tests {
             .returning(|_| Ok(Some(user_row("bob", None))));
         let mut tasks = MockTaskRepository::new();
         tasks
-            .expect_list()
-            .withf(|owner, _| *owner == uid("bob"))
-            .returning(|_, _| Ok(vec![task("bob", 1, "x")]));
+            .expect_search()
+            .withf(|owner, query, _, _| *owner == uid("bob") && query.is_plain())
+            .returning(|_, _, _, _| Ok(vec![task("bob", 1, "x")]));
         let page = service(users, tasks)
             .list_user_tasks(&admin("root"), &uid("bob"), None, None)
             .await

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod cache;
 mod error;
+mod pagination;
 pub mod ports;
 mod tasks;
 
@@ -14,9 +15,8 @@ pub use admin::AdminService;
 pub use auth::AuthService;
 pub use cache::{TtlCache, UserCache};
 pub use error::{ApplicationError, BoxError};
-pub use tasks::{
-    Created, Idempotency, MoveTo, NewTask, Page, PageSettings, SyncSettings, TaskService,
-};
+pub use pagination::{Page, PageSettings};
+pub use tasks::{Created, Idempotency, MoveTo, NewTask, SyncSettings, TaskService};
 
 #[cfg(test)]
 pub(crate) mod testing;

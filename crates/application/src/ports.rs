@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use todo_domain::{
-    AdminRoles, Change, DueWindow, IdempotencyKey, ListCursor, PageRequest, RoleList, Tags, Task,
-    TaskId, TaskQuery, TaskStats, Timestamp, User, UserId,
+    AdminRoles, Change, DueWindow, IdempotencyKey, ListCursor, RoleList, Tags, Task, TaskId,
+    TaskQuery, TaskStats, Timestamp, User, UserId,
 };
 
 use crate::BoxError;
@@ -28,11 +28,10 @@ pub enum PortError {
 pub trait TaskRepository: Send + Sync {
     async fn insert(&self, task: &Task) -> Result<(), PortError>;
     async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError>;
-    /// Tasks ordered by `(created_at, id)`, at most `page.limit`, strictly after `page.after`.
-    async fn list(&self, owner: &UserId, page: PageRequest) -> Result<Vec<Task>, PortError>;
     /// `owner`'s tasks matching `query.filter`, in `query.sort` order with ties broken by
     /// id in the same direction (tasks without the sort's value — no due date, no
     /// priority — come last in both directions); at most `limit`, strictly after `after`.
+    /// The one listing of tasks: the plain list ([`TaskQuery::is_plain`]) too.
     async fn search(
         &self,
         owner: &UserId,
@@ -44,12 +43,12 @@ pub trait TaskRepository: Send + Sync {
     /// still `expected`, atomically. `false` when nothing was written: no such task, or it
     /// changed since it was read.
     async fn replace(&self, task: &Task, expected: i64) -> Result<bool, PortError>;
-    /// Flips `completed` in one statement (no lost update between concurrent toggles):
-    /// `completed_at` is set to `now` when it becomes completed and cleared when reopened,
-    /// the version goes up by one and `updated_at = now`. Never completes a task that
-    /// repeats (an open task with a recurrence): completing those records an occurrence
-    /// ([`TaskRepository::complete_occurrence`]). With `expected`, only if the stored
-    /// version equals it. `None` when nothing was written.
+    /// The one-statement form of [`Task::toggle`] at `now` for a task that does not
+    /// repeat (no lost update between concurrent toggles, as nothing is read and written
+    /// back): the task as `Task::toggle` leaves it. A task that repeats is left alone:
+    /// completing it records an occurrence ([`TaskRepository::complete_occurrence`]).
+    /// With `expected`, only if the stored version equals it. `None` when nothing was
+    /// written.
     async fn toggle_completed(
         &self,
         owner: &UserId,

@@ -2,69 +2,14 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use todo_domain::{
-    Change, Cursor, DomainError, Due, DueWindow, Edited, IdempotencyKey, ListCursor, ListPosition,
-    ListSpec, PageRequest, Position, Principal, Priority, Recurrence, Sort, SortKey, TagCount,
-    Tags, Task, TaskChanges, TaskDescription, TaskId, TaskStats, TaskTitle, TimeZone, Timestamp,
-    UserId, count_tags, policy,
+    Change, DomainError, Due, DueWindow, Edited, IdempotencyKey, ListCursor, ListSpec, Position,
+    Principal, Priority, Recurrence, Sort, SortKey, SortValue, TagCount, Tags, Task, TaskChanges,
+    TaskDescription, TaskId, TaskStats, TaskTitle, TimeZone, Timestamp, UserId, count_tags, policy,
 };
 
 use crate::ApplicationError;
+use crate::pagination::{Page, PageSettings, paginate, task_page};
 use crate::ports::{Clock, IdGenerator, IdempotentInsert, TaskRepository};
-
-/// Page sizes for lists: what a client gets without asking, and the most it may ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageSettings {
-    pub default_limit: u32,
-    pub max_limit: u32,
-}
-
-impl Default for PageSettings {
-    fn default() -> Self {
-        Self {
-            default_limit: 1000,
-            max_limit: 1000,
-        }
-    }
-}
-
-impl PageSettings {
-    /// A page request for a client's optional `limit`.
-    pub fn request(
-        &self,
-        limit: Option<u32>,
-        after: Option<Cursor>,
-    ) -> Result<PageRequest, ApplicationError> {
-        let max = self.max_limit.max(1);
-        let limit = limit.unwrap_or(self.default_limit.clamp(1, max));
-        Ok(PageRequest::new(limit, max, after)?)
-    }
-}
-
-/// One page of a list and, when more remain, where the next one starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T, C> {
-    pub items: Vec<T>,
-    pub next: Option<C>,
-}
-
-/// Fetches `limit + 1` rows and turns the extra one into a "more remain" marker.
-pub(crate) fn paginate<T, C>(
-    mut rows: Vec<T>,
-    limit: u32,
-    cursor_of: impl Fn(&T) -> C,
-) -> Page<T, C> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if rows.len() > limit {
-        rows.truncate(limit);
-        let next = rows.last().map(cursor_of);
-        Page { items: rows, next }
-    } else {
-        Page {
-            items: rows,
-            next: None,
-        }
-    }
-}
 
 /// A task to create, as parsed from a client's request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,11 +117,6 @@ impl TaskService {
         self
     }
 
-    #[must_use]
-    pub fn page_settings(&self) -> PageSettings {
-        self.pages
-    }
-
     pub async fn create(
         &self,
         principal: &Principal,
@@ -267,38 +207,20 @@ impl TaskService {
     }
 
     /// One page of `owner`'s tasks: those `spec` selects, in its order, at most `limit`
-    /// (the configured default when `None`), after `after`. The plain list (no filter, oldest first) is read with
-    /// `TaskRepository::list` and continues at a [`Cursor`]; any other with
-    /// `TaskRepository::search`, judging "overdue" and "due today" at the clock's now in the
-    /// request's zone, and continues at a [`ListCursor`].
+    /// (the configured default when `None`), after `after`. "Overdue" and "due today" are
+    /// judged at the clock's now in the request's zone.
     pub async fn list(
         &self,
         principal: &Principal,
         owner: &UserId,
         spec: &ListSpec,
         limit: Option<u32>,
-        after: Option<ListPosition>,
-    ) -> Result<Page<Task, ListPosition>, ApplicationError> {
+        after: Option<ListCursor>,
+    ) -> Result<Page<Task, ListCursor>, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
-        if spec.is_plain() {
-            let after = after.map(ListPosition::into_plain).transpose()?;
-            let page = self.pages.request(limit, after)?;
-            let page = list_page(self.tasks.as_ref(), owner, page).await?;
-            return Ok(Page {
-                items: page.items,
-                next: page.next.map(ListPosition::Plain),
-            });
-        }
-        let after = after.map(ListPosition::into_query).transpose()?;
-        let limit = self.pages.request(limit, None)?.limit;
+        let limit = self.pages.limit(limit)?;
         let query = spec.query(self.clock.now());
-        let rows = self
-            .tasks
-            .search(owner, &query, limit.saturating_add(1), after)
-            .await?;
-        Ok(paginate(rows, limit, |t: &Task| {
-            ListPosition::Query(ListCursor::after(t, spec.sort))
-        }))
+        task_page(self.tasks.as_ref(), owner, &query, limit, after).await
     }
 
     pub async fn get(
@@ -618,8 +540,8 @@ impl TaskService {
         owner: &UserId,
         spec: &ListSpec,
         limit: Option<u32>,
-        after: Option<ListPosition>,
-    ) -> Result<Page<Change, ListPosition>, ApplicationError> {
+        after: Option<ListCursor>,
+    ) -> Result<Page<Change, ListCursor>, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
         if let Some((field, message)) = spec.sync_problems().into_iter().next() {
             return Err(ApplicationError::Validation {
@@ -637,17 +559,14 @@ impl TaskService {
                 self.sync.tombstone_retention.num_days()
             )));
         }
-        let after = after.map(ListPosition::into_query).transpose()?;
-        let limit = self.pages.request(limit, None)?.limit;
+        let limit = self.pages.limit(limit)?;
         let rows = self
             .tasks
             .changes(owner, since, limit.saturating_add(1), after)
             .await?;
-        Ok(paginate(rows, limit, |c: &Change| {
-            ListPosition::Query(ListCursor {
-                value: todo_domain::SortValue::Instant(Some(c.changed_at())),
-                id: c.id(),
-            })
+        Ok(paginate(rows, limit, |c: &Change| ListCursor {
+            value: SortValue::Instant(Some(c.changed_at())),
+            id: c.id(),
         }))
     }
 
@@ -663,23 +582,6 @@ impl TaskService {
             )
             .await?)
     }
-}
-
-/// One page of `owner`'s tasks (shared by the owner's and the admin's listing).
-pub(crate) async fn list_page(
-    tasks: &dyn TaskRepository,
-    owner: &UserId,
-    page: PageRequest,
-) -> Result<Page<Task, Cursor>, ApplicationError> {
-    let probe = PageRequest {
-        limit: page.limit.saturating_add(1),
-        after: page.after,
-    };
-    let rows = tasks.list(owner, probe).await?;
-    Ok(paginate(rows, page.limit, |t: &Task| Cursor {
-        created_at: t.created_at,
-        id: t.id,
-    }))
 }
 
 #[cfg(test)]
@@ -886,7 +788,6 @@ mod tests {
     #[tokio::test]
     async fn admins_do_not_get_other_users_task_paths_either() {
         let mut tasks = MockTaskRepository::new();
-        tasks.expect_list().never();
         tasks.expect_search().never();
         tasks.expect_get().never();
         let svc = service(tasks);
@@ -909,7 +810,6 @@ mod tests {
         let mut tasks = MockTaskRepository::new();
         tasks.expect_insert().never();
         tasks.expect_get().never();
-        tasks.expect_list().never();
         tasks.expect_search().never();
         tasks.expect_replace().never();
         tasks.expect_toggle_completed().never();
@@ -1682,17 +1582,18 @@ mod tests {
     async fn lists_use_the_default_page_size_and_report_a_next_cursor() {
         let mut tasks = MockTaskRepository::new();
         tasks
-            .expect_list()
-            .withf(|owner, page| *owner == uid("alice") && page.limit == 3 && page.after.is_none())
+            .expect_search()
+            .withf(|owner, query, limit, after| {
+                *owner == uid("alice") && query.is_plain() && *limit == 3 && after.is_none()
+            })
             .times(1)
-            .returning(|_, _| {
+            .returning(|_, _, _, _| {
                 Ok(vec![
                     task("alice", 1, "a"),
                     task("alice", 2, "b"),
                     task("alice", 3, "c"),
                 ])
             });
-        tasks.expect_search().never();
         let page = service(tasks)
             .list(&principal("alice"), &uid("alice"), &plain(), None, None)
             .await
@@ -1700,31 +1601,32 @@ mod tests {
         assert_eq!(page.items.len(), 2);
         assert_eq!(
             page.next,
-            Some(ListPosition::Plain(Cursor {
-                created_at: at(10),
+            Some(ListCursor {
+                value: SortValue::Instant(Some(at(10))),
                 id: tid(2)
-            }))
+            })
         );
     }
 
     #[tokio::test]
     async fn the_last_page_has_no_next_cursor() {
         let mut tasks = MockTaskRepository::new();
-        let after = Cursor {
-            created_at: at(10),
+        let after = ListCursor {
+            value: SortValue::Instant(Some(at(10))),
             id: tid(2),
         };
+        let passed = after.clone();
         tasks
-            .expect_list()
-            .withf(move |_, page| page.limit == 4 && page.after == Some(after))
-            .returning(|_, _| Ok(vec![task("alice", 3, "c")]));
+            .expect_search()
+            .withf(move |_, _, limit, got| *limit == 4 && got.as_ref() == Some(&passed))
+            .returning(|_, _, _, _| Ok(vec![task("alice", 3, "c")]));
         let page = service(tasks)
             .list(
                 &principal("alice"),
                 &uid("alice"),
                 &plain(),
                 Some(3),
-                Some(ListPosition::Plain(after)),
+                Some(after),
             )
             .await
             .unwrap();
@@ -1735,7 +1637,6 @@ mod tests {
     #[tokio::test]
     async fn page_sizes_beyond_the_maximum_are_refused() {
         let mut tasks = MockTaskRepository::new();
-        tasks.expect_list().never();
         tasks.expect_search().never();
         let svc = service(tasks);
         for spec in [plain(), filtered()] {
@@ -1754,13 +1655,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_default_query_reads_the_plain_list_even_with_a_zone() {
-        // `status=all`, `sort=created_at` and a `tz` filter nothing: still the fast path.
+        // `status=all`, `sort=created_at` and a `tz` filter nothing: still the plain list.
         let mut tasks = MockTaskRepository::new();
         tasks
-            .expect_list()
+            .expect_search()
+            .withf(|_, query, _, _| query.is_plain())
             .times(1)
-            .returning(|_, _| Ok(vec![task("alice", 1, "a")]));
-        tasks.expect_search().never();
+            .returning(|_, _, _, _| Ok(vec![task("alice", 1, "a")]));
         let spec = ListSpec {
             filter: TaskFilter {
                 status: Status::All,
@@ -1781,7 +1682,6 @@ mod tests {
     #[tokio::test]
     async fn a_filtered_query_searches_with_its_filter_sort_and_window() {
         let mut tasks = MockTaskRepository::new();
-        tasks.expect_list().never();
         let expected = TaskQuery {
             filter: filtered().filter,
             sort: filtered().sort,
@@ -1816,10 +1716,10 @@ mod tests {
         assert_eq!(ids, [tid(1), tid(2)]);
         assert_eq!(
             page.next,
-            Some(ListPosition::Query(ListCursor {
+            Some(ListCursor {
                 value: SortValue::Instant(Some(due("2026-12-02").starts_at_utc())),
                 id: tid(2),
-            }))
+            })
         );
     }
 
@@ -1831,7 +1731,6 @@ mod tests {
         };
         let passed = after.clone();
         let mut tasks = MockTaskRepository::new();
-        tasks.expect_list().never();
         tasks
             .expect_search()
             .withf(move |_, query, limit, got| {
@@ -1853,7 +1752,7 @@ mod tests {
                 &uid("alice"),
                 &spec,
                 Some(1),
-                Some(ListPosition::Query(after)),
+                Some(after),
             )
             .await
             .unwrap();
@@ -1862,35 +1761,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_cursor_of_the_other_kind_of_list_is_refused() {
-        let mut tasks = MockTaskRepository::new();
-        tasks.expect_list().never();
-        tasks.expect_search().never();
-        let svc = service(tasks);
-        let plain_cursor = ListPosition::Plain(Cursor {
-            created_at: at(10),
-            id: tid(2),
-        });
-        let query_cursor = ListPosition::Query(ListCursor {
-            value: SortValue::Instant(None),
-            id: tid(2),
-        });
-        for (spec, after) in [(plain(), query_cursor), (filtered(), plain_cursor)] {
-            let err = svc
-                .list(&principal("alice"), &uid("alice"), &spec, None, Some(after))
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(&err, ApplicationError::Validation { field, .. } if field == "cursor"),
-                "{err:?}"
-            );
-        }
-    }
-
-    #[tokio::test]
     async fn listing_someone_elses_tasks_is_forbidden_before_anything_else() {
         let mut tasks = MockTaskRepository::new();
-        tasks.expect_list().never();
         tasks.expect_search().never();
         let svc = service(tasks);
         for spec in [plain(), filtered()] {
@@ -2092,17 +1964,17 @@ mod tests {
                 &uid("alice"),
                 &feed(Some(10)),
                 None,
-                Some(ListPosition::Query(after)),
+                Some(after),
             )
             .await
             .unwrap();
         assert_eq!(page.items.len(), 2, "the default page size");
         assert_eq!(
             page.next,
-            Some(ListPosition::Query(ListCursor {
+            Some(ListCursor {
                 value: SortValue::Instant(Some(at(40))),
                 id: tid(4)
-            })),
+            }),
             "the next page starts after the tombstone"
         );
     }

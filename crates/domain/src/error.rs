@@ -64,7 +64,7 @@ fn banned_message(until: &Option<Timestamp>) -> String {
 }
 
 impl DomainError {
-    pub(crate) fn invalid(field: &'static str, reason: InvalidReason) -> Self {
+    pub fn invalid(field: &'static str, reason: InvalidReason) -> Self {
         Self::Invalid { field, reason }
     }
 }

@@ -21,11 +21,11 @@ pub use due::{Due, parse_instant};
 pub use error::{DomainError, InvalidReason};
 pub use ids::{TaskId, UserId};
 pub use organise::{Priority, Tag, Tags, TimeZone};
-pub use page::{Cursor, PageRequest};
+pub use page::page_limit;
 pub use position::Position;
 pub use query::{
-    DueWindow, ListCursor, ListPosition, ListSpec, SearchText, Sort, SortKey, SortValue, Status,
-    TaskFilter, TaskQuery,
+    DueWindow, ListCursor, ListSpec, SearchText, Sort, SortKey, SortValue, Status, TaskFilter,
+    TaskQuery,
 };
 pub use recurrence::{ByDay, Frequency, Recurrence, Until};
 pub use sync::{Change, IdempotencyKey, TagCount, TaskStats, Tombstone, count_tags, merge_changes};

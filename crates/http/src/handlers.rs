@@ -4,12 +4,16 @@ use actix_web::http::header::{self, HeaderName};
 use actix_web::{HttpRequest, HttpResponse, web};
 use todo_application::{ApplicationError, Idempotency, MoveTo, NewTask, Page};
 use todo_domain::{
-    Cursor, DomainError, Due, IdempotencyKey, Position, Priority, Recurrence, RoleList, Tags, Task,
-    TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp, UserId, parse_instant,
+    DomainError, Due, IdempotencyKey, ListCursor, ListSpec, Position, Priority, Recurrence,
+    RoleList, Tags, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp,
+    UserId, parse_instant,
 };
 
 use crate::Services;
 use crate::conditional::{self, IfNoneMatch, etag};
+use crate::cursor::{
+    decode_task_cursor, decode_user_cursor, encode_task_cursor, encode_user_cursor, next_link,
+};
 use crate::dto::{
     Cleared, CompleteTask, CreateTask, Health, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
     TaskStatsDto, UpdateTask, UserDto, Welcome, changes_body, task_body, tasks_body,
@@ -181,11 +185,9 @@ fn page_response<T, C>(
 ) -> HttpResponse {
     let mut res = HttpResponse::Ok();
     if let Some(next) = &page.next {
-        let mut url = format!("{}?cursor={}", req.path(), encode(next));
-        if let Some(limit) = limit {
-            url.push_str(&format!("&limit={limit}"));
-        }
-        res.insert_header((header::LINK, format!("<{url}>; rel=\"next\"")));
+        let limit = limit.map(|l| l.to_string());
+        let params = limit.as_deref().map(|l| ("limit", l));
+        res.insert_header((header::LINK, next_link(req.path(), &encode(next), params)));
     }
     body(res, &page.items)
 }
@@ -219,22 +221,23 @@ fn limit(raw: Option<&str>) -> Result<Option<u32>> {
     .transpose()
 }
 
-/// `limit` and `cursor` of a task list.
-fn task_list_params(query: &ListQuery) -> Result<(Option<u32>, Option<Cursor>)> {
+/// `limit` and `cursor` of the plain list of a user's tasks.
+fn task_list_params(query: &ListQuery) -> Result<(Option<u32>, Option<ListCursor>)> {
     let after = query
         .cursor
         .as_deref()
-        .map(|c| Cursor::parse(c).map_err(|e| ApiError::App(e.into())))
+        .map(|c| decode_task_cursor(&ListSpec::default(), c).map_err(ApplicationError::from))
         .transpose()?;
     Ok((limit(query.limit.as_deref())?, after))
 }
 
 fn task_page_response(
     req: &HttpRequest,
-    page: Page<Task, Cursor>,
+    page: Page<Task, ListCursor>,
     limit: Option<u32>,
 ) -> HttpResponse {
-    page_response(req, page, limit, Cursor::encode, |res, tasks| {
+    let encode = |c: &ListCursor| encode_task_cursor(&ListSpec::default(), c);
+    page_response(req, page, limit, encode, |res, tasks| {
         json_body(res, tasks_body(tasks))
     })
 }
@@ -314,11 +317,10 @@ pub async fn list_tasks(
     let mut query = TaskListQuery::parse(req.query_string())?;
     let (spec, limit, after) = (&query.spec, query.limit, query.after.take());
     // A page and, when more remain, the `Link` to the next one.
-    let respond = |next: Option<&todo_domain::ListPosition>, body| {
+    let respond = |next: Option<&ListCursor>, body| {
         let mut res = HttpResponse::Ok();
         if let Some(next) = next {
-            let next = spec.encode_position(next);
-            res.insert_header((header::LINK, query.next_link(req.path(), &next)));
+            res.insert_header((header::LINK, query.next_link(req.path(), next)));
         }
         json_body(res, body)
     };
@@ -768,35 +770,6 @@ pub async fn me(
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
 }
 
-/// `<microseconds>_<user id>` for the admin user list.
-fn encode_user_cursor(c: &(Timestamp, UserId)) -> String {
-    let id: String = c.1.as_str().bytes().map(|b| format!("{b:02x}")).collect();
-    format!("{}_{id}", c.0.timestamp_micros())
-}
-
-fn parse_user_cursor(raw: &str) -> Result<(Timestamp, UserId)> {
-    let bad = || invalid("cursor", "must be a cursor taken from a Link header");
-    let (micros, hex) = raw.split_once('_').ok_or_else(bad)?;
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(chrono::DateTime::from_timestamp_micros)
-        .ok_or_else(bad)?;
-    if hex.len() % 2 != 0 {
-        return Err(bad());
-    }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(bad)?;
-    let id = String::from_utf8(bytes).map_err(|_| bad())?;
-    Ok((at, UserId::parse(&id).map_err(|_| bad())?))
-}
-
 #[utoipa::path(get, path = "/api/admin/users", tag = "admin",
     params(ListQuery),
     responses(
@@ -812,7 +785,11 @@ pub async fn admin_list_users(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let limit = limit(query.limit.as_deref())?;
-    let after = query.cursor.as_deref().map(parse_user_cursor).transpose()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| decode_user_cursor(c).map_err(ApplicationError::from))
+        .transpose()?;
     let page = services.admin.list_users(&principal, limit, after).await?;
     Ok(page_response(
         &req,
@@ -919,24 +896,6 @@ pub async fn admin_delete_user_task(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_cursors_round_trip_any_id() {
-        let at = chrono::DateTime::from_timestamp_micros(1_764_000_000_000_001).unwrap();
-        for id in [
-            "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr",
-            "with_underscore",
-            "é/&?#",
-        ] {
-            let c = (at, UserId::parse(id).unwrap());
-            let text = encode_user_cursor(&c);
-            assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-            assert_eq!(parse_user_cursor(&text).unwrap(), c);
-        }
-        assert!(parse_user_cursor("nope").is_err());
-        assert!(parse_user_cursor("1_zz").is_err());
-        assert!(parse_user_cursor("1_abc").is_err());
-    }
 
     #[test]
     fn equal_json_is_written_alike_whatever_its_spelling() {

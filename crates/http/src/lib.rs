@@ -2,6 +2,7 @@
 //! mapping, request ids, tracing spans and the OpenAPI document.
 
 mod conditional;
+mod cursor;
 mod dto;
 mod error;
 mod extract;

@@ -3,14 +3,14 @@
 //! one of `DELETE /api/{user_id}/tasks`.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 
 use actix_web::web;
 use todo_domain::{
-    DomainError, Due, ListPosition, ListSpec, Priority, SearchText, Sort, Status, Tag, Tags,
+    DomainError, Due, ListCursor, ListSpec, Priority, SearchText, Sort, Status, Tag, Tags,
     TaskFilter, TimeZone, parse_instant,
 };
 
+use crate::cursor::{decode_task_cursor, encode_task_cursor, next_link};
 use crate::error::{ApiError, FieldError};
 
 /// Every parameter of the list, in the order the documentation gives them.
@@ -39,7 +39,7 @@ const REPEATABLE: [&str; 2] = ["priority", "tag"];
 pub(crate) struct TaskListQuery {
     pub spec: ListSpec,
     pub limit: Option<u32>,
-    pub after: Option<ListPosition>,
+    pub after: Option<ListCursor>,
     /// Every parameter but `cursor`, decoded, in the request's order: what the link to the
     /// next page repeats.
     kept: Vec<(String, String)>,
@@ -159,7 +159,7 @@ impl TaskListQuery {
         // A cursor is only judged against a query that is itself valid.
         let after = match one("cursor") {
             Some(raw) if check.errors.is_empty() => {
-                check.value("cursor", Some(raw), |raw| spec.parse_position(raw))
+                check.value("cursor", Some(raw), |raw| decode_task_cursor(&spec, raw))
             }
             _ => None,
         };
@@ -173,20 +173,11 @@ impl TaskListQuery {
         })
     }
 
-    /// The `Link` header value for the page that starts at `next` (an encoded position):
-    /// `<path?cursor=next&…every other parameter of this request…>; rel="next"`.
-    pub fn next_link(&self, path: &str, next: &str) -> String {
-        let mut url = String::with_capacity(path.len() + next.len() + 32);
-        url.push_str(path);
-        url.push_str("?cursor=");
-        push_encoded(&mut url, next);
-        for (name, value) in &self.kept {
-            url.push('&');
-            push_encoded(&mut url, name);
-            url.push('=');
-            push_encoded(&mut url, value);
-        }
-        format!("<{url}>; rel=\"next\"")
+    /// The `Link` header value for the page that starts after `next`:
+    /// `<path?cursor=…&…every other parameter of this request…>; rel="next"`.
+    pub fn next_link(&self, path: &str, next: &ListCursor) -> String {
+        let kept = self.kept.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        next_link(path, &encode_task_cursor(&self.spec, next), kept)
     }
 }
 
@@ -334,17 +325,6 @@ impl Checker {
     }
 }
 
-/// Appends `text` percent-encoded: everything but RFC 3986's unreserved characters.
-fn push_encoded(out: &mut String, text: &str) {
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-}
-
 /// The parameters of `GET /api/{user_id}/tasks`, for the OpenAPI document only (the
 /// handler reads them with [`TaskListQuery::parse`], which also sees repeated ones).
 #[derive(utoipa::IntoParams)]
@@ -483,9 +463,13 @@ mod tests {
         assert!(q.spec.is_plain());
         assert_eq!(q.limit, None);
         assert_eq!(q.after, None);
+        let next = ListCursor {
+            value: todo_domain::SortValue::Instant(chrono::DateTime::from_timestamp_micros(1)),
+            id: todo_domain::TaskId::parse("0192f0c1-7c5e-7000-8000-0000000000ab").unwrap(),
+        };
         assert_eq!(
-            q.next_link("/api/a/tasks", "1_ab"),
-            "</api/a/tasks?cursor=1_ab>; rel=\"next\""
+            q.next_link("/api/a/tasks", &next),
+            "</api/a/tasks?cursor=1_0192f0c17c5e700080000000000000ab>; rel=\"next\""
         );
     }
 
@@ -657,12 +641,13 @@ mod tests {
     #[test]
     fn a_cursor_must_come_from_the_same_query() {
         let first = TaskListQuery::parse("status=pending&sort=-due").unwrap();
-        let next = first
-            .spec
-            .encode_position(&ListPosition::Query(todo_domain::ListCursor {
+        let next = encode_task_cursor(
+            &first.spec,
+            &ListCursor {
                 value: todo_domain::SortValue::Instant(None),
                 id: todo_domain::TaskId::parse("0192f0c1-7c5e-7000-8000-000000000001").unwrap(),
-            }));
+            },
+        );
         let same =
             TaskListQuery::parse(&format!("sort=-due&status=pending&cursor={next}")).unwrap();
         assert!(same.after.is_some());
@@ -685,20 +670,27 @@ mod tests {
     fn the_next_link_keeps_every_other_parameter_encoded() {
         let base = "tag=caf%C3%A9&q=a%26b%3Dc+d&priority=high,low&sort=-title&limit=2";
         let spec = TaskListQuery::parse(base).unwrap().spec;
-        let cursor = spec.encode_position(&ListPosition::Query(todo_domain::ListCursor {
+        let after = ListCursor {
             value: todo_domain::SortValue::Text("a".to_owned()),
             id: todo_domain::TaskId::parse("0192f0c1-7c5e-7000-8000-000000000001").unwrap(),
-        }));
+        };
+        let cursor = encode_task_cursor(&spec, &after);
         // The request's cursor is dropped, wherever it was; the rest keeps its order.
         let q = TaskListQuery::parse(&format!(
             "tag=caf%C3%A9&cursor={cursor}&q=a%26b%3Dc+d&priority=high,low&sort=-title&limit=2"
         ))
         .unwrap();
-        assert!(q.after.is_some());
+        assert_eq!(q.after, Some(after.clone()));
+        assert!(
+            cursor.starts_with("-title.")
+                && cursor.ends_with(".61.0192f0c17c5e70008000000000000001")
+        );
         assert_eq!(
-            q.next_link("/api/alice/tasks", "-title.0123456789abcdef.61.0"),
-            "</api/alice/tasks?cursor=-title.0123456789abcdef.61.0\
-             &tag=caf%C3%A9&q=a%26b%3Dc%20d&priority=high%2Clow&sort=-title&limit=2>; rel=\"next\""
+            q.next_link("/api/alice/tasks", &after),
+            format!(
+                "</api/alice/tasks?cursor={cursor}\
+                 &tag=caf%C3%A9&q=a%26b%3Dc%20d&priority=high%2Clow&sort=-title&limit=2>; rel=\"next\""
+            )
         );
     }
 }

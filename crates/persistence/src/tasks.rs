@@ -8,10 +8,9 @@ use sea_orm::{
 };
 use todo_application::ports::{IdempotentInsert, PortError, TaskRepository};
 use todo_domain::{
-    Change, Due, DueWindow, IdempotencyKey, ListCursor, PageRequest, Position, Priority,
-    Recurrence, Sort, SortKey, SortValue, Status, Tag, Tags, Task, TaskDescription, TaskFilter,
-    TaskId, TaskQuery, TaskStats, TaskTitle, TimeZone, Timestamp, Tombstone, UserId, merge_changes,
-    search_keys,
+    Change, Due, DueWindow, IdempotencyKey, ListCursor, Position, Priority, Recurrence, Sort,
+    SortKey, SortValue, Status, Tag, Tags, Task, TaskDescription, TaskFilter, TaskId, TaskQuery,
+    TaskStats, TaskTitle, TimeZone, Timestamp, Tombstone, UserId, merge_changes, search_keys,
 };
 
 use crate::db::Db;
@@ -549,33 +548,6 @@ impl TaskRepository for SeaTaskRepository {
         find_owned(&*db, owner, id).await
     }
 
-    async fn list(&self, owner: &UserId, page: PageRequest) -> Result<Vec<Task>, PortError> {
-        let db = self.db.conn().await.map_err(map_db_err)?;
-        let mut query = Entity::find().filter(Column::UserId.eq(owner.as_str()));
-        if let Some(after) = page.after {
-            query = query.filter(
-                Condition::any()
-                    .add(Column::CreatedAt.gt(after.created_at))
-                    .add(
-                        Condition::all()
-                            .add(Column::CreatedAt.eq(after.created_at))
-                            .add(Column::Id.gt(after.id.as_uuid())),
-                    ),
-            );
-        }
-        query
-            .order_by_asc(Column::CreatedAt)
-            .order_by_asc(Column::Id)
-            .limit(u64::from(page.limit))
-            .into_model::<TaskRow>()
-            .all(&*db)
-            .await
-            .map_err(map_db_err)?
-            .into_iter()
-            .map(TaskRow::task)
-            .collect()
-    }
-
     async fn search(
         &self,
         owner: &UserId,
@@ -585,7 +557,8 @@ impl TaskRepository for SeaTaskRepository {
     ) -> Result<Vec<Task>, PortError> {
         let select = search_statement(owner, query, limit, after.as_ref())?.into_model::<TaskRow>();
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let rows = if db.get_database_backend() == DbBackend::Postgres {
+        // The plain list has one plan for every owner: the `(user_id, created_at, id)` index.
+        let rows = if db.get_database_backend() == DbBackend::Postgres && !query.is_plain() {
             // The statement is prepared once per connection; after five executions
             // PostgreSQL would plan it once for any owner, as if every owner had the
             // average number of tasks, and for an owner with thousands it then sorts them

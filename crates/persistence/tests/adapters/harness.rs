@@ -200,3 +200,15 @@ pub fn task(owner: &str, n: u128, title: &str, created: Timestamp) -> Task {
         created,
     )
 }
+
+/// At most `limit` of `owner`'s tasks in the plain list (every task, oldest first), after
+/// `after`: what the service reads for a list without filters or sort.
+pub async fn plain_page(
+    tasks: &dyn todo_application::ports::TaskRepository,
+    owner: &UserId,
+    limit: u32,
+    after: Option<todo_domain::ListCursor>,
+) -> Vec<Task> {
+    let query = todo_domain::ListSpec::default().query(chrono::DateTime::UNIX_EPOCH);
+    tasks.search(owner, &query, limit, after).await.unwrap()
+}

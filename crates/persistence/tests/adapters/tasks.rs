@@ -1,7 +1,7 @@
 use sea_orm::ConnectionTrait;
 use todo_application::ports::{PortError, TaskRepository, UserRepository};
 use todo_domain::{
-    Cursor, Due, Edited, PageRequest, Priority, Recurrence, Tags, Task, TaskChanges,
+    Due, Edited, ListCursor, ListSpec, Priority, Recurrence, Sort, Tags, Task, TaskChanges,
     TaskDescription, TaskTitle, TimeZone,
 };
 use todo_persistence::{SeaTaskRepository, SeaUserRepository};
@@ -105,9 +105,8 @@ on_both!(
             let read = tasks.get(&me, written.id).await.unwrap().unwrap();
             assert_eq!(&read, written, "{}", t.backend);
         }
-        let page = PageRequest::new(10, 10, None).unwrap();
         assert_eq!(
-            tasks.list(&me, page).await.unwrap(),
+            plain_page(&tasks, &me, 10, None).await,
             [dated.clone(), timed.clone(), medium.clone()],
             "{}",
             t.backend
@@ -218,7 +217,7 @@ on_both!(corrupt_stored_values_are_refused, |t: Ctx| async move {
         );
         assert!(
             tasks
-                .list(&me, PageRequest::new(10, 10, None).unwrap())
+                .search(&me, &ListSpec::default().query(at(0)), 10, None)
                 .await
                 .is_err()
         );
@@ -299,11 +298,10 @@ on_both!(other_owners_see_nothing, |t: Ctx| async move {
     );
     assert!(!tasks.delete(&bob, tid(1), None, at(99)).await.unwrap());
     assert!(!tasks.delete(&bob, tid(2), Some(1), at(99)).await.unwrap());
-    let page = PageRequest::new(10, 10, None).unwrap();
-    assert!(tasks.list(&bob, page).await.unwrap().is_empty());
+    assert!(plain_page(&tasks, &bob, 10, None).await.is_empty());
     assert_eq!(count(&t).await, 2, "{}: nothing inserted", t.backend);
     assert_eq!(
-        tasks.list(&uid("alice"), page).await.unwrap(),
+        plain_page(&tasks, &uid("alice"), 10, None).await,
         [original, plain],
         "{}: untouched",
         t.backend
@@ -327,16 +325,10 @@ on_both!(lists_page_by_created_at_then_id, |t: Ctx| async move {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = tasks
-            .list(&uid("alice"), PageRequest::new(2, 10, after).unwrap())
-            .await
-            .unwrap();
+        let page = plain_page(&tasks, &uid("alice"), 2, after).await;
         assert!(page.len() <= 2);
         let Some(last) = page.last() else { break };
-        after = Some(Cursor {
-            created_at: last.created_at,
-            id: last.id,
-        });
+        after = Some(ListCursor::after(last, Sort::default()));
         seen.extend(page.iter().map(|t| t.title.as_str().to_owned()));
     }
     assert_eq!(seen, ["t2", "t3", "t4", "t5", "t1"], "{}", t.backend);
