@@ -205,7 +205,7 @@ impl ResponseError for ApiError {
 }
 
 /// `error: cause: cause…`, for logs.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -2,6 +2,7 @@
 
 use actix_web::http::header::{self, HeaderName};
 use actix_web::{HttpRequest, HttpResponse, web};
+use todo_application::ports::PortError;
 use todo_application::{ApplicationError, Idempotency, MoveTo, NewTask, Page};
 use todo_domain::{
     Cursor, DomainError, Due, IdempotencyKey, Position, Priority, Recurrence, RoleList, Tags, Task,
@@ -14,7 +15,7 @@ use crate::dto::{
     Cleared, CompleteTask, CreateTask, Health, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
     TaskStatsDto, UpdateTask, UserDto, Welcome, changes_body, task_body, tasks_body,
 };
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, chain};
 use crate::extract::{Authenticated, JsonBody};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
 
@@ -270,17 +271,15 @@ pub async fn ready(services: web::Data<Services>) -> Result<HttpResponse> {
     match services.readiness.check().await {
         Ok(()) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
         Err(err) => {
-            tracing::warn!(error = %err, cause = ?std::error::Error::source(&err).map(ToString::to_string), "readiness check failed");
-            Err(ApiError::NotReady(match err {
-                todo_application::ports::PortError::Unavailable(_) => {
-                    "the database is unreachable".to_owned()
+            // The cause may name hosts, users or worse: it goes to the log, never the body.
+            tracing::warn!(error.cause_chain = %chain(&err), "readiness check failed");
+            Err(ApiError::NotReady(
+                match err {
+                    PortError::Unavailable(_) => "the database is unreachable",
+                    PortError::Conflict(_) | PortError::Other(_) => "the database is not ready",
                 }
-                other => format!(
-                    "the database is not ready: {}",
-                    std::error::Error::source(&other)
-                        .map_or_else(|| other.to_string(), ToString::to_string)
-                ),
-            }))
+                .to_owned(),
+            ))
         }
     }
 }
