@@ -9,6 +9,9 @@ use utoipa::ToSchema;
 
 use crate::conditional::{HeaderError, etag};
 
+/// The result of a handler or extractor: an [`ApiError`] unless said otherwise.
+pub(crate) type Result<T, E = ApiError> = std::result::Result<T, E>;
+
 /// Seconds a client should wait before retrying after a 503.
 pub const RETRY_AFTER_SECS: u32 = 2;
 

@@ -9,17 +9,15 @@ use todo_domain::{
     TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp, UserId, parse_instant,
 };
 
-use crate::Services;
 use crate::conditional::{self, IfNoneMatch, etag};
 use crate::dto::{
     Cleared, CompleteTask, CreateTask, Health, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
     TaskStatsDto, UpdateTask, UserDto, Welcome, changes_body, task_body, tasks_body,
 };
-use crate::error::{ApiError, Problem, chain};
+use crate::error::{ApiError, Problem, Result, chain};
 use crate::extract::{Authenticated, JsonBody};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
-
-type Result<T, E = ApiError> = std::result::Result<T, E>;
+use crate::services::Services;
 
 fn user_id(raw: &str) -> Result<UserId> {
     Ok(UserId::parse(raw).map_err(ApplicationError::from)?)
