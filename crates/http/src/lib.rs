@@ -6,6 +6,7 @@ mod dto;
 mod error;
 mod extract;
 mod handlers;
+mod idempotency;
 mod listing;
 mod metrics;
 mod openapi;
@@ -183,14 +184,14 @@ fn cors(origins: &[String]) -> Cors {
             header::IF_NONE_MATCH,
         ])
         .allowed_header(REQUEST_ID)
-        .allowed_header(handlers::IDEMPOTENCY_KEY)
+        .allowed_header(idempotency::IDEMPOTENCY_KEY)
         .expose_headers([
             header::LINK,
             header::LOCATION,
             header::RETRY_AFTER,
             header::ETAG,
         ])
-        .expose_headers([REQUEST_ID, handlers::IDEMPOTENT_REPLAYED])
+        .expose_headers([REQUEST_ID, idempotency::IDEMPOTENT_REPLAYED])
         .max_age(600);
     if origins.iter().any(|o| o == "*") {
         return cors.allow_any_origin();
