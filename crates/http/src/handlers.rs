@@ -12,13 +12,14 @@ use todo_domain::{
 use crate::conditional::{self, IfNoneMatch, etag};
 use crate::dto::{
     Cleared, CompleteTask, CreateTask, Health, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
-    TaskStatsDto, UpdateTask, UserDto, Welcome, changes_body, task_body, tasks_body,
+    TaskStatsDto, UpdateTask, UserDto, Welcome,
 };
 use crate::error::{ApiError, Problem, Result, chain};
 use crate::extract::{Authenticated, JsonBody};
 use crate::idempotency::{IDEMPOTENT_REPLAYED, idempotency};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
 use crate::services::Services;
+use crate::task_json::{changes_body, task_body, tasks_body};
 
 fn user_id(raw: &str) -> Result<UserId> {
     Ok(UserId::parse(raw).map_err(ApplicationError::from)?)

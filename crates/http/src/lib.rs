@@ -11,6 +11,7 @@ mod listing;
 mod metrics;
 mod openapi;
 mod services;
+mod task_json;
 mod telemetry;
 
 use actix_cors::Cors;
@@ -23,11 +24,12 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use dto::{TaskDto, UserDto, tasks_body};
+pub use dto::{TaskDto, UserDto};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
 pub use services::{HttpSettings, Services};
+pub use task_json::tasks_body;
 pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
 
 /// The single route table, used by the server and by the tests.
