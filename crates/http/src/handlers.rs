@@ -3,11 +3,8 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use todo_application::ports::PortError;
-use todo_application::{ApplicationError, MoveTo, NewTask, Page};
-use todo_domain::{
-    Cursor, DomainError, Due, Position, Priority, Recurrence, RoleList, Tags, Task, TaskChanges,
-    TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp, UserId, parse_instant,
-};
+use todo_application::{ApplicationError, Page};
+use todo_domain::{Cursor, RoleList, Task, TimeZone, Timestamp, UserId};
 
 use crate::conditional::{self, IfNoneMatch, etag};
 use crate::dto::{
@@ -18,76 +15,9 @@ use crate::error::{ApiError, Problem, Result, chain};
 use crate::extract::{Authenticated, JsonBody};
 use crate::idempotency::{IDEMPOTENT_REPLAYED, idempotency};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
+use crate::parse::{invalid, parsed, task_id, user_id};
 use crate::services::Services;
 use crate::task_json::{changes_body, task_body, tasks_body};
-
-fn user_id(raw: &str) -> Result<UserId> {
-    Ok(UserId::parse(raw).map_err(ApplicationError::from)?)
-}
-
-fn task_id(raw: &str) -> Result<TaskId> {
-    Ok(TaskId::parse(raw).map_err(ApplicationError::from)?)
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::App(ApplicationError::Validation {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    })
-}
-
-fn title(raw: &str) -> Result<TaskTitle> {
-    Ok(TaskTitle::parse(raw).map_err(ApplicationError::from)?)
-}
-
-fn description(raw: Option<&str>) -> Result<Option<TaskDescription>> {
-    match raw {
-        None => Ok(None),
-        Some(raw) => Ok(TaskDescription::parse(raw).map_err(ApplicationError::from)?),
-    }
-}
-
-/// A domain parse result, its error (which names the field) as a 422.
-fn parsed<T>(result: std::result::Result<T, DomainError>) -> Result<T> {
-    Ok(result.map_err(ApplicationError::from)?)
-}
-
-/// Parses an optional value; `None` (absent or `null`) is no value.
-fn optional<T>(
-    raw: Option<&str>,
-    parse: impl FnOnce(&str) -> std::result::Result<T, DomainError>,
-) -> Result<Option<T>> {
-    raw.map(|raw| parsed(parse(raw))).transpose()
-}
-
-fn priority(raw: Option<&str>) -> Result<Option<Priority>> {
-    optional(raw, Priority::parse)
-}
-
-/// No tags for `None` (absent or `null`) as for `[]`.
-fn tags(raw: Option<&[String]>) -> Result<Tags> {
-    raw.map_or_else(|| Ok(Tags::default()), |raw| parsed(Tags::parse(raw)))
-}
-
-fn due(raw: Option<&str>) -> Result<Option<Due>> {
-    optional(raw, Due::parse)
-}
-
-fn remind_at(raw: Option<&str>) -> Result<Option<Timestamp>> {
-    optional(raw, |raw| parse_instant("remind_at", raw))
-}
-
-fn recurrence(raw: Option<&str>) -> Result<Option<Recurrence>> {
-    optional(raw, Recurrence::parse)
-}
-
-fn time_zone(raw: Option<&str>) -> Result<Option<TimeZone>> {
-    optional(raw, |raw| TimeZone::parse("time_zone", raw))
-}
-
-fn position(raw: Option<&str>) -> Result<Option<Position>> {
-    optional(raw, Position::parse)
-}
 
 /// A single task with its version as a strong `ETag`.
 fn task_response(mut res: actix_web::HttpResponseBuilder, task: &Task) -> HttpResponse {
@@ -283,19 +213,7 @@ pub async fn create_task(
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
     let idempotency = idempotency(&req, body.raw())?;
-    let body = body.parse()?;
-    let new = NewTask {
-        title: title(&body.title)?,
-        description: description(body.description.as_deref())?,
-        completed: body.completed.unwrap_or(false),
-        priority: priority(body.priority.as_deref())?,
-        tags: tags(body.tags.as_deref())?,
-        due: due(body.due.as_deref())?,
-        remind_at: remind_at(body.remind_at.as_deref())?,
-        recurrence: recurrence(body.recurrence.as_deref())?,
-        time_zone: time_zone(body.time_zone.as_deref())?,
-        position: position(body.position.as_deref())?,
-    };
+    let new = body.parse()?.into_domain()?;
     let (task, replayed) = match &idempotency {
         None => (services.tasks.create(&principal, &owner, new).await?, false),
         Some(idempotency) => {
@@ -343,48 +261,6 @@ pub async fn get_task(
             .finish());
     }
     Ok(task_response(HttpResponse::Ok(), &task))
-}
-
-fn changes(body: UpdateTask) -> Result<TaskChanges> {
-    Ok(TaskChanges {
-        title: match body.title {
-            None => None,
-            Some(None) => return Err(invalid("title", "must not be null")),
-            Some(Some(raw)) => Some(title(&raw)?),
-        },
-        description: match body.description {
-            None => None,
-            Some(raw) => Some(description(raw.as_deref())?),
-        },
-        completed: match body.completed {
-            None => None,
-            Some(None) => return Err(invalid("completed", "must be true or false")),
-            Some(Some(done)) => Some(done),
-        },
-        priority: body
-            .priority
-            .map(|raw| priority(raw.as_deref()))
-            .transpose()?,
-        tags: body.tags.map(|raw| tags(raw.as_deref())).transpose()?,
-        due: body.due.map(|raw| due(raw.as_deref())).transpose()?,
-        remind_at: body
-            .remind_at
-            .map(|raw| remind_at(raw.as_deref()))
-            .transpose()?,
-        recurrence: body
-            .recurrence
-            .map(|raw| recurrence(raw.as_deref()))
-            .transpose()?,
-        time_zone: body
-            .time_zone
-            .map(|raw| time_zone(raw.as_deref()))
-            .transpose()?,
-        position: match body.position {
-            None => None,
-            Some(None) => return Err(invalid("position", "must not be null")),
-            Some(Some(raw)) => Some(parsed(Position::parse(&raw))?),
-        },
-    })
 }
 
 #[utoipa::path(put, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
@@ -450,10 +326,10 @@ async fn update(
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
     let if_match = conditional::if_match(&req)?;
-    let body = body.parse()?;
+    let changes = body.parse()?.into_domain()?;
     let task = services
         .tasks
-        .update(&principal, &owner, id, changes(body)?, if_match)
+        .update(&principal, &owner, id, changes, if_match)
         .await?;
     Ok(task_response(HttpResponse::Ok(), &task))
 }
@@ -484,12 +360,7 @@ pub async fn complete_task(
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
     let if_match = conditional::if_match(&req)?;
-    let body = body.parse()?;
-    let completed = match body.completed {
-        None => None,
-        Some(None) => return Err(invalid("completed", "must be true or false")),
-        Some(Some(done)) => Some(done),
-    };
+    let completed = body.parse()?.into_domain()?;
     let task = services
         .tasks
         .set_completed(&principal, &owner, id, completed, if_match)
@@ -643,23 +514,7 @@ pub async fn move_task(
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
     let if_match = conditional::if_match(&req)?;
-    let body = body.parse()?;
-    let neighbour = |field: &str, raw: &str| {
-        TaskId::parse(raw).map_err(|_| invalid(field, "must be a task id (a UUID)"))
-    };
-    let to = match (&body.after, &body.before, body.to.as_deref()) {
-        (Some(after), None, None) => MoveTo::After(neighbour("after", after)?),
-        (None, Some(before), None) => MoveTo::Before(neighbour("before", before)?),
-        (None, None, Some("top")) => MoveTo::Top,
-        (None, None, Some("bottom")) => MoveTo::Bottom,
-        (None, None, Some(_)) => return Err(invalid("to", "must be top or bottom")),
-        _ => {
-            return Err(ApiError::Shape {
-                field: None,
-                message: "give exactly one of after, before or to".to_owned(),
-            });
-        }
-    };
+    let to = body.parse()?.into_domain()?;
     let task = services
         .tasks
         .move_task(&principal, &owner, id, to, if_match)
