@@ -15,6 +15,10 @@ use crate::error::{ApiError, Problem, Result, chain};
 use crate::extract::{Authenticated, JsonBody};
 use crate::idempotency::{IDEMPOTENT_REPLAYED, idempotency};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
+use crate::openapi_parts::{
+    BadRequest, Forbidden, IfMatch, KeepsChanging, NotFound, PayloadTooLarge, StaleVersion,
+    Unauthenticated, UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::parse::{invalid, parsed, task_id, user_id};
 use crate::services::Services;
 use crate::task_json::{changes_body, task_body, tasks_body};
@@ -143,8 +147,7 @@ pub async fn ready(services: web::Data<Services>) -> Result<HttpResponse> {
     responses(
         (status = 200, description = "One page of the caller's tasks; `Link: <…>; rel=\"next\"` when more remain", body = Vec<TaskDto>,
             headers(("Link" = String, description = "`</api/alice/tasks?cursor=…&status=pending&sort=-due>; rel=\"next\"` when more remain"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 410, description = "`include_deleted=true` with an `updated_since` older than deleted tasks are remembered: fetch the whole list again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown or repeated parameter, or a bad value (a status, priority, tag, q, date, instant, zone, sort or limit it cannot read, or a cursor that is damaged or belongs to a different query); `errors[].field` names each parameter",
             body = Problem, content_type = "application/problem+json",
@@ -195,12 +198,8 @@ pub async fn list_tasks(
             headers(("Location" = String, description = "`/api/{user_id}/tasks/{task_id}`"),
                 ("ETag" = String, description = "The new task's version, `\"1\"`"),
                 ("Idempotent-Replayed" = String, description = "`true` when this answers a retry of an earlier request with the same `Idempotency-Key`"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
+        BadRequest, Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType,
         (status = 409, description = "The task created with this `Idempotency-Key` has been deleted since", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A value breaks a rule (`errors[0].field` names it), or the `Idempotency-Key` was used with a different body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -240,8 +239,7 @@ pub async fn create_task(
         (status = 200, body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 304, description = "Not Modified: `If-None-Match` matches the current version; no body", headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "A malformed `If-None-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 404, description = "No such task of this user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The task id is not a UUID", body = Problem, content_type = "application/problem+json"),
     ),
@@ -265,18 +263,12 @@ pub async fn get_task(
 
 #[utoipa::path(put, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
     description = "Updates the fields present in the body (as the original service did); absent fields keep their value, `null` clears an optional one. Same as PATCH.",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
     request_body = UpdateTask,
     responses(
         (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Other requests keep changing the task; retry", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
-            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
+        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion,
         (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -292,18 +284,12 @@ pub async fn put_task(
 
 #[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
     description = "Updates the fields present in the body; absent fields keep their value, `null` clears an optional one (`tags`: `null` or `[]`).",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
     request_body = UpdateTask,
     responses(
         (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Other requests keep changing the task; retry", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
-            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
+        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion,
         (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -336,19 +322,12 @@ async fn update(
 
 #[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}/complete", tag = "tasks",
     description = "With `{\"completed\": true|false}` sets the flag; with an empty body toggles it. Completing a repeating task (one with `recurrence` and `due`) records the finished occurrence as a separate completed task and returns this task moved on: `due` (and `remind_at`, by the same distance) at the next occurrence, still open. When the series is over it is simply completed.",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
     request_body(content = Option<CompleteTask>, description = "Optional"),
     responses(
         (status = 200, description = "The task, completed, reopened or moved on to its next occurrence", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON or a malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Other requests keep changing the task; retry", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
-            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion, UnprocessableEntity,
     ),
     security(("bearer" = [])))]
 pub async fn complete_task(
@@ -369,16 +348,11 @@ pub async fn complete_task(
 }
 
 #[utoipa::path(delete, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
-            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
+        Unauthenticated, Forbidden, NotFound, StaleVersion,
     ),
     security(("bearer" = [])))]
 pub async fn delete_task(
@@ -402,8 +376,7 @@ pub async fn delete_task(
         ("status" = String, Query, description = "Must be `completed`", example = "completed")),
     responses(
         (status = 200, description = "How many were deleted", body = Cleared),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 422, description = "`status` missing, repeated or not `completed`, or another parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -424,8 +397,7 @@ pub async fn clear_completed(
     params(("user_id" = String, Path, description = "The caller's user id")),
     responses(
         (status = 200, body = Vec<TagCountDto>, example = json!([{"tag": "home", "count": 3}, {"tag": "Work", "count": 7}])),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 422, description = "A query parameter (this endpoint takes none)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -467,8 +439,7 @@ pub struct StatsQuery {
     params(("user_id" = String, Path, description = "The caller's user id"), StatsQuery),
     responses(
         (status = 200, body = TaskStatsDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 422, description = "An unknown parameter or zone", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -496,10 +467,7 @@ pub async fn task_stats(
         ("top" = (value = json!({"to": "top"}))))),
     responses(
         (status = 200, description = "The moved task, with its new `position`", body = TaskDto, headers(("ETag" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        BadRequest, Unauthenticated, Forbidden, NotFound,
         (status = 409, description = "The neighbours share a position (set by a client), so nothing fits between them", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json", headers(("ETag" = String))),
         (status = 422, description = "Not exactly one of `after`, `before`, `to`; a neighbour that is this task or none of the caller's; `to` not `top` or `bottom`", body = Problem, content_type = "application/problem+json"),
@@ -533,7 +501,7 @@ pub async fn metrics(services: web::Data<Services>) -> HttpResponse {
     description = "The caller, whatever the credential: lets a frontend learn its user id and rights.",
     responses(
         (status = 200, body = UserDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "Banned", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -578,7 +546,7 @@ fn parse_user_cursor(raw: &str) -> Result<(Timestamp, UserId)> {
     params(ListQuery),
     responses(
         (status = 200, description = "Users, oldest first; `Link: <…>; rel=\"next\"` when more remain", body = Vec<UserDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -604,8 +572,7 @@ pub async fn admin_list_users(
     params(("user_id" = String, Path), ListQuery),
     responses(
         (status = 200, body = Vec<TaskDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -630,11 +597,8 @@ pub async fn admin_list_user_tasks(
     request_body = SetRole,
     responses(
         (status = 200, body = UserDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, NotFound, UnprocessableEntity,
         (status = 409, description = "The last admin would lose the role", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn admin_set_role(
@@ -654,9 +618,7 @@ pub async fn admin_set_role(
     params(("user_id" = String, Path)),
     responses(
         (status = 204, description = "The user, their tasks and sessions are gone"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, NotFound,
         (status = 409, description = "Admins cannot delete themselves", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -674,9 +636,7 @@ pub async fn admin_delete_user(
     params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, NotFound,
     ),
     security(("bearer" = [])))]
 pub async fn admin_delete_user_task(

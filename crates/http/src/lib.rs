@@ -10,6 +10,7 @@ mod idempotency;
 mod listing;
 mod metrics;
 mod openapi;
+mod openapi_parts;
 mod parse;
 mod services;
 mod task_json;
