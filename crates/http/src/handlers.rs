@@ -1,17 +1,17 @@
-//! Route handlers: parse at the boundary, call one service method, shape the response.
+//! The API's route handlers (tasks, the caller, admin): parse at the boundary, call one
+//! service method, shape the response.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use todo_application::ports::PortError;
 use todo_application::{ApplicationError, Page};
 use todo_domain::{Cursor, RoleList, Task, TimeZone, Timestamp, UserId};
 
 use crate::conditional::{self, IfNoneMatch, etag};
 use crate::dto::{
-    Cleared, CompleteTask, CreateTask, Health, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
-    TaskStatsDto, UpdateTask, UserDto, Welcome,
+    Cleared, CompleteTask, CreateTask, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
+    TaskStatsDto, UpdateTask, UserDto,
 };
-use crate::error::{ApiError, Problem, Result, chain};
+use crate::error::{ApiError, Problem, Result};
 use crate::extract::{Authenticated, JsonBody};
 use crate::idempotency::{IDEMPOTENT_REPLAYED, idempotency};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
@@ -95,50 +95,6 @@ fn task_page_response(
     page_response(req, page, limit, Cursor::encode, |res, tasks| {
         json_body(res, tasks_body(tasks))
     })
-}
-
-#[utoipa::path(get, path = "/", tag = "service",
-    responses((status = 200, description = "Service name, version and where the docs are", body = Welcome)))]
-pub async fn welcome() -> HttpResponse {
-    HttpResponse::Ok().json(Welcome {
-        name: "todo-api",
-        version: env!("CARGO_PKG_VERSION"),
-        docs: "/docs",
-    })
-}
-
-#[utoipa::path(get, path = "/health", tag = "service",
-    responses((status = 200, description = "The process is alive (no database check)", body = Health)))]
-pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok" })
-}
-
-#[utoipa::path(get, path = "/health/ready", tag = "service",
-    responses(
-        (status = 200, description = "The database is reachable and migrated", body = Health),
-        (status = 503, description = "Not ready; retry later", body = Problem,
-            content_type = "application/problem+json"),
-    ))]
-pub async fn ready(services: web::Data<Services>) -> Result<HttpResponse> {
-    if services.is_shutting_down() {
-        return Err(ApiError::NotReady(
-            "the service is shutting down".to_owned(),
-        ));
-    }
-    match services.readiness.check().await {
-        Ok(()) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
-        Err(err) => {
-            // The cause may name hosts, users or worse: it goes to the log, never the body.
-            tracing::warn!(error.cause_chain = %chain(&err), "readiness check failed");
-            Err(ApiError::NotReady(
-                match err {
-                    PortError::Unavailable(_) => "the database is unreachable",
-                    PortError::Conflict(_) | PortError::Other(_) => "the database is not ready",
-                }
-                .to_owned(),
-            ))
-        }
-    }
 }
 
 #[utoipa::path(get, path = "/api/{user_id}/tasks", tag = "tasks",
@@ -488,13 +444,6 @@ pub async fn move_task(
         .move_task(&principal, &owner, id, to, if_match)
         .await?;
     Ok(task_response(HttpResponse::Ok(), &task))
-}
-
-/// Prometheus metrics (text exposition format).
-pub async fn metrics(services: web::Data<Services>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(services.metrics.render())
 }
 
 #[utoipa::path(get, path = "/api/me", tag = "users",

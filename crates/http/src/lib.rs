@@ -6,6 +6,7 @@ mod dto;
 mod error;
 mod extract;
 mod handlers;
+mod health;
 mod idempotency;
 mod listing;
 mod metrics;
@@ -38,7 +39,7 @@ pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
 pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
     use handlers as h;
     if services.http.metrics_on_main_port {
-        cfg.service(web::resource("/metrics").get(h::metrics));
+        cfg.service(web::resource("/metrics").get(health::metrics));
     }
     cfg.app_data(web::Data::new(services))
         .app_data(web::PathConfig::default().error_handler(|err, _| {
@@ -49,9 +50,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
             .into()
         }))
         .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(&err).into()))
-        .service(web::resource("/").get(h::welcome))
-        .service(web::resource("/health").get(h::health))
-        .service(web::resource("/health/ready").get(h::ready))
+        .service(web::resource("/").get(health::welcome))
+        .service(web::resource("/health").get(health::health))
+        .service(web::resource("/health/ready").get(health::ready))
         .service(
             web::scope("/api")
                 .service(web::resource("/me").get(h::me))
@@ -134,7 +135,7 @@ pub fn metrics_app(
 > {
     App::new()
         .app_data(web::Data::new(services))
-        .service(web::resource("/metrics").get(handlers::metrics))
+        .service(web::resource("/metrics").get(health::metrics))
 }
 
 fn query_error(err: &actix_web::error::QueryPayloadError) -> ApiError {
