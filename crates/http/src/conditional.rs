@@ -5,8 +5,6 @@
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderName};
 
-use crate::error::ApiError;
-
 /// The strong entity tag of a task at `version`: the number in double quotes.
 #[must_use]
 pub(crate) fn etag(version: i64) -> String {
@@ -16,8 +14,17 @@ pub(crate) fn etag(version: i64) -> String {
 const IF_MATCH: &str = "If-Match";
 const IF_NONE_MATCH: &str = "If-None-Match";
 
-fn bad(header: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::BadHeader {
+/// A malformed conditional header: which one, and the rule it broke. The error mapping
+/// turns it into a 400 naming the header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{header} {message}")]
+pub(crate) struct HeaderError {
+    pub(crate) header: &'static str,
+    pub(crate) message: String,
+}
+
+fn bad(header: &'static str, message: impl Into<String>) -> HeaderError {
+    HeaderError {
         header,
         message: message.into(),
     }
@@ -29,7 +36,7 @@ fn elements(
     req: &HttpRequest,
     name: &HeaderName,
     label: &'static str,
-) -> Result<Option<Vec<String>>, ApiError> {
+) -> Result<Option<Vec<String>>, HeaderError> {
     let mut lines = req.headers().get_all(name).peekable();
     if lines.peek().is_none() {
         return Ok(None);
@@ -79,7 +86,7 @@ fn version(opaque: &str) -> Option<i64> {
 /// 400 naming the header when it is not exactly one strong entity tag holding a version,
 /// or `*`: a weak tag (`W/"3"`, which `If-Match` must not match, RFC 9110 §13.1.1), an
 /// unquoted or non-numeric one, or a list of several.
-pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, HeaderError> {
     const EXPECTED: &str =
         "must be the task's ETag, a version in double quotes such as \"3\", or *";
     let Some(elements) = elements(req, &header::IF_MATCH, IF_MATCH)? else {
@@ -123,7 +130,7 @@ impl IfNoneMatch {
     /// # Errors
     ///
     /// 400 naming the header when an element is neither `*` nor an entity tag.
-    pub(crate) fn parse(req: &HttpRequest) -> Result<Option<Self>, ApiError> {
+    pub(crate) fn parse(req: &HttpRequest) -> Result<Option<Self>, HeaderError> {
         let Some(elements) = elements(req, &header::IF_NONE_MATCH, IF_NONE_MATCH)? else {
             return Ok(None);
         };

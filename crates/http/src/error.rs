@@ -7,6 +7,11 @@ use serde::Serialize;
 use todo_application::ApplicationError;
 use utoipa::ToSchema;
 
+use crate::conditional::{HeaderError, etag};
+
+/// The result of a handler or extractor: an [`ApiError`] unless said otherwise.
+pub(crate) type Result<T, E = ApiError> = std::result::Result<T, E>;
+
 /// Seconds a client should wait before retrying after a 503.
 pub const RETRY_AFTER_SECS: u32 = 2;
 
@@ -46,6 +51,12 @@ pub enum ApiError {
     /// The service is not ready (dependencies down, shutting down).
     #[error("{0}")]
     NotReady(String),
+}
+
+impl From<HeaderError> for ApiError {
+    fn from(HeaderError { header, message }: HeaderError) -> Self {
+        Self::BadHeader { header, message }
+    }
 }
 
 fn shape_detail(field: &Option<String>, message: &str) -> String {
@@ -195,7 +206,7 @@ impl ResponseError for ApiError {
         }
         let mut res = Problem::new(status, self.detail(), self.field_errors()).into_response();
         if let Self::App(ApplicationError::PreconditionFailed { current_version }) = self
-            && let Ok(etag) = HeaderValue::from_str(&crate::conditional::etag(*current_version))
+            && let Ok(etag) = HeaderValue::from_str(&etag(*current_version))
         {
             // What the client's copy should be refreshed to.
             res.headers_mut().insert(header::ETAG, etag);
@@ -205,7 +216,7 @@ impl ResponseError for ApiError {
 }
 
 /// `error: cause: cause…`, for logs.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -1,173 +1,30 @@
-//! Route handlers: parse at the boundary, call one service method, shape the response.
+//! The API's route handlers (tasks, the caller, admin): parse at the boundary, call one
+//! service method, shape the response.
 
-use actix_web::http::header::{self, HeaderName};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use todo_application::{ApplicationError, Idempotency, MoveTo, NewTask, Page};
-use todo_domain::{
-    DomainError, Due, IdempotencyKey, ListCursor, ListSpec, Position, Priority, Recurrence,
-    RoleList, Tags, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp,
-    UserId, parse_instant,
-};
+use todo_application::{ApplicationError, Page};
+use todo_domain::{ListCursor, ListSpec, RoleList, Task, TimeZone};
 
-use crate::Services;
 use crate::conditional::{self, IfNoneMatch, etag};
 use crate::cursor::{
     decode_task_cursor, decode_user_cursor, encode_task_cursor, encode_user_cursor, next_link,
 };
 use crate::dto::{
-    Cleared, CompleteTask, CreateTask, Health, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
-    TaskStatsDto, UpdateTask, UserDto, Welcome, changes_body, task_body, tasks_body,
+    Cleared, CompleteTask, CreateTask, ListQuery, MoveTask, SetRole, TagCountDto, TaskDto,
+    TaskStatsDto, UpdateTask, UserDto,
 };
-use crate::error::{ApiError, Problem};
+use crate::error::{Problem, Result};
 use crate::extract::{Authenticated, JsonBody};
+use crate::idempotency::{IDEMPOTENT_REPLAYED, idempotency};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
-
-type Result<T, E = ApiError> = std::result::Result<T, E>;
-
-fn user_id(raw: &str) -> Result<UserId> {
-    Ok(UserId::parse(raw).map_err(ApplicationError::from)?)
-}
-
-fn task_id(raw: &str) -> Result<TaskId> {
-    Ok(TaskId::parse(raw).map_err(ApplicationError::from)?)
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::App(ApplicationError::Validation {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    })
-}
-
-fn title(raw: &str) -> Result<TaskTitle> {
-    Ok(TaskTitle::parse(raw).map_err(ApplicationError::from)?)
-}
-
-fn description(raw: Option<&str>) -> Result<Option<TaskDescription>> {
-    match raw {
-        None => Ok(None),
-        Some(raw) => Ok(TaskDescription::parse(raw).map_err(ApplicationError::from)?),
-    }
-}
-
-/// A domain parse result, its error (which names the field) as a 422.
-fn parsed<T>(result: std::result::Result<T, DomainError>) -> Result<T> {
-    Ok(result.map_err(ApplicationError::from)?)
-}
-
-/// Parses an optional value; `None` (absent or `null`) is no value.
-fn optional<T>(
-    raw: Option<&str>,
-    parse: impl FnOnce(&str) -> std::result::Result<T, DomainError>,
-) -> Result<Option<T>> {
-    raw.map(|raw| parsed(parse(raw))).transpose()
-}
-
-fn priority(raw: Option<&str>) -> Result<Option<Priority>> {
-    optional(raw, Priority::parse)
-}
-
-/// No tags for `None` (absent or `null`) as for `[]`.
-fn tags(raw: Option<&[String]>) -> Result<Tags> {
-    raw.map_or_else(|| Ok(Tags::default()), |raw| parsed(Tags::parse(raw)))
-}
-
-fn due(raw: Option<&str>) -> Result<Option<Due>> {
-    optional(raw, Due::parse)
-}
-
-fn remind_at(raw: Option<&str>) -> Result<Option<Timestamp>> {
-    optional(raw, |raw| parse_instant("remind_at", raw))
-}
-
-fn recurrence(raw: Option<&str>) -> Result<Option<Recurrence>> {
-    optional(raw, Recurrence::parse)
-}
-
-fn time_zone(raw: Option<&str>) -> Result<Option<TimeZone>> {
-    optional(raw, |raw| TimeZone::parse("time_zone", raw))
-}
-
-fn position(raw: Option<&str>) -> Result<Option<Position>> {
-    optional(raw, Position::parse)
-}
-
-/// The request header that makes a create idempotent.
-pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-/// The response header that marks a replayed create.
-pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-
-/// `value` as JSON without white space, object keys sorted (whatever order the map keeps
-/// them in), so that equal JSON values are written alike.
-fn write_canonical(out: &mut String, value: &serde_json::Value) {
-    match value {
-        serde_json::Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(out, item);
-            }
-            out.push(']');
-        }
-        serde_json::Value::Object(map) => {
-            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::Value::from(key.as_str()).to_string());
-                out.push(':');
-                write_canonical(out, item);
-            }
-            out.push('}');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
-
-/// The `Idempotency-Key` of a create and the fingerprint of its body: SHA-256 of the body
-/// as canonical JSON (object keys sorted, no white space), so that a retry that writes the
-/// same JSON differently still matches.
-fn idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>> {
-    use sha2::Digest as _;
-    use std::fmt::Write as _;
-    let mut values = req.headers().get_all(&IDEMPOTENCY_KEY);
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    let bad = |message: String| ApiError::BadHeader {
-        header: "Idempotency-Key",
-        message,
-    };
-    if values.next().is_some() {
-        return Err(bad("must be given once".to_owned()));
-    }
-    let raw = value
-        .to_str()
-        .map_err(|_| bad("must be visible ASCII".to_owned()))?;
-    // The problem names the header; the message is the rule it broke.
-    let key = IdempotencyKey::parse(raw).map_err(|err| {
-        bad(match err {
-            DomainError::Invalid { reason, .. } => reason.to_string(),
-            other => other.to_string(),
-        })
-    })?;
-    // A body that is not JSON is refused right after this, so its fingerprint never counts.
-    let mut canonical = String::with_capacity(body.len());
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-        write_canonical(&mut canonical, &value);
-    }
-    let digest = sha2::Sha256::digest(canonical.as_bytes());
-    let mut fingerprint = String::with_capacity(64);
-    for byte in digest {
-        let _ = write!(fingerprint, "{byte:02x}");
-    }
-    Ok(Some(Idempotency { key, fingerprint }))
-}
+use crate::openapi_parts::{
+    BadRequest, Forbidden, IfMatch, KeepsChanging, NotFound, PayloadTooLarge, StaleVersion,
+    Unauthenticated, UnprocessableEntity, UnsupportedMediaType,
+};
+use crate::parse::{invalid, parsed, task_id, user_id};
+use crate::services::Services;
+use crate::task_json::{changes_body, task_body, tasks_body};
 
 /// A single task with its version as a strong `ETag`.
 fn task_response(mut res: actix_web::HttpResponseBuilder, task: &Task) -> HttpResponse {
@@ -242,60 +99,13 @@ fn task_page_response(
     })
 }
 
-#[utoipa::path(get, path = "/", tag = "service",
-    responses((status = 200, description = "Service name, version and where the docs are", body = Welcome)))]
-pub async fn welcome() -> HttpResponse {
-    HttpResponse::Ok().json(Welcome {
-        name: "todo-api",
-        version: env!("CARGO_PKG_VERSION"),
-        docs: "/docs",
-    })
-}
-
-#[utoipa::path(get, path = "/health", tag = "service",
-    responses((status = 200, description = "The process is alive (no database check)", body = Health)))]
-pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok" })
-}
-
-#[utoipa::path(get, path = "/health/ready", tag = "service",
-    responses(
-        (status = 200, description = "The database is reachable and migrated", body = Health),
-        (status = 503, description = "Not ready; retry later", body = Problem,
-            content_type = "application/problem+json"),
-    ))]
-pub async fn ready(services: web::Data<Services>) -> Result<HttpResponse> {
-    if services.is_shutting_down() {
-        return Err(ApiError::NotReady(
-            "the service is shutting down".to_owned(),
-        ));
-    }
-    match services.readiness.check().await {
-        Ok(()) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
-        Err(err) => {
-            tracing::warn!(error = %err, cause = ?std::error::Error::source(&err).map(ToString::to_string), "readiness check failed");
-            Err(ApiError::NotReady(match err {
-                todo_application::ports::PortError::Unavailable(_) => {
-                    "the database is unreachable".to_owned()
-                }
-                other => format!(
-                    "the database is not ready: {}",
-                    std::error::Error::source(&other)
-                        .map_or_else(|| other.to_string(), ToString::to_string)
-                ),
-            }))
-        }
-    }
-}
-
 #[utoipa::path(get, path = "/api/{user_id}/tasks", tag = "tasks",
     description = "The caller's tasks as a bare JSON array: by default every task, oldest first (`(created_at, id)`). With `include_deleted=true&updated_since=…` it is the sync feed instead: an array of `ChangeDto` (tasks, and `{\"id\", \"deleted\": true, \"updated_at\"}` for tasks deleted since), in the order they changed. Parameters filter (all of them must hold) and sort the list; `priority` and `tag` may be repeated or comma-separated. When more remain, `Link: <…>; rel=\"next\"` points to the next page and repeats every parameter but `cursor`. An unknown parameter, a parameter given twice that may be given once, or a bad value is a 422 whose `errors[].field` names the parameter.",
     params(("user_id" = String, Path, description = "The caller's user id"), TaskListParams),
     responses(
         (status = 200, description = "One page of the caller's tasks; `Link: <…>; rel=\"next\"` when more remain", body = Vec<TaskDto>,
             headers(("Link" = String, description = "`</api/alice/tasks?cursor=…&status=pending&sort=-due>; rel=\"next\"` when more remain"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 410, description = "`include_deleted=true` with an `updated_since` older than deleted tasks are remembered: fetch the whole list again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown or repeated parameter, or a bad value (a status, priority, tag, q, date, instant, zone, sort or limit it cannot read, or a cursor that is damaged or belongs to a different query); `errors[].field` names each parameter",
             body = Problem, content_type = "application/problem+json",
@@ -345,12 +155,8 @@ pub async fn list_tasks(
             headers(("Location" = String, description = "`/api/{user_id}/tasks/{task_id}`"),
                 ("ETag" = String, description = "The new task's version, `\"1\"`"),
                 ("Idempotent-Replayed" = String, description = "`true` when this answers a retry of an earlier request with the same `Idempotency-Key`"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
+        BadRequest, Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType,
         (status = 409, description = "The task created with this `Idempotency-Key` has been deleted since", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A value breaks a rule (`errors[0].field` names it), or the `Idempotency-Key` was used with a different body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -363,19 +169,7 @@ pub async fn create_task(
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
     let idempotency = idempotency(&req, body.raw())?;
-    let body = body.parse()?;
-    let new = NewTask {
-        title: title(&body.title)?,
-        description: description(body.description.as_deref())?,
-        completed: body.completed.unwrap_or(false),
-        priority: priority(body.priority.as_deref())?,
-        tags: tags(body.tags.as_deref())?,
-        due: due(body.due.as_deref())?,
-        remind_at: remind_at(body.remind_at.as_deref())?,
-        recurrence: recurrence(body.recurrence.as_deref())?,
-        time_zone: time_zone(body.time_zone.as_deref())?,
-        position: position(body.position.as_deref())?,
-    };
+    let new = body.parse()?.into_domain()?;
     let (task, replayed) = match &idempotency {
         None => (services.tasks.create(&principal, &owner, new).await?, false),
         Some(idempotency) => {
@@ -402,8 +196,7 @@ pub async fn create_task(
         (status = 200, body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 304, description = "Not Modified: `If-None-Match` matches the current version; no body", headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "A malformed `If-None-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 404, description = "No such task of this user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The task id is not a UUID", body = Problem, content_type = "application/problem+json"),
     ),
@@ -425,62 +218,14 @@ pub async fn get_task(
     Ok(task_response(HttpResponse::Ok(), &task))
 }
 
-fn changes(body: UpdateTask) -> Result<TaskChanges> {
-    Ok(TaskChanges {
-        title: match body.title {
-            None => None,
-            Some(None) => return Err(invalid("title", "must not be null")),
-            Some(Some(raw)) => Some(title(&raw)?),
-        },
-        description: match body.description {
-            None => None,
-            Some(raw) => Some(description(raw.as_deref())?),
-        },
-        completed: match body.completed {
-            None => None,
-            Some(None) => return Err(invalid("completed", "must be true or false")),
-            Some(Some(done)) => Some(done),
-        },
-        priority: body
-            .priority
-            .map(|raw| priority(raw.as_deref()))
-            .transpose()?,
-        tags: body.tags.map(|raw| tags(raw.as_deref())).transpose()?,
-        due: body.due.map(|raw| due(raw.as_deref())).transpose()?,
-        remind_at: body
-            .remind_at
-            .map(|raw| remind_at(raw.as_deref()))
-            .transpose()?,
-        recurrence: body
-            .recurrence
-            .map(|raw| recurrence(raw.as_deref()))
-            .transpose()?,
-        time_zone: body
-            .time_zone
-            .map(|raw| time_zone(raw.as_deref()))
-            .transpose()?,
-        position: match body.position {
-            None => None,
-            Some(None) => return Err(invalid("position", "must not be null")),
-            Some(Some(raw)) => Some(parsed(Position::parse(&raw))?),
-        },
-    })
-}
-
 #[utoipa::path(put, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
     description = "Updates the fields present in the body (as the original service did); absent fields keep their value, `null` clears an optional one. Same as PATCH.",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
     request_body = UpdateTask,
     responses(
         (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Other requests keep changing the task; retry", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
-            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
+        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion,
         (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -496,18 +241,12 @@ pub async fn put_task(
 
 #[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
     description = "Updates the fields present in the body; absent fields keep their value, `null` clears an optional one (`tags`: `null` or `[]`).",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
     request_body = UpdateTask,
     responses(
         (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Other requests keep changing the task; retry", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
-            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
+        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion,
         (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -530,29 +269,22 @@ async fn update(
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
     let if_match = conditional::if_match(&req)?;
-    let body = body.parse()?;
+    let changes = body.parse()?.into_domain()?;
     let task = services
         .tasks
-        .update(&principal, &owner, id, changes(body)?, if_match)
+        .update(&principal, &owner, id, changes, if_match)
         .await?;
     Ok(task_response(HttpResponse::Ok(), &task))
 }
 
 #[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}/complete", tag = "tasks",
     description = "With `{\"completed\": true|false}` sets the flag; with an empty body toggles it. Completing a repeating task (one with `recurrence` and `due`) records the finished occurrence as a separate completed task and returns this task moved on: `due` (and `remind_at`, by the same distance) at the next occurrence, still open. When the series is over it is simply completed.",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
     request_body(content = Option<CompleteTask>, description = "Optional"),
     responses(
         (status = 200, description = "The task, completed, reopened or moved on to its next occurrence", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON or a malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Other requests keep changing the task; retry", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
-            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion, UnprocessableEntity,
     ),
     security(("bearer" = [])))]
 pub async fn complete_task(
@@ -564,12 +296,7 @@ pub async fn complete_task(
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
     let if_match = conditional::if_match(&req)?;
-    let body = body.parse()?;
-    let completed = match body.completed {
-        None => None,
-        Some(None) => return Err(invalid("completed", "must be true or false")),
-        Some(Some(done)) => Some(done),
-    };
+    let completed = body.parse()?.into_domain()?;
     let task = services
         .tasks
         .set_completed(&principal, &owner, id, completed, if_match)
@@ -578,16 +305,11 @@ pub async fn complete_task(
 }
 
 #[utoipa::path(delete, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.", example = "\"3\"")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` does not name the current version; nothing was changed. `ETag` is the current version.", body = Problem, content_type = "application/problem+json",
-            headers(("ETag" = String, description = "The task's current version, e.g. `\"4\"`"))),
+        Unauthenticated, Forbidden, NotFound, StaleVersion,
     ),
     security(("bearer" = [])))]
 pub async fn delete_task(
@@ -611,8 +333,7 @@ pub async fn delete_task(
         ("status" = String, Query, description = "Must be `completed`", example = "completed")),
     responses(
         (status = 200, description = "How many were deleted", body = Cleared),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 422, description = "`status` missing, repeated or not `completed`, or another parameter", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -633,8 +354,7 @@ pub async fn clear_completed(
     params(("user_id" = String, Path, description = "The caller's user id")),
     responses(
         (status = 200, body = Vec<TagCountDto>, example = json!([{"tag": "home", "count": 3}, {"tag": "Work", "count": 7}])),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 422, description = "A query parameter (this endpoint takes none)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -676,8 +396,7 @@ pub struct StatsQuery {
     params(("user_id" = String, Path, description = "The caller's user id"), StatsQuery),
     responses(
         (status = 200, body = TaskStatsDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 422, description = "An unknown parameter or zone", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -705,10 +424,7 @@ pub async fn task_stats(
         ("top" = (value = json!({"to": "top"}))))),
     responses(
         (status = 200, description = "The moved task, with its new `position`", body = TaskDto, headers(("ETag" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        BadRequest, Unauthenticated, Forbidden, NotFound,
         (status = 409, description = "The neighbours share a position (set by a client), so nothing fits between them", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json", headers(("ETag" = String))),
         (status = 422, description = "Not exactly one of `after`, `before`, `to`; a neighbour that is this task or none of the caller's; `to` not `top` or `bottom`", body = Problem, content_type = "application/problem+json"),
@@ -723,23 +439,7 @@ pub async fn move_task(
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
     let if_match = conditional::if_match(&req)?;
-    let body = body.parse()?;
-    let neighbour = |field: &str, raw: &str| {
-        TaskId::parse(raw).map_err(|_| invalid(field, "must be a task id (a UUID)"))
-    };
-    let to = match (&body.after, &body.before, body.to.as_deref()) {
-        (Some(after), None, None) => MoveTo::After(neighbour("after", after)?),
-        (None, Some(before), None) => MoveTo::Before(neighbour("before", before)?),
-        (None, None, Some("top")) => MoveTo::Top,
-        (None, None, Some("bottom")) => MoveTo::Bottom,
-        (None, None, Some(_)) => return Err(invalid("to", "must be top or bottom")),
-        _ => {
-            return Err(ApiError::Shape {
-                field: None,
-                message: "give exactly one of after, before or to".to_owned(),
-            });
-        }
-    };
+    let to = body.parse()?.into_domain()?;
     let task = services
         .tasks
         .move_task(&principal, &owner, id, to, if_match)
@@ -747,18 +447,11 @@ pub async fn move_task(
     Ok(task_response(HttpResponse::Ok(), &task))
 }
 
-/// Prometheus metrics (text exposition format).
-pub async fn metrics(services: web::Data<Services>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(services.metrics.render())
-}
-
 #[utoipa::path(get, path = "/api/me", tag = "users",
     description = "The caller, whatever the credential: lets a frontend learn its user id and rights.",
     responses(
         (status = 200, body = UserDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "Banned", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -774,7 +467,7 @@ pub async fn me(
     params(ListQuery),
     responses(
         (status = 200, description = "Users, oldest first; `Link: <…>; rel=\"next\"` when more remain", body = Vec<UserDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -804,8 +497,7 @@ pub async fn admin_list_users(
     params(("user_id" = String, Path), ListQuery),
     responses(
         (status = 200, body = Vec<TaskDto>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden,
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -830,11 +522,8 @@ pub async fn admin_list_user_tasks(
     request_body = SetRole,
     responses(
         (status = 200, body = UserDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, NotFound, UnprocessableEntity,
         (status = 409, description = "The last admin would lose the role", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn admin_set_role(
@@ -854,9 +543,7 @@ pub async fn admin_set_role(
     params(("user_id" = String, Path)),
     responses(
         (status = 204, description = "The user, their tasks and sessions are gone"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, NotFound,
         (status = 409, description = "Admins cannot delete themselves", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -874,9 +561,7 @@ pub async fn admin_delete_user(
     params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, Forbidden, NotFound,
     ),
     security(("bearer" = [])))]
 pub async fn admin_delete_user_task(
@@ -890,34 +575,4 @@ pub async fn admin_delete_user_task(
         .delete_user_task(&principal, &target, id)
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn equal_json_is_written_alike_whatever_its_spelling() {
-        let canonical = |raw: &str| {
-            let mut out = String::new();
-            write_canonical(&mut out, &serde_json::from_str(raw).unwrap());
-            out
-        };
-        let a = canonical(
-            r#"{"title": "Buy \"oat\" milk", "tags": ["b", "a"], "x": {"z": 1, "y": null}}"#,
-        );
-        let b = canonical(r#"{"x":{"y":null,"z":1},"tags":["b","a"],"title":"Buy \"oat\" milk"}"#);
-        assert_eq!(a, b);
-        assert_eq!(
-            a,
-            r#"{"tags":["b","a"],"title":"Buy \"oat\" milk","x":{"y":null,"z":1}}"#
-        );
-        // Array order and values still matter.
-        assert_ne!(
-            canonical(r#"{"tags":["a","b"]}"#),
-            canonical(r#"{"tags":["b","a"]}"#)
-        );
-        assert_ne!(canonical(r#"{"n":1}"#), canonical(r#"{"n":1.5}"#));
-    }
 }

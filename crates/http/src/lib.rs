@@ -7,13 +7,16 @@ mod dto;
 mod error;
 mod extract;
 mod handlers;
+mod health;
+mod idempotency;
 mod listing;
 mod metrics;
 mod openapi;
+mod openapi_parts;
+mod parse;
+mod services;
+mod task_json;
 mod telemetry;
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -21,93 +24,23 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpRequest, HttpResponse, web};
-use todo_application::ports::ReadinessProbe;
-use todo_application::{AdminService, AuthService, TaskService};
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use dto::{TaskDto, UserDto, tasks_body};
+pub use dto::{TaskDto, UserDto};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
+pub use services::{HttpSettings, Services};
+pub use task_json::tasks_body;
 pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
-
-/// HTTP-level settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpSettings {
-    /// Largest accepted request body in bytes.
-    pub body_limit: usize,
-    /// Origins allowed by CORS; `["*"]` allows any (only sensible in development).
-    pub cors_origins: Vec<String>,
-    /// Serve `/metrics` on the public port (otherwise only through [`metrics_app`]).
-    pub metrics_on_main_port: bool,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            body_limit: 64 * 1024,
-            cors_origins: Vec::new(),
-            metrics_on_main_port: true,
-        }
-    }
-}
-
-/// Everything the handlers need, built once by the composition root.
-#[derive(Clone)]
-pub struct Services {
-    pub tasks: TaskService,
-    pub admin: AdminService,
-    pub auth: AuthService,
-    pub readiness: Arc<dyn ReadinessProbe>,
-    pub http: HttpSettings,
-    pub metrics: Arc<Metrics>,
-    shutting_down: Arc<AtomicBool>,
-}
-
-impl Services {
-    pub fn new(
-        tasks: TaskService,
-        admin: AdminService,
-        auth: AuthService,
-        readiness: Arc<dyn ReadinessProbe>,
-        http: HttpSettings,
-    ) -> Self {
-        Self {
-            tasks,
-            admin,
-            auth,
-            readiness,
-            http,
-            metrics: Arc::new(Metrics::default()),
-            shutting_down: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    /// Uses `metrics` (for example one that also reports the database pool).
-    #[must_use]
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = Arc::new(metrics);
-        self
-    }
-
-    /// From now on `/health/ready` answers 503 so load balancers stop sending traffic.
-    pub fn begin_shutdown(&self) {
-        self.shutting_down.store(true, Ordering::SeqCst);
-    }
-
-    #[must_use]
-    pub fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::SeqCst)
-    }
-}
 
 /// The single route table, used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
     use handlers as h;
     if services.http.metrics_on_main_port {
-        cfg.service(web::resource("/metrics").get(h::metrics));
+        cfg.service(web::resource("/metrics").get(health::metrics));
     }
     cfg.app_data(web::Data::new(services))
         .app_data(web::PathConfig::default().error_handler(|err, _| {
@@ -118,9 +51,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
             .into()
         }))
         .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(&err).into()))
-        .service(web::resource("/").get(h::welcome))
-        .service(web::resource("/health").get(h::health))
-        .service(web::resource("/health/ready").get(h::ready))
+        .service(web::resource("/").get(health::welcome))
+        .service(web::resource("/health").get(health::health))
+        .service(web::resource("/health/ready").get(health::ready))
         .service(
             web::scope("/api")
                 .service(web::resource("/me").get(h::me))
@@ -203,7 +136,7 @@ pub fn metrics_app(
 > {
     App::new()
         .app_data(web::Data::new(services))
-        .service(web::resource("/metrics").get(handlers::metrics))
+        .service(web::resource("/metrics").get(health::metrics))
 }
 
 fn query_error(err: &actix_web::error::QueryPayloadError) -> ApiError {
@@ -257,14 +190,14 @@ fn cors(origins: &[String]) -> Cors {
             header::IF_NONE_MATCH,
         ])
         .allowed_header(REQUEST_ID)
-        .allowed_header(handlers::IDEMPOTENCY_KEY)
+        .allowed_header(idempotency::IDEMPOTENCY_KEY)
         .expose_headers([
             header::LINK,
             header::LOCATION,
             header::RETRY_AFTER,
             header::ETAG,
         ])
-        .expose_headers([REQUEST_ID, handlers::IDEMPOTENT_REPLAYED])
+        .expose_headers([REQUEST_ID, idempotency::IDEMPOTENT_REPLAYED])
         .max_age(600);
     if origins.iter().any(|o| o == "*") {
         return cors.allow_any_origin();

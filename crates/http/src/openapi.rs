@@ -8,7 +8,7 @@ use crate::dto::{
     PriorityCounts, SetRole, TagCountDto, TaskDto, TaskStatsDto, UpdateTask, UserDto, Welcome,
 };
 use crate::error::{FieldError, Problem};
-use crate::handlers;
+use crate::{handlers, health};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,9 +17,9 @@ use crate::handlers;
         description = "Multi-user task API for a Better Auth frontend. Send `Authorization: Bearer <token>`; errors are `application/problem+json` with a human-readable `detail`. Single-task responses carry the task's `version` as a strong `ETag` (`\"3\"`); send it back in `If-Match` to make a write conditional (412 when it is stale), or in `If-None-Match` to get a 304 when nothing changed.",
     ),
     paths(
-        handlers::welcome,
-        handlers::health,
-        handlers::ready,
+        health::welcome,
+        health::health,
+        health::ready,
         handlers::me,
         handlers::list_tasks,
         handlers::create_task,

@@ -13,8 +13,8 @@ use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
 
 use actix_web::web;
 
-use crate::Services;
 use crate::error::{PROBLEM_JSON, Problem};
+use crate::services::Services;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
 

@@ -107,6 +107,17 @@ impl ReadinessProbe for DownProbe {
     }
 }
 
+/// A readiness probe that reaches the database but fails with `message` as the cause, as
+/// a database error carrying connection details would.
+pub struct FailingProbe(pub &'static str);
+
+#[async_trait]
+impl ReadinessProbe for FailingProbe {
+    async fn check(&self) -> Result<(), PortError> {
+        Err(PortError::Other(self.0.into()))
+    }
+}
+
 pub struct Response {
     pub status: StatusCode,
     pub headers: actix_web::http::header::HeaderMap,

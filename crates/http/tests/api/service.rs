@@ -44,6 +44,21 @@ async fn readiness_reflects_the_database() {
 }
 
 #[actix_web::test]
+async fn readiness_never_shows_the_cause_of_a_failure() {
+    let secret = "password=hunter2 at 10.0.0.5";
+    let app = app_with(Options {
+        readiness: Some(Arc::new(FailingProbe(secret))),
+        ..Options::default()
+    })
+    .await;
+    let res = app.call(Method::GET, "/health/ready", None, None).await;
+    assert_eq!(res.problem(503), "the database is not ready");
+    for leak in ["hunter2", "10.0.0.5", "password"] {
+        assert!(!res.raw.contains(leak), "{leak} in {}", res.raw);
+    }
+}
+
+#[actix_web::test]
 async fn readiness_fails_once_shutdown_begins() {
     let app = app().await;
     app.services.begin_shutdown();

@@ -1,0 +1,60 @@
+//! The endpoints about the service itself rather than anyone's data: welcome, liveness,
+//! readiness and metrics.
+
+use actix_web::{HttpResponse, web};
+use todo_application::ports::PortError;
+
+use crate::dto::{Health, Welcome};
+use crate::error::{ApiError, Problem, Result, chain};
+use crate::services::Services;
+
+#[utoipa::path(get, path = "/", tag = "service",
+    responses((status = 200, description = "Service name, version and where the docs are", body = Welcome)))]
+pub async fn welcome() -> HttpResponse {
+    HttpResponse::Ok().json(Welcome {
+        name: "todo-api",
+        version: env!("CARGO_PKG_VERSION"),
+        docs: "/docs",
+    })
+}
+
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses((status = 200, description = "The process is alive (no database check)", body = Health)))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+#[utoipa::path(get, path = "/health/ready", tag = "service",
+    responses(
+        (status = 200, description = "The database is reachable and migrated", body = Health),
+        (status = 503, description = "Not ready; retry later", body = Problem,
+            content_type = "application/problem+json"),
+    ))]
+pub async fn ready(services: web::Data<Services>) -> Result<HttpResponse> {
+    if services.is_shutting_down() {
+        return Err(ApiError::NotReady(
+            "the service is shutting down".to_owned(),
+        ));
+    }
+    match services.readiness.check().await {
+        Ok(()) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
+        Err(err) => {
+            // The cause may name hosts, users or worse: it goes to the log, never the body.
+            tracing::warn!(error.cause_chain = %chain(&err), "readiness check failed");
+            Err(ApiError::NotReady(
+                match err {
+                    PortError::Unavailable(_) => "the database is unreachable",
+                    PortError::Conflict(_) | PortError::Other(_) => "the database is not ready",
+                }
+                .to_owned(),
+            ))
+        }
+    }
+}
+
+/// Prometheus metrics (text exposition format).
+pub async fn metrics(services: web::Data<Services>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(services.metrics.render())
+}

@@ -1,0 +1,81 @@
+//! What the handlers are given: the application services, the readiness probe, the
+//! HTTP settings and the metrics, built once by the composition root.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use todo_application::ports::ReadinessProbe;
+use todo_application::{AdminService, AuthService, TaskService};
+
+use crate::metrics::Metrics;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Largest accepted request body in bytes.
+    pub body_limit: usize,
+    /// Origins allowed by CORS; `["*"]` allows any (only sensible in development).
+    pub cors_origins: Vec<String>,
+    /// Serve `/metrics` on the public port (otherwise only through
+    /// [`metrics_app`](crate::metrics_app)).
+    pub metrics_on_main_port: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+            cors_origins: Vec::new(),
+            metrics_on_main_port: true,
+        }
+    }
+}
+
+/// Everything the handlers need, built once by the composition root.
+#[derive(Clone)]
+pub struct Services {
+    pub tasks: TaskService,
+    pub admin: AdminService,
+    pub auth: AuthService,
+    pub readiness: Arc<dyn ReadinessProbe>,
+    pub http: HttpSettings,
+    pub metrics: Arc<Metrics>,
+    shutting_down: Arc<AtomicBool>,
+}
+
+impl Services {
+    pub fn new(
+        tasks: TaskService,
+        admin: AdminService,
+        auth: AuthService,
+        readiness: Arc<dyn ReadinessProbe>,
+        http: HttpSettings,
+    ) -> Self {
+        Self {
+            tasks,
+            admin,
+            auth,
+            readiness,
+            http,
+            metrics: Arc::new(Metrics::default()),
+            shutting_down: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Uses `metrics` (for example one that also reports the database pool).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Arc::new(metrics);
+        self
+    }
+
+    /// From now on `/health/ready` answers 503 so load balancers stop sending traffic.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    #[must_use]
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+}
