@@ -7,7 +7,7 @@ use crate::admin::promote_user;
 use crate::ports::{
     Clock, CredentialError, CredentialVerifier, UserRepository, VerifiedCredential,
 };
-use crate::{ApplicationError, TtlCache, UserCache};
+use crate::{ApplicationError, AuthFailure, TtlCache, UserCache};
 
 /// A credential's cache key: its SHA-256, so the cache never holds credentials.
 type CredentialKey = [u8; 32];
@@ -77,17 +77,19 @@ impl AuthService {
             match verifier.verify(credential).await {
                 Ok(Some(verified)) => return Ok(verified),
                 Ok(None) => {}
-                Err(CredentialError::Invalid(reason)) => {
-                    tracing::debug!(reason, "credential refused");
-                    return Err(ApplicationError::Unauthenticated(format!(
-                        "invalid credential: {reason}"
-                    )));
+                Err(CredentialError::Refused { reason, detail }) => {
+                    tracing::debug!(reason = reason.as_str(), detail, "credential refused");
+                    return Err(ApplicationError::unauthenticated(
+                        reason,
+                        format!("invalid credential: {detail}"),
+                    ));
                 }
                 Err(CredentialError::Unavailable(err)) => return Err(err.into()),
             }
         }
-        Err(ApplicationError::Unauthenticated(
-            "unsupported credential: send a bearer token issued by the sign-in service".into(),
+        Err(ApplicationError::unauthenticated(
+            AuthFailure::Unsupported,
+            "unsupported credential: send a bearer token issued by the sign-in service",
         ))
     }
 
@@ -103,7 +105,10 @@ impl AuthService {
             None => match self.cache.get(id, now) {
                 Some(user) => return Ok(user),
                 None => self.users.find(id).await?.ok_or_else(|| {
-                    ApplicationError::Unauthenticated("the credential's user does not exist".into())
+                    ApplicationError::unauthenticated(
+                        AuthFailure::UnknownUser,
+                        "the credential's user does not exist",
+                    )
                 })?,
             },
         };
@@ -158,9 +163,9 @@ mod tests {
         )
     }
 
-    fn unauthenticated(r: Result<Principal, ApplicationError>) {
+    fn unauthenticated(r: Result<Principal, ApplicationError>, why: AuthFailure) {
         assert!(
-            matches!(r, Err(ApplicationError::Unauthenticated(_))),
+            matches!(r, Err(ApplicationError::Unauthenticated { reason, .. }) if reason == why),
             "{r:?}"
         );
     }
@@ -188,6 +193,7 @@ mod tests {
             service_with(vec![accepting("ghost")], users, UserCache::disabled(), None)
                 .authenticate("token")
                 .await,
+            AuthFailure::UnknownUser,
         );
     }
 
@@ -195,7 +201,7 @@ mod tests {
     async fn an_invalid_credential_is_refused_without_a_lookup() {
         let mut v = MockCredentialVerifier::new();
         v.expect_verify()
-            .returning(|_| Err(CredentialError::Invalid("bad signature")));
+            .returning(|_| Err(CredentialError::bad_signature("bad signature")));
         let mut later = MockCredentialVerifier::new();
         later.expect_verify().never();
         let mut users = MockUserRepository::new();
@@ -205,6 +211,13 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), "invalid credential: bad signature");
+        assert!(matches!(
+            err,
+            ApplicationError::Unauthenticated {
+                reason: AuthFailure::BadSignature,
+                ..
+            }
+        ));
     }
 
     #[tokio::test]
@@ -240,6 +253,7 @@ mod tests {
             )
             .authenticate("token")
             .await,
+            AuthFailure::Unsupported,
         );
     }
 

@@ -14,7 +14,7 @@ mod tasks;
 pub use admin::AdminService;
 pub use auth::AuthService;
 pub use cache::{TtlCache, UserCache};
-pub use error::{ApplicationError, BoxError};
+pub use error::{ApplicationError, AuthFailure, BoxError};
 pub use pagination::{Page, PageSettings};
 pub use tasks::{Created, Idempotency, MoveTo, NewTask, SyncSettings, TaskService};
 

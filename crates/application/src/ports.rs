@@ -6,7 +6,7 @@ use todo_domain::{
     TaskQuery, TaskStats, Timestamp, User, UserId,
 };
 
-use crate::BoxError;
+use crate::{AuthFailure, BoxError};
 
 /// What a store can report. Implementations MUST report a lost or unreachable database
 /// (connection refused, pool timeout) as `Unavailable`, and a uniqueness violation as
@@ -194,13 +194,45 @@ pub trait JwksSource: Send + Sync {
 /// Why a credential was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
-    /// Malformed, badly signed, expired or revoked. The reason is for logs and the client;
-    /// it never contains the credential.
-    #[error("{0}")]
-    Invalid(&'static str),
+    /// Malformed, badly signed, expired or revoked: the reason's class, and a sentence for
+    /// logs and the client that never contains the credential.
+    #[error("{detail}")]
+    Refused {
+        reason: AuthFailure,
+        detail: &'static str,
+    },
     /// The verifier could not reach what it needs (database, key server).
     #[error(transparent)]
     Unavailable(PortError),
+}
+
+impl CredentialError {
+    /// Refused for a reason with no class of its own (malformed, unknown, …).
+    #[must_use]
+    pub fn invalid(detail: &'static str) -> Self {
+        Self::Refused {
+            reason: AuthFailure::Invalid,
+            detail,
+        }
+    }
+
+    /// Refused because it has expired.
+    #[must_use]
+    pub fn expired(detail: &'static str) -> Self {
+        Self::Refused {
+            reason: AuthFailure::Expired,
+            detail,
+        }
+    }
+
+    /// Refused because its signature does not verify.
+    #[must_use]
+    pub fn bad_signature(detail: &'static str) -> Self {
+        Self::Refused {
+            reason: AuthFailure::BadSignature,
+            detail,
+        }
+    }
 }
 
 /// One kind of credential (HS256 JWT, Better Auth session token, JWKS-signed JWT, …).

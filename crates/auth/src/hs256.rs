@@ -88,27 +88,27 @@ impl Hs256Verifier {
             return Ok(None);
         }
         let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| CredentialError::Invalid("malformed token header"))?;
+            .map_err(|_| CredentialError::invalid("malformed token header"))?;
         match header.alg {
             Algorithm::HS256 => {}
             Algorithm::HS384 | Algorithm::HS512 => {
-                return Err(CredentialError::Invalid("unsupported token algorithm"));
+                return Err(CredentialError::invalid("unsupported token algorithm"));
             }
             // Asymmetric algorithms belong to the JWKS verifier, never to the secret.
             _ => return Ok(None),
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map_err(|e| CredentialError::Invalid(describe(e.kind())))?;
+            .map_err(|e| refusal(e.kind()))?;
         let claims = data.claims;
         let now = chrono::Utc::now().timestamp();
         if claims
             .iat
             .is_some_and(|iat| iat > now.saturating_add(LEEWAY_SECS as i64))
         {
-            return Err(CredentialError::Invalid("token issued in the future"));
+            return Err(CredentialError::invalid("token issued in the future"));
         }
         let user_id = UserId::parse(&claims.sub)
-            .map_err(|_| CredentialError::Invalid("token subject is not a valid user id"))?;
+            .map_err(|_| CredentialError::invalid("token subject is not a valid user id"))?;
         Ok(Some(VerifiedCredential {
             user_id,
             expires_at: claims
@@ -119,17 +119,22 @@ impl Hs256Verifier {
     }
 }
 
-pub(crate) fn describe(kind: &ErrorKind) -> &'static str {
+/// The refusal a token verification failure of `kind` stands for.
+pub(crate) fn refusal(kind: &ErrorKind) -> CredentialError {
     match kind {
-        ErrorKind::ExpiredSignature => "token has expired",
-        ErrorKind::InvalidSignature => "bad token signature",
-        ErrorKind::ImmatureSignature => "token is not valid yet",
-        ErrorKind::InvalidIssuer => "unexpected token issuer",
-        ErrorKind::InvalidAudience => "unexpected token audience",
-        ErrorKind::InvalidAlgorithm => "unsupported token algorithm",
-        ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
-        ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => "malformed token claims",
-        _ => "malformed token",
+        ErrorKind::ExpiredSignature => CredentialError::expired("token has expired"),
+        ErrorKind::InvalidSignature => CredentialError::bad_signature("bad token signature"),
+        ErrorKind::ImmatureSignature => CredentialError::invalid("token is not valid yet"),
+        ErrorKind::InvalidIssuer => CredentialError::invalid("unexpected token issuer"),
+        ErrorKind::InvalidAudience => CredentialError::invalid("unexpected token audience"),
+        ErrorKind::InvalidAlgorithm => CredentialError::invalid("unsupported token algorithm"),
+        ErrorKind::MissingRequiredClaim(_) => {
+            CredentialError::invalid("token lacks a required claim")
+        }
+        ErrorKind::InvalidClaimFormat(_) | ErrorKind::Json(_) => {
+            CredentialError::invalid("malformed token claims")
+        }
+        _ => CredentialError::invalid("malformed token"),
     }
 }
 
@@ -214,7 +219,7 @@ mod tests {
 
     fn invalid_reason(r: Result<Option<VerifiedCredential>, CredentialError>) -> &'static str {
         match r {
-            Err(CredentialError::Invalid(reason)) => reason,
+            Err(CredentialError::Refused { detail, .. }) => detail,
             other => panic!("expected an invalid credential, got {other:?}"),
         }
     }
@@ -315,7 +320,7 @@ mod tests {
         let none = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6OTk5OTk5OTk5OX0.x";
         assert!(matches!(
             v.verify(none).await,
-            Err(CredentialError::Invalid(_))
+            Err(CredentialError::Refused { .. })
         ));
         let hs512 = {
             let now = Utc::now();

@@ -150,29 +150,29 @@ impl CredentialVerifier for JwksVerifier {
             return Ok(None);
         }
         let header = jsonwebtoken::decode_header(credential)
-            .map_err(|_| CredentialError::Invalid("malformed token header"))?;
+            .map_err(|_| CredentialError::invalid("malformed token header"))?;
         if !ALLOWED.contains(&header.alg) {
             // HS* (and anything else) is not ours.
             return Ok(None);
         }
         let kid = header
             .kid
-            .ok_or(CredentialError::Invalid("token names no signing key (kid)"))?;
+            .ok_or(CredentialError::invalid("token names no signing key (kid)"))?;
         let key = self
             .key(&kid)
             .await
             .map_err(CredentialError::Unavailable)?
-            .ok_or(CredentialError::Invalid("unknown signing key"))?;
+            .ok_or(CredentialError::invalid("unknown signing key"))?;
         if key.alg.is_some_and(|alg| alg != header.alg) {
-            return Err(CredentialError::Invalid(
+            return Err(CredentialError::invalid(
                 "token algorithm does not match its key",
             ));
         }
         let data =
             jsonwebtoken::decode::<Claims>(credential, &key.decoding, &self.validation(header.alg))
-                .map_err(|e| CredentialError::Invalid(crate::hs256::describe(e.kind())))?;
+                .map_err(|e| crate::hs256::refusal(e.kind()))?;
         let user_id = UserId::parse(&data.claims.sub)
-            .map_err(|_| CredentialError::Invalid("token subject is not a valid user id"))?;
+            .map_err(|_| CredentialError::invalid("token subject is not a valid user id"))?;
         Ok(Some(VerifiedCredential {
             user_id,
             expires_at: data
@@ -336,7 +336,7 @@ mod tests {
 
     fn reason(r: Result<Option<VerifiedCredential>, CredentialError>) -> &'static str {
         match r {
-            Err(CredentialError::Invalid(reason)) => reason,
+            Err(CredentialError::Refused { detail, .. }) => detail,
             other => panic!("expected a refusal, got {other:?}"),
         }
     }

@@ -37,7 +37,7 @@ impl SessionVerifier {
         let credential = if credential.contains('%') {
             decoded = percent_encoding::percent_decode_str(credential)
                 .decode_utf8()
-                .map_err(|_| CredentialError::Invalid("malformed session token"))?;
+                .map_err(|_| CredentialError::invalid("malformed session token"))?;
             decoded.as_ref()
         } else {
             credential
@@ -57,12 +57,12 @@ impl SessionVerifier {
         if let Some(signature) = signature {
             let signature = base64::engine::general_purpose::STANDARD
                 .decode(signature)
-                .map_err(|_| CredentialError::Invalid("malformed session token signature"))?;
+                .map_err(|_| CredentialError::bad_signature("malformed session token signature"))?;
             let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret)
-                .map_err(|_| CredentialError::Invalid("session signing is not configured"))?;
+                .map_err(|_| CredentialError::invalid("session signing is not configured"))?;
             mac.update(token.as_bytes());
             mac.verify_slice(&signature)
-                .map_err(|_| CredentialError::Invalid("bad session token signature"))?;
+                .map_err(|_| CredentialError::bad_signature("bad session token signature"))?;
         }
         Ok(Some(token.to_owned()))
     }
@@ -85,9 +85,9 @@ impl CredentialVerifier for SessionVerifier {
             .find_by_token(&token)
             .await
             .map_err(CredentialError::Unavailable)?
-            .ok_or(CredentialError::Invalid("unknown or signed-out session"))?;
+            .ok_or(CredentialError::invalid("unknown or signed-out session"))?;
         if session.expires_at <= self.clock.now() {
-            return Err(CredentialError::Invalid("session has expired"));
+            return Err(CredentialError::expired("session has expired"));
         }
         Ok(Some(VerifiedCredential {
             user_id: session.user.id.clone(),
@@ -103,6 +103,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use mockall::predicate::eq;
+    use todo_application::AuthFailure;
     use todo_application::ports::{MockClock, MockSessionRepository, SessionRecord};
     use todo_domain::{RoleList, Timestamp, User, UserId};
 
@@ -177,7 +178,10 @@ mod tests {
             "bvniPtqc6nEkDHoOovvuhuGN0t0vomv8.!!",
         ] {
             assert!(
-                matches!(v.verify(credential).await, Err(CredentialError::Invalid(_))),
+                matches!(
+                    v.verify(credential).await,
+                    Err(CredentialError::Refused { .. })
+                ),
                 "{credential}"
             );
         }
@@ -189,7 +193,10 @@ mod tests {
         );
         assert!(matches!(
             other.verify(SIGNED).await,
-            Err(CredentialError::Invalid("bad session token signature"))
+            Err(CredentialError::Refused {
+                reason: AuthFailure::BadSignature,
+                detail: "bad session token signature"
+            })
         ));
     }
 
@@ -207,11 +214,17 @@ mod tests {
         let v = verifier(sessions);
         assert!(matches!(
             v.verify("signedout").await,
-            Err(CredentialError::Invalid("unknown or signed-out session"))
+            Err(CredentialError::Refused {
+                reason: AuthFailure::Invalid,
+                detail: "unknown or signed-out session"
+            })
         ));
         assert!(matches!(
             v.verify("stale").await,
-            Err(CredentialError::Invalid("session has expired"))
+            Err(CredentialError::Refused {
+                reason: AuthFailure::Expired,
+                detail: "session has expired"
+            })
         ));
     }
 

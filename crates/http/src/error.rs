@@ -173,7 +173,7 @@ impl ResponseError for ApiError {
         match self {
             Self::App(A::NotFound(_)) | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::App(A::Forbidden(_)) => StatusCode::FORBIDDEN,
-            Self::App(A::Unauthenticated(_)) => StatusCode::UNAUTHORIZED,
+            Self::App(A::Unauthenticated { .. }) => StatusCode::UNAUTHORIZED,
             Self::App(A::Validation { .. }) | Self::Shape { .. } | Self::Query(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -199,8 +199,8 @@ impl ResponseError for ApiError {
             Self::App(ApplicationError::Unavailable(cause)) => {
                 tracing::warn!(error.cause_chain = %chain(cause.as_ref()), "database unavailable");
             }
-            Self::App(ApplicationError::Unauthenticated(reason)) => {
-                tracing::info!(reason = %reason, "authentication failed");
+            Self::App(ApplicationError::Unauthenticated { reason, detail }) => {
+                tracing::info!(reason = reason.as_str(), detail, "authentication failed");
             }
             _ => {}
         }

@@ -9,12 +9,12 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use todo_application::ApplicationError;
+use todo_application::{ApplicationError, AuthFailure};
 use todo_domain::Principal;
 use tracing_actix_web::RootSpan;
 
 use crate::error::ApiError;
-use crate::{HttpSettings, Services};
+use crate::services::{HttpSettings, Services};
 
 /// The authenticated caller, from `Authorization: Bearer <credential>`.
 #[derive(Debug, Clone)]
@@ -52,29 +52,19 @@ impl FromRequest for Authenticated {
 /// A short, bounded label for why authentication failed (for metrics).
 fn failure_reason(err: &ApiError) -> Option<&'static str> {
     match err {
-        ApiError::App(ApplicationError::Unauthenticated(detail)) => Some(
-            if detail.contains("Authorization") || detail.contains("bearer token") {
-                "missing"
-            } else if detail.contains("expired") {
-                "expired"
-            } else if detail.contains("signature") {
-                "bad_signature"
-            } else if detail.contains("does not exist") {
-                "unknown_user"
-            } else if detail.starts_with("unsupported credential") {
-                "unsupported"
-            } else {
-                "invalid"
-            },
-        ),
+        ApiError::App(ApplicationError::Unauthenticated { reason, .. }) => Some(reason.as_str()),
         ApiError::App(ApplicationError::Forbidden(_)) => Some("banned"),
         ApiError::App(ApplicationError::Unavailable(_)) => Some("unavailable"),
         _ => None,
     }
 }
 
+/// No usable bearer header: `detail` says what is wrong with it.
 fn unauthenticated(detail: &str) -> ApiError {
-    ApiError::App(ApplicationError::Unauthenticated(detail.to_owned()))
+    ApiError::App(ApplicationError::unauthenticated(
+        AuthFailure::Missing,
+        detail,
+    ))
 }
 
 /// The credential of an `Authorization: Bearer …` header.

@@ -406,3 +406,41 @@ async fn metrics_can_be_kept_off_the_public_port() {
         .await
         .problem(404);
 }
+
+#[actix_web::test]
+async fn every_refused_credential_is_counted_under_its_reason() {
+    let app = app().await;
+    app.user("alice", None).await;
+    app.session(
+        "alice",
+        "sessiontokenofalice0123456789ab",
+        chrono::TimeDelta::hours(1),
+    )
+    .await;
+    let session = TestApp::signed("sessiontokenofalice0123456789ab");
+    let tampered = format!("{}AAAA", session.get(..session.len() - 4).unwrap());
+    for (credential, reason) in [
+        (app.forged_token("alice"), "bad_signature"),
+        (tampered, "bad_signature"),
+        (app.expired_token("alice"), "expired"),
+        (app.token("ghost"), "unknown_user"),
+        ("no+such/credential!".to_owned(), "unsupported"),
+        ("signedoutsessiontoken0123456789".to_owned(), "invalid"),
+    ] {
+        let res = app
+            .call(Method::GET, "/api/alice/tasks", Some(&credential), None)
+            .await;
+        assert_eq!(res.status, 401, "{reason}: {}", res.raw);
+    }
+    let res = app.call(Method::GET, "/metrics", None, None).await;
+    for (reason, n) in [
+        ("bad_signature", 2),
+        ("expired", 1),
+        ("unknown_user", 1),
+        ("unsupported", 1),
+        ("invalid", 1),
+    ] {
+        let line = format!("auth_failures_total{{reason=\"{reason}\"}} {n}");
+        assert!(res.raw.contains(&line), "{line} in {}", res.raw);
+    }
+}
