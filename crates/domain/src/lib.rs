@@ -13,6 +13,7 @@ mod position;
 mod query;
 mod recurrence;
 pub mod search_keys;
+mod summary;
 mod sync;
 mod task;
 mod user;
@@ -28,7 +29,8 @@ pub use query::{
     TaskQuery,
 };
 pub use recurrence::{ByDay, Frequency, Recurrence, Until};
-pub use sync::{Change, IdempotencyKey, TagCount, TaskStats, Tombstone, count_tags, merge_changes};
+pub use summary::{TagCount, TaskStats, count_tags};
+pub use sync::{Change, IdempotencyKey, Tombstone, merge_changes};
 pub use task::{Edited, Task, TaskChanges, TaskDescription, TaskTitle};
 pub use user::{AdminRoles, Principal, RoleList, User};
 
