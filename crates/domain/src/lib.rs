@@ -20,7 +20,7 @@ mod user;
 
 pub use due::{Due, parse_instant};
 pub use error::{DomainError, InvalidReason};
-pub use ids::{TaskId, UserId};
+pub use ids::{IdempotencyKey, TaskId, UserId};
 pub use organise::{Priority, Tag, Tags, TimeZone};
 pub use page::page_limit;
 pub use position::Position;
@@ -30,7 +30,7 @@ pub use query::{
 };
 pub use recurrence::{ByDay, Frequency, Recurrence, Until};
 pub use summary::{TagCount, TaskStats, count_tags};
-pub use sync::{Change, IdempotencyKey, Tombstone, merge_changes};
+pub use sync::{Change, Tombstone, merge_changes};
 pub use task::{Edited, Task, TaskChanges, TaskDescription, TaskTitle};
 pub use user::{AdminRoles, Principal, RoleList, User};
 

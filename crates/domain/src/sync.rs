@@ -1,7 +1,7 @@
-//! What incremental sync and idempotent creation are made of: tombstones of deleted
-//! tasks and idempotency keys.
+//! The incremental sync feed: the tasks changed since a client last looked, and the
+//! tombstones of the ones deleted since.
 
-use crate::{DomainError, InvalidReason, Task, TaskId, Timestamp, UserId};
+use crate::{Task, TaskId, Timestamp, UserId};
 
 /// What is left of a deleted task, for clients catching up with `updated_since`: kept for
 /// the configured retention, then purged.
@@ -64,40 +64,6 @@ pub fn merge_changes(tasks: Vec<Task>, tombstones: Vec<Tombstone>, limit: usize)
     merged
 }
 
-/// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters (a UUID, typically).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    pub const MAX_CHARS: usize = 255;
-
-    /// # Errors
-    /// `DomainError::Invalid` for field `Idempotency-Key` when empty, too long, or holding
-    /// anything but visible ASCII.
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let bad = |reason| Err(DomainError::invalid("Idempotency-Key", reason));
-        if raw.is_empty() {
-            return bad(InvalidReason::Empty);
-        }
-        if raw.len() > Self::MAX_CHARS {
-            return bad(InvalidReason::TooLong {
-                max: Self::MAX_CHARS,
-            });
-        }
-        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
-            return bad(InvalidReason::Malformed(
-                "visible ASCII characters (a UUID, say), without spaces",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -141,18 +107,5 @@ mod tests {
         assert!(matches!(merged.get(1), Some(Change::Deleted(_))));
         assert_eq!(merge_changes(vec![], vec![gone(9, 1)], 5).len(), 1);
         assert!(merge_changes(vec![task(1, 1)], vec![], 0).is_empty());
-    }
-
-    #[test]
-    fn idempotency_keys_are_visible_ascii_up_to_255() {
-        assert_eq!(
-            IdempotencyKey::parse("8e0f-AB_1:x").unwrap().as_str(),
-            "8e0f-AB_1:x"
-        );
-        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
-        for bad in ["", "a b", "tab\there", "é", &"k".repeat(256)] {
-            let err = IdempotencyKey::parse(bad).unwrap_err();
-            assert!(err.to_string().starts_with("Idempotency-Key "), "{err}");
-        }
     }
 }
