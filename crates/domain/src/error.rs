@@ -1,3 +1,5 @@
+//! The domain's errors: which rule was broken and, for a refused value, why.
+
 use std::fmt;
 
 /// Why a value was refused.

@@ -1,3 +1,5 @@
+//! Identifiers: of users, of tasks, and the keys that make a client's create idempotent.
+
 use std::fmt;
 
 use crate::{DomainError, InvalidReason};
