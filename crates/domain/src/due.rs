@@ -1,3 +1,6 @@
+//! Dates and instants as clients write them: a task's [`Due`], and instant fields such as
+//! `remind_at`.
+
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Timelike, Utc};

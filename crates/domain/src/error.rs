@@ -1,6 +1,6 @@
-use std::fmt;
+//! The domain's errors: which rule was broken and, for a refused value, why.
 
-use crate::Timestamp;
+use std::fmt;
 
 /// Why a value was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,14 +46,17 @@ pub enum DomainError {
     #[error("this operation requires the admin role")]
     NotAdmin,
     #[error("{}", banned_message(.until))]
-    Banned { until: Option<Timestamp> },
+    Banned {
+        // A `Timestamp`, spelled out so that errors depend on no other module of the domain.
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
     #[error("an admin cannot delete their own account")]
     CannotDeleteSelf,
     #[error("the last admin cannot lose the admin role")]
     LastAdmin,
 }
 
-fn banned_message(until: &Option<Timestamp>) -> String {
+fn banned_message(until: &Option<chrono::DateTime<chrono::Utc>>) -> String {
     match until {
         Some(t) => format!(
             "this account is banned until {}",

@@ -1,3 +1,5 @@
+//! Identifiers: of users, of tasks, and the keys that make a client's create idempotent.
+
 use std::fmt;
 
 use crate::{DomainError, InvalidReason};
@@ -67,6 +69,40 @@ impl fmt::Display for TaskId {
     }
 }
 
+/// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters (a UUID, typically).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_CHARS: usize = 255;
+
+    /// # Errors
+    /// `DomainError::Invalid` for field `Idempotency-Key` when empty, too long, or holding
+    /// anything but visible ASCII.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let bad = |reason| Err(DomainError::invalid("Idempotency-Key", reason));
+        if raw.is_empty() {
+            return bad(InvalidReason::Empty);
+        }
+        if raw.len() > Self::MAX_CHARS {
+            return bad(InvalidReason::TooLong {
+                max: Self::MAX_CHARS,
+            });
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return bad(InvalidReason::Malformed(
+                "visible ASCII characters (a UUID, say), without spaces",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -116,5 +152,18 @@ mod tests {
             TaskId::parse("").unwrap_err().to_string(),
             "task_id must be a UUID"
         );
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii_up_to_255() {
+        assert_eq!(
+            IdempotencyKey::parse("8e0f-AB_1:x").unwrap().as_str(),
+            "8e0f-AB_1:x"
+        );
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        for bad in ["", "a b", "tab\there", "é", &"k".repeat(256)] {
+            let err = IdempotencyKey::parse(bad).unwrap_err();
+            assert!(err.to_string().starts_with("Idempotency-Key "), "{err}");
+        }
     }
 }

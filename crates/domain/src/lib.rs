@@ -13,14 +13,16 @@ mod position;
 mod query;
 mod recurrence;
 pub mod search_keys;
+mod summary;
 mod sync;
 mod task;
+mod time;
 mod user;
 
 pub use due::{Due, parse_instant};
 pub use error::{DomainError, InvalidReason};
-pub use ids::{TaskId, UserId};
-pub use organise::{Priority, Tag, Tags, TimeZone};
+pub use ids::{IdempotencyKey, TaskId, UserId};
+pub use organise::{Priority, Tag, Tags};
 pub use page::page_limit;
 pub use position::Position;
 pub use query::{
@@ -28,17 +30,8 @@ pub use query::{
     TaskQuery,
 };
 pub use recurrence::{ByDay, Frequency, Recurrence, Until};
-pub use sync::{Change, IdempotencyKey, TagCount, TaskStats, Tombstone, count_tags, merge_changes};
+pub use summary::{TagCount, TaskStats, count_tags};
+pub use sync::{Change, Tombstone, merge_changes};
 pub use task::{Edited, Task, TaskChanges, TaskDescription, TaskTitle};
+pub use time::{TimeZone, Timestamp, to_stored_precision};
 pub use user::{AdminRoles, Principal, RoleList, User};
-
-/// Instants are UTC with microsecond precision (what PostgreSQL stores).
-pub type Timestamp = chrono::DateTime<chrono::Utc>;
-
-/// Truncates an instant to the microsecond precision every store keeps, so that a value
-/// read back equals the value written.
-#[must_use]
-pub fn to_stored_precision(t: Timestamp) -> Timestamp {
-    use chrono::{DurationRound, TimeDelta};
-    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
-}

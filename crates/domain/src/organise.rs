@@ -1,8 +1,6 @@
-//! What a task is organised by: its priority, its tags and the time zone its dates live in.
+//! What a task is organised by: its priority and its tags.
 
 use std::fmt;
-
-use chrono_tz::Tz;
 
 use crate::{DomainError, InvalidReason};
 
@@ -163,36 +161,6 @@ impl Tags {
     }
 }
 
-/// An IANA time zone (`Europe/Berlin`), in which a recurring task's local times repeat
-/// and all-day dates are judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeZone(Tz);
-
-impl TimeZone {
-    pub const UTC: Self = Self(Tz::UTC);
-
-    /// # Errors
-    /// `DomainError::Invalid` for `field` when `raw` is not an IANA zone name.
-    pub fn parse(field: &'static str, raw: &str) -> Result<Self, DomainError> {
-        raw.trim().parse::<Tz>().map(Self).map_err(|_| {
-            DomainError::invalid(
-                field,
-                InvalidReason::Malformed("an IANA time zone name, like Europe/Berlin or UTC"),
-            )
-        })
-    }
-
-    #[must_use]
-    pub fn tz(self) -> Tz {
-        self.0
-    }
-
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        self.0.name()
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -260,21 +228,6 @@ mod tests {
         assert_eq!(
             Tags::parse(&twenty_with_repeats).unwrap().as_slice().len(),
             20
-        );
-    }
-
-    #[test]
-    fn time_zones_are_iana_names() {
-        assert_eq!(
-            TimeZone::parse("tz", "Europe/Berlin").unwrap().name(),
-            "Europe/Berlin"
-        );
-        assert_eq!(TimeZone::parse("tz", "UTC").unwrap(), TimeZone::UTC);
-        assert_eq!(
-            TimeZone::parse("tz", "Mars/Olympus")
-                .unwrap_err()
-                .to_string(),
-            "tz must be an IANA time zone name, like Europe/Berlin or UTC"
         );
     }
 }

@@ -1,3 +1,6 @@
+//! How a task repeats: a recurrence rule (a subset of RFC 5545's RRULE), parsed, printed
+//! and stepped to the next occurrence.
+
 use std::fmt;
 
 use chrono::{

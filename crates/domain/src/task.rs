@@ -1,3 +1,5 @@
+//! The task: its title and description, its fields, and the edits that change it.
+
 use crate::{
     DomainError, Due, InvalidReason, Position, Priority, Recurrence, Tags, TaskId, TimeZone,
     Timestamp, UserId,

@@ -1,3 +1,6 @@
+//! Users as the service sees them: Better Auth's user row, its roles, and the
+//! authenticated caller.
+
 use crate::{DomainError, InvalidReason, Timestamp, UserId};
 
 /// The roles stored in Better Auth's `"user".role` column.
