@@ -22,12 +22,15 @@ test-rust:
 	@# The criterion benches build and run each case once, untimed, so they cannot rot.
 	$(CARGO) test --workspace --bench '*'
 
-## The PostgreSQL adapter suite through PgBouncer in transaction mode (skipped, with the
-## reason, when `make pgbouncer` has not provided one; required with CI=true).
+## The PostgreSQL adapter suite through PgBouncer in transaction mode. PgBouncer is built
+## first when missing (root only: exit 3 from build.sh means it cannot be here, and the
+## pass is then skipped with the reason; any other failure fails make test).
 test-pooler:
+	@bash docker/pgbouncer/build.sh || [ $$? -eq 3 ]
 	python3 docker/pgbouncer/adapters.py
 
 ## PgBouncer >= 1.21 at target/pgbouncer (built from Debian's source package; needs root).
+## make test-pooler runs it too.
 pgbouncer:
 	bash docker/pgbouncer/build.sh
 
@@ -63,11 +66,16 @@ lint: check-deps k8s-check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## The HTTP adapter never depends on persistence, and neither on each other's frameworks.
+## Dependencies point inward only (docs/architecture.md): the HTTP adapter never depends on
+## persistence, neither on the other's framework, the domain on no I/O crate, and the
+## migrations on no crate of ours but the domain (for the rules the backfills share).
 check-deps:
 	@! $(CARGO) tree -p todo-http -e normal --prefix none | grep -q '^todo-persistence' || (echo "todo-http must not depend on todo-persistence" && exit 1)
 	@! $(CARGO) tree -p todo-persistence -e normal --prefix none | grep -q '^actix-web' || (echo "todo-persistence must not depend on actix-web" && exit 1)
 	@! $(CARGO) tree -p todo-domain -e normal --prefix none | grep -Eq '^(sea-orm|actix-web|tokio) ' || (echo "todo-domain must stay free of I/O crates" && exit 1)
+	@! $(CARGO) tree -p todo-application -e normal --prefix none | grep -Eq '^(sea-orm|sqlx|actix-web|todo-persistence|todo-http) ' || (echo "todo-application must depend on no adapter or framework" && exit 1)
+	@bad=$$($(CARGO) tree -p todo-migration -e normal --prefix none | grep -o '^todo-[a-z-]*' | sort -u | grep -vx -e todo-migration -e todo-domain); \
+		[ -z "$$bad" ] || (echo "todo-migration may depend on todo-domain only, not: $$bad" && exit 1)
 	@echo "dependency direction: ok"
 
 fmt:

@@ -13,10 +13,10 @@ default postgres://postgres@127.0.0.1:5432/postgres).
 import json, os, re, resource, secrets, shutil, subprocess, sys, tempfile, time
 import urllib.request
 
-from support import cpu_seconds, free_port, hs256, psql, rss_kib
+from support import cpu_seconds, free_port, hs256, psql, rss_kib, server_bin, target_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("TODO_SERVER_BIN", os.path.join(ROOT, "target/release/todo-server"))
+BIN = server_bin("release")
 PG = os.environ.get("SMOKE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DURATION = int(os.environ.get("BENCH_DURATION", "3"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -292,7 +292,7 @@ def main():
         for scenario in SCENARIOS:
             perf = None
             if PERF:
-                out_dir = os.path.join(ROOT, "target", "bench")
+                out_dir = os.path.join(target_dir(), "bench")
                 os.makedirs(out_dir, exist_ok=True)
                 perf = subprocess.Popen(
                     ["perf", "record", "-q", "-F", "999", "-g", "-p", str(proc.pid),

@@ -2,6 +2,20 @@
 import base64, hashlib, hmac, json, os, socket, subprocess, sys, time
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def target_dir():
+    """Cargo's target directory: CARGO_TARGET_DIR (relative to the repository root when
+    relative), else target/ in the repository, as cargo itself decides."""
+    return os.path.join(ROOT, os.environ.get("CARGO_TARGET_DIR", "target"))
+
+
+def server_bin(profile="release"):
+    """The todo-server binary of a cargo profile; TODO_SERVER_BIN overrides it."""
+    return os.environ.get("TODO_SERVER_BIN") or os.path.join(target_dir(), profile, "todo-server")
+
+
 def psql(url, sql):
     """Runs `sql` on `url`; stops the run with psql's own message when it fails."""
     done = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql],

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Container-like smoke test of the release binary (`make smoke`).
 
-Starts target/release/todo-server configured only through environment variables, the way
+Starts the release todo-server (in $CARGO_TARGET_DIR when set) configured only through environment variables, the way
 docker/Dockerfile runs it (production profile, PostgreSQL URL, secret), on a fresh
 PostgreSQL database, then: waits for /health/ready, serves an authenticated create + list,
 receives SIGTERM while a request is in flight, reports readiness 503 from the moment
@@ -12,10 +12,11 @@ import json, os, secrets, signal, socket, subprocess, sys, threading, time
 import urllib.error, urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
-from support import free_port, hs256, psql, rss_kib  # noqa: E402
+from support import free_port, hs256, psql, rss_kib, server_bin, target_dir  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("TODO_SERVER_BIN", os.path.join(ROOT, "target/release/todo-server"))
+BIN = server_bin("release")
+SMOKE_LOG = os.path.join(target_dir(), "smoke.log")
 PG = os.environ.get("SMOKE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SECRET = "smoke-" + secrets.token_hex(16)
 GRACE_SECS = 10
@@ -91,7 +92,7 @@ def main():
         "TODO__HTTP__SHUTDOWN_DELAY_MS": str(DELAY_MS),
         "RUST_LOG": "info",
     }
-    log = open(os.path.join(ROOT, "target", "smoke.log"), "w")
+    log = open(SMOKE_LOG, "w")
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     proc = subprocess.Popen([BIN], env=env, stdout=log, stderr=log)
@@ -134,9 +135,9 @@ def main():
         print(f"exited {code} {stopped:.2f} s after SIGTERM (grace {GRACE_SECS} s, readiness delay {DELAY_MS} ms)")
         check(code == 0, "exit code 0")
         check(stopped < GRACE_SECS, "stopped within the grace period")
-        lines = [json.loads(l) for l in open(os.path.join(ROOT, "target", "smoke.log")) if l.startswith("{")]
+        lines = [json.loads(l) for l in open(SMOKE_LOG) if l.startswith("{")]
         check(any(l.get("message") == "request finished" for l in lines), "JSON logs, one line per event")
-        check(SECRET not in open(os.path.join(ROOT, "target", "smoke.log")).read(), "the secret is not logged")
+        check(SECRET not in open(SMOKE_LOG).read(), "the secret is not logged")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -10,9 +10,13 @@ const run = promisify(execFile);
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const repoRoot = path.resolve(packageDir, "../..");
 
+// Cargo's target directory, as cargo decides it: CARGO_TARGET_DIR (relative to the
+// repository root when relative), else target/ in the repository.
+const targetDir = path.resolve(repoRoot, process.env.CARGO_TARGET_DIR ?? "target");
+
 export const BIN = process.env.TODO_SERVER_BIN
   ? path.resolve(packageDir, process.env.TODO_SERVER_BIN)
-  : path.resolve(packageDir, "../../target/debug/todo-server");
+  : path.join(targetDir, "debug", "todo-server");
 
 export const TEST_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
