@@ -1,0 +1,294 @@
+//! Which of an owner's tasks a list reads, in which order: filters, sorts and cursors.
+
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, IntoSimpleExpr, Order, QueryFilter, QueryOrder,
+    QuerySelect, Value,
+};
+use todo_application::ports::PortError;
+use todo_domain::{
+    DueWindow, ListCursor, Sort, SortKey, SortValue, Status, TaskFilter, TaskQuery, UserId,
+    search_keys,
+};
+
+use crate::entities::task::{Column, Entity};
+use crate::entities::task_write;
+
+/// The escape character of every LIKE pattern, named in its `ESCAPE` clause (SQLite has
+/// none by default; PostgreSQL's default is this one).
+const LIKE_ESCAPE: char = '\\';
+
+/// A LIKE pattern matching any text that contains `literal`, whose `%`, `_` and escape
+/// characters stand for themselves.
+fn containing(literal: &str) -> LikeExpr {
+    let mut pattern = String::with_capacity(literal.len() + 2);
+    pattern.push('%');
+    for c in literal.chars() {
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            pattern.push(LIKE_ESCAPE);
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    LikeExpr::new(pattern).escape(LIKE_ESCAPE)
+}
+
+/// `owner`'s tasks that pass `filter`, "overdue" and "due today" judged by `window`.
+fn matching(owner: &UserId, filter: &TaskFilter, window: &DueWindow) -> Condition {
+    let mut all = Condition::all().add(Column::UserId.eq(owner.as_str()));
+    match filter.status {
+        Status::All => {}
+        Status::Pending => all = all.add(Column::Completed.eq(false)),
+        Status::Completed => all = all.add(Column::Completed.eq(true)),
+    }
+    if !filter.priorities.is_empty() {
+        all = all.add(Column::Priority.is_in(filter.priorities.iter().map(|p| p.rank())));
+    }
+    for tag in &filter.tags {
+        let needle = search_keys::tag_needle(tag.as_str());
+        all = all.add(task_write::Column::TagsKey.like(containing(&needle)));
+    }
+    if let Some(text) = &filter.text {
+        all = all.add(task_write::Column::SearchKey.like(containing(&text.folded())));
+    }
+    if let Some(before) = filter.due_before {
+        all = all.add(Column::DueAt.lt(before));
+    }
+    if let Some(from) = filter.due_after {
+        all = all.add(Column::DueAt.gte(from));
+    }
+    if filter.overdue {
+        if filter.status != Status::Pending {
+            all = all.add(Column::Completed.eq(false));
+        }
+        all = all.add(due_before_now(window));
+    }
+    if filter.due_today {
+        all = all.add(due_today(window));
+    }
+    if let Some(since) = filter.updated_since {
+        all = all.add(Column::UpdatedAt.gte(since));
+    }
+    all
+}
+
+/// Due before now (all-day tasks: before today), whether open or not.
+pub(super) fn due_before_now(window: &DueWindow) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(Column::DueAllDay.eq(true))
+                .add(Column::DueAt.lt(window.dates_before)),
+        )
+        .add(
+            Condition::all()
+                .add(Column::DueAllDay.eq(false))
+                .add(Column::DueAt.lt(window.instants_before)),
+        )
+}
+
+/// Due today (all-day tasks: on today's date).
+pub(super) fn due_today(window: &DueWindow) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(Column::DueAllDay.eq(true))
+                .add(Column::DueAt.eq(window.today_date)),
+        )
+        .add(
+            Condition::all()
+                .add(Column::DueAllDay.eq(false))
+                .add(Column::DueAt.gte(window.today_from))
+                .add(Column::DueAt.lt(window.today_until)),
+        )
+}
+
+/// The column `key` orders by, and whether it may be NULL (such tasks come last).
+fn sort_column(key: SortKey) -> (Expr, bool) {
+    match key {
+        SortKey::CreatedAt => (Column::CreatedAt.into_simple_expr(), false),
+        SortKey::UpdatedAt => (Column::UpdatedAt.into_simple_expr(), false),
+        SortKey::Due => (Column::DueAt.into_simple_expr(), true),
+        SortKey::Priority => (Column::Priority.into_simple_expr(), true),
+        SortKey::Title => (task_write::Column::TitleKey.into_simple_expr(), false),
+        SortKey::Position => (Column::Position.into_simple_expr(), false),
+    }
+}
+
+/// The stored form of a cursor's value for `key` (`None`: NULL, no value).
+pub(super) fn cursor_value(key: SortKey, value: &SortValue) -> Result<Option<Value>, PortError> {
+    match (key, value) {
+        (SortKey::CreatedAt | SortKey::UpdatedAt | SortKey::Due, SortValue::Instant(at)) => {
+            Ok(at.map(Value::from))
+        }
+        (SortKey::Priority, SortValue::Rank(rank)) => Ok(rank.map(Value::from)),
+        (SortKey::Title | SortKey::Position, SortValue::Text(text)) => {
+            Ok(Some(Value::from(text.as_str())))
+        }
+        _ => Err(PortError::Other(
+            format!(
+                "a cursor holding {value:?} does not fit the {} sort",
+                key.as_str()
+            )
+            .into(),
+        )),
+    }
+}
+
+/// The tasks strictly after `cursor` in `sort`'s order: `(value, id)` beyond the cursor's,
+/// where NULL values come after every other, in both directions.
+fn after_cursor(sort: Sort, cursor: &ListCursor) -> Result<Condition, PortError> {
+    let (column, nullable) = sort_column(sort.key);
+    let beyond = |left: Expr, right: Expr| {
+        if sort.descending {
+            left.lt(right)
+        } else {
+            left.gt(right)
+        }
+    };
+    let id = Expr::val(cursor.id.as_uuid());
+    Ok(match cursor_value(sort.key, &cursor.value)? {
+        // A row comparison: both backends bound an index range scan with it.
+        Some(value) => {
+            let later = Condition::any().add(beyond(
+                Expr::tuple([column.clone(), Column::Id.into_simple_expr()]),
+                Expr::tuple([Expr::val(value), id]),
+            ));
+            if nullable {
+                later.add(column.is_null())
+            } else {
+                later
+            }
+        }
+        None => Condition::all()
+            .add(column.is_null())
+            .add(beyond(Column::Id.into_simple_expr(), id)),
+    })
+}
+
+/// The one statement of
+/// [`TaskRepository::search`](todo_application::ports::TaskRepository::search).
+pub(super) fn search_statement(
+    owner: &UserId,
+    query: &TaskQuery,
+    limit: u32,
+    after: Option<&ListCursor>,
+) -> Result<sea_orm::Select<Entity>, PortError> {
+    let sort = query.sort;
+    let mut select = Entity::find().filter(matching(owner, &query.filter, &query.window));
+    if let Some(cursor) = after {
+        select = select.filter(after_cursor(sort, cursor)?);
+    }
+    let order = if sort.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let (column, nullable) = sort_column(sort.key);
+    // NULLS LAST only where there can be NULLs: a NOT NULL column keeps the plain order,
+    // which every index on it serves in both directions.
+    select = if nullable {
+        select.order_by_with_nulls(column, order.clone(), NullOrdering::Last)
+    } else {
+        select.order_by(column, order.clone())
+    };
+    Ok(select.order_by(Column::Id, order).limit(u64::from(limit)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbBackend, QueryTrait};
+    use todo_domain::{Tag, TaskId, TimeZone};
+
+    /// The plain list is the statement `list` issues; a filtered one adds its conditions,
+    /// a sort by a column that may be NULL orders NULLs last, and a cursor continues with a
+    /// row comparison (or, past a value, with the NULLs).
+    #[test]
+    fn search_statements_read_as_intended() {
+        let owner = UserId::parse("alice").unwrap();
+        let window = DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC);
+        let get = Entity::find().build(DbBackend::Postgres).sql;
+        let list_columns = get.split_once(" FROM ").unwrap().0;
+        let sql = |filter: TaskFilter, sort: &str, after: Option<ListCursor>| {
+            let query = TaskQuery {
+                filter,
+                sort: Sort::parse(sort).unwrap(),
+                window,
+            };
+            let select = search_statement(&owner, &query, 51, after.as_ref()).unwrap();
+            let sql = select.build(DbBackend::Postgres).sql;
+            // The columns: those of `task`, as `get` and `list` read them.
+            let (columns, rest) = sql.split_once(" FROM ").unwrap();
+            assert_eq!(columns, list_columns);
+            rest.to_owned()
+        };
+        let list = Entity::find()
+            .filter(Column::UserId.eq(owner.as_str()))
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .limit(51)
+            .build(DbBackend::Postgres)
+            .sql;
+        assert!(list.ends_with(&format!(
+            " FROM {}",
+            sql(TaskFilter::default(), "created_at", None)
+        )));
+        let filter = TaskFilter {
+            status: Status::Pending,
+            tags: vec![Tag::parse("Work").unwrap()],
+            text: Some(todo_domain::SearchText::parse("50%").unwrap()),
+            overdue: true,
+            ..TaskFilter::default()
+        };
+        let id = TaskId::from_uuid(uuid::Uuid::nil());
+        assert_eq!(
+            sql(
+                filter.clone(),
+                "-due",
+                Some(ListCursor {
+                    value: SortValue::Instant(Some(chrono::DateTime::UNIX_EPOCH)),
+                    id
+                })
+            ),
+            r#""task" WHERE "task"."user_id" = $1 AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND (("task"."due_at", "task"."id") < ($9, $10) OR "task"."due_at" IS NULL) ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $11"#
+        );
+        assert_eq!(
+            sql(
+                filter,
+                "-due",
+                Some(ListCursor {
+                    value: SortValue::Instant(None),
+                    id
+                })
+            ),
+            r#""task" WHERE "task"."user_id" = $1 AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND "task"."due_at" IS NULL AND "task"."id" < $9 ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $10"#
+        );
+        assert_eq!(
+            sql(
+                TaskFilter::default(),
+                "title",
+                Some(ListCursor {
+                    value: SortValue::Text("b".to_owned()),
+                    id
+                })
+            ),
+            r#""task" WHERE "task"."user_id" = $1 AND ("task"."title_key", "task"."id") > ($2, $3) ORDER BY "task"."title_key" ASC, "task"."id" ASC LIMIT $4"#
+        );
+    }
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        let pattern = |literal: &str| {
+            Entity::find()
+                .filter(task_write::Column::SearchKey.like(containing(literal)))
+                .build(DbBackend::Sqlite)
+                .values
+                .unwrap()
+                .0
+        };
+        assert_eq!(pattern("100%_a\\b"), [Value::from("%100\\%\\_a\\\\b%")]);
+        assert_eq!(pattern("\nwork\n"), [Value::from("%\nwork\n%")]);
+    }
+}

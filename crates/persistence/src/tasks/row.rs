@@ -1,0 +1,281 @@
+//! The `task` table's rows as values: a task's stored form, both ways, and the counts of stats.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::{DbErr, FromQueryResult, IdenStatic, QueryResult};
+use todo_application::ports::PortError;
+use todo_domain::{
+    Due, Position, Priority, Recurrence, Tag, Tags, Task, TaskDescription, TaskId, TaskTitle,
+    TimeZone, UserId, search_keys,
+};
+
+use crate::entities::task::{self, Column};
+use crate::entities::task_write;
+use crate::error::corrupt;
+
+/// Tags are stored joined with a line feed: a tag has no control characters, so the
+/// separator is unambiguous, and no tags is the empty string.
+const TAG_SEPARATOR: char = '\n';
+
+fn tags_to_stored(tags: &Tags) -> String {
+    let mut stored = String::new();
+    for (i, tag) in tags.as_slice().iter().enumerate() {
+        if i > 0 {
+            stored.push(TAG_SEPARATOR);
+        }
+        stored.push_str(tag.as_str());
+    }
+    stored
+}
+
+pub(super) fn tags_from_stored(stored: &str) -> Result<Tags, PortError> {
+    if stored.is_empty() {
+        return Ok(Tags::default());
+    }
+    let raw: Vec<&str> = stored.split(TAG_SEPARATOR).collect();
+    // Each one must be a tag exactly as written (parsing trims).
+    for r in &raw {
+        let tag = Tag::parse(r).map_err(|e| corrupt("tags", e))?;
+        if tag.as_str() != *r {
+            return Err(corrupt("tags", format!("{r:?} is not trimmed")));
+        }
+    }
+    Tags::parse(&raw).map_err(|e| corrupt("tags", e))
+}
+
+/// A task row read for the domain. On PostgreSQL sqlx decodes the columns itself: for an
+/// `Option<T>` field SeaORM decodes a `T` and turns the error a NULL gives into `None`,
+/// after formatting its message — 13% of the instructions of a 50-task page, where most
+/// optional fields are NULL (docs/performance.md). Other backends read as SeaORM does.
+pub(super) struct TaskRow(task::Model);
+
+impl FromQueryResult for TaskRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        use sea_orm::sqlx::{self, Row, postgres::Postgres};
+
+        // By position when the select list is the entity's columns in order (it is for
+        // every read of a task), else by name: a name costs a hash lookup per column per row.
+        fn col<'r, T>(row: &'r sqlx::postgres::PgRow, column: Column) -> Result<T, DbErr>
+        where
+            T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+        {
+            let name = column.as_str();
+            let index = column as usize;
+            let decoded = if row
+                .columns()
+                .get(index)
+                .is_some_and(|c| sqlx::Column::name(c) == name)
+            {
+                row.try_get(index)
+            } else {
+                row.try_get(name)
+            };
+            decoded.map_err(|e| DbErr::Type(format!("task.{name}: {e}")))
+        }
+
+        let Some(row) = res.try_as_pg_row().filter(|_| pre.is_empty()) else {
+            return task::Model::from_query_result(res, pre).map(Self);
+        };
+        Ok(Self(task::Model {
+            id: col(row, Column::Id)?,
+            user_id: col(row, Column::UserId)?,
+            title: col(row, Column::Title)?,
+            description: col(row, Column::Description)?,
+            completed: col(row, Column::Completed)?,
+            created_at: col(row, Column::CreatedAt)?,
+            updated_at: col(row, Column::UpdatedAt)?,
+            priority: col(row, Column::Priority)?,
+            tags: col(row, Column::Tags)?,
+            due_at: col(row, Column::DueAt)?,
+            due_all_day: col(row, Column::DueAllDay)?,
+            remind_at: col(row, Column::RemindAt)?,
+            completed_at: col(row, Column::CompletedAt)?,
+            recurrence: col(row, Column::Recurrence)?,
+            time_zone: col(row, Column::TimeZone)?,
+            occurrences_done: col(row, Column::OccurrencesDone)?,
+            version: col(row, Column::Version)?,
+            position: col(row, Column::Position)?,
+            series_time: col(row, Column::SeriesTime)?,
+        }))
+    }
+}
+
+impl TaskRow {
+    pub(super) fn task(self) -> Result<Task, PortError> {
+        to_domain(self.0)
+    }
+}
+
+fn to_domain(m: task::Model) -> Result<Task, PortError> {
+    Ok(Task {
+        id: TaskId::from_uuid(m.id),
+        owner: UserId::parse(&m.user_id).map_err(|e| corrupt("user id", e))?,
+        title: TaskTitle::parse(&m.title).map_err(|e| corrupt("title", e))?,
+        description: match m.description {
+            Some(d) => TaskDescription::parse(&d).map_err(|e| corrupt("description", e))?,
+            None => None,
+        },
+        completed: m.completed,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+        priority: m
+            .priority
+            .map(|rank| {
+                Priority::from_rank(rank)
+                    .ok_or_else(|| corrupt("priority", format!("unknown rank {rank}")))
+            })
+            .transpose()?,
+        tags: tags_from_stored(&m.tags)?,
+        due: m.due_at.map(|at| {
+            if m.due_all_day {
+                Due::Date(at.date_naive())
+            } else {
+                Due::At(at)
+            }
+        }),
+        remind_at: m.remind_at,
+        completed_at: m.completed_at,
+        recurrence: m
+            .recurrence
+            .as_deref()
+            .map(Recurrence::parse)
+            .transpose()
+            .map_err(|e| corrupt("recurrence", e))?,
+        time_zone: m
+            .time_zone
+            .as_deref()
+            .map(|name| TimeZone::parse("time_zone", name))
+            .transpose()
+            .map_err(|e| corrupt("time zone", e))?,
+        occurrences_done: u32::try_from(m.occurrences_done)
+            .map_err(|_| corrupt("occurrences done", m.occurrences_done))?,
+        version: m.version,
+        // A row an earlier version wrote (during a rolling deploy) has none until the next
+        // start fills it in: the one it would have been given.
+        position: if m.position.is_empty() {
+            Position::initial(m.created_at, TaskId::from_uuid(m.id))
+        } else {
+            Position::parse(&m.position).map_err(|e| corrupt("position", e))?
+        },
+        series_time: m
+            .series_time
+            .map(|micros| {
+                series_time_from_stored(micros).ok_or_else(|| corrupt("series time", micros))
+            })
+            .transpose()?,
+    })
+}
+
+/// A time of day as stored: microseconds after midnight.
+fn series_time_to_stored(t: chrono::NaiveTime) -> i64 {
+    use chrono::Timelike;
+    i64::from(t.num_seconds_from_midnight()) * 1_000_000 + i64::from(t.nanosecond() / 1_000)
+}
+
+fn series_time_from_stored(micros: i64) -> Option<chrono::NaiveTime> {
+    let secs = u32::try_from(micros.div_euclid(1_000_000)).ok()?;
+    let nanos = u32::try_from(micros.rem_euclid(1_000_000))
+        .ok()?
+        .checked_mul(1_000)?;
+    chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)
+}
+
+/// Every column of `t`, as stored, with the keys derived from it.
+pub(super) fn to_row(t: &Task) -> task_write::ActiveModel {
+    task_write::ActiveModel {
+        id: Set(t.id.as_uuid()),
+        user_id: Set(t.owner.as_str().to_owned()),
+        title: Set(t.title.as_str().to_owned()),
+        description: Set(t.description.as_ref().map(|d| d.as_str().to_owned())),
+        completed: Set(t.completed),
+        created_at: Set(t.created_at),
+        updated_at: Set(t.updated_at),
+        priority: Set(t.priority.map(Priority::rank)),
+        tags: Set(tags_to_stored(&t.tags)),
+        due_at: Set(t.due.as_ref().map(Due::starts_at_utc)),
+        due_all_day: Set(matches!(t.due, Some(Due::Date(_)))),
+        remind_at: Set(t.remind_at),
+        completed_at: Set(t.completed_at),
+        recurrence: Set(t.recurrence.as_ref().map(ToString::to_string)),
+        time_zone: Set(t.time_zone.map(|z| z.name().to_owned())),
+        // A series ends at `Recurrence::MAX_COUNT` occurrences: far below `i32::MAX`.
+        occurrences_done: Set(i32::try_from(t.occurrences_done).unwrap_or(i32::MAX)),
+        version: Set(t.version),
+        position: Set(t.position.as_str().to_owned()),
+        series_time: Set(t.series_time.map(series_time_to_stored)),
+        title_key: Set(search_keys::title_key(t.title.as_str())),
+        search_key: Set(search_keys::search_key(
+            t.title.as_str(),
+            t.description.as_ref().map(TaskDescription::as_str),
+        )),
+        tags_key: Set(search_keys::tags_key(
+            t.tags.as_slice().iter().map(Tag::as_str),
+        )),
+    }
+}
+
+/// The counts of [`TaskRepository::stats`](todo_application::ports::TaskRepository::stats),
+/// as one row.
+#[derive(Debug, Default, FromQueryResult)]
+pub(super) struct StatsRow {
+    pub(super) total: i64,
+    pub(super) pending: i64,
+    pub(super) completed: i64,
+    pub(super) high: i64,
+    pub(super) medium: i64,
+    pub(super) low: i64,
+    pub(super) no_priority: i64,
+    pub(super) overdue: i64,
+    pub(super) due_today: i64,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_keys_are_folded_beyond_ascii() {
+        let mut t = Task::new(
+            TaskId::from_uuid(uuid::Uuid::nil()),
+            UserId::parse("alice").unwrap(),
+            TaskTitle::parse("ÄPFEL & Birnen").unwrap(),
+            TaskDescription::parse("Für den KUCHEN\nzwei Kilo").unwrap(),
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        t.tags = Tags::parse(&["Work", "ÉTÉ", "home"]).unwrap();
+        let keys = |t: &Task| {
+            let row = to_row(t);
+            (
+                row.title_key.unwrap(),
+                row.search_key.unwrap(),
+                row.tags_key.unwrap(),
+            )
+        };
+        assert_eq!(
+            keys(&t),
+            (
+                "äpfel & birnen".to_owned(),
+                "äpfel & birnen\nfür den kuchen\nzwei kilo".to_owned(),
+                "\nhome\nwork\nété\n".to_owned()
+            )
+        );
+        t.description = None;
+        t.tags = Tags::default();
+        let (_, search, tags) = keys(&t);
+        assert_eq!(search, "äpfel & birnen\n");
+        assert_eq!(tags, "");
+    }
+
+    #[test]
+    fn tags_are_stored_one_per_line() {
+        let tags = Tags::parse(&["work", "Küche", "日本"]).unwrap();
+        let stored = tags_to_stored(&tags);
+        assert_eq!(stored, "Küche\nwork\n日本");
+        assert_eq!(tags_from_stored(&stored).unwrap(), tags);
+        assert_eq!(tags_to_stored(&Tags::default()), "");
+        assert_eq!(tags_from_stored("").unwrap(), Tags::default());
+        for bad in ["a\n\nb", "a\n", " a", "a,b", "a\tb"] {
+            assert!(tags_from_stored(bad).is_err(), "{bad:?}");
+        }
+    }
+}
