@@ -7,6 +7,7 @@ use todo_domain::{
 
 use crate::pagination::{Page, PageSettings, paginate, task_page};
 use crate::ports::{Clock, SystemClock, TaskRepository, UserRepository};
+use crate::promotion::promote_user;
 use crate::{ApplicationError, UserCache};
 
 /// Where the next page of users starts.
@@ -160,24 +161,6 @@ impl AdminService {
             .await?
             .ok_or(ApplicationError::NotFound("user"))
     }
-}
-
-/// Adds the primary admin role to `user` unless they are an admin already.
-pub(crate) async fn promote_user(
-    users: &dyn UserRepository,
-    cache: &UserCache,
-    admin_roles: &AdminRoles,
-    mut user: User,
-) -> Result<(User, bool), ApplicationError> {
-    if user.roles.is_admin(admin_roles) {
-        return Ok((user, false));
-    }
-    let roles = user.roles.promoted(admin_roles);
-    users.set_role(&user.id, &roles).await?;
-    cache.forget(&user.id);
-    tracing::info!(user = %user.id, "configured admin user promoted to admin");
-    user.roles = roles;
-    Ok((user, true))
 }
 
 #[cfg(test)]
