@@ -6,7 +6,7 @@ use todo_domain::{
 };
 
 use crate::pagination::{Page, PageSettings, paginate, task_page};
-use crate::ports::{Clock, SystemClock, TaskRepository, UserRepository};
+use crate::ports::{Clock, TaskRepository, UserRepository};
 use crate::promotion::promote_user;
 use crate::{ApplicationError, UserCache};
 
@@ -25,9 +25,11 @@ pub struct AdminService {
 }
 
 impl AdminService {
+    /// `clock` stamps deletions (their tombstones) and judges "now" in task lists.
     pub fn new(
         users: Arc<dyn UserRepository>,
         tasks: Arc<dyn TaskRepository>,
+        clock: Arc<dyn Clock>,
         cache: Arc<UserCache>,
         admin_roles: AdminRoles,
         pages: PageSettings,
@@ -38,20 +40,8 @@ impl AdminService {
             cache,
             admin_roles,
             pages,
-            clock: Arc::new(SystemClock),
+            clock,
         }
-    }
-
-    /// The clock deletions are stamped with (tombstones); the system clock by default.
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    #[must_use]
-    pub fn admin_roles(&self) -> &AdminRoles {
-        &self.admin_roles
     }
 
     pub async fn list_users(
@@ -175,6 +165,7 @@ mod tests {
         AdminService::new(
             Arc::new(users),
             Arc::new(tasks),
+            fixed_clock(50),
             Arc::new(UserCache::disabled()),
             AdminRoles::default(),
             PageSettings {
@@ -340,6 +331,7 @@ mod tests {
         let svc = AdminService::new(
             Arc::new(users),
             Arc::new(MockTaskRepository::new()),
+            fixed_clock(50),
             cache.clone(),
             AdminRoles::default(),
             PageSettings::default(),

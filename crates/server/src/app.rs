@@ -99,11 +99,11 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
         AdminService::new(
             users.clone(),
             tasks,
+            clock.clone(),
             cache.clone(),
             admin_roles.clone(),
             pages,
-        )
-        .with_clock(clock.clone()),
+        ),
         AuthService::new(verifiers, users, clock, cache, admin_roles, admin_user_id),
         readiness,
         HttpSettings {
