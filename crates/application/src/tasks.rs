@@ -9,7 +9,7 @@ use todo_domain::{
 
 use crate::ApplicationError;
 use crate::pagination::{Page, PageSettings, paginate, task_page};
-use crate::ports::{Clock, IdGenerator, IdempotentInsert, TaskRepository};
+use crate::ports::{Clock, IdGenerator, IdempotentInsert, Purged, TaskRepository};
 
 /// A task to create, as parsed from a client's request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -572,7 +572,7 @@ impl TaskService {
 
     /// Forgets tombstones older than the retention and idempotency keys older than their
     /// window; how many of each. Run periodically by the server.
-    pub async fn purge_expired(&self) -> Result<(u64, u64), ApplicationError> {
+    pub async fn purge_expired(&self) -> Result<Purged, ApplicationError> {
         let now = self.clock.now();
         Ok(self
             .tasks
@@ -2079,8 +2079,19 @@ mod tests {
                 eq(at(50) - chrono::TimeDelta::hours(24)),
             )
             .times(1)
-            .returning(|_, _| Ok((3, 1)));
-        assert_eq!(service(tasks).purge_expired().await.unwrap(), (3, 1));
+            .returning(|_, _| {
+                Ok(Purged {
+                    tombstones: 3,
+                    keys: 1,
+                })
+            });
+        assert_eq!(
+            service(tasks).purge_expired().await.unwrap(),
+            Purged {
+                tombstones: 3,
+                keys: 1
+            }
+        );
     }
 
     // ----- move -----

@@ -6,7 +6,7 @@ use sea_orm::{
     IdenStatic, IntoSimpleExpr, Iterable, Order, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     QueryTrait, Statement, TransactionTrait, TryInsertResult, Value,
 };
-use todo_application::ports::{IdempotentInsert, PortError, TaskRepository};
+use todo_application::ports::{IdempotentInsert, PortError, Purged, TaskRepository};
 use todo_domain::{
     Change, Due, DueWindow, IdempotencyKey, ListCursor, Position, Priority, Recurrence, Sort,
     SortKey, SortValue, Status, Tag, Tags, Task, TaskDescription, TaskFilter, TaskId, TaskQuery,
@@ -860,7 +860,7 @@ impl TaskRepository for SeaTaskRepository {
         &self,
         tombstones_before: Timestamp,
         keys_before: Timestamp,
-    ) -> Result<(u64, u64), PortError> {
+    ) -> Result<Purged, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let tombstones = task_tombstone::Entity::delete_many()
             .filter(task_tombstone::Column::DeletedAt.lt(tombstones_before))
@@ -872,7 +872,10 @@ impl TaskRepository for SeaTaskRepository {
             .exec(&*db)
             .await
             .map_err(map_db_err)?;
-        Ok((tombstones.rows_affected, keys.rows_affected))
+        Ok(Purged {
+            tombstones: tombstones.rows_affected,
+            keys: keys.rows_affected,
+        })
     }
 }
 
