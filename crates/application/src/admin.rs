@@ -6,7 +6,8 @@ use todo_domain::{
 };
 
 use crate::pagination::{Page, PageSettings, paginate, task_page};
-use crate::ports::{Clock, SystemClock, TaskRepository, UserRepository};
+use crate::ports::{Clock, TaskRepository, UserRepository};
+use crate::promotion::promote_user;
 use crate::{ApplicationError, UserCache};
 
 /// Where the next page of users starts.
@@ -24,9 +25,11 @@ pub struct AdminService {
 }
 
 impl AdminService {
+    /// `clock` stamps deletions (their tombstones) and judges "now" in task lists.
     pub fn new(
         users: Arc<dyn UserRepository>,
         tasks: Arc<dyn TaskRepository>,
+        clock: Arc<dyn Clock>,
         cache: Arc<UserCache>,
         admin_roles: AdminRoles,
         pages: PageSettings,
@@ -37,20 +40,8 @@ impl AdminService {
             cache,
             admin_roles,
             pages,
-            clock: Arc::new(SystemClock),
+            clock,
         }
-    }
-
-    /// The clock deletions are stamped with (tombstones); the system clock by default.
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    #[must_use]
-    pub fn admin_roles(&self) -> &AdminRoles {
-        &self.admin_roles
     }
 
     pub async fn list_users(
@@ -162,24 +153,6 @@ impl AdminService {
     }
 }
 
-/// Adds the primary admin role to `user` unless they are an admin already.
-pub(crate) async fn promote_user(
-    users: &dyn UserRepository,
-    cache: &UserCache,
-    admin_roles: &AdminRoles,
-    mut user: User,
-) -> Result<(User, bool), ApplicationError> {
-    if user.roles.is_admin(admin_roles) {
-        return Ok((user, false));
-    }
-    let roles = user.roles.promoted(admin_roles);
-    users.set_role(&user.id, &roles).await?;
-    cache.forget(&user.id);
-    tracing::info!(user = %user.id, "configured admin user promoted to admin");
-    user.roles = roles;
-    Ok((user, true))
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -192,6 +165,7 @@ mod tests {
         AdminService::new(
             Arc::new(users),
             Arc::new(tasks),
+            fixed_clock(50),
             Arc::new(UserCache::disabled()),
             AdminRoles::default(),
             PageSettings {
@@ -357,6 +331,7 @@ mod tests {
         let svc = AdminService::new(
             Arc::new(users),
             Arc::new(MockTaskRepository::new()),
+            fixed_clock(50),
             cache.clone(),
             AdminRoles::default(),
             PageSettings::default(),

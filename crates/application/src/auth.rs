@@ -3,10 +3,10 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use todo_domain::{AdminRoles, Principal, User, UserId, policy};
 
-use crate::admin::promote_user;
 use crate::ports::{
     Clock, CredentialError, CredentialVerifier, UserRepository, VerifiedCredential,
 };
+use crate::promotion::promote_user;
 use crate::{ApplicationError, AuthFailure, TtlCache, UserCache};
 
 /// A credential's cache key: its SHA-256, so the cache never holds credentials.

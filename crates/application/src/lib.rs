@@ -9,6 +9,7 @@ mod cache;
 mod error;
 mod pagination;
 pub mod ports;
+mod promotion;
 mod tasks;
 
 pub use admin::AdminService;

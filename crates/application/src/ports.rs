@@ -109,7 +109,14 @@ pub trait TaskRepository: Send + Sync {
         &self,
         tombstones_before: Timestamp,
         keys_before: Timestamp,
-    ) -> Result<(u64, u64), PortError>;
+    ) -> Result<Purged, PortError>;
+}
+
+/// What [`TaskRepository::purge`] forgot: how many tombstones and idempotency keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub tombstones: u64,
+    pub keys: u64,
 }
 
 /// What [`TaskRepository::insert_idempotent`] did.

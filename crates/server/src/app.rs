@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use todo_application::ports::{
-    Clock, CredentialVerifier, JwksSource, ReadinessProbe, SystemClock, TaskRepository,
+    Clock, CredentialVerifier, JwksSource, Purged, ReadinessProbe, SystemClock, TaskRepository,
     UserRepository, UuidV7Ids,
 };
 use todo_application::{
@@ -99,11 +99,11 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
         AdminService::new(
             users.clone(),
             tasks,
+            clock.clone(),
             cache.clone(),
             admin_roles.clone(),
             pages,
-        )
-        .with_clock(clock.clone()),
+        ),
         AuthService::new(verifiers, users, clock, cache, admin_roles, admin_user_id),
         readiness,
         HttpSettings {
@@ -313,8 +313,11 @@ async fn purge_periodically(services: Services, interval: Duration) {
     loop {
         ticks.tick().await;
         match services.tasks.purge_expired().await {
-            Ok((0, 0)) => tracing::debug!("purge: nothing expired"),
-            Ok((tombstones, keys)) => {
+            Ok(Purged {
+                tombstones: 0,
+                keys: 0,
+            }) => tracing::debug!("purge: nothing expired"),
+            Ok(Purged { tombstones, keys }) => {
                 tracing::info!(
                     tombstones,
                     idempotency_keys = keys,

@@ -78,6 +78,7 @@ pub async fn app_with(options: Options) -> TestApp {
         AdminService::new(
             users.clone(),
             tasks,
+            clock.clone(),
             cache.clone(),
             AdminRoles::default(),
             pages,

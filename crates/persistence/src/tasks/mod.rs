@@ -10,7 +10,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
     IntoSimpleExpr, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, TryInsertResult,
 };
-use todo_application::ports::{IdempotentInsert, PortError, TaskRepository};
+use todo_application::ports::{IdempotentInsert, PortError, Purged, TaskRepository};
 use todo_domain::{
     Change, DueWindow, IdempotencyKey, ListCursor, Priority, Sort, SortKey, Tags, Task, TaskFilter,
     TaskId, TaskQuery, TaskStats, TimeZone, Timestamp, Tombstone, UserId, merge_changes,
@@ -369,7 +369,7 @@ impl TaskRepository for SeaTaskRepository {
         &self,
         tombstones_before: Timestamp,
         keys_before: Timestamp,
-    ) -> Result<(u64, u64), PortError> {
+    ) -> Result<Purged, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let tombstones = task_tombstone::Entity::delete_many()
             .filter(task_tombstone::Column::DeletedAt.lt(tombstones_before))
@@ -381,6 +381,9 @@ impl TaskRepository for SeaTaskRepository {
             .exec(&*db)
             .await
             .map_err(map_db_err)?;
-        Ok((tombstones.rows_affected, keys.rows_affected))
+        Ok(Purged {
+            tombstones: tombstones.rows_affected,
+            keys: keys.rows_affected,
+        })
     }
 }

@@ -2,7 +2,7 @@
 //! idempotent creates, the purge and positions, on both backends.
 
 use sea_orm::ConnectionTrait;
-use todo_application::ports::{IdempotentInsert, TaskRepository, UserRepository};
+use todo_application::ports::{IdempotentInsert, Purged, TaskRepository, UserRepository};
 use todo_domain::{
     Change, Due, DueWindow, IdempotencyKey, ListCursor, Position, Priority, SortValue, Tags, Task,
     TimeZone, Timestamp,
@@ -394,11 +394,20 @@ on_both!(the_purge_forgets_only_what_expired, |t: Ctx| async move {
 
     assert_eq!(
         tasks.purge(at(20), at(20)).await.unwrap(),
-        (1, 1),
+        Purged {
+            tombstones: 1,
+            keys: 1
+        },
         "{}",
         t.backend
     );
-    assert_eq!(tasks.purge(at(20), at(20)).await.unwrap(), (0, 0));
+    assert_eq!(
+        tasks.purge(at(20), at(20)).await.unwrap(),
+        Purged {
+            tombstones: 0,
+            keys: 0
+        }
+    );
     // The tombstone of 10 is gone; the one of 20 stays (not before 20).
     assert_eq!(
         shown(&tasks.changes(&me, at(0), 10, None).await.unwrap()),

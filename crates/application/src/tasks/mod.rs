@@ -1,0 +1,325 @@
+//! The owner's tasks one at a time: create, read, list, edit, complete and delete them.
+//!
+//! The [`TaskService`] is spread over this module's files, one `impl` block each:
+//! [`moving`] orders tasks by hand, [`summary`] adds them up, and [`sync`] serves clients
+//! that sync (idempotent creates, the feed of changes, forgetting expired records).
+
+mod moving;
+mod summary;
+mod sync;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
+
+use std::sync::Arc;
+
+use todo_domain::{
+    DomainError, Due, Edited, ListCursor, ListSpec, Position, Principal, Priority, Recurrence,
+    Tags, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp, UserId,
+    policy,
+};
+
+pub use self::moving::MoveTo;
+pub use self::sync::{Created, Idempotency, SyncSettings};
+use crate::ApplicationError;
+use crate::pagination::{Page, PageSettings, task_page};
+use crate::ports::{Clock, IdGenerator, TaskRepository};
+
+/// A task to create, as parsed from a client's request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTask {
+    pub title: TaskTitle,
+    pub description: Option<TaskDescription>,
+    /// A task may be recorded as already done.
+    pub completed: bool,
+    pub priority: Option<Priority>,
+    pub tags: Tags,
+    pub due: Option<Due>,
+    pub remind_at: Option<Timestamp>,
+    pub recurrence: Option<Recurrence>,
+    pub time_zone: Option<TimeZone>,
+    /// Where in the manual order; by default after every task created before it.
+    pub position: Option<Position>,
+}
+
+impl NewTask {
+    /// A task with only a title (and optionally a description), like the seed's.
+    #[must_use]
+    pub fn plain(title: TaskTitle, description: Option<TaskDescription>) -> Self {
+        Self {
+            title,
+            description,
+            completed: false,
+            priority: None,
+            tags: Tags::default(),
+            due: None,
+            remind_at: None,
+            recurrence: None,
+            time_zone: None,
+            position: None,
+        }
+    }
+}
+
+/// How many times a write is retried when another writer changed the task between its
+/// read and its write (only when the client did not ask for a specific version).
+const WRITE_ATTEMPTS: usize = 5;
+
+/// The owner's operations on their own tasks.
+#[derive(Clone)]
+pub struct TaskService {
+    tasks: Arc<dyn TaskRepository>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    pages: PageSettings,
+    sync: SyncSettings,
+}
+
+impl TaskService {
+    pub fn new(
+        tasks: Arc<dyn TaskRepository>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+        pages: PageSettings,
+    ) -> Self {
+        Self {
+            tasks,
+            clock,
+            ids,
+            pages,
+            sync: SyncSettings::default(),
+        }
+    }
+
+    #[must_use]
+    pub fn with_sync(mut self, sync: SyncSettings) -> Self {
+        self.sync = sync;
+        self
+    }
+
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        new: NewTask,
+    ) -> Result<Task, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        let task = self.new_task(owner, new)?;
+        self.tasks.insert(&task).await?;
+        Ok(task)
+    }
+
+    /// A new task of `owner` from `new`, checked, created now.
+    fn new_task(&self, owner: &UserId, new: NewTask) -> Result<Task, ApplicationError> {
+        let now = self.clock.now();
+        let mut task = Task::new(
+            self.ids.new_task_id(),
+            owner.clone(),
+            new.title,
+            new.description,
+            now,
+        );
+        task.priority = new.priority;
+        task.tags = new.tags;
+        task.due = new.due;
+        task.remind_at = new.remind_at;
+        task.recurrence = new.recurrence;
+        task.time_zone = new.time_zone;
+        if let Some(position) = new.position {
+            task.position = position;
+        }
+        task.check()?;
+        task.set_completed(new.completed, now);
+        Ok(task)
+    }
+
+    /// One page of `owner`'s tasks: those `spec` selects, in its order, at most `limit`
+    /// (the configured default when `None`), after `after`. "Overdue" and "due today" are
+    /// judged at the clock's now in the request's zone.
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        spec: &ListSpec,
+        limit: Option<u32>,
+        after: Option<ListCursor>,
+    ) -> Result<Page<Task, ListCursor>, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        let limit = self.pages.limit(limit)?;
+        let query = spec.query(self.clock.now());
+        task_page(self.tasks.as_ref(), owner, &query, limit, after).await
+    }
+
+    pub async fn get(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        id: TaskId,
+    ) -> Result<Task, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        self.tasks
+            .get(owner, id)
+            .await?
+            .ok_or(ApplicationError::NotFound("task"))
+    }
+
+    /// The stored task, checked against the client's `If-Match` version.
+    async fn current(
+        &self,
+        owner: &UserId,
+        id: TaskId,
+        if_match: Option<i64>,
+    ) -> Result<Task, ApplicationError> {
+        let task = self
+            .tasks
+            .get(owner, id)
+            .await?
+            .ok_or(ApplicationError::NotFound("task"))?;
+        match if_match {
+            Some(v) if v != task.version => Err(ApplicationError::PreconditionFailed {
+                current_version: task.version,
+            }),
+            _ => Ok(task),
+        }
+    }
+
+    /// Applies a partial update (completing a recurring task moves it to its next
+    /// occurrence); an empty one changes nothing and returns the task. With `if_match`,
+    /// only if the task is still at that version.
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        id: TaskId,
+        changes: TaskChanges,
+        if_match: Option<i64>,
+    ) -> Result<Task, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        if changes.is_empty() {
+            return self.current(owner, id, if_match).await;
+        }
+        self.edit(owner, id, if_match, |task, now, finished_id| {
+            task.apply(&changes, now, finished_id)
+        })
+        .await
+    }
+
+    /// Reads the task, applies `edit` to it at the clock's now and writes the outcome if
+    /// the task is still at the version read; retried when another writer came between
+    /// (only without `if_match`, since a stale `if_match` fails the read).
+    async fn edit(
+        &self,
+        owner: &UserId,
+        id: TaskId,
+        if_match: Option<i64>,
+        edit: impl Fn(&Task, Timestamp, TaskId) -> Result<Edited, DomainError>,
+    ) -> Result<Task, ApplicationError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let task = self.current(owner, id, if_match).await?;
+            // One instant per write, so that `completed_at` equals `updated_at`.
+            let edited = edit(&task, self.clock.now(), self.ids.new_task_id())?;
+            if let Some(written) = self.write(edited, task.version).await? {
+                return Ok(written);
+            }
+        }
+        Err(self.lost_race(owner, id, if_match).await)
+    }
+
+    /// Writes the outcome of an edit read at version `expected`; `None` when the task
+    /// changed meanwhile.
+    async fn write(&self, edited: Edited, expected: i64) -> Result<Option<Task>, ApplicationError> {
+        let written = match &edited {
+            Edited::Replaced(task) => self.tasks.replace(task, expected).await?,
+            Edited::Recurred { finished, next } => {
+                self.tasks
+                    .complete_occurrence(finished, next, expected)
+                    .await?
+            }
+        };
+        let (Edited::Replaced(task) | Edited::Recurred { next: task, .. }) = edited;
+        Ok(written.then_some(task))
+    }
+
+    /// Why a write kept failing: the task is gone, or (with `if_match`) it moved on, or
+    /// it is changing too fast to win a write.
+    async fn lost_race(
+        &self,
+        owner: &UserId,
+        id: TaskId,
+        if_match: Option<i64>,
+    ) -> ApplicationError {
+        match self.current(owner, id, if_match).await {
+            Err(err) => err,
+            Ok(_) => ApplicationError::Conflict(
+                "the task is being changed by other requests; retry".to_owned(),
+            ),
+        }
+    }
+
+    /// Sets `completed` to `completed`, or flips it when `None`. Completing a recurring
+    /// task records the finished occurrence and moves the task to its next one.
+    pub async fn set_completed(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        id: TaskId,
+        completed: Option<bool>,
+        if_match: Option<i64>,
+    ) -> Result<Task, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        if let Some(completed) = completed {
+            let changes = TaskChanges {
+                completed: Some(completed),
+                ..TaskChanges::default()
+            };
+            return self.update(principal, owner, id, changes, if_match).await;
+        }
+        // `Task::toggle` in one statement for a task that does not repeat.
+        if let Some(task) = self
+            .tasks
+            .toggle_completed(owner, id, self.clock.now(), if_match)
+            .await?
+        {
+            return Ok(task);
+        }
+        // A repeating task, a stale `if_match`, a missing task, or one that changed since.
+        self.edit(owner, id, if_match, |task, now, finished_id| {
+            Ok(task.toggle(now, finished_id))
+        })
+        .await
+    }
+
+    /// With `if_match`, only if the task is still at that version. Sync clients learn of
+    /// the deletion from its tombstone.
+    pub async fn delete(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+        id: TaskId,
+        if_match: Option<i64>,
+    ) -> Result<(), ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        if self
+            .tasks
+            .delete(owner, id, if_match, self.clock.now())
+            .await?
+        {
+            return Ok(());
+        }
+        match if_match {
+            // Gone, or there at another version.
+            Some(_) => Err(self.lost_race(owner, id, if_match).await),
+            None => Err(ApplicationError::NotFound("task")),
+        }
+    }
+
+    /// Deletes every completed task of `owner`; how many there were.
+    pub async fn delete_completed(
+        &self,
+        principal: &Principal,
+        owner: &UserId,
+    ) -> Result<u64, ApplicationError> {
+        policy::ensure_acts_for(principal, owner)?;
+        Ok(self.tasks.delete_completed(owner, self.clock.now()).await?)
+    }
+}

@@ -1,0 +1,132 @@
+//! Tests of moving a task in its owner's manual order.
+
+use todo_domain::{Position, SortKey, Task};
+
+use super::*;
+use crate::ports::MockTaskRepository;
+use crate::testing::*;
+
+fn placed(n: u128, position: &str) -> Task {
+    let mut t = task("alice", n, "t");
+    t.position = Position::parse(position).unwrap();
+    t
+}
+
+#[tokio::test]
+async fn moving_after_a_task_lands_between_it_and_the_next_one() {
+    let mut tasks = MockTaskRepository::new();
+    tasks.expect_get().returning(|_, id| {
+        Ok(Some(match id.as_uuid().as_u128() {
+            2 => placed(2, "V"),
+            _ => placed(1, "W"),
+        }))
+    });
+    tasks
+        .expect_search()
+        .withf(|_, q, limit, after| {
+            q.sort.key == SortKey::Position
+                && !q.sort.descending
+                && *limit == 2
+                && after.as_ref().map(|c| c.id) == Some(tid(2))
+        })
+        .times(1)
+        // The moving task itself is next: skipped.
+        .returning(|_, _, _, _| Ok(vec![placed(1, "W"), placed(3, "k")]));
+    tasks
+        .expect_replace()
+        .withf(|t, expected| t.id == tid(1) && t.position.as_str() == "c" && *expected == 1)
+        .times(1)
+        .returning(|_, _| Ok(true));
+    let moved = service(tasks)
+        .move_task(
+            &principal("alice"),
+            &uid("alice"),
+            tid(1),
+            MoveTo::After(tid(2)),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.position.as_str(), "c");
+    assert_eq!(moved.version, 2);
+}
+
+#[tokio::test]
+async fn moving_to_the_top_or_bottom_steps_past_the_end() {
+    for (to, neighbour, expected) in [(MoveTo::Top, "V", "U"), (MoveTo::Bottom, "V", "W")] {
+        let mut tasks = MockTaskRepository::new();
+        tasks
+            .expect_get()
+            .returning(|_, _| Ok(Some(placed(1, "k"))));
+        tasks
+            .expect_search()
+            .withf(move |_, q, _, after| {
+                after.is_none() && q.sort.descending == matches!(to, MoveTo::Bottom)
+            })
+            .times(1)
+            .returning(move |_, _, _, _| Ok(vec![placed(2, neighbour)]));
+        tasks
+            .expect_replace()
+            .withf(move |t, _| t.position.as_str() == expected)
+            .times(1)
+            .returning(|_, _| Ok(true));
+        service(tasks)
+            .move_task(&principal("alice"), &uid("alice"), tid(1), to, Some(1))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_task_moved_to_the_bottom_stays_above_tasks_created_later() {
+    let last = Position::initial(at(10), tid(2));
+    let mut tasks = MockTaskRepository::new();
+    tasks
+        .expect_get()
+        .returning(|_, _| Ok(Some(placed(1, "k"))));
+    let neighbour = last.clone();
+    tasks.expect_search().times(1).returning(move |_, _, _, _| {
+        let mut t = task("alice", 2, "t");
+        t.position = neighbour.clone();
+        Ok(vec![t])
+    });
+    tasks.expect_replace().times(1).returning(|_, _| Ok(true));
+    let moved = service(tasks)
+        .move_task(
+            &principal("alice"),
+            &uid("alice"),
+            tid(1),
+            MoveTo::Bottom,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(moved.position > last, "below the last task");
+    // The clock reads 50 s: a task created a microsecond later goes after it.
+    let next = Position::initial(at(50) + chrono::TimeDelta::microseconds(1), tid(0));
+    assert!(moved.position < next, "{} < {next}", moved.position);
+}
+
+#[tokio::test]
+async fn moving_next_to_itself_or_a_stranger_names_the_field() {
+    let mut tasks = MockTaskRepository::new();
+    tasks.expect_get().returning(|_, _| Ok(None));
+    tasks.expect_replace().never();
+    let svc = service(tasks);
+    let (p, me) = (principal("alice"), uid("alice"));
+    for (to, field) in [
+        (MoveTo::After(tid(1)), "after"),
+        (MoveTo::Before(tid(1)), "before"),
+        (MoveTo::After(tid(9)), "after"),
+    ] {
+        let err = svc.move_task(&p, &me, tid(1), to, None).await.unwrap_err();
+        assert!(
+            matches!(&err, ApplicationError::Validation { field: f, .. } if f == field),
+            "{to:?}: {err:?}"
+        );
+    }
+    is_forbidden(
+        svc.move_task(&p, &uid("bob"), tid(1), MoveTo::Top, None)
+            .await,
+    );
+}
