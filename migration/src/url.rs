@@ -1,3 +1,5 @@
+//! Database URLs as the original service accepted them, made ones sqlx understands.
+
 /// Turns the database URLs the original service accepted into ones sqlx understands.
 ///
 /// - `postgresql+asyncpg://`, `postgresql+psycopg://`, `postgresql://`, `postgres://`

@@ -1,3 +1,5 @@
+//! What admins do to other users: list them and their tasks, change roles, delete users and tasks.
+
 use std::sync::Arc;
 
 use todo_domain::{
@@ -5,10 +7,11 @@ use todo_domain::{
     policy,
 };
 
+use crate::cache::UserCache;
+use crate::error::ApplicationError;
 use crate::pagination::{Page, PageSettings, paginate, task_page};
 use crate::ports::{Clock, TaskRepository, UserRepository};
 use crate::promotion::promote_user;
-use crate::{ApplicationError, UserCache};
 
 /// Where the next page of users starts.
 pub type UserCursor = (Timestamp, UserId);

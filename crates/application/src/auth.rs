@@ -1,13 +1,16 @@
+//! Authentication: a bearer credential becomes a principal, through the verifiers and caches.
+
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use todo_domain::{AdminRoles, Principal, User, UserId, policy};
 
+use crate::cache::{TtlCache, UserCache};
+use crate::error::ApplicationError;
 use crate::ports::{
-    Clock, CredentialError, CredentialVerifier, UserRepository, VerifiedCredential,
+    AuthFailure, Clock, CredentialError, CredentialVerifier, UserRepository, VerifiedCredential,
 };
 use crate::promotion::promote_user;
-use crate::{ApplicationError, AuthFailure, TtlCache, UserCache};
 
 /// A credential's cache key: its SHA-256, so the cache never holds credentials.
 type CredentialKey = [u8; 32];

@@ -1,3 +1,5 @@
+//! Short-lived, bounded, in-process caches whose entries expire: users and credentials.
+
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};

@@ -1,51 +1,8 @@
+//! What a use case reports when it does not succeed: one error for every service.
+
 use todo_domain::DomainError;
 
-use crate::ports::PortError;
-
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Why a request could not be authenticated: a short, bounded set (for metrics and logs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuthFailure {
-    /// No usable `Authorization: Bearer …` header.
-    Missing,
-    /// A token or session past its expiry.
-    Expired,
-    /// A signature that does not verify.
-    BadSignature,
-    /// A valid credential of a user who does not exist (any more).
-    UnknownUser,
-    /// No verifier knows this kind of credential.
-    Unsupported,
-    /// Any other refusal: malformed, unknown session, wrong issuer, …
-    Invalid,
-}
-
-impl AuthFailure {
-    /// The label: `missing`, `expired`, `bad_signature`, `unknown_user`, `unsupported` or
-    /// `invalid`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Missing => "missing",
-            Self::Expired => "expired",
-            Self::BadSignature => "bad_signature",
-            Self::UnknownUser => "unknown_user",
-            Self::Unsupported => "unsupported",
-            Self::Invalid => "invalid",
-        }
-    }
-}
-
-impl ApplicationError {
-    /// Refused authentication for `reason`, telling the client `detail`.
-    pub fn unauthenticated(reason: AuthFailure, detail: impl Into<String>) -> Self {
-        Self::Unauthenticated {
-            reason,
-            detail: detail.into(),
-        }
-    }
-}
+use crate::ports::{AuthFailure, BoxError, PortError};
 
 /// Every outcome of a use case that is not success.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +34,16 @@ pub enum ApplicationError {
     /// A bug or an unexpected failure; its cause is logged, never shown.
     #[error("internal error")]
     Internal(#[source] BoxError),
+}
+
+impl ApplicationError {
+    /// Refused authentication for `reason`, telling the client `detail`.
+    pub fn unauthenticated(reason: AuthFailure, detail: impl Into<String>) -> Self {
+        Self::Unauthenticated {
+            reason,
+            detail: detail.into(),
+        }
+    }
 }
 
 impl From<DomainError> for ApplicationError {

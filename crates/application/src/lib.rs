@@ -15,8 +15,9 @@ mod tasks;
 pub use admin::AdminService;
 pub use auth::AuthService;
 pub use cache::{TtlCache, UserCache};
-pub use error::{ApplicationError, AuthFailure, BoxError};
+pub use error::ApplicationError;
 pub use pagination::{Page, PageSettings};
+pub use ports::{AuthFailure, BoxError};
 pub use tasks::{Created, Idempotency, MoveTo, NewTask, SyncSettings, TaskService};
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use todo_domain::{ListCursor, Task, TaskQuery, UserId, page_limit};
 
-use crate::ApplicationError;
+use crate::error::ApplicationError;
 use crate::ports::TaskRepository;
 
 /// Page sizes for lists: what a client gets without asking, and the most it may ask for.

@@ -6,7 +6,8 @@ use todo_domain::{
     TaskQuery, TaskStats, Timestamp, User, UserId,
 };
 
-use crate::{AuthFailure, BoxError};
+/// Any error, boxed: the cause an adapter reports, logged and never shown.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What a store can report. Implementations MUST report a lost or unreachable database
 /// (connection refused, pool timeout) as `Unavailable`, and a uniqueness violation as
@@ -196,6 +197,39 @@ pub struct PublicJwk {
 #[async_trait]
 pub trait JwksSource: Send + Sync {
     async fn fetch(&self) -> Result<Vec<PublicJwk>, PortError>;
+}
+
+/// Why a request could not be authenticated: a short, bounded set (for metrics and logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthFailure {
+    /// No usable `Authorization: Bearer …` header.
+    Missing,
+    /// A token or session past its expiry.
+    Expired,
+    /// A signature that does not verify.
+    BadSignature,
+    /// A valid credential of a user who does not exist (any more).
+    UnknownUser,
+    /// No verifier knows this kind of credential.
+    Unsupported,
+    /// Any other refusal: malformed, unknown session, wrong issuer, …
+    Invalid,
+}
+
+impl AuthFailure {
+    /// The label: `missing`, `expired`, `bad_signature`, `unknown_user`, `unsupported` or
+    /// `invalid`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Expired => "expired",
+            Self::BadSignature => "bad_signature",
+            Self::UnknownUser => "unknown_user",
+            Self::Unsupported => "unsupported",
+            Self::Invalid => "invalid",
+        }
+    }
 }
 
 /// Why a credential was refused.

@@ -3,8 +3,9 @@
 
 use todo_domain::{AdminRoles, User};
 
+use crate::cache::UserCache;
+use crate::error::ApplicationError;
 use crate::ports::UserRepository;
-use crate::{ApplicationError, UserCache};
 
 /// Adds the primary admin role to `user` unless they are an admin already.
 pub(crate) async fn promote_user(

@@ -1,3 +1,5 @@
+//! HS256 JWTs signed with the secret shared with Better Auth: verified, and issued for dev tokens.
+
 use std::collections::HashSet;
 
 use async_trait::async_trait;

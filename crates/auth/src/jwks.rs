@@ -146,7 +146,7 @@ impl CredentialVerifier for JwksVerifier {
         &self,
         credential: &str,
     ) -> Result<Option<VerifiedCredential>, CredentialError> {
-        if !crate::looks_like_jwt(credential) {
+        if !crate::hs256::looks_like_jwt(credential) {
             return Ok(None);
         }
         let header = jsonwebtoken::decode_header(credential)

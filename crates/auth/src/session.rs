@@ -74,7 +74,7 @@ impl CredentialVerifier for SessionVerifier {
         &self,
         credential: &str,
     ) -> Result<Option<VerifiedCredential>, CredentialError> {
-        if crate::looks_like_jwt(credential) {
+        if crate::hs256::looks_like_jwt(credential) {
             return Ok(None);
         }
         let Some(token) = self.raw_token(credential)? else {

@@ -6,7 +6,8 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 
-use crate::{DomainError, InvalidReason, Timestamp, to_stored_precision};
+use crate::error::{DomainError, InvalidReason};
+use crate::time::{Timestamp, to_stored_precision};
 
 const DUE_EXPECTED: &str = "a date YYYY-MM-DD or an RFC 3339 date-time with an offset, \
      like 2026-12-01 or 2026-12-01T09:00:00+05:00 or 2026-12-01T09:00:00Z";

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{DomainError, InvalidReason};
+use crate::error::{DomainError, InvalidReason};
 
 /// A Better Auth user id: an opaque string (usually 32 alphanumerics), never a UUID.
 ///

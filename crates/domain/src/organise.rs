@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{DomainError, InvalidReason};
+use crate::error::{DomainError, InvalidReason};
 
 /// How important a task is. Ordered: `Low < Medium < High`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

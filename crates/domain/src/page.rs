@@ -1,6 +1,6 @@
 //! How many items one page of a list may hold.
 
-use crate::{DomainError, InvalidReason};
+use crate::error::{DomainError, InvalidReason};
 
 /// Checks a client's page size against the configured maximum: 1 to `max`.
 ///

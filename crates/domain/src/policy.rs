@@ -1,6 +1,9 @@
 //! Authorisation rules, as pure functions.
 
-use crate::{DomainError, Principal, Timestamp, User, UserId};
+use crate::error::DomainError;
+use crate::ids::UserId;
+use crate::time::Timestamp;
+use crate::user::{Principal, User};
 
 /// A principal may act on the tasks under `/api/{owner}` only if it *is* that user.
 /// Admins use the admin operations for other users' data, not this path.
@@ -62,7 +65,7 @@ pub fn ensure_can_change_role(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::{AdminRoles, RoleList};
+    use crate::user::{AdminRoles, RoleList};
     use chrono::TimeZone;
 
     fn id(raw: &str) -> UserId {

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use crate::{DomainError, InvalidReason, TaskId, Timestamp};
+use crate::error::{DomainError, InvalidReason};
+use crate::ids::TaskId;
+use crate::time::Timestamp;
 
 /// The digits, smallest first. ASCII order, so digit order is byte order.
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

@@ -2,7 +2,11 @@
 
 use chrono::{NaiveDate, NaiveTime, TimeDelta};
 
-use crate::{DomainError, InvalidReason, Priority, Tag, Task, TaskId, TimeZone, Timestamp};
+use crate::error::{DomainError, InvalidReason};
+use crate::ids::TaskId;
+use crate::organise::{Priority, Tag};
+use crate::task::Task;
+use crate::time::{TimeZone, Timestamp};
 
 /// Which tasks by completion.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Tag, Tags};
+use crate::organise::{Tag, Tags};
 
 /// A tag in use and how many of the owner's tasks carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]

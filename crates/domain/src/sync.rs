@@ -1,7 +1,9 @@
 //! The incremental sync feed: the tasks changed since a client last looked, and the
 //! tombstones of the ones deleted since.
 
-use crate::{Task, TaskId, Timestamp, UserId};
+use crate::ids::{TaskId, UserId};
+use crate::task::Task;
+use crate::time::Timestamp;
 
 /// What is left of a deleted task, for clients catching up with `updated_since`: kept for
 /// the configured retention, then purged.
@@ -68,7 +70,7 @@ pub fn merge_changes(tasks: Vec<Task>, tombstones: Vec<Tombstone>, limit: usize)
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::TaskTitle;
+    use crate::task::TaskTitle;
     use chrono::TimeZone as _;
 
     fn at(secs: i64) -> Timestamp {

@@ -1,9 +1,12 @@
 //! The task: its title and description, its fields, and the edits that change it.
 
-use crate::{
-    DomainError, Due, InvalidReason, Position, Priority, Recurrence, Tags, TaskId, TimeZone,
-    Timestamp, UserId,
-};
+use crate::due::Due;
+use crate::error::{DomainError, InvalidReason};
+use crate::ids::{TaskId, UserId};
+use crate::organise::{Priority, Tags};
+use crate::position::Position;
+use crate::recurrence::Recurrence;
+use crate::time::{TimeZone, Timestamp};
 
 /// A task's title: trimmed, 1 to 200 characters, no control characters.
 ///

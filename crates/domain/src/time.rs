@@ -3,7 +3,7 @@
 
 use chrono_tz::Tz;
 
-use crate::{DomainError, InvalidReason};
+use crate::error::{DomainError, InvalidReason};
 
 /// Instants are UTC with microsecond precision (what PostgreSQL stores).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

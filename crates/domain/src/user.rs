@@ -1,7 +1,9 @@
 //! Users as the service sees them: Better Auth's user row, its roles, and the
 //! authenticated caller.
 
-use crate::{DomainError, InvalidReason, Timestamp, UserId};
+use crate::error::{DomainError, InvalidReason};
+use crate::ids::UserId;
+use crate::time::Timestamp;
 
 /// The roles stored in Better Auth's `"user".role` column.
 ///

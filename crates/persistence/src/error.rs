@@ -1,3 +1,5 @@
+//! The one mapping of database errors to port errors.
+
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use todo_application::ports::PortError;
 

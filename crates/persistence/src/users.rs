@@ -1,3 +1,5 @@
+//! Better Auth's `user` table as the user repository: find, list, roles, deletion.
+
 use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, LikeExpr, OnConflict};
 use sea_orm::{

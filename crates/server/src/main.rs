@@ -1,3 +1,5 @@
+//! The `todo-server` binary: parse the command line and run it.
+
 use clap::Parser;
 use todo_server::cli::{self, Cli};
 use todo_server::{Settings, telemetry};

@@ -21,7 +21,7 @@ use todo_domain::{
 
 pub use self::moving::MoveTo;
 pub use self::sync::{Created, Idempotency, SyncSettings};
-use crate::ApplicationError;
+use crate::error::ApplicationError;
 use crate::pagination::{Page, PageSettings, task_page};
 use crate::ports::{Clock, IdGenerator, TaskRepository};
 

@@ -6,7 +6,7 @@ use todo_domain::{
 };
 
 use super::TaskService;
-use crate::ApplicationError;
+use crate::error::ApplicationError;
 
 /// Where to move a task in its owner's manual order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

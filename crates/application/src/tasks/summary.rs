@@ -6,7 +6,7 @@ use todo_domain::{
 };
 
 use super::TaskService;
-use crate::ApplicationError;
+use crate::error::ApplicationError;
 
 impl TaskService {
     /// The tags `owner` uses, each with how many tasks carry it, sorted case-insensitively.

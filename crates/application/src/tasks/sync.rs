@@ -7,7 +7,7 @@ use todo_domain::{
 };
 
 use super::{NewTask, TaskService};
-use crate::ApplicationError;
+use crate::error::ApplicationError;
 use crate::pagination::{Page, paginate};
 use crate::ports::{IdempotentInsert, Purged};
 
