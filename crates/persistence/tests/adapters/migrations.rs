@@ -467,7 +467,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first three migrations.
         Migrator::up(&t.db, Some(3)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 3);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 4);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -548,9 +548,9 @@ on_both!(
             t.backend
         );
 
-        // Down and up again (this migration and the two after it): the columns go and
-        // come back, the rows stay.
-        Migrator::down(&t.db, Some(3)).await.unwrap();
+        // Down and up again (this migration and the three after it, the last of which
+        // keeps Better Auth's tables): the columns go and come back, the rows stay.
+        Migrator::down(&t.db, Some(4)).await.unwrap();
         let columns = if t.backend == "postgres" {
             "SELECT COUNT(*) AS n FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = 'task'"
@@ -688,7 +688,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first four migrations.
         Migrator::up(&t.db, Some(4)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 2);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 3);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -814,9 +814,9 @@ on_both!(
         todo_persistence::migrate(&t.db).await.unwrap();
         assert_eq!(task_indexes(&t).await, indexes);
 
-        // Down (with the one after it): its indexes and columns go, the rows stay. Up: the
-        // keys are back.
-        Migrator::down(&t.db, Some(2)).await.unwrap();
+        // Down (with the two after it, the last of which keeps Better Auth's tables): its
+        // indexes and columns go, the rows stay. Up: the keys are back.
+        Migrator::down(&t.db, Some(3)).await.unwrap();
         let after_down = task_indexes(&t).await;
         assert!(
             after_down.iter().all(|i| !expected.contains(&i.as_str())),
