@@ -1,8 +1,9 @@
 //! Database migrations of the todo service, for PostgreSQL and SQLite.
 //!
-//! Every step is idempotent: the tables Better Auth owns (`"user"`, `session`) are created
-//! only when absent, and columns the service needs are added only when missing, so the
-//! migrations run cleanly on a database where Better Auth created its tables first.
+//! Every step is idempotent: the tables Better Auth owns (`"user"`, `session`, `account`,
+//! `verification`) are created only when absent, and columns the service needs are added
+//! only when missing, so the migrations run cleanly on a database where Better Auth created
+//! its tables first, and Better Auth's own migration finds nothing to do after them.
 
 pub use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DatabaseConnection, DbBackend, Statement, TransactionTrait};
@@ -14,6 +15,7 @@ mod m20260102_000003_adopt_fastapi_task;
 mod m20261125_000004_task_organising;
 mod m20261126_000005_task_search;
 mod m20261201_000006_task_sync;
+mod m20261203_000007_better_auth_core;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -30,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_task_organising::Migration),
             Box::new(m20261126_000005_task_search::Migration),
             Box::new(m20261201_000006_task_sync::Migration),
+            Box::new(m20261203_000007_better_auth_core::Migration),
         ]
     }
 }

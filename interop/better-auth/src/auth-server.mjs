@@ -1,5 +1,5 @@
-// Better Auth as a frontend deploys it: email + password, bearer, jwt and admin plugins,
-// on PostgreSQL (one schema), served on loopback.
+// Better Auth as a frontend deploys it: email + password, bearer, jwt and admin plugins
+// (or without jwt), on PostgreSQL (one schema), served on loopback.
 import http from "node:http";
 import pg from "pg";
 import { betterAuth } from "better-auth";
@@ -9,10 +9,18 @@ import { getMigrations } from "better-auth/db/migration";
 
 /**
  * Creates Better Auth on `schema` of `databaseUrl`, runs its programmatic migration
- * (unless `migrate: false`), and serves it on 127.0.0.1:`port`.
- * Returns `{ url, close, migrate, auth }`; POSTs need `Origin: url`.
+ * (unless `migrate: false`), and serves it on 127.0.0.1:`port`. `jwt: false` leaves the
+ * `jwt` plugin out (it needs its own `jwks` table).
+ * Returns `{ url, close, migrate, plan, auth }`; POSTs need `Origin: url`.
  */
-export async function startBetterAuth({ databaseUrl, schema, secret, port, migrate = true }) {
+export async function startBetterAuth({
+  databaseUrl,
+  schema,
+  secret,
+  port,
+  migrate = true,
+  jwt: withJwt = true,
+}) {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`unsafe schema name ${schema}`);
   const url = `http://127.0.0.1:${port}`;
   const pool = new pg.Pool({
@@ -27,13 +35,16 @@ export async function startBetterAuth({ databaseUrl, schema, secret, port, migra
     baseURL: url,
     trustedOrigins: [url],
     emailAndPassword: { enabled: true },
-    plugins: [bearer(), jwt(), admin()],
+    plugins: withJwt ? [bearer(), jwt(), admin()] : [bearer(), admin()],
     logger: { disabled: true },
   });
 
+  /** What Better Auth's migration would do here: `{ toBeCreated, toBeAdded, … }`. */
+  const plan = () => getMigrations(auth.options);
+
   /** Better Auth's own programmatic migration (idempotent). */
   const runMigration = async () => {
-    const { runMigrations } = await getMigrations(auth.options);
+    const { runMigrations } = await plan();
     await runMigrations();
   };
 
@@ -57,6 +68,7 @@ export async function startBetterAuth({ databaseUrl, schema, secret, port, migra
     url,
     auth,
     migrate: runMigration,
+    plan,
     async close() {
       if (closed) return;
       closed = true;

@@ -30,8 +30,10 @@ function parse(text) {
 }
 
 /**
- * `order`: "rust-first" (todo-server migrate, then Better Auth's migration) or
- * "better-auth-first". Then Better Auth starts, then the todo API.
+ * `order`: "rust-first" (todo-server migrate, then Better Auth's migration),
+ * "better-auth-first", or "rust-only" (todo-server migrate alone: Better Auth's migration
+ * never runs, and Better Auth goes without the `jwt` plugin, whose `jwks` table only its
+ * own migration makes). Then Better Auth starts, then the todo API.
  */
 export async function stack({ order }) {
   const cleanups = [];
@@ -74,6 +76,9 @@ export async function stack({ order }) {
       ba = await startBetterAuth(baOptions); // runs Better Auth's migration, then listens
     } else if (order === "better-auth-first") {
       ba = await startBetterAuth(baOptions);
+    } else if (order === "rust-only") {
+      await migrate(env);
+      ba = await startBetterAuth({ ...baOptions, migrate: false, jwt: false });
     } else {
       throw new Error(`unknown order ${order}`);
     }
@@ -136,6 +141,75 @@ export async function stack({ order }) {
   } catch (err) {
     await close().catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * How `tables` are laid out in the schema `client` works in (its search_path): columns in
+ * order with type, nullability and default; indexes; constraints (keys, references with
+ * their ON DELETE). Names are unqualified, so two schemas compare equal.
+ */
+export async function shapeOf(client, tables) {
+  const columns = await client.query(
+    `SELECT table_name, column_name, data_type, is_nullable, column_default
+       FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = ANY($1)
+      ORDER BY table_name, ordinal_position`,
+    [tables],
+  );
+  const indexes = await client.query(
+    `SELECT c.relname AS table_name, i.relname AS index_name,
+            replace(pg_get_indexdef(x.indexrelid), current_schema() || '.', '') AS definition
+       FROM pg_index x
+       JOIN pg_class c ON c.oid = x.indrelid
+       JOIN pg_class i ON i.oid = x.indexrelid
+      WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+        AND c.relname = ANY($1)
+      ORDER BY 1, 2`,
+    [tables],
+  );
+  const constraints = await client.query(
+    `SELECT c.relname AS table_name, k.conname AS name, pg_get_constraintdef(k.oid) AS definition
+       FROM pg_constraint k
+       JOIN pg_class c ON c.oid = k.conrelid
+      WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+        AND c.relname = ANY($1)
+      ORDER BY 1, 2`,
+    [tables],
+  );
+  return { columns: columns.rows, indexes: indexes.rows, constraints: constraints.rows };
+}
+
+/**
+ * `shapeOf(tables)` in a scratch schema (dropped afterwards) where only Better Auth's own
+ * migration ran, with the same configuration as `stack()` (`jwt` plugin included).
+ */
+export async function shapeMadeByBetterAuth(tables) {
+  const schema = "interop_ba_" + randomBytes(6).toString("hex");
+  const admin = pgClient();
+  await admin.connect();
+  try {
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    try {
+      const ba = await startBetterAuth({
+        databaseUrl: TEST_DATABASE_URL,
+        schema,
+        secret: "interop-secret-" + randomBytes(16).toString("hex"),
+        port: await freePort(),
+      });
+      await ba.close();
+      const sql = pgClient({ options: `-c search_path=${schema}` });
+      await sql.connect();
+      try {
+        return await shapeOf(sql, tables);
+      } finally {
+        await sql.end();
+      }
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    }
+  } finally {
+    await admin.end();
   }
 }
 

@@ -3,7 +3,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
-import { jwtHeader, show, stack } from "../src/stack.mjs";
+import { startBetterAuth } from "../src/auth-server.mjs";
+import { freePort, TEST_DATABASE_URL } from "../src/rust-server.mjs";
+import { jwtHeader, shapeMadeByBetterAuth, shapeOf, show, stack } from "../src/stack.mjs";
 
 const T = { timeout: 30_000 };
 
@@ -218,6 +220,105 @@ describe("migrations in the other order", () => {
       assert.deepEqual(list.body, [created.body]);
     } finally {
       assert.equal(await s.close(), 0, "the API exits cleanly on SIGTERM");
+    }
+  });
+});
+
+describe("a database migrated by todo-server alone (Better Auth's migration never runs)", () => {
+  let s;
+  before(async () => {
+    s = await stack({ order: "rust-only" });
+  }, { timeout: 90_000 });
+  after(async () => {
+    if (!s) return;
+    const code = await s.close();
+    assert.equal(code, 0, "the API exits cleanly on SIGTERM");
+  }, { timeout: 30_000 });
+
+  test("Better Auth's migration would change nothing", T, async () => {
+    const plan = await s.ba.plan();
+    assert.deepEqual(plan.toBeCreated.map((t) => t.table), [], "no table to create");
+    assert.deepEqual(plan.toBeAdded.map((t) => t.table), [], "no column to add");
+    assert.deepEqual(plan.toBeAddedIndexes.map((i) => i.name), [], "no index to add");
+    assert.deepEqual(plan.schemaProblems, []);
+  });
+
+  test("account and verification are laid out as Better Auth lays them out", T, async () => {
+    const tables = ["account", "verification"];
+    const theirs = await shapeMadeByBetterAuth(tables);
+    assert.equal(theirs.columns.length, 13 + 6, JSON.stringify(theirs.columns));
+    assert.deepEqual(await shapeOf(s.sql, tables), theirs);
+  });
+
+  test("sign-up and sign-in through the library, its session token on the API", T, async () => {
+    const email = `mo-${randomBytes(4).toString("hex")}@example.com`;
+    const password = "correct horse battery staple";
+    const up = await s.ba.auth.api.signUpEmail({ body: { email, password, name: "Mo" } });
+    assert.equal(up.user.email, email);
+    const [account] = (
+      await s.sql.query(
+        `SELECT "providerId", "accountId", password FROM account WHERE "userId" = $1`,
+        [up.user.id],
+      )
+    ).rows;
+    assert.equal(account?.providerId, "credential", "the password lives in account");
+    assert.equal(account.accountId, up.user.id);
+    assert.ok(account.password && !account.password.includes(password), "hashed");
+
+    const signedIn = await s.ba.auth.api.signInEmail({ body: { email, password } });
+    assert.equal(signedIn.user.id, up.user.id);
+    assert.match(signedIn.token, /^[A-Za-z0-9]{32}$/);
+    const wrong = await s.authCall("/sign-in/email", {
+      body: { email, password: "not the password" },
+    });
+    assert.equal(wrong.status, 401, show(wrong));
+
+    const me = await s.api("/api/me", signedIn.token);
+    assert.equal(me.status, 200, show(me));
+    assert.equal(me.body.id, up.user.id);
+    assert.equal(me.body.email, email);
+    assert.equal(me.body.role, "user");
+    const created = await s.api(`/api/${up.user.id}/tasks`, signedIn.token, {
+      method: "POST",
+      body: { title: "signed up on our tables" },
+    });
+    assert.equal(created.status, 201, show(created));
+    const list = await s.api(`/api/${up.user.id}/tasks`, signedIn.token);
+    assert.equal(list.status, 200, show(list));
+    assert.deepEqual(list.body, [created.body]);
+  });
+
+  test("sign-up and sign-in over the HTTP endpoints, signed token on the API", T, async () => {
+    const nia = await s.newUser("Nia"); // POST /api/auth/sign-up/email, then sign-in/email
+    const created = await s.api(`/api/${nia.id}/tasks`, nia.signed, {
+      method: "POST",
+      body: { title: "over HTTP" },
+    });
+    assert.equal(created.status, 201, show(created));
+    const list = await s.api(`/api/${nia.id}/tasks`, nia.raw);
+    assert.equal(list.status, 200, show(list));
+    assert.deepEqual(list.body, [created.body]);
+    const out = await s.authCall("/sign-out", { bearer: nia.raw, body: {} });
+    assert.equal(out.status, 200, show(out));
+    const after = await s.api(`/api/${nia.id}/tasks`, nia.raw);
+    assert.equal(after.status, 401, show(after));
+  });
+
+  test("with the jwt plugin, Better Auth's migration has only jwks left to make", T, async () => {
+    const withJwt = await startBetterAuth({
+      databaseUrl: TEST_DATABASE_URL,
+      schema: s.schema,
+      secret: s.secret,
+      port: await freePort(),
+      migrate: false,
+    });
+    try {
+      const plan = await withJwt.plan();
+      assert.deepEqual(plan.toBeCreated.map((t) => t.table), ["jwks"]);
+      assert.deepEqual(plan.toBeAdded.map((t) => t.table), []);
+      assert.deepEqual(plan.toBeAddedIndexes.map((i) => i.name), []);
+    } finally {
+      await withJwt.close();
     }
   });
 });

@@ -120,6 +120,251 @@ on_both!(
     }
 );
 
+/// Lines of `sql`'s single text column `line`, in the order the query gives them.
+async fn lines(t: &Ctx, sql: &str) -> Vec<String> {
+    t.db.query_all_raw(sea_orm::Statement::from_string(
+        t.db.get_database_backend(),
+        sql,
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.try_get::<String>("", "line").unwrap())
+    .collect()
+}
+
+/// `account` and `verification` as the catalog describes them: one line per column (in
+/// order: name, type, nullability, default), then per index, then per foreign key.
+async fn core_tables_shape(t: &Ctx) -> Vec<String> {
+    let queries = if t.backend == "postgres" {
+        [
+            r#"SELECT table_name || '.' || column_name || ' ' || data_type || ' '
+                      || CASE WHEN is_nullable = 'NO' THEN 'not null' ELSE 'null' END
+                      || COALESCE(' default ' || column_default, '') AS line
+                 FROM information_schema.columns
+                WHERE table_schema = current_schema()
+                  AND table_name IN ('account', 'verification')
+                ORDER BY table_name, ordinal_position"#,
+            r#"SELECT tablename || ' index ' || indexname AS line FROM pg_indexes
+                WHERE schemaname = current_schema()
+                  AND tablename IN ('account', 'verification')
+                ORDER BY tablename, indexname"#,
+            r#"SELECT c.relname || ' ' || k.conname || ' ' || pg_get_constraintdef(k.oid) AS line
+                 FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+                WHERE k.contype = 'f'
+                  AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+                  AND c.relname IN ('account', 'verification')
+                ORDER BY c.relname, k.conname"#,
+        ]
+    } else {
+        [
+            r#"SELECT m.name || '.' || p.name || ' ' || lower(p.type) || ' '
+                      || CASE WHEN p."notnull" THEN 'not null' ELSE 'null' END
+                      || COALESCE(' default ' || p.dflt_value, '') AS line
+                 FROM sqlite_master m, pragma_table_info(m.name) p
+                WHERE m.type = 'table' AND m.name IN ('account', 'verification')
+                ORDER BY m.name, p.cid"#,
+            r#"SELECT m.name || ' index ' || i.name AS line
+                 FROM sqlite_master m, pragma_index_list(m.name) i
+                WHERE m.type = 'table' AND m.name IN ('account', 'verification')
+                ORDER BY m.name, i.name"#,
+            r#"SELECT m.name || '."' || f."from" || '" references "' || f."table" || '"('
+                      || f."to" || ') on delete ' || f.on_delete AS line
+                 FROM sqlite_master m, pragma_foreign_key_list(m.name) f
+                WHERE m.type = 'table' AND m.name IN ('account', 'verification')
+                ORDER BY m.name, f.id"#,
+        ]
+    };
+    let mut shape = Vec::new();
+    for sql in queries {
+        shape.extend(lines(t, sql).await);
+    }
+    shape
+}
+
+/// What better-auth 1.7.24's own migration makes of `account` and `verification` on each
+/// backend (PostgreSQL: `timestamptz`, `CURRENT_TIMESTAMP` defaults; SQLite: `date`, no
+/// defaults), as `core_tables_shape` reads it.
+fn better_auth_core_shape(backend: &str) -> Vec<String> {
+    let pg = backend == "postgres";
+    let moment = if pg {
+        "timestamp with time zone"
+    } else {
+        "date"
+    };
+    let now = if pg { " default CURRENT_TIMESTAMP" } else { "" };
+    let mut shape: Vec<String> = [
+        ("account.id", "text", "not null", ""),
+        ("account.accountId", "text", "not null", ""),
+        ("account.providerId", "text", "not null", ""),
+        ("account.userId", "text", "not null", ""),
+        ("account.accessToken", "text", "null", ""),
+        ("account.refreshToken", "text", "null", ""),
+        ("account.idToken", "text", "null", ""),
+        ("account.accessTokenExpiresAt", moment, "null", ""),
+        ("account.refreshTokenExpiresAt", moment, "null", ""),
+        ("account.scope", "text", "null", ""),
+        ("account.password", "text", "null", ""),
+        ("account.createdAt", moment, "not null", now),
+        ("account.updatedAt", moment, "not null", ""),
+        ("verification.id", "text", "not null", ""),
+        ("verification.identifier", "text", "not null", ""),
+        ("verification.value", "text", "not null", ""),
+        ("verification.expiresAt", moment, "not null", ""),
+        ("verification.createdAt", moment, "not null", now),
+        ("verification.updatedAt", moment, "not null", now),
+    ]
+    .iter()
+    .map(|(column, ty, null, default)| format!("{column} {ty} {null}{default}"))
+    .collect();
+    if pg {
+        shape.extend(
+            [
+                "account index account_pkey",
+                "account index account_userId_idx",
+                "verification index verification_identifier_idx",
+                "verification index verification_pkey",
+                r#"account account_userId_fkey FOREIGN KEY ("userId") REFERENCES "user"(id) ON DELETE CASCADE"#,
+            ]
+            .map(str::to_owned),
+        );
+    } else {
+        shape.extend(
+            [
+                "account index account_userId_idx",
+                "account index sqlite_autoindex_account_1",
+                "verification index sqlite_autoindex_verification_1",
+                "verification index verification_identifier_idx",
+                r#"account."userId" references "user"(id) on delete CASCADE"#,
+            ]
+            .map(str::to_owned),
+        );
+    }
+    shape
+}
+
+/// Rows Better Auth writes on an e-mail sign-up (plus a pending verification), on the
+/// user `id`; the dates as each backend's adapter stores them.
+fn sign_up_rows(backend: &str, id: &str) -> [String; 3] {
+    let (now, verified) = if backend == "postgres" {
+        ("now()", "false")
+    } else {
+        ("'2026-12-03T10:00:00.000Z'", "0")
+    };
+    [
+        format!(
+            r#"INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt") VALUES ('{id}', 'Mo', '{id}@example.com', {verified}, {now}, {now})"#
+        ),
+        format!(
+            r#"INSERT INTO account (id, "accountId", "providerId", "userId", password, "createdAt", "updatedAt") VALUES ('a-{id}', '{id}', 'credential', '{id}', 'salt:hash', {now}, {now})"#
+        ),
+        format!(
+            r#"INSERT INTO verification (id, identifier, value, "expiresAt", "createdAt", "updatedAt") VALUES ('v-{id}', 'reset-password:token', '{id}', {now}, {now}, {now})"#
+        ),
+    ]
+}
+
+// On a database migrated by this service alone, Better Auth finds `account` and
+// `verification` exactly as its own migration would have made them; running again is a
+// no-op.
+on_both!(
+    migrations_create_better_auths_account_and_verification,
+    migrated = false,
+    |t: Ctx| async move {
+        todo_persistence::migrate(&t.db).await.unwrap();
+        let shape = core_tables_shape(&t).await;
+        assert_eq!(shape, better_auth_core_shape(t.backend), "{}", t.backend);
+
+        // Better Auth's rows go in; deleting the user takes its account with it.
+        for sql in sign_up_rows(t.backend, "mo") {
+            t.db.execute_unprepared(&sql).await.unwrap();
+        }
+        assert!(
+            SeaUserRepository::new(t.db.clone())
+                .delete(&uid("mo"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            count_of(&t, "SELECT COUNT(*) AS n FROM account").await,
+            0,
+            "{}: the account goes with its user",
+            t.backend
+        );
+
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
+        assert_eq!(core_tables_shape(&t).await, shape, "{}", t.backend);
+    }
+);
+
+/// Better Auth's own migration (email + password, `admin` plugin), statement for
+/// statement as better-auth 1.7.24 issues it on each backend.
+fn better_auth_migration(backend: &str) -> [&'static str; 7] {
+    if backend == "postgres" {
+        [
+            r#"create table "user" ("id" text not null primary key, "name" text not null, "email" text not null unique, "emailVerified" boolean not null, "image" text, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt" timestamptz default CURRENT_TIMESTAMP not null, "role" text, "banned" boolean, "banReason" text, "banExpires" timestamptz)"#,
+            r#"create table "session" ("id" text not null primary key, "expiresAt" timestamptz not null, "token" text not null unique, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt" timestamptz not null, "ipAddress" text, "userAgent" text, "userId" text not null references "user" ("id") on delete cascade, "impersonatedBy" text)"#,
+            r#"create table "account" ("id" text not null primary key, "accountId" text not null, "providerId" text not null, "userId" text not null references "user" ("id") on delete cascade, "accessToken" text, "refreshToken" text, "idToken" text, "accessTokenExpiresAt" timestamptz, "refreshTokenExpiresAt" timestamptz, "scope" text, "password" text, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt" timestamptz not null)"#,
+            r#"create table "verification" ("id" text not null primary key, "identifier" text not null, "value" text not null, "expiresAt" timestamptz not null, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt" timestamptz default CURRENT_TIMESTAMP not null)"#,
+            r#"create index "session_userId_idx" on "session" ("userId")"#,
+            r#"create index "account_userId_idx" on "account" ("userId")"#,
+            r#"create index "verification_identifier_idx" on "verification" ("identifier")"#,
+        ]
+    } else {
+        [
+            r#"create table "user" ("id" text not null primary key, "name" text not null, "email" text not null unique, "emailVerified" integer not null, "image" text, "createdAt" date not null, "updatedAt" date not null, "role" text, "banned" integer, "banReason" text, "banExpires" date)"#,
+            r#"create table "session" ("id" text not null primary key, "expiresAt" date not null, "token" text not null unique, "createdAt" date not null, "updatedAt" date not null, "ipAddress" text, "userAgent" text, "userId" text not null references "user" ("id") on delete cascade, "impersonatedBy" text)"#,
+            r#"create table "account" ("id" text not null primary key, "accountId" text not null, "providerId" text not null, "userId" text not null references "user" ("id") on delete cascade, "accessToken" text, "refreshToken" text, "idToken" text, "accessTokenExpiresAt" date, "refreshTokenExpiresAt" date, "scope" text, "password" text, "createdAt" date not null, "updatedAt" date not null)"#,
+            r#"create table "verification" ("id" text not null primary key, "identifier" text not null, "value" text not null, "expiresAt" date not null, "createdAt" date not null, "updatedAt" date not null)"#,
+            r#"create index "session_userId_idx" on "session" ("userId")"#,
+            r#"create index "account_userId_idx" on "account" ("userId")"#,
+            r#"create index "verification_identifier_idx" on "verification" ("identifier")"#,
+        ]
+    }
+}
+
+// Better Auth migrated first: its `account` and `verification` are adopted as they are,
+// rows and all, and migrating again changes nothing.
+on_both!(
+    migrations_adopt_better_auths_account_and_verification,
+    migrated = false,
+    |t: Ctx| async move {
+        for sql in better_auth_migration(t.backend) {
+            t.db.execute_unprepared(sql).await.unwrap();
+        }
+        for sql in sign_up_rows(t.backend, "mo") {
+            t.db.execute_unprepared(&sql).await.unwrap();
+        }
+        let before = core_tables_shape(&t).await;
+        assert_eq!(before, better_auth_core_shape(t.backend), "{}", t.backend);
+
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(
+            core_tables_shape(&t).await,
+            before,
+            "{}: untouched",
+            t.backend
+        );
+        let kept = lines(
+            &t,
+            r#"SELECT "providerId" || ' ' || password AS line FROM account
+               UNION ALL SELECT identifier || ' ' || value FROM verification"#,
+        )
+        .await;
+        assert_eq!(
+            kept,
+            ["credential salt:hash", "reset-password:token mo"],
+            "{}",
+            t.backend
+        );
+
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
+        assert_eq!(core_tables_shape(&t).await, before, "{}", t.backend);
+    }
+);
+
 on_both!(a_closed_pool_is_unavailable, |t: Ctx| async move {
     let tasks = SeaTaskRepository::new(t.db.clone());
     t.db.close_by_ref().await.unwrap();
@@ -467,7 +712,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first three migrations.
         Migrator::up(&t.db, Some(3)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 3);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 4);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -548,9 +793,9 @@ on_both!(
             t.backend
         );
 
-        // Down and up again (this migration and the two after it): the columns go and
-        // come back, the rows stay.
-        Migrator::down(&t.db, Some(3)).await.unwrap();
+        // Down and up again (this migration and the three after it, the last of which
+        // keeps Better Auth's tables): the columns go and come back, the rows stay.
+        Migrator::down(&t.db, Some(4)).await.unwrap();
         let columns = if t.backend == "postgres" {
             "SELECT COUNT(*) AS n FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = 'task'"
@@ -688,7 +933,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first four migrations.
         Migrator::up(&t.db, Some(4)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 2);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 3);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -814,9 +1059,9 @@ on_both!(
         todo_persistence::migrate(&t.db).await.unwrap();
         assert_eq!(task_indexes(&t).await, indexes);
 
-        // Down (with the one after it): its indexes and columns go, the rows stay. Up: the
-        // keys are back.
-        Migrator::down(&t.db, Some(2)).await.unwrap();
+        // Down (with the two after it, the last of which keeps Better Auth's tables): its
+        // indexes and columns go, the rows stay. Up: the keys are back.
+        Migrator::down(&t.db, Some(3)).await.unwrap();
         let after_down = task_indexes(&t).await;
         assert!(
             after_down.iter().all(|i| !expected.contains(&i.as_str())),
