@@ -426,7 +426,7 @@ pub async fn task_stats(
     responses(
         (status = 200, description = "The moved task, with its new `position`", body = TaskDto, headers(("ETag" = String))),
         BadRequest, Unauthenticated, Forbidden, NotFound,
-        (status = 409, description = "The neighbours share a position (set by a client), so nothing fits between them", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The neighbours share a position (set by a client), so nothing fits between them; or other moves kept taking the place between them (retry the request)", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json", headers(("ETag" = String))),
         (status = 422, description = "Not exactly one of `after`, `before`, `to`; a neighbour that is this task or none of the caller's; `to` not `top` or `bottom`", body = Problem, content_type = "application/problem+json"),
     ),
