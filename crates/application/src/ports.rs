@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use todo_domain::{
-    AdminRoles, Change, DueWindow, IdempotencyKey, ListCursor, RoleList, Tags, Task, TaskId,
+    AdminRoles, Change, DueWindow, Gap, IdempotencyKey, ListCursor, RoleList, Tags, Task, TaskId,
     TaskQuery, TaskStats, Timestamp, User, UserId,
 };
 
@@ -44,6 +44,15 @@ pub trait TaskRepository: Send + Sync {
     /// still `expected`, atomically. `false` when nothing was written: no such task, or it
     /// changed since it was read.
     async fn replace(&self, task: &Task, expected: i64) -> Result<bool, PortError>;
+    /// Writes `task`, moved to a position inside `gap` (the positions of its neighbours
+    /// when that position was chosen), if its stored version is still `expected` and no
+    /// other task of its owner has a position strictly inside `gap`: only while those
+    /// neighbours are still neighbours, so the position is held by no other task. The
+    /// check and the write are atomic with respect to every other `move_into` of the same
+    /// owner: concurrent moves never write positions that tie. `false` when nothing was
+    /// written: no such task, it changed since it was read, or another task now lies in
+    /// the gap.
+    async fn move_into(&self, task: &Task, expected: i64, gap: &Gap) -> Result<bool, PortError>;
     /// The one-statement form of [`Task::toggle`] at `now` for a task that does not
     /// repeat (no lost update between concurrent toggles, as nothing is read and written
     /// back): the task as `Task::toggle` leaves it. A task that repeats is left alone:

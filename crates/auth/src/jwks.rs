@@ -1,7 +1,7 @@
 //! JWTs from Better Auth's `jwt` plugin, verified against its public keys (JWKS).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -55,16 +55,27 @@ struct Key {
 #[derive(Default)]
 struct KeySet {
     keys: HashMap<String, Arc<Key>>,
+    /// When the last fetch started (the rate limit counts from there).
     fetched: Option<Instant>,
+    /// How many fetches have ended, and whether the last one failed: a token that waited
+    /// for a fetch in flight takes its outcome rather than fetching again.
+    fetches_ended: u64,
+    last_fetch_failed: bool,
 }
 
 /// Verifies EdDSA / ECDSA / RSA JWTs against keys from a [`JwksSource`], cached by `kid`
 /// and refetched (rate-limited) when a token names a key not seen yet, so keys rotate
 /// without a restart.
+///
+/// The cache's lock is only ever held to read or swap the keys, never during a fetch: a
+/// token whose key is known is verified at once while a fetch is under way. One fetch
+/// runs at a time; tokens with unknown keys that arrive meanwhile wait for its outcome.
 pub struct JwksVerifier {
     source: Arc<dyn JwksSource>,
     settings: JwksSettings,
-    keys: Mutex<KeySet>,
+    keys: std::sync::Mutex<KeySet>,
+    /// Held by the one fetch in flight, and waited for by tokens whose key is unknown.
+    fetching: Mutex<()>,
 }
 
 impl JwksVerifier {
@@ -72,24 +83,54 @@ impl JwksVerifier {
         Self {
             source,
             settings,
-            keys: Mutex::new(KeySet::default()),
+            keys: std::sync::Mutex::new(KeySet::default()),
+            fetching: Mutex::new(()),
         }
     }
 
+    /// The cached keys, locked for a moment (never across an `await`).
+    fn cache(&self) -> std::sync::MutexGuard<'_, KeySet> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     async fn key(&self, kid: &str) -> Result<Option<Arc<Key>>, PortError> {
-        let mut set = self.keys.lock().await;
-        if let Some(key) = set.keys.get(kid) {
-            return Ok(Some(key.clone()));
+        let seen = {
+            let set = self.cache();
+            if let Some(key) = set.keys.get(kid) {
+                return Ok(Some(key.clone()));
+            }
+            set.fetches_ended
+        };
+        // The key is unknown: wait for the fetch in flight, if any, then look again.
+        let _fetching = self.fetching.lock().await;
+        {
+            let mut set = self.cache();
+            if let Some(key) = set.keys.get(kid) {
+                return Ok(Some(key.clone()));
+            }
+            if set.fetches_ended != seen {
+                // A fetch ended while this token waited: its outcome is this token's.
+                return if set.last_fetch_failed {
+                    Err(PortError::Unavailable(
+                        "the signing keys could not be fetched".into(),
+                    ))
+                } else {
+                    Ok(None)
+                };
+            }
+            let due = set
+                .fetched
+                .is_none_or(|at| at.elapsed() >= self.settings.min_refresh_interval);
+            if !due {
+                return Ok(None);
+            }
+            set.fetched = Some(Instant::now());
         }
-        let due = set
-            .fetched
-            .is_none_or(|at| at.elapsed() >= self.settings.min_refresh_interval);
-        if !due {
-            return Ok(None);
-        }
-        set.fetched = Some(Instant::now());
-        let fetched = self.source.fetch().await?;
-        set.keys = fetched.iter().filter_map(parse_key).collect();
+        let fetched = self.source.fetch().await;
+        let mut set = self.cache();
+        set.fetches_ended = set.fetches_ended.wrapping_add(1);
+        set.last_fetch_failed = fetched.is_err();
+        set.keys = fetched?.iter().filter_map(parse_key).collect();
         tracing::info!(keys = set.keys.len(), "signing keys fetched");
         Ok(set.keys.get(kid).cloned())
     }
@@ -463,6 +504,145 @@ mod tests {
             v.verify(&token("a", KEY_A, 900, ISS)).await,
             Err(CredentialError::Unavailable(_))
         ));
+    }
+
+    /// A key server whose fetches, after the first `free` ones, each wait until the test
+    /// lets one through; it counts fetches and serves whatever `published` holds then.
+    struct HeldSource {
+        published: std::sync::Mutex<Vec<PublicJwk>>,
+        fetches: std::sync::atomic::AtomicUsize,
+        passes: tokio::sync::Semaphore,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl HeldSource {
+        fn new(free: usize, published: Vec<PublicJwk>) -> Arc<Self> {
+            Arc::new(Self {
+                published: std::sync::Mutex::new(published),
+                fetches: std::sync::atomic::AtomicUsize::new(0),
+                passes: tokio::sync::Semaphore::new(free),
+                fail: std::sync::atomic::AtomicBool::new(false),
+            })
+        }
+
+        fn fetches(&self) -> usize {
+            self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+        }
+
+        /// Lets the fetch that is waiting (or the next one) complete.
+        fn release(&self) {
+            self.passes.add_permits(1);
+        }
+    }
+
+    #[async_trait]
+    impl JwksSource for HeldSource {
+        async fn fetch(&self) -> Result<Vec<PublicJwk>, PortError> {
+            self.fetches
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.passes.acquire().await.unwrap().forget();
+            if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(PortError::Unavailable("connection refused".into()));
+            }
+            Ok(self.published.lock().unwrap().clone())
+        }
+    }
+
+    /// Polls `future` once: its output if it completes without waiting for anything.
+    async fn poll_once<F: std::future::Future>(
+        mut future: std::pin::Pin<&mut F>,
+    ) -> Option<F::Output> {
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match future.as_mut().poll(cx) {
+                std::task::Poll::Ready(output) => Some(output),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_fetch_in_flight_neither_blocks_known_keys_nor_multiplies() {
+        // No rate limit: only the fetch in flight may hold back other fetches.
+        let source = HeldSource::new(1, vec![public("a", PUB_A)]);
+        let v = JwksVerifier::new(
+            source.clone(),
+            JwksSettings {
+                issuer: Some(ISS.to_owned()),
+                audience: Some(ISS.to_owned()),
+                min_refresh_interval: Duration::ZERO,
+            },
+        );
+        let known = token("a", KEY_A, 900, ISS);
+        assert!(v.verify(&known).await.unwrap().is_some());
+        assert_eq!(source.fetches(), 1);
+
+        // Key b is published; a token signed with it starts a fetch, held at the server.
+        source.published.lock().unwrap().push(public("b", PUB_B));
+        let rotated = token("b", KEY_B, 900, ISS);
+        let mut first = std::pin::pin!(v.verify(&rotated));
+        assert!(
+            poll_once(first.as_mut()).await.is_none(),
+            "waits for the keys"
+        );
+        assert_eq!(source.fetches(), 2, "the fetch is under way");
+
+        // Meanwhile a token with a known key is verified at once, without waiting.
+        let at_once = poll_once(std::pin::pin!(v.verify(&known))).await;
+        assert!(
+            matches!(at_once, Some(Ok(Some(_)))),
+            "a known key must not wait for the fetch: {at_once:?}"
+        );
+
+        // More unknown key ids (the new one, forged ones) wait for the fetch in flight
+        // rather than starting their own.
+        let forged = [0, 1, 2].map(|i| token(&format!("forged-{i}"), KEY_B, 900, ISS));
+        let mut followers = std::pin::pin!(async {
+            tokio::join!(
+                v.verify(&rotated),
+                v.verify(&forged[0]),
+                v.verify(&forged[1]),
+                v.verify(&forged[2]),
+            )
+        });
+        assert!(poll_once(followers.as_mut()).await.is_none());
+        assert_eq!(source.fetches(), 2, "nobody else fetches meanwhile");
+
+        source.release();
+        assert!(first.await.unwrap().is_some(), "the new key is found");
+        let (rotated_again, f0, f1, f2) = followers.await;
+        assert!(rotated_again.unwrap().is_some());
+        for outcome in [f0, f1, f2] {
+            assert_eq!(reason(outcome), "unknown signing key");
+        }
+        assert_eq!(source.fetches(), 2, "one fetch served every waiting token");
+    }
+
+    #[tokio::test]
+    async fn tokens_that_waited_for_a_failed_fetch_are_told_it_failed() {
+        let source = HeldSource::new(0, vec![public("a", PUB_A)]);
+        source.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        let v = JwksVerifier::new(
+            source.clone(),
+            JwksSettings {
+                issuer: Some(ISS.to_owned()),
+                audience: Some(ISS.to_owned()),
+                min_refresh_interval: Duration::ZERO,
+            },
+        );
+        let (a, b) = (token("a", KEY_A, 900, ISS), token("b", KEY_B, 900, ISS));
+        let mut both = std::pin::pin!(async { tokio::join!(v.verify(&a), v.verify(&b)) });
+        assert!(poll_once(both.as_mut()).await.is_none());
+        assert_eq!(source.fetches(), 1);
+        source.release();
+        let (a, b) = both.await;
+        for outcome in [a, b] {
+            assert!(
+                matches!(outcome, Err(CredentialError::Unavailable(_))),
+                "{outcome:?}"
+            );
+        }
+        assert_eq!(source.fetches(), 1);
     }
 
     #[test]

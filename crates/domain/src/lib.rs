@@ -24,7 +24,7 @@ pub use error::{DomainError, InvalidReason};
 pub use ids::{IdempotencyKey, TaskId, UserId};
 pub use organise::{Priority, Tag, Tags};
 pub use page::page_limit;
-pub use position::Position;
+pub use position::{Gap, Position};
 pub use query::{
     DueWindow, ListCursor, ListSpec, SearchText, Sort, SortKey, SortValue, Status, TaskFilter,
     TaskQuery,

@@ -130,6 +130,35 @@ impl Position {
     }
 }
 
+/// The room between two neighbours in the manual order, where a moved task goes: above
+/// `low` and below `high`, `None` standing for the start (for `low`) or the end (for
+/// `high`) of the list.
+///
+/// A position chosen in a gap is only new while the gap is empty: two moves that read the
+/// same neighbours choose the same position. So a move is written only if no other task
+/// has come to lie inside its gap since (see `TaskRepository::move_into`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub low: Option<Position>,
+    pub high: Option<Position>,
+}
+
+impl Gap {
+    /// A position strictly inside the gap ([`Position::between`]); `None` when there is
+    /// no room (the neighbours share a position, or the gap is too narrow).
+    #[must_use]
+    pub fn position(&self) -> Option<Position> {
+        Position::between(self.low.as_ref(), self.high.as_ref())
+    }
+
+    /// Whether `position` lies strictly inside the gap.
+    #[must_use]
+    pub fn contains(&self, position: &Position) -> bool {
+        self.low.as_ref().is_none_or(|low| low < position)
+            && self.high.as_ref().is_none_or(|high| position < high)
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -499,6 +528,33 @@ mod tests {
         assert!(
             longest_back <= 20,
             "500 inserts at the back: longest position {longest_back} characters"
+        );
+    }
+
+    #[test]
+    fn a_gap_holds_what_lies_strictly_between_its_ends() {
+        let gap = |low: Option<&str>, high: Option<&str>| Gap {
+            low: low.map(pos),
+            high: high.map(pos),
+        };
+        let inner = gap(Some("V"), Some("k"));
+        let chosen = inner.position().unwrap();
+        assert_eq!(chosen.as_str(), "c");
+        assert!(inner.contains(&chosen));
+        for outside in ["V", "k", "U", "kV", "z"] {
+            assert!(!inner.contains(&pos(outside)), "{outside}");
+        }
+        assert!(inner.contains(&pos("V1")));
+        assert!(inner.contains(&pos("jzz")));
+        let open = gap(None, None);
+        assert!(open.contains(&pos("1")) && open.contains(&pos("zz")));
+        assert_eq!(open.position().unwrap().as_str(), "V");
+        assert!(gap(Some("k"), None).contains(&pos("kV")));
+        assert!(!gap(None, Some("k")).contains(&pos("k")));
+        assert_eq!(
+            gap(Some("k"), Some("k")).position(),
+            None,
+            "no room in a tie"
         );
     }
 

@@ -246,6 +246,16 @@ impl Task {
         Ok(Edited::Replaced(next))
     }
 
+    /// The task moved to `position` in its owner's manual order at `now`: nothing else
+    /// changes but what every write changes (version + 1).
+    #[must_use]
+    pub fn moved(&self, position: Position, now: Timestamp) -> Self {
+        let mut next = self.clone();
+        next.position = position;
+        next.touch(now);
+        next
+    }
+
     /// Flips it at `now`: a task that repeats moves to its next occurrence as
     /// [`Task::complete`] does; any other is completed (or reopened) as
     /// [`Task::set_completed`] does. Version + 1.
@@ -367,6 +377,23 @@ mod tests {
             None,
             at(1),
         )
+    }
+
+    #[test]
+    fn a_move_changes_the_position_and_counts_as_a_write() {
+        let before = task();
+        let position = Position::parse("V").unwrap();
+        let moved = before.moved(position.clone(), at(5));
+        assert_eq!(moved.position, position);
+        assert_eq!(moved.version, before.version + 1);
+        assert_eq!(moved.updated_at, at(5));
+        let unchanged = Task {
+            position: before.position.clone(),
+            version: before.version,
+            updated_at: before.updated_at,
+            ..moved
+        };
+        assert_eq!(unchanged, before, "nothing else changes");
     }
 
     #[test]

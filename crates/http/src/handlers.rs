@@ -23,6 +23,7 @@ use crate::openapi_parts::{
     Unauthenticated, UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::parse::{invalid, parsed, task_id, user_id};
+use crate::query::Query;
 use crate::services::Services;
 use crate::task_json::{changes_body, task_body, tasks_body};
 
@@ -361,7 +362,7 @@ pub async fn clear_completed(
 pub async fn list_tags(
     Authenticated(principal): Authenticated,
     path: web::Path<String>,
-    _none: web::Query<NoParameters>,
+    _none: Query<NoParameters>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
@@ -403,7 +404,7 @@ pub struct StatsQuery {
 pub async fn task_stats(
     Authenticated(principal): Authenticated,
     path: web::Path<String>,
-    query: web::Query<StatsQuery>,
+    query: Query<StatsQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
@@ -425,7 +426,7 @@ pub async fn task_stats(
     responses(
         (status = 200, description = "The moved task, with its new `position`", body = TaskDto, headers(("ETag" = String))),
         BadRequest, Unauthenticated, Forbidden, NotFound,
-        (status = 409, description = "The neighbours share a position (set by a client), so nothing fits between them", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The neighbours share a position (set by a client), so nothing fits between them; or other moves kept taking the place between them (retry the request)", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json", headers(("ETag" = String))),
         (status = 422, description = "Not exactly one of `after`, `before`, `to`; a neighbour that is this task or none of the caller's; `to` not `top` or `bottom`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -474,7 +475,7 @@ pub async fn me(
 pub async fn admin_list_users(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let limit = limit(query.limit.as_deref())?;
@@ -505,7 +506,7 @@ pub async fn admin_list_user_tasks(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
     path: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: Query<ListQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let target = user_id(&path)?;

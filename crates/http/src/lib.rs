@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod openapi_parts;
 mod parse;
+mod query;
 mod services;
 mod task_json;
 mod telemetry;
@@ -50,7 +51,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
             }
             .into()
         }))
-        .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(&err).into()))
         .service(web::resource("/").get(health::welcome))
         .service(web::resource("/health").get(health::health))
         .service(web::resource("/health/ready").get(health::ready))
@@ -137,24 +137,6 @@ pub fn metrics_app(
     App::new()
         .app_data(web::Data::new(services))
         .service(web::resource("/metrics").get(health::metrics))
-}
-
-fn query_error(err: &actix_web::error::QueryPayloadError) -> ApiError {
-    let text = err.to_string();
-    let text = text
-        .strip_prefix("Query deserialize error: ")
-        .unwrap_or(&text)
-        .to_owned();
-    // serde names the parameter in backquotes: "unknown field `colour`, expected …".
-    let field = ["unknown field `", "duplicate field `"]
-        .iter()
-        .find_map(|prefix| text.strip_prefix(prefix))
-        .and_then(|rest| rest.split_once('`'))
-        .map(|(name, _)| name.to_owned());
-    ApiError::Shape {
-        field,
-        message: format!("invalid query string: {text}"),
-    }
 }
 
 /// The whole application: routes plus request ids, tracing, CORS and the problem+json

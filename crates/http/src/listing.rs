@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 
-use actix_web::web;
 use todo_domain::{
     DomainError, Due, ListCursor, ListSpec, Priority, SearchText, Sort, Status, Tag, Tags,
     TaskFilter, TimeZone, parse_instant,
@@ -12,6 +11,7 @@ use todo_domain::{
 
 use crate::cursor::{decode_task_cursor, encode_task_cursor, next_link};
 use crate::error::{ApiError, FieldError};
+use crate::query::{Decoded, decode};
 
 /// Every parameter of the list, in the order the documentation gives them.
 const PARAMETERS: [&str; 14] = [
@@ -52,8 +52,8 @@ impl TaskListQuery {
     /// `ApiError::Query` naming every unknown parameter, every parameter given twice that
     /// may be given once, and every parameter with a bad value (one error each).
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let pairs = pairs(raw)?;
-        let mut check = Checker::default();
+        let Decoded { pairs, errors } = decode(raw);
+        let mut check = Checker { errors };
         let mut seen: HashSet<&str> = HashSet::new();
         let mut repeated: HashSet<&str> = HashSet::new();
         for (name, _) in &pairs {
@@ -190,24 +190,14 @@ fn boolean(raw: &str) -> Result<bool, &'static str> {
     }
 }
 
-/// A raw (percent-encoded) query string as decoded name/value pairs, in order.
-fn pairs(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
-    web::Query::<Vec<(String, String)>>::from_query(raw)
-        .map(web::Query::into_inner)
-        .map_err(|err| ApiError::Shape {
-            field: None,
-            message: format!("invalid query string: {err}"),
-        })
-}
-
 /// Checks the query of `DELETE /api/{user_id}/tasks`: `status=completed`, given once,
 /// and nothing else, so that a bare `DELETE` cannot empty the list.
 ///
 /// # Errors
 /// `ApiError::Query` with an error for each way the query breaks that rule.
 pub fn check_clear_completed(raw: &str) -> Result<(), ApiError> {
-    let pairs = pairs(raw)?;
-    let mut check = Checker::default();
+    let Decoded { pairs, errors } = decode(raw);
+    let mut check = Checker { errors };
     if pairs.iter().filter(|(name, _)| name == "status").count() > 1 {
         check.push("status", "must be given at most once".to_owned());
     }
@@ -225,7 +215,7 @@ pub fn check_clear_completed(raw: &str) -> Result<(), ApiError> {
         }
     }
     if !pairs.iter().any(|(name, _)| name == "status") {
-        check.push(
+        check.fail(
             "status",
             "is required and must be completed: only completed tasks are cleared at once"
                 .to_owned(),

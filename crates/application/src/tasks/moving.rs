@@ -1,8 +1,7 @@
 //! Moving a task in its owner's manual order (the `position` sort).
 
 use todo_domain::{
-    ListCursor, ListSpec, Position, Principal, Sort, SortKey, Task, TaskChanges, TaskId, UserId,
-    policy,
+    Gap, ListCursor, ListSpec, Position, Principal, Sort, SortKey, Task, TaskId, UserId, policy,
 };
 
 use super::TaskService;
@@ -19,15 +18,23 @@ pub enum MoveTo {
     Bottom,
 }
 
+/// How many times a move is tried when, between its reads and its write, another move
+/// took the place between its neighbours (or the task changed).
+pub(super) const MOVE_ATTEMPTS: usize = 8;
+
 impl TaskService {
     /// Moves a task in `owner`'s manual order (the `position` sort) by giving it a
     /// position between its new neighbours; no other task changes. With `if_match`, only
     /// if the task is still at that version.
     ///
+    /// The position is written only while those neighbours are still neighbours, so two
+    /// concurrent moves never give two tasks the same position: a move that finds its
+    /// place taken reads the neighbours again, up to `MOVE_ATTEMPTS` (8) times.
+    ///
     /// # Errors
     /// `Validation` (field `after` or `before`) when the neighbour is the task itself or no
     /// task of `owner`'s; `Conflict` when two neighbours share a position and nothing fits
-    /// between them.
+    /// between them, or when other moves kept taking the place (the client may retry).
     pub async fn move_task(
         &self,
         principal: &Principal,
@@ -37,6 +44,33 @@ impl TaskService {
         if_match: Option<i64>,
     ) -> Result<Task, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
+        for _ in 0..MOVE_ATTEMPTS {
+            let gap = self.gap(owner, id, to).await?;
+            let position = gap.position().ok_or_else(|| {
+                ApplicationError::Conflict(
+                    "no position fits between those neighbours (they share one): \
+                     move one of them first"
+                        .to_owned(),
+                )
+            })?;
+            let task = self.current(owner, id, if_match).await?;
+            let moved = task.moved(position, self.clock.now());
+            if self.tasks.move_into(&moved, task.version, &gap).await? {
+                return Ok(moved);
+            }
+        }
+        // Gone, or (with `if_match`) changed; else its place kept being taken.
+        Err(match self.current(owner, id, if_match).await {
+            Err(err) => err,
+            Ok(_) => ApplicationError::Conflict(
+                "other moves kept changing the tasks around that place; retry".to_owned(),
+            ),
+        })
+    }
+
+    /// The gap `to` names for task `id`, between its new neighbours' positions as they
+    /// are now.
+    async fn gap(&self, owner: &UserId, id: TaskId, to: MoveTo) -> Result<Gap, ApplicationError> {
         let anchor = |field: &'static str, other: TaskId| async move {
             if other == id {
                 return Err(ApplicationError::Validation {
@@ -52,7 +86,7 @@ impl TaskService {
                     message: "names no task of yours".to_owned(),
                 })
         };
-        let (before, after) = match to {
+        let (low, high) = match to {
             MoveTo::After(other) => {
                 let low = anchor("after", other).await?;
                 let high = self.neighbour(owner, id, Some(&low), false).await?;
@@ -73,24 +107,13 @@ impl TaskService {
             }
         };
         // Without a task after it, it still goes before every task created from now on
-        // (whose positions start from their creation time), unless `before` is past them
+        // (whose positions start from their creation time), unless `low` is past them
         // already (a position a client chose).
-        let after = after.or_else(|| {
+        let high = high.or_else(|| {
             let end = Position::after_all_created_until(self.clock.now());
-            before.as_ref().is_none_or(|low| *low < end).then_some(end)
+            low.as_ref().is_none_or(|low| *low < end).then_some(end)
         });
-        let position = Position::between(before.as_ref(), after.as_ref()).ok_or_else(|| {
-            ApplicationError::Conflict(
-                "no position fits between those neighbours (they share one): \
-                 move one of them first"
-                    .to_owned(),
-            )
-        })?;
-        let changes = TaskChanges {
-            position: Some(position),
-            ..TaskChanges::default()
-        };
-        self.update(principal, owner, id, changes, if_match).await
+        Ok(Gap { low, high })
     }
 
     /// The task next to `from` in position order (`backwards`: the one before it), or

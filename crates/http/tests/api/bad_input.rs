@@ -241,3 +241,51 @@ async fn a_database_outage_is_a_503_with_retry_after() {
         res.raw
     );
 }
+
+/// Every query string is decoded strictly: a parameter whose name or value is not UTF-8
+/// once percent-decoded is a 422 naming it, wherever the route reads its query.
+#[actix_web::test]
+async fn query_parameters_that_are_not_utf8_are_refused_on_every_route() {
+    let app = app().await;
+    let alice = app.user("alice", None).await;
+    let root = app.user("root", Some("admin")).await;
+    for (method, uri, token, field) in [
+        (
+            Method::DELETE,
+            "/api/alice/tasks?status=%FF",
+            &alice,
+            "status",
+        ),
+        (
+            Method::DELETE,
+            "/api/alice/tasks?status=completed&x=%FF",
+            &alice,
+            "x",
+        ),
+        (Method::GET, "/api/alice/tasks/stats?tz=%FF", &alice, "tz"),
+        (Method::GET, "/api/alice/tags?%FF%FE=1", &alice, "%FF%FE"),
+        (Method::GET, "/api/admin/users?cursor=%FF", &root, "cursor"),
+        (Method::GET, "/api/admin/users?limit=%FF", &root, "limit"),
+        (
+            Method::GET,
+            "/api/admin/users/alice/tasks?cursor=a%FFb",
+            &root,
+            "cursor",
+        ),
+    ] {
+        let res = app.call(method, uri, Some(token), None).await;
+        let detail = res.problem(422);
+        assert!(detail.contains("UTF-8"), "{uri}: {detail}");
+        assert_eq!(res.body["errors"][0]["field"], field, "{uri}: {}", res.raw);
+    }
+    // Nothing was cleared, and valid parameters still work.
+    let res = app
+        .call(
+            Method::DELETE,
+            "/api/alice/tasks?status=completed",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.raw);
+}

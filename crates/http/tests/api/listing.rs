@@ -680,6 +680,38 @@ async fn each_bad_value_is_refused_naming_its_parameter() {
 }
 
 #[actix_web::test]
+async fn parameters_that_are_not_utf8_once_decoded_are_refused_by_name() {
+    let (app, alice) = alice().await;
+    app.create(
+        "alice",
+        &alice,
+        "\u{FFFD}\u{FFFD} what a lossy decoder would find",
+    )
+    .await;
+    for (query, field) in [
+        ("q=%FF%FE", "q"),
+        ("q=caf%C3", "q"),
+        ("tag=%FF", "tag"),
+        ("status=pending&q=%C3%28", "q"),
+        ("sort=title&cursor=%FF", "cursor"),
+        ("%FF=1", "%FF"),
+    ] {
+        let message = refused(&get(&app, &alice, query).await, &[field]);
+        assert!(message.contains("UTF-8"), "{query}: {message}");
+    }
+    // Reported with every other bad parameter at once.
+    refused(
+        &get(&app, &alice, "status=x&q=%FF&colour=red").await,
+        &["q", "colour", "status"],
+    );
+    // Valid UTF-8, escaped or not, is still fine.
+    assert_eq!(
+        titles(&app, &alice, "q=%EF%BF%BD%EF%BF%BD").await,
+        ["\u{FFFD}\u{FFFD} what a lossy decoder would find"]
+    );
+}
+
+#[actix_web::test]
 async fn a_cursor_from_another_query_is_refused() {
     let (app, alice) = alice().await;
     let (app, alice) = (&app, alice.as_str());

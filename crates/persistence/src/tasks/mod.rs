@@ -12,8 +12,9 @@ use sea_orm::{
 };
 use todo_application::ports::{IdempotentInsert, PortError, Purged, TaskRepository};
 use todo_domain::{
-    Change, DueWindow, IdempotencyKey, ListCursor, Priority, Sort, SortKey, Tags, Task, TaskFilter,
-    TaskId, TaskQuery, TaskStats, TimeZone, Timestamp, Tombstone, UserId, merge_changes,
+    Change, DueWindow, Gap, IdempotencyKey, ListCursor, Priority, Sort, SortKey, Tags, Task,
+    TaskFilter, TaskId, TaskQuery, TaskStats, TimeZone, Timestamp, Tombstone, UserId,
+    merge_changes,
 };
 
 use crate::db::Db;
@@ -27,7 +28,10 @@ mod statements;
 
 use filter::{cursor_value, due_before_now, due_today, search_statement};
 use row::{StatsRow, TaskRow, tags_from_stored, to_row};
-use statements::{Toggle, delete_with_tombstones, find_owned, owned_at, replace_statement};
+use statements::{
+    Toggle, delete_with_tombstones, find_owned, move_lock_statement, move_statement, owned_at,
+    replace_statement,
+};
 
 /// Tasks in the `task` table; every query is scoped by owner.
 pub struct SeaTaskRepository {
@@ -93,6 +97,27 @@ impl TaskRepository for SeaTaskRepository {
             .exec(&*db)
             .await
             .map_err(map_db_err)?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn move_into(&self, t: &Task, expected: i64, gap: &Gap) -> Result<bool, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let write = move_statement(t, expected, gap);
+        if db.get_database_backend() == DbBackend::Postgres {
+            // Under READ COMMITTED two moves into one gap would each see the other's task
+            // not there yet: the owner's lock makes them take turns, and the write of the
+            // second sees the first's, committed before the lock was released.
+            let txn = db.begin().await.map_err(map_db_err)?;
+            txn.execute_raw(move_lock_statement(&t.owner))
+                .await
+                .map_err(map_db_err)?;
+            let result = write.exec(&txn).await.map_err(map_db_err)?;
+            txn.commit().await.map_err(map_db_err)?;
+            return Ok(result.rows_affected == 1);
+        }
+        // SQLite runs one writing statement at a time, from its first read to its last
+        // write: the check and the write, one statement, cannot be interleaved.
+        let result = write.exec(&*db).await.map_err(map_db_err)?;
         Ok(result.rows_affected == 1)
     }
 

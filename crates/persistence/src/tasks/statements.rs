@@ -1,13 +1,13 @@
 //! The statements of one task's reads and writes, and of deleting tasks with their tombstones.
 
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable,
     QueryFilter, QuerySelect, QueryTrait, Statement, TransactionTrait, Value,
 };
 use todo_application::ports::PortError;
-use todo_domain::{Task, TaskId, Timestamp, UserId};
+use todo_domain::{Gap, Task, TaskId, Timestamp, UserId};
 
 use super::row::{TaskRow, to_row};
 use crate::entities::task::{Column, Entity};
@@ -69,6 +69,58 @@ pub(super) fn replace_statement(
     task_write::Entity::update_many()
         .set(row)
         .filter(owned_at(&t.owner, t.id, Some(expected)))
+}
+
+/// No task of `owner` but `moving` has a position strictly inside `gap`. Rows written by
+/// a version that had no positions (`''`, read as their creation-time position) do not
+/// count: until the start-up backfill gives them one, they would fill every gap that
+/// reaches the top of the list.
+fn gap_is_empty(owner: &UserId, moving: TaskId, gap: &Gap) -> SimpleExpr {
+    let other = Alias::new("other");
+    let column = |c: Column| Expr::col((other.clone(), c));
+    let inside = Query::select()
+        .expr(Expr::cust("1"))
+        .from_as(Entity, other.clone())
+        .and_where(column(Column::UserId).eq(owner.as_str()))
+        .and_where(column(Column::Id).ne(moving.as_uuid()))
+        .and_where(column(Column::Position).ne(""))
+        .and_where_option(
+            gap.low
+                .as_ref()
+                .map(|low| column(Column::Position).gt(low.as_str())),
+        )
+        .and_where_option(
+            gap.high
+                .as_ref()
+                .map(|high| column(Column::Position).lt(high.as_str())),
+        )
+        .to_owned();
+    Expr::exists(inside).not()
+}
+
+/// The write of a move: [`replace_statement`], only while no other task of the owner lies
+/// inside `gap`.
+pub(super) fn move_statement(
+    t: &Task,
+    expected: i64,
+    gap: &Gap,
+) -> sea_orm::UpdateMany<task_write::Entity> {
+    replace_statement(t, expected).filter(gap_is_empty(&t.owner, t.id, gap))
+}
+
+/// The first key of the PostgreSQL advisory locks that serialise one owner's moves (the
+/// second is a hash of the owner's id): "move" in ASCII.
+const MOVE_LOCK_SPACE: i32 = 0x6d6f_7665;
+
+/// Takes the lock that serialises `owner`'s moves until the transaction ends
+/// (PostgreSQL; transaction-scoped, so a transaction-mode pooler is fine). Two owners
+/// whose ids hash alike merely take turns.
+pub(super) fn move_lock_statement(owner: &UserId) -> Statement {
+    Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        [MOVE_LOCK_SPACE.into(), owner.as_str().into()],
+    )
 }
 
 /// A toggle of `owner`'s task `id` at `now`, only at version `expected` when given.
@@ -266,6 +318,41 @@ mod tests {
                 r#" AND "task"."version" = $5 AND ("completed" OR "task"."recurrence" IS NULL) RETURNING {}"#,
                 columns.join(", ")
             )),
+            "{sql}"
+        );
+    }
+
+    /// A move's write is the full replace, only at the version read and only while no
+    /// other task of the owner lies strictly inside the gap (the moving one does not count).
+    #[test]
+    fn a_moves_write_is_conditional_on_its_gap_being_empty() {
+        let mut t = Task::new(
+            TaskId::from_uuid(uuid::Uuid::nil()),
+            UserId::parse("alice").unwrap(),
+            TaskTitle::parse("x").unwrap(),
+            None,
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        t.position = todo_domain::Position::parse("c").unwrap();
+        let position = |p: &str| todo_domain::Position::parse(p).unwrap();
+        let inner = Gap {
+            low: Some(position("V")),
+            high: Some(position("k")),
+        };
+        let sql = move_statement(&t, 3, &inner).build(DbBackend::Postgres).sql;
+        assert!(
+            sql.ends_with(
+                r#" WHERE "task"."id" = $20 AND "task"."user_id" = $21 AND "task"."version" = $22 AND (NOT EXISTS(SELECT 1 FROM "task" AS "other" WHERE "other"."user_id" = $23 AND "other"."id" <> $24 AND "other"."position" <> $25 AND "other"."position" > $26 AND "other"."position" < $27))"#
+            ),
+            "{sql}"
+        );
+        let top = Gap {
+            low: None,
+            high: Some(position("k")),
+        };
+        let sql = move_statement(&t, 3, &top).build(DbBackend::Sqlite).sql;
+        assert!(
+            sql.ends_with(r#" AND "other"."position" <> ? AND "other"."position" < ?))"#),
             "{sql}"
         );
     }

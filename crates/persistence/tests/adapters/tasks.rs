@@ -712,3 +712,116 @@ on_both!(a_stale_delete_keeps_the_task, |t: Ctx| async move {
     assert!(tasks.delete(&me, tid(1), Some(5), at(99)).await.unwrap());
     assert_eq!(count(&t).await, 0, "{}", t.backend);
 });
+
+/// Alice's task `n` at `position`, stored.
+async fn placed(tasks: &SeaTaskRepository, n: u128, position: &str) -> Task {
+    let mut t = task("alice", n, &format!("task {n}"), at(10));
+    t.position = todo_domain::Position::parse(position).unwrap();
+    tasks.insert(&t).await.unwrap();
+    t
+}
+
+fn gap(low: Option<&str>, high: Option<&str>) -> todo_domain::Gap {
+    let position = |p: &str| todo_domain::Position::parse(p).unwrap();
+    todo_domain::Gap {
+        low: low.map(position),
+        high: high.map(position),
+    }
+}
+
+/// `t` moved into `gap` at the position the gap gives, written if the gap is still empty.
+async fn move_into(tasks: &SeaTaskRepository, t: &Task, gap: &todo_domain::Gap) -> bool {
+    let moved = t.moved(gap.position().unwrap(), at(20));
+    tasks.move_into(&moved, t.version, gap).await.unwrap()
+}
+
+async fn position_of(tasks: &SeaTaskRepository, owner: &str, n: u128) -> String {
+    let t = tasks.get(&uid(owner), tid(n)).await.unwrap().unwrap();
+    t.position.as_str().to_owned()
+}
+
+on_both!(
+    a_move_is_written_only_while_its_gap_is_empty,
+    |t: Ctx| async move {
+        let tasks = repos(&t).await;
+        let _a = placed(&tasks, 1, "V").await;
+        let _b = placed(&tasks, 2, "k").await;
+        let m = placed(&tasks, 3, "x").await;
+        let n = placed(&tasks, 4, "y").await;
+        // Bob's tasks are no neighbours of Alice's.
+        let mut bobs = task("bob", 9, "bob's", at(10));
+        bobs.position = todo_domain::Position::parse("c").unwrap();
+        tasks.insert(&bobs).await.unwrap();
+
+        assert!(move_into(&tasks, &m, &gap(Some("V"), Some("k"))).await);
+        assert_eq!(position_of(&tasks, "alice", 3).await, "c");
+        // The same gap is no longer empty: n stays where it was.
+        assert!(!move_into(&tasks, &n, &gap(Some("V"), Some("k"))).await);
+        assert_eq!(position_of(&tasks, "alice", 4).await, "y");
+        // Between the new neighbours it fits.
+        assert!(
+            move_into(&tasks, &n, &gap(Some("V"), Some("c"))).await,
+            "{}",
+            t.backend
+        );
+        assert_eq!(position_of(&tasks, "alice", 4).await, "Y");
+        // The moving task itself does not fill its gap; a stale version writes nothing.
+        let m = tasks.get(&uid("alice"), tid(3)).await.unwrap().unwrap();
+        let stale = Task {
+            version: m.version - 1,
+            ..m.clone()
+        };
+        assert!(!move_into(&tasks, &stale, &gap(Some("Y"), Some("k"))).await);
+        assert!(move_into(&tasks, &m, &gap(Some("Y"), Some("k"))).await);
+        assert_eq!(position_of(&tasks, "alice", 3).await, "e");
+        // Open ends: nothing below the first, nothing above the last.
+        let first = tasks.get(&uid("alice"), tid(1)).await.unwrap().unwrap();
+        assert!(!move_into(&tasks, &first, &gap(None, Some("c"))).await);
+        assert!(move_into(&tasks, &first, &gap(Some("k"), None)).await);
+        assert_eq!(position_of(&tasks, "alice", 1).await, "l");
+        assert_eq!(position_of(&tasks, "bob", 9).await, "c");
+        // A row an older version wrote without a position fills no gap.
+        placed(&tasks, 5, "z").await;
+        t.db.execute_unprepared("UPDATE task SET position = '' WHERE title = 'task 5'")
+            .await
+            .unwrap();
+        let second = tasks.get(&uid("alice"), tid(2)).await.unwrap().unwrap();
+        assert!(move_into(&tasks, &second, &gap(None, Some("Y"))).await);
+        assert_eq!(position_of(&tasks, "alice", 2).await, "X");
+    }
+);
+
+on_both!(
+    concurrent_moves_into_one_gap_write_once,
+    |t: Ctx| async move {
+        const MOVERS: u128 = 20;
+        let tasks = std::sync::Arc::new(repos(&t).await);
+        placed(&tasks, 1, "V").await;
+        placed(&tasks, 2, "k").await;
+        let mut movers = Vec::new();
+        for n in 0..MOVERS {
+            movers.push(placed(&tasks, 10 + n, &format!("x{n}V")).await);
+        }
+        // All read the same neighbours and go for the same place, at once.
+        let mut racers = tokio::task::JoinSet::new();
+        for mover in movers {
+            let tasks = tasks.clone();
+            racers
+                .spawn(async move { move_into(&tasks, &mover, &gap(Some("V"), Some("k"))).await });
+        }
+        let mut written = 0;
+        while let Some(outcome) = racers.join_next().await {
+            if outcome.unwrap() {
+                written += 1;
+            }
+        }
+        assert_eq!(written, 1, "{}: one move wins the place", t.backend);
+        let mut at_c = 0;
+        for n in 0..MOVERS {
+            if position_of(&tasks, "alice", 10 + n).await == "c" {
+                at_c += 1;
+            }
+        }
+        assert_eq!(at_c, 1, "{}", t.backend);
+    }
+);

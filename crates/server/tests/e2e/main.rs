@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod binary;
+mod moves;
 mod outage;
 mod pg;
 mod round_trips;
