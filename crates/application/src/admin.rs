@@ -88,7 +88,7 @@ impl AdminService {
         let target_is_admin = user.roles.is_admin(&self.admin_roles);
         let becomes_admin = roles.is_admin(&self.admin_roles);
         let admins = if target_is_admin && !becomes_admin {
-            self.users.admins(&self.admin_roles).await?.len() as u64
+            self.admin_count().await?
         } else {
             0
         };
@@ -102,13 +102,22 @@ impl AdminService {
         Ok(user)
     }
 
-    /// Deletes a user with all their tasks and sessions.
+    /// Deletes a user with all their tasks and sessions; admins cannot delete themselves,
+    /// and the last admin cannot be deleted.
     pub async fn delete_user(
         &self,
         principal: &Principal,
         target: &UserId,
     ) -> Result<(), ApplicationError> {
-        policy::ensure_can_delete_user(principal, target)?;
+        policy::ensure_admin(principal)?;
+        let user = self.existing_user(target).await?;
+        let target_is_admin = user.roles.is_admin(&self.admin_roles);
+        let admins = if target_is_admin {
+            self.admin_count().await?
+        } else {
+            0
+        };
+        policy::ensure_can_delete_user(principal, target, target_is_admin, admins)?;
         let deleted = self.users.delete(target).await?;
         self.cache.forget(target);
         if deleted {
@@ -148,6 +157,11 @@ impl AdminService {
             .map(|(_, promoted)| promoted)
     }
 
+    async fn admin_count(&self) -> Result<u64, ApplicationError> {
+        let admins = self.users.admins(&self.admin_roles).await?;
+        Ok(u64::try_from(admins.len()).unwrap_or(u64::MAX))
+    }
+
     async fn existing_user(&self, id: &UserId) -> Result<User, ApplicationError> {
         self.users
             .find(id)
@@ -163,6 +177,7 @@ mod tests {
     use crate::ports::{MockTaskRepository, MockUserRepository};
     use crate::testing::*;
     use mockall::predicate::{always, eq};
+    use todo_domain::DomainError;
 
     fn service(users: MockUserRepository, tasks: MockTaskRepository) -> AdminService {
         AdminService::new(
@@ -352,6 +367,12 @@ mod tests {
     #[tokio::test]
     async fn admins_cannot_delete_themselves() {
         let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("root", Some("admin")))));
+        users
+            .expect_admins()
+            .returning(|_| Ok(vec![uid("root"), uid("other")]));
         users.expect_delete().never();
         let err = service(users, MockTaskRepository::new())
             .delete_user(&admin("root"), &uid("root"))
@@ -364,13 +385,20 @@ mod tests {
     async fn deleting_users_and_their_tasks() {
         let mut users = MockUserRepository::new();
         users
-            .expect_delete()
+            .expect_find()
             .with(eq(uid("bob")))
-            .returning(|_| Ok(true));
+            .returning(|_| Ok(Some(user_row("bob", None))));
+        users
+            .expect_find()
+            .with(eq(uid("ghost")))
+            .returning(|_| Ok(None));
+        // Deleting a plain user does not count the admins.
+        users.expect_admins().never();
         users
             .expect_delete()
-            .with(eq(uid("ghost")))
-            .returning(|_| Ok(false));
+            .with(eq(uid("bob")))
+            .times(1)
+            .returning(|_| Ok(true));
         let mut tasks = MockTaskRepository::new();
         tasks
             .expect_delete()
@@ -394,6 +422,24 @@ mod tests {
             svc.delete_user_task(&root, &uid("bob"), tid(2)).await,
             Err(ApplicationError::NotFound("task"))
         ));
+    }
+
+    #[tokio::test]
+    async fn the_last_admin_cannot_be_deleted_and_nothing_is_written() {
+        // The caller is no admin in the store any more: the target is the only admin.
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .with(eq(uid("other")))
+            .returning(|_| Ok(Some(user_row("other", Some("user,admin")))));
+        users.expect_admins().returning(|_| Ok(vec![uid("other")]));
+        users.expect_delete().never();
+        let err = service(users, MockTaskRepository::new())
+            .delete_user(&admin("root"), &uid("other"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::Conflict(_)), "{err:?}");
+        assert_eq!(err.to_string(), DomainError::LastAdmin.to_string());
     }
 
     #[tokio::test]
