@@ -74,6 +74,10 @@ pub fn ensure_can_change_role(
 /// admin exists: `admins`, how many admins exist before the write, the target included,
 /// is at most one. Whoever writes: the last admin demoting themselves, or an admin
 /// demoting or deleting another admin who is, by then, the only one left.
+///
+/// The store applies this rule to what it reads while it holds off other such writes
+/// (`UserRepository::set_role_keeping_an_admin`, `delete_keeping_an_admin`), so that it
+/// holds when two admins act at once.
 pub fn ensure_an_admin_remains(
     target_is_admin: bool,
     stays_admin: bool,
