@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use todo_domain::{
-    AdminRoles, ListCursor, ListSpec, Principal, RoleList, Task, TaskId, Timestamp, User, UserId,
-    policy,
+    AdminRoles, DomainError, ListCursor, ListSpec, Principal, RoleList, Task, TaskId, Timestamp,
+    User, UserId, policy,
 };
 
 use crate::cache::UserCache;
 use crate::error::ApplicationError;
 use crate::pagination::{Page, PageSettings, paginate, task_page};
-use crate::ports::{Clock, TaskRepository, UserRepository};
+use crate::ports::{Clock, GuardedWrite, TaskRepository, UserRepository};
 use crate::promotion::promote_user;
 
 /// Where the next page of users starts.
@@ -77,6 +77,10 @@ impl AdminService {
     }
 
     /// Replaces a user's roles; the last admin cannot be demoted.
+    ///
+    /// The rule is judged twice: here, on the admins as read now, so that a plain
+    /// refusal costs no write; then by the store, on the admins as they are when it
+    /// writes, so that two admins demoting each other at once cannot both pass.
     pub async fn set_role(
         &self,
         principal: &Principal,
@@ -88,35 +92,57 @@ impl AdminService {
         let target_is_admin = user.roles.is_admin(&self.admin_roles);
         let becomes_admin = roles.is_admin(&self.admin_roles);
         let admins = if target_is_admin && !becomes_admin {
-            self.users.admins(&self.admin_roles).await?.len() as u64
+            self.admin_count().await?
         } else {
             0
         };
         policy::ensure_can_change_role(principal, target_is_admin, becomes_admin, admins)?;
-        if !self.users.set_role(target, &roles).await? {
-            return Err(ApplicationError::NotFound("user"));
-        }
+        let written = if becomes_admin {
+            // Giving or keeping an admin role cannot leave the service without an admin.
+            if self.users.set_role(target, &roles).await? {
+                GuardedWrite::Written
+            } else {
+                GuardedWrite::NotFound
+            }
+        } else {
+            // Whatever was read above may be stale by now (the target promoted, the other
+            // admins demoted): the store judges the write again, atomically.
+            self.users
+                .set_role_keeping_an_admin(target, &roles, &self.admin_roles)
+                .await?
+        };
+        written_or_refused(written)?;
         self.cache.forget(target);
         tracing::info!(target_user = %target, roles = %roles.to_stored(), "role changed");
         user.roles = roles;
         Ok(user)
     }
 
-    /// Deletes a user with all their tasks and sessions.
+    /// Deletes a user with all their tasks and sessions; admins cannot delete themselves,
+    /// and the last admin cannot be deleted (judged twice, as in [`Self::set_role`]).
     pub async fn delete_user(
         &self,
         principal: &Principal,
         target: &UserId,
     ) -> Result<(), ApplicationError> {
-        policy::ensure_can_delete_user(principal, target)?;
-        let deleted = self.users.delete(target).await?;
-        self.cache.forget(target);
-        if deleted {
-            tracing::info!(target_user = %target, "user deleted");
-            Ok(())
+        policy::ensure_admin(principal)?;
+        let user = self.existing_user(target).await?;
+        let target_is_admin = user.roles.is_admin(&self.admin_roles);
+        let admins = if target_is_admin {
+            self.admin_count().await?
         } else {
-            Err(ApplicationError::NotFound("user"))
-        }
+            0
+        };
+        policy::ensure_can_delete_user(principal, target, target_is_admin, admins)?;
+        let written = self
+            .users
+            .delete_keeping_an_admin(target, &self.admin_roles)
+            .await?;
+        // Gone now or already (a deleted user's cached row must not outlive them).
+        self.cache.forget(target);
+        written_or_refused(written)?;
+        tracing::info!(target_user = %target, "user deleted");
+        Ok(())
     }
 
     pub async fn delete_user_task(
@@ -148,11 +174,25 @@ impl AdminService {
             .map(|(_, promoted)| promoted)
     }
 
+    async fn admin_count(&self) -> Result<u64, ApplicationError> {
+        let admins = self.users.admins(&self.admin_roles).await?;
+        Ok(u64::try_from(admins.len()).unwrap_or(u64::MAX))
+    }
+
     async fn existing_user(&self, id: &UserId) -> Result<User, ApplicationError> {
         self.users
             .find(id)
             .await?
             .ok_or(ApplicationError::NotFound("user"))
+    }
+}
+
+/// The outcome of a write the last-admin rule guards, as the service reports it.
+fn written_or_refused(written: GuardedWrite) -> Result<(), ApplicationError> {
+    match written {
+        GuardedWrite::Written => Ok(()),
+        GuardedWrite::NotFound => Err(ApplicationError::NotFound("user")),
+        GuardedWrite::LastAdmin => Err(DomainError::LastAdmin.into()),
     }
 }
 
@@ -188,7 +228,9 @@ mod tests {
         users.expect_list().never();
         users.expect_find().never();
         users.expect_set_role().never();
+        users.expect_set_role_keeping_an_admin().never();
         users.expect_delete().never();
+        users.expect_delete_keeping_an_admin().never();
         let mut tasks = MockTaskRepository::new();
         tasks.expect_delete().never();
         tasks.expect_search().never();
@@ -263,6 +305,7 @@ mod tests {
             .returning(|_| Ok(Some(user_row("root", Some("admin")))));
         users.expect_admins().returning(|_| Ok(vec![uid("root")]));
         users.expect_set_role().never();
+        users.expect_set_role_keeping_an_admin().never();
         let err = service(users, MockTaskRepository::new())
             .set_role(&admin("root"), &uid("root"), RoleList::user())
             .await
@@ -279,11 +322,16 @@ mod tests {
         users
             .expect_admins()
             .returning(|_| Ok(vec![uid("root"), uid("other")]));
+        users.expect_set_role().never();
         users
-            .expect_set_role()
-            .withf(|id, roles| *id == uid("root") && roles.to_stored() == "user")
+            .expect_set_role_keeping_an_admin()
+            .withf(|id, roles, admin_roles| {
+                *id == uid("root")
+                    && roles.to_stored() == "user"
+                    && *admin_roles == AdminRoles::default()
+            })
             .times(1)
-            .returning(|_, _| Ok(true));
+            .returning(|_, _, _| Ok(GuardedWrite::Written));
         let user = service(users, MockTaskRepository::new())
             .set_role(&admin("root"), &uid("root"), RoleList::user())
             .await
@@ -315,6 +363,7 @@ mod tests {
         let mut users = MockUserRepository::new();
         users.expect_find().returning(|_| Ok(None));
         users.expect_set_role().never();
+        users.expect_set_role_keeping_an_admin().never();
         let err = service(users, MockTaskRepository::new())
             .set_role(&admin("root"), &uid("ghost"), RoleList::user())
             .await
@@ -352,7 +401,14 @@ mod tests {
     #[tokio::test]
     async fn admins_cannot_delete_themselves() {
         let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("root", Some("admin")))));
+        users
+            .expect_admins()
+            .returning(|_| Ok(vec![uid("root"), uid("other")]));
         users.expect_delete().never();
+        users.expect_delete_keeping_an_admin().never();
         let err = service(users, MockTaskRepository::new())
             .delete_user(&admin("root"), &uid("root"))
             .await
@@ -364,13 +420,21 @@ mod tests {
     async fn deleting_users_and_their_tasks() {
         let mut users = MockUserRepository::new();
         users
-            .expect_delete()
+            .expect_find()
             .with(eq(uid("bob")))
-            .returning(|_| Ok(true));
+            .returning(|_| Ok(Some(user_row("bob", None))));
         users
-            .expect_delete()
+            .expect_find()
             .with(eq(uid("ghost")))
-            .returning(|_| Ok(false));
+            .returning(|_| Ok(None));
+        // Deleting a plain user does not count the admins; the store still guards it.
+        users.expect_admins().never();
+        users.expect_delete().never();
+        users
+            .expect_delete_keeping_an_admin()
+            .with(eq(uid("bob")), eq(AdminRoles::default()))
+            .times(1)
+            .returning(|_, _| Ok(GuardedWrite::Written));
         let mut tasks = MockTaskRepository::new();
         tasks
             .expect_delete()
@@ -394,6 +458,175 @@ mod tests {
             svc.delete_user_task(&root, &uid("bob"), tid(2)).await,
             Err(ApplicationError::NotFound("task"))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_demotion_the_store_refuses_is_the_last_admin_conflict() {
+        // Two admins as read, but the other one lost the role before the write: the store
+        // refuses, and the service answers as if it had seen that itself.
+        let cache = Arc::new(UserCache::new(std::time::Duration::from_secs(60), 10));
+        cache.put(uid("root"), user_row("root", Some("admin")), at(0), None);
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("root", Some("admin")))));
+        users
+            .expect_admins()
+            .returning(|_| Ok(vec![uid("root"), uid("other")]));
+        users.expect_set_role().never();
+        users
+            .expect_set_role_keeping_an_admin()
+            .times(1)
+            .returning(|_, _, _| Ok(GuardedWrite::LastAdmin));
+        let svc = AdminService::new(
+            Arc::new(users),
+            Arc::new(MockTaskRepository::new()),
+            fixed_clock(50),
+            cache.clone(),
+            AdminRoles::default(),
+            PageSettings::default(),
+        );
+        let err = svc
+            .set_role(&admin("root"), &uid("root"), RoleList::user())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::Conflict(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            DomainError::LastAdmin.to_string(),
+            "the same answer as a refusal the service judged itself"
+        );
+        assert!(
+            cache.get(&uid("root"), at(1)).is_some(),
+            "nothing was written, so nothing is forgotten"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_demotion_goes_through_the_guarded_write() {
+        // A plain user as read may have been made the only admin since: the write that
+        // takes admin away is always the guarded one, and never counts for it here.
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("bob", Some("user")))));
+        users.expect_admins().never();
+        users.expect_set_role().never();
+        users
+            .expect_set_role_keeping_an_admin()
+            .withf(|id, roles, _| *id == uid("bob") && roles.to_stored() == "editor")
+            .times(1)
+            .returning(|_, _, _| Ok(GuardedWrite::Written));
+        let user = service(users, MockTaskRepository::new())
+            .set_role(
+                &admin("root"),
+                &uid("bob"),
+                RoleList::parse("editor").unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(user.roles.to_stored(), "editor");
+    }
+
+    #[tokio::test]
+    async fn a_user_gone_before_the_guarded_write_is_not_found() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("bob", None))));
+        users
+            .expect_set_role_keeping_an_admin()
+            .returning(|_, _, _| Ok(GuardedWrite::NotFound));
+        users
+            .expect_delete_keeping_an_admin()
+            .returning(|_, _| Ok(GuardedWrite::NotFound));
+        let svc = service(users, MockTaskRepository::new());
+        let root = admin("root");
+        assert!(matches!(
+            svc.set_role(&root, &uid("bob"), RoleList::user()).await,
+            Err(ApplicationError::NotFound("user"))
+        ));
+        assert!(matches!(
+            svc.delete_user(&root, &uid("bob")).await,
+            Err(ApplicationError::NotFound("user"))
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_last_admin_cannot_be_deleted_and_nothing_is_written() {
+        // The caller is no admin in the store any more: the target is the only admin.
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .with(eq(uid("other")))
+            .returning(|_| Ok(Some(user_row("other", Some("user,admin")))));
+        users.expect_admins().returning(|_| Ok(vec![uid("other")]));
+        users.expect_delete().never();
+        users.expect_delete_keeping_an_admin().never();
+        let err = service(users, MockTaskRepository::new())
+            .delete_user(&admin("root"), &uid("other"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::Conflict(_)), "{err:?}");
+        assert_eq!(err.to_string(), DomainError::LastAdmin.to_string());
+    }
+
+    #[tokio::test]
+    async fn an_admin_deletes_another_admin_through_the_guarded_write() {
+        let cache = Arc::new(UserCache::new(std::time::Duration::from_secs(60), 10));
+        cache.put(uid("other"), user_row("other", Some("admin")), at(0), None);
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("other", Some("admin")))));
+        users
+            .expect_admins()
+            .returning(|_| Ok(vec![uid("root"), uid("other")]));
+        users.expect_delete().never();
+        users
+            .expect_delete_keeping_an_admin()
+            .with(eq(uid("other")), eq(AdminRoles::default()))
+            .times(1)
+            .returning(|_, _| Ok(GuardedWrite::Written));
+        let svc = AdminService::new(
+            Arc::new(users),
+            Arc::new(MockTaskRepository::new()),
+            fixed_clock(50),
+            cache.clone(),
+            AdminRoles::default(),
+            PageSettings::default(),
+        );
+        svc.delete_user(&admin("root"), &uid("other"))
+            .await
+            .unwrap();
+        assert!(
+            cache.get(&uid("other"), at(1)).is_none(),
+            "a deleted user is forgotten"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deletion_the_store_refuses_is_the_last_admin_conflict() {
+        // Both admins as read, but the target demoted the caller before the write: the
+        // store finds the target the only admin and refuses.
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("other", Some("admin")))));
+        users
+            .expect_admins()
+            .returning(|_| Ok(vec![uid("root"), uid("other")]));
+        users.expect_delete().never();
+        users
+            .expect_delete_keeping_an_admin()
+            .times(1)
+            .returning(|_, _| Ok(GuardedWrite::LastAdmin));
+        let err = service(users, MockTaskRepository::new())
+            .delete_user(&admin("root"), &uid("other"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplicationError::Conflict(_)), "{err:?}");
+        assert_eq!(err.to_string(), DomainError::LastAdmin.to_string());
     }
 
     #[tokio::test]

@@ -143,6 +143,18 @@ pub enum IdempotentInsert {
     },
 }
 
+/// What a write kept by the last-admin rule did
+/// ([`UserRepository::set_role_keeping_an_admin`], [`UserRepository::delete_keeping_an_admin`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardedWrite {
+    /// Written: an admin remains.
+    Written,
+    /// There is no such user. Nothing was written.
+    NotFound,
+    /// The write would have left no admin. Nothing was written.
+    LastAdmin,
+}
+
 /// Better Auth's `"user"` table.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -156,10 +168,35 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<Vec<User>, PortError>;
     /// Ids of every user holding one of `admin_roles`.
     async fn admins(&self, admin_roles: &AdminRoles) -> Result<Vec<UserId>, PortError>;
-    /// `false` when there is no such user.
+    /// Replaces the user's roles, with no last-admin check: only for role lists that give
+    /// or keep an admin role (a promotion), which cannot leave the service without an
+    /// admin. `false` when there is no such user.
     async fn set_role(&self, id: &UserId, roles: &RoleList) -> Result<bool, PortError>;
-    /// Deletes the user with their tasks and sessions. `false` when there is no such user.
+    /// Replaces the user's roles only if at least one user holding one of `admin_roles`
+    /// remains after the write, atomically: the target and the admins are read and the row
+    /// written in one transaction, which keeps any other call of this method or of
+    /// [`delete_keeping_an_admin`](Self::delete_keeping_an_admin) from changing what it
+    /// read until it ends, and the write is judged by `policy::ensure_an_admin_remains` on
+    /// what it read. So, however calls interleave, two admins demoting each other (or
+    /// themselves) leave one admin. `NotFound` when there is no such user.
+    async fn set_role_keeping_an_admin(
+        &self,
+        id: &UserId,
+        roles: &RoleList,
+        admin_roles: &AdminRoles,
+    ) -> Result<GuardedWrite, PortError>;
+    /// Deletes the user with their tasks and sessions, with no last-admin check (the
+    /// service deletes through [`delete_keeping_an_admin`](Self::delete_keeping_an_admin)).
+    /// `false` when there is no such user.
     async fn delete(&self, id: &UserId) -> Result<bool, PortError>;
+    /// Deletes the user with their tasks and sessions only if at least one user holding
+    /// one of `admin_roles` remains after the write, atomically, exactly as
+    /// [`set_role_keeping_an_admin`](Self::set_role_keeping_an_admin) does.
+    async fn delete_keeping_an_admin(
+        &self,
+        id: &UserId,
+        admin_roles: &AdminRoles,
+    ) -> Result<GuardedWrite, PortError>;
     /// Creates the user unless one with that id exists; `true` when created.
     async fn create_if_absent(&self, user: &User) -> Result<bool, PortError>;
 }

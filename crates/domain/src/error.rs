@@ -52,7 +52,7 @@ pub enum DomainError {
     },
     #[error("an admin cannot delete their own account")]
     CannotDeleteSelf,
-    #[error("the last admin cannot lose the admin role")]
+    #[error("the last admin cannot lose the admin role or be deleted")]
     LastAdmin,
 }
 

@@ -35,13 +35,22 @@ pub fn ensure_not_banned(user: &User, now: Timestamp) -> Result<(), DomainError>
     }
 }
 
-/// An admin may delete any account but their own.
-pub fn ensure_can_delete_user(principal: &Principal, target: &UserId) -> Result<(), DomainError> {
+/// An admin may delete any account but their own, as long as some admin remains
+/// afterwards: the last admin cannot be deleted, not even by an admin who lost the role
+/// meanwhile and finds the target the only admin left.
+///
+/// `target_is_admin` describes the target; `admins` is how many admins exist now.
+pub fn ensure_can_delete_user(
+    principal: &Principal,
+    target: &UserId,
+    target_is_admin: bool,
+    admins: u64,
+) -> Result<(), DomainError> {
     ensure_admin(principal)?;
     if principal.user_id == *target {
         return Err(DomainError::CannotDeleteSelf);
     }
-    Ok(())
+    ensure_an_admin_remains(target_is_admin, false, admins)
 }
 
 /// An admin may change anyone's role, as long as some admin remains afterwards.
@@ -55,7 +64,26 @@ pub fn ensure_can_change_role(
     admins: u64,
 ) -> Result<(), DomainError> {
     ensure_admin(principal)?;
-    if target_is_admin && !becomes_admin && admins <= 1 {
+    ensure_an_admin_remains(target_is_admin, becomes_admin, admins)
+}
+
+/// The last-admin rule: no write to a user may leave the service without an admin.
+///
+/// A write after which the target holds no admin role (a demotion, `stays_admin` false,
+/// or a deletion) is refused when the target is an admin (`target_is_admin`) and no other
+/// admin exists: `admins`, how many admins exist before the write, the target included,
+/// is at most one. Whoever writes: the last admin demoting themselves, or an admin
+/// demoting or deleting another admin who is, by then, the only one left.
+///
+/// The store applies this rule to what it reads while it holds off other such writes
+/// (`UserRepository::set_role_keeping_an_admin`, `delete_keeping_an_admin`), so that it
+/// holds when two admins act at once.
+pub fn ensure_an_admin_remains(
+    target_is_admin: bool,
+    stays_admin: bool,
+    admins: u64,
+) -> Result<(), DomainError> {
+    if target_is_admin && !stays_admin && admins <= 1 {
         return Err(DomainError::LastAdmin);
     }
     Ok(())
@@ -139,14 +167,90 @@ mod tests {
 
     #[test]
     fn admins_cannot_delete_themselves() {
-        assert_eq!(ensure_can_delete_user(&admin("root"), &id("bob")), Ok(()));
         assert_eq!(
-            ensure_can_delete_user(&admin("root"), &id("root")),
+            ensure_can_delete_user(&admin("root"), &id("bob"), false, 1),
+            Ok(())
+        );
+        assert_eq!(
+            ensure_can_delete_user(&admin("root"), &id("root"), true, 2),
             Err(DomainError::CannotDeleteSelf)
         );
         assert_eq!(
-            ensure_can_delete_user(&user("alice"), &id("bob")),
+            ensure_can_delete_user(&user("alice"), &id("bob"), false, 1),
             Err(DomainError::NotAdmin)
+        );
+    }
+
+    #[test]
+    fn an_admin_remains_after_every_write() {
+        for target_is_admin in [false, true] {
+            for stays_admin in [false, true] {
+                for admins in 0..=3 {
+                    let refused = target_is_admin && !stays_admin && admins <= 1;
+                    assert_eq!(
+                        ensure_an_admin_remains(target_is_admin, stays_admin, admins),
+                        if refused {
+                            Err(DomainError::LastAdmin)
+                        } else {
+                            Ok(())
+                        },
+                        "target_is_admin {target_is_admin}, stays_admin {stays_admin}, \
+                         admins {admins}"
+                    );
+                }
+            }
+        }
+        // Named cases. The only admin loses the role, or is deleted: refused.
+        assert_eq!(
+            ensure_an_admin_remains(true, false, 1),
+            Err(DomainError::LastAdmin)
+        );
+        // A count that no longer includes the target (read after someone else's write)
+        // refuses too rather than letting the last admin go.
+        assert_eq!(
+            ensure_an_admin_remains(true, false, 0),
+            Err(DomainError::LastAdmin)
+        );
+        // Another admin remains: the target may go.
+        assert_eq!(ensure_an_admin_remains(true, false, 2), Ok(()));
+        // Plain users come and go even when there is no admin at all.
+        assert_eq!(ensure_an_admin_remains(false, false, 0), Ok(()));
+    }
+
+    #[test]
+    fn deleting_the_last_admin_is_refused() {
+        let root = admin("root");
+        for target_is_admin in [false, true] {
+            for admins in 0..=3 {
+                // Deleting oneself is refused whatever the count.
+                assert_eq!(
+                    ensure_can_delete_user(&root, &id("root"), target_is_admin, admins),
+                    Err(DomainError::CannotDeleteSelf)
+                );
+                // Deleting another: refused only when they are the last admin.
+                let expected = if target_is_admin && admins <= 1 {
+                    Err(DomainError::LastAdmin)
+                } else {
+                    Ok(())
+                };
+                assert_eq!(
+                    ensure_can_delete_user(&root, &id("other"), target_is_admin, admins),
+                    expected,
+                    "target_is_admin {target_is_admin}, admins {admins}"
+                );
+                // Non-admins are refused before anything else.
+                assert_eq!(
+                    ensure_can_delete_user(&user("alice"), &id("alice"), target_is_admin, admins),
+                    Err(DomainError::NotAdmin)
+                );
+            }
+        }
+        // Both admins: one may delete the other.
+        assert_eq!(ensure_can_delete_user(&root, &id("other"), true, 2), Ok(()));
+        // The caller lost the role meanwhile and the other admin is the only one left.
+        assert_eq!(
+            ensure_can_delete_user(&root, &id("other"), true, 1),
+            Err(DomainError::LastAdmin)
         );
     }
 

@@ -545,7 +545,7 @@ pub async fn admin_set_role(
     responses(
         (status = 204, description = "The user, their tasks and sessions are gone"),
         Unauthenticated, Forbidden, NotFound,
-        (status = 409, description = "Admins cannot delete themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Admins cannot delete themselves, nor the last admin", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn admin_delete_user(

@@ -1,13 +1,15 @@
-//! Better Auth's `user` table as the user repository: find, list, roles, deletion.
+//! Better Auth's `user` table as the user repository: find, list, roles, deletion, and
+//! the writes the last-admin rule guards.
 
 use async_trait::async_trait;
-use sea_orm::sea_query::{Expr, LikeExpr, OnConflict};
+use sea_orm::sea_query::{Expr, LikeExpr, LockType, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
-use todo_application::ports::{PortError, UserRepository};
-use todo_domain::{AdminRoles, RoleList, Timestamp, User, UserId};
+use todo_application::ports::{GuardedWrite, PortError, UserRepository};
+use todo_domain::{AdminRoles, RoleList, Timestamp, User, UserId, policy};
 
 use crate::db::Db;
 use crate::entities::{session, task, user};
@@ -47,6 +49,121 @@ fn escape_like(raw: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Rows that may hold one of `admin_roles`: LIKE narrows the scan, the exact comma-list
+/// check (`RoleList::is_admin`) happens on what it returns.
+fn admin_candidates(admin_roles: &AdminRoles) -> Condition {
+    admin_roles
+        .names()
+        .iter()
+        .fold(Condition::any(), |c, role| {
+            c.add(
+                user::Column::Role
+                    .like(LikeExpr::new(format!("%{}%", escape_like(role))).escape('\\')),
+            )
+        })
+}
+
+/// Replaces `id`'s roles; `false` when there is no such user.
+async fn write_role(
+    db: &impl ConnectionTrait,
+    id: &UserId,
+    roles: &RoleList,
+) -> Result<bool, PortError> {
+    let result = user::Entity::update_many()
+        .col_expr(user::Column::Role, Expr::value(roles.to_stored()))
+        .col_expr(
+            user::Column::UpdatedAt,
+            Expr::value(todo_domain::to_stored_precision(chrono::Utc::now())),
+        )
+        .filter(user::Column::Id.eq(id.as_str()))
+        .exec(db)
+        .await
+        .map_err(map_db_err)?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Deletes `id` with their tasks and sessions, explicitly rather than trusting every
+/// database to cascade; `false` when there is no such user. Run it in a transaction.
+async fn delete_rows(txn: &DatabaseTransaction, id: &UserId) -> Result<bool, PortError> {
+    task::Entity::delete_many()
+        .filter(task::Column::UserId.eq(id.as_str()))
+        .exec(txn)
+        .await
+        .map_err(map_db_err)?;
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(id.as_str()))
+        .exec(txn)
+        .await
+        .map_err(map_db_err)?;
+    let deleted = user::Entity::delete_by_id(id.as_str())
+        .exec(txn)
+        .await
+        .map_err(map_db_err)?;
+    Ok(deleted.rows_affected > 0)
+}
+
+/// A transaction for a write the last-admin rule guards. On SQLite it is `BEGIN
+/// IMMEDIATE`: it takes the database's one write lock before it reads anything, so the
+/// admins it reads cannot change before it commits. On PostgreSQL it is a plain (READ
+/// COMMITTED) transaction, serialised by the row locks [`judge_admin_write`] takes.
+async fn begin_admin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, PortError> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+    .map_err(map_db_err)
+}
+
+/// Whether writing `id` so that it holds an admin role afterwards or not (`stays_admin`;
+/// a deletion holds none) may go ahead in `txn`: `None` if so, else why not.
+///
+/// Reads the target's row and every admin's with `SELECT … ORDER BY id FOR NO KEY
+/// UPDATE` on PostgreSQL: each of two such transactions locks the rows the other would
+/// count or write, in the same order, so the second waits for the first to end and then
+/// reads the rows as the first left them (a row demoted meanwhile no longer matches and
+/// is left out; a deleted row is skipped). A user who became an admin after the read
+/// began is not counted, which can only refuse a write, never let the last admin go.
+/// `NO KEY UPDATE` leaves the foreign-key checks of task inserts free to proceed. On
+/// SQLite the transaction already holds the write lock ([`begin_admin_write`]) and no
+/// locking clause is written.
+async fn judge_admin_write(
+    txn: &DatabaseTransaction,
+    id: &UserId,
+    stays_admin: bool,
+    admin_roles: &AdminRoles,
+) -> Result<Option<GuardedWrite>, PortError> {
+    let rows: Vec<(String, Option<String>)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Role)
+        .filter(
+            Condition::any()
+                .add(user::Column::Id.eq(id.as_str()))
+                .add(admin_candidates(admin_roles)),
+        )
+        .order_by_asc(user::Column::Id)
+        .lock(LockType::NoKeyUpdate)
+        .into_tuple()
+        .all(txn)
+        .await
+        .map_err(map_db_err)?;
+    let Some((_, target_role)) = rows.iter().find(|(row_id, _)| row_id == id.as_str()) else {
+        return Ok(Some(GuardedWrite::NotFound));
+    };
+    let target_is_admin = RoleList::from_stored(target_role.as_deref()).is_admin(admin_roles);
+    let admins = rows
+        .iter()
+        .filter(|(_, role)| RoleList::from_stored(role.as_deref()).is_admin(admin_roles))
+        .count();
+    let admins = u64::try_from(admins).unwrap_or(u64::MAX);
+    Ok(
+        policy::ensure_an_admin_remains(target_is_admin, stays_admin, admins)
+            .err()
+            .map(|_| GuardedWrite::LastAdmin),
+    )
 }
 
 #[async_trait]
@@ -93,21 +210,11 @@ impl UserRepository for SeaUserRepository {
 
     async fn admins(&self, admin_roles: &AdminRoles) -> Result<Vec<UserId>, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        // LIKE narrows the scan; the exact comma-list check happens below.
-        let candidates = admin_roles
-            .names()
-            .iter()
-            .fold(Condition::any(), |c, role| {
-                c.add(
-                    user::Column::Role
-                        .like(LikeExpr::new(format!("%{}%", escape_like(role))).escape('\\')),
-                )
-            });
         let rows: Vec<(String, Option<String>)> = user::Entity::find()
             .select_only()
             .column(user::Column::Id)
             .column(user::Column::Role)
-            .filter(candidates)
+            .filter(admin_candidates(admin_roles))
             .into_tuple()
             .all(&*db)
             .await
@@ -120,39 +227,49 @@ impl UserRepository for SeaUserRepository {
 
     async fn set_role(&self, id: &UserId, roles: &RoleList) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let result = user::Entity::update_many()
-            .col_expr(user::Column::Role, Expr::value(roles.to_stored()))
-            .col_expr(
-                user::Column::UpdatedAt,
-                Expr::value(todo_domain::to_stored_precision(chrono::Utc::now())),
-            )
-            .filter(user::Column::Id.eq(id.as_str()))
-            .exec(&*db)
-            .await
-            .map_err(map_db_err)?;
-        Ok(result.rows_affected > 0)
+        write_role(&*db, id, roles).await
+    }
+
+    async fn set_role_keeping_an_admin(
+        &self,
+        id: &UserId,
+        roles: &RoleList,
+        admin_roles: &AdminRoles,
+    ) -> Result<GuardedWrite, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let txn = begin_admin_write(&db).await?;
+        let stays_admin = roles.is_admin(admin_roles);
+        if let Some(refused) = judge_admin_write(&txn, id, stays_admin, admin_roles).await? {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(refused);
+        }
+        write_role(&txn, id, roles).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(GuardedWrite::Written)
     }
 
     async fn delete(&self, id: &UserId) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        // Explicit, in one transaction, rather than trusting every database to cascade.
         let txn = db.begin().await.map_err(map_db_err)?;
-        task::Entity::delete_many()
-            .filter(task::Column::UserId.eq(id.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(map_db_err)?;
-        session::Entity::delete_many()
-            .filter(session::Column::UserId.eq(id.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(map_db_err)?;
-        let deleted = user::Entity::delete_by_id(id.as_str())
-            .exec(&txn)
-            .await
-            .map_err(map_db_err)?;
+        let deleted = delete_rows(&txn, id).await?;
         txn.commit().await.map_err(map_db_err)?;
-        Ok(deleted.rows_affected > 0)
+        Ok(deleted)
+    }
+
+    async fn delete_keeping_an_admin(
+        &self,
+        id: &UserId,
+        admin_roles: &AdminRoles,
+    ) -> Result<GuardedWrite, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let txn = begin_admin_write(&db).await?;
+        if let Some(refused) = judge_admin_write(&txn, id, false, admin_roles).await? {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(refused);
+        }
+        delete_rows(&txn, id).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(GuardedWrite::Written)
     }
 
     async fn create_if_absent(&self, u: &User) -> Result<bool, PortError> {

@@ -18,14 +18,15 @@ pub fn pooler_url() -> Option<String> {
         .filter(|url| !url.trim().is_empty())
 }
 
-/// What a PostgreSQL test body owns on the server.
+/// What a test body owns: a PostgreSQL schema or database, or a SQLite file's directory.
 enum Scratch {
     Schema(String),
     Database(String),
+    Directory(std::path::PathBuf),
 }
 
 /// A database for one test body. Dropping it drops its PostgreSQL schema (or, through a
-/// pooler, its database).
+/// pooler, its database), or its SQLite file.
 pub struct TestDb {
     pub db: DatabaseConnection,
     pub backend: &'static str,
@@ -43,6 +44,10 @@ impl Drop for TestDb {
         let sql = match scratch {
             Scratch::Schema(schema) => format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
             Scratch::Database(name) => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            Scratch::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+                return;
+            }
         };
         // Drop cannot await: do it on a thread with its own small runtime.
         let _ = std::thread::spawn(move || {
@@ -87,6 +92,21 @@ pub async fn sqlite() -> TestDb {
         backend: "sqlite",
         url: "sqlite::memory:".to_owned(),
         scratch: None,
+    }
+}
+
+/// A fresh, empty SQLite database in a file, with a pool of several connections (WAL),
+/// as a server uses it: for bodies where concurrent connections matter.
+pub async fn sqlite_file() -> TestDb {
+    let dir = std::env::temp_dir().join(format!("todo-adapters-{}", uuid::Uuid::now_v7().simple()));
+    let url = format!("sqlite://{}/todo.db", dir.display());
+    TestDb {
+        db: todo_persistence::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap(),
+        backend: "sqlite (file)",
+        url,
+        scratch: Some(Scratch::Directory(dir)),
     }
 }
 
@@ -136,7 +156,8 @@ pub async fn postgres() -> Option<TestDb> {
 }
 
 /// Runs an async test body against SQLite, then PostgreSQL, each freshly migrated
-/// (`migrated = true`) or empty.
+/// (`migrated = true`) or empty. With `sqlite_file`, SQLite is a file reached through
+/// several connections (migrated), for bodies that race writes.
 macro_rules! on_both {
     ($name:ident, migrated = $migrated:expr, $body:expr) => {
         #[test]
@@ -156,6 +177,26 @@ macro_rules! on_both {
                     if $migrated {
                         todo_persistence::migrate(&pg.db).await.unwrap();
                     }
+                    body($crate::harness::Ctx::of(&pg)).await;
+                }
+            });
+        }
+    };
+    // On a SQLite file (several connections) rather than in memory (one connection).
+    ($name:ident, sqlite_file, $body:expr) => {
+        #[test]
+        fn $name() {
+            let body = $body;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let sqlite = $crate::harness::sqlite_file().await;
+                todo_persistence::migrate(&sqlite.db).await.unwrap();
+                body($crate::harness::Ctx::of(&sqlite)).await;
+                if let Some(pg) = $crate::harness::postgres().await {
+                    todo_persistence::migrate(&pg.db).await.unwrap();
                     body($crate::harness::Ctx::of(&pg)).await;
                 }
             });

@@ -1,5 +1,5 @@
 use sea_orm::ConnectionTrait;
-use todo_application::ports::{TaskRepository, UserRepository};
+use todo_application::ports::{GuardedWrite, TaskRepository, UserRepository};
 use todo_domain::{AdminRoles, RoleList};
 use todo_persistence::{SeaTaskRepository, SeaUserRepository};
 
@@ -198,5 +198,231 @@ on_both!(
             .await
             .unwrap();
         assert!(sessions.is_empty(), "{}: the sessions went too", t.backend);
+    }
+);
+
+/// The ids of the admins, sorted.
+async fn admin_ids(users: &SeaUserRepository, admin_roles: &AdminRoles) -> Vec<String> {
+    let mut ids: Vec<String> = users
+        .admins(admin_roles)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|id| id.as_str().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+on_both!(
+    guarded_writes_never_take_the_last_admin,
+    |t: Ctx| async move {
+        let users = SeaUserRepository::new(t.db.clone());
+        let tasks = SeaTaskRepository::new(t.db.clone());
+        let admins = AdminRoles::default();
+        let user_role = RoleList::user();
+        for (id, role) in [
+            ("root", Some("admin")),
+            ("bob", Some("user")),
+            // LIKE finds it, but it is no admin: it must not count.
+            ("near", Some("administrator")),
+        ] {
+            users.create_if_absent(&user(id, role, 1)).await.unwrap();
+        }
+        tasks.insert(&task("root", 1, "kept", at(5))).await.unwrap();
+
+        // The only admin can neither lose the role nor be deleted; nothing is written.
+        assert_eq!(
+            users
+                .set_role_keeping_an_admin(&uid("root"), &user_role, &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::LastAdmin,
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            users
+                .delete_keeping_an_admin(&uid("root"), &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::LastAdmin,
+            "{}",
+            t.backend
+        );
+        assert_eq!(admin_ids(&users, &admins).await, ["root"]);
+        assert!(tasks.get(&uid("root"), tid(1)).await.unwrap().is_some());
+        // Keeping an admin role among others is no demotion.
+        let more = RoleList::parse("admin,editor").unwrap();
+        assert_eq!(
+            users
+                .set_role_keeping_an_admin(&uid("root"), &more, &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::Written
+        );
+        assert_eq!(users.find(&uid("root")).await.unwrap().unwrap().roles, more);
+        // Plain users change and go freely.
+        let editor = RoleList::parse("editor").unwrap();
+        assert_eq!(
+            users
+                .set_role_keeping_an_admin(&uid("bob"), &editor, &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::Written
+        );
+        assert_eq!(
+            users.find(&uid("bob")).await.unwrap().unwrap().roles,
+            editor
+        );
+        assert_eq!(
+            users
+                .delete_keeping_an_admin(&uid("near"), &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::Written
+        );
+        assert_eq!(users.find(&uid("near")).await.unwrap(), None);
+        // No such user.
+        assert_eq!(
+            users
+                .set_role_keeping_an_admin(&uid("ghost"), &user_role, &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::NotFound
+        );
+        assert_eq!(
+            users
+                .delete_keeping_an_admin(&uid("ghost"), &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::NotFound
+        );
+
+        // With a second admin, either may go; then the other is the last.
+        users
+            .create_if_absent(&user("second", Some("user, admin"), 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            users
+                .set_role_keeping_an_admin(&uid("root"), &user_role, &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::Written,
+            "{}",
+            t.backend
+        );
+        assert_eq!(admin_ids(&users, &admins).await, ["second"]);
+        assert_eq!(
+            users
+                .delete_keeping_an_admin(&uid("second"), &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::LastAdmin
+        );
+        users
+            .set_role(&uid("root"), &RoleList::parse("admin").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            users
+                .delete_keeping_an_admin(&uid("root"), &admins)
+                .await
+                .unwrap(),
+            GuardedWrite::Written
+        );
+        // The user went with their tasks.
+        assert_eq!(users.find(&uid("root")).await.unwrap(), None);
+        assert_eq!(tasks.get(&uid("root"), tid(1)).await.unwrap(), None);
+
+        // Admins are whoever holds a configured admin role: under "owner" there is none,
+        // and plain users still change freely.
+        let owners = AdminRoles::new(["owner".to_owned()]);
+        assert_eq!(
+            users
+                .set_role_keeping_an_admin(&uid("second"), &user_role, &owners)
+                .await
+                .unwrap(),
+            GuardedWrite::Written,
+            "{}",
+            t.backend
+        );
+    }
+);
+
+/// Two writes the last-admin rule guards, one for each of the only two admins.
+#[derive(Debug, Clone, Copy)]
+enum Race {
+    BothDemoted,
+    BothDeleted,
+    OneDemotedOneDeleted,
+}
+
+async fn guarded(
+    users: &SeaUserRepository,
+    id: &str,
+    delete: bool,
+    admins: &AdminRoles,
+) -> GuardedWrite {
+    if delete {
+        users.delete_keeping_an_admin(&uid(id), admins).await
+    } else {
+        users
+            .set_role_keeping_an_admin(&uid(id), &RoleList::user(), admins)
+            .await
+    }
+    .unwrap()
+}
+
+on_both!(
+    racing_guarded_writes_leave_exactly_one_admin,
+    sqlite_file,
+    |t: Ctx| async move {
+        const ROUNDS: usize = 30;
+        let users = SeaUserRepository::new(t.db.clone());
+        let admins = AdminRoles::default();
+        let admin = RoleList::parse("admin").unwrap();
+        for race in [
+            Race::BothDemoted,
+            Race::BothDeleted,
+            Race::OneDemotedOneDeleted,
+        ] {
+            let (delete_x, delete_y) = match race {
+                Race::BothDemoted => (false, false),
+                Race::BothDeleted => (true, true),
+                Race::OneDemotedOneDeleted => (false, true),
+            };
+            for round in 0..ROUNDS {
+                for id in ["x", "y"] {
+                    if !users
+                        .create_if_absent(&user(id, Some("admin"), 1))
+                        .await
+                        .unwrap()
+                    {
+                        users.set_role(&uid(id), &admin).await.unwrap();
+                    }
+                }
+                // Separate connections, both writes in flight at once.
+                let (x, y) = tokio::join!(
+                    guarded(&users, "x", delete_x, &admins),
+                    guarded(&users, "y", delete_y, &admins),
+                );
+                let left = admin_ids(&users, &admins).await;
+                let context = format!(
+                    "{}, {race:?}, round {round}: x {x:?}, y {y:?}, admins left {left:?}",
+                    t.backend
+                );
+                let mut outcomes = [x, y];
+                outcomes.sort_by_key(|o| *o == GuardedWrite::Written);
+                assert_eq!(
+                    outcomes,
+                    [GuardedWrite::LastAdmin, GuardedWrite::Written],
+                    "exactly one write goes through: {context}"
+                );
+                let survivor = if x == GuardedWrite::Written { "y" } else { "x" };
+                assert_eq!(left, [survivor], "the other stays the admin: {context}");
+            }
+        }
     }
 );

@@ -2,6 +2,7 @@
 //! database, driven over HTTP on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod admins;
 mod binary;
 mod moves;
 mod outage;
