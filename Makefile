@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test test-rust test-pooler pgbouncer interop smoke bench bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust test-pooler pgbouncer interop client-generate smoke bench bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
@@ -38,6 +38,12 @@ pgbouncer:
 interop:
 	$(CARGO) build --workspace --bins
 	cd interop/better-auth && npm ci --no-audit --no-fund && npm test
+
+## After an API change: rewrite clients/typescript/openapi.json and src/schema.ts from the
+## built binary (then commit them).
+client-generate:
+	$(CARGO) build -p todo-server
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run --silent generate
 
 ## The release binary run the way the container runs it: env only, PostgreSQL, SIGTERM drain.
 smoke: release
