@@ -2,16 +2,17 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test test-rust test-pooler pgbouncer interop smoke bench bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust test-pooler pgbouncer interop client client-generate smoke bench bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
 	$(CARGO) run -p todo-server --
 
 ## Run every test: unit (mockall), adapters (SQLite + PostgreSQL), HTTP contract, end-to-end,
-## the PostgreSQL adapters again through PgBouncer, and the Better Auth interop suite.
+## the PostgreSQL adapters again through PgBouncer, the Better Auth interop suite and the
+## TypeScript client's.
 ## PostgreSQL is expected at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
-test: test-rust test-pooler interop
+test: test-rust test-pooler interop client
 
 test-rust:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
@@ -38,6 +39,24 @@ pgbouncer:
 interop:
 	$(CARGO) build --workspace --bins
 	cd interop/better-auth && npm ci --no-audit --no-fund && npm test
+
+## The TypeScript client (clients/typescript): its committed OpenAPI document and generated
+## types are current (fails when stale: see client-generate), the package and its example
+## type-check, and node's test runner drives every endpoint through it against the built
+## binary, on SQLite and on PostgreSQL.
+client:
+	$(CARGO) build -p todo-server
+	cd clients/typescript && npm ci --no-audit --no-fund
+	cd clients/typescript && npm run --silent check-generated
+	cd clients/typescript && npm run --silent typecheck
+	cd clients/typescript && npm run --silent build
+	cd clients/typescript && npm test
+
+## After an API change: rewrite clients/typescript/openapi.json and src/schema.ts from the
+## built binary (then commit them).
+client-generate:
+	$(CARGO) build -p todo-server
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run --silent generate
 
 ## The release binary run the way the container runs it: env only, PostgreSQL, SIGTERM drain.
 smoke: release

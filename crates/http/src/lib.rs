@@ -26,13 +26,12 @@ use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpRequest, HttpResponse, web};
 use tracing_actix_web::TracingLogger;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use dto::{TaskDto, UserDto};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use metrics::Metrics;
-pub use openapi::ApiDoc;
+pub use openapi::{ApiDoc, openapi_json, openapi_pretty_json};
 pub use services::{HttpSettings, Services};
 pub use task_json::tasks_body;
 pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
@@ -101,7 +100,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                     .finish()
             }),
         )
-        .service(web::resource("/openapi.json").get(openapi_json))
+        .service(web::resource("/openapi.json").get(serve_openapi))
         .service(
             SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
         );
@@ -109,10 +108,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
 
 /// The OpenAPI document, built and serialised once per process on first request: every
 /// worker holding its own document tree cost each idle server about 1 MiB per worker.
-async fn openapi_json() -> HttpResponse {
+async fn serve_openapi() -> HttpResponse {
     static DOCUMENT: std::sync::OnceLock<web::Bytes> = std::sync::OnceLock::new();
     let body = DOCUMENT.get_or_init(|| {
-        web::Bytes::from(ApiDoc::openapi().to_json().unwrap_or_else(|err| {
+        web::Bytes::from(openapi_json().unwrap_or_else(|err| {
             tracing::error!(error = %err, "could not serialise the OpenAPI document");
             String::from("{}")
         }))

@@ -53,6 +53,17 @@ use crate::{handlers, health};
 )]
 pub struct ApiDoc;
 
+/// The document as JSON, byte for byte what `GET /openapi.json` serves.
+pub fn openapi_json() -> Result<String, serde_json::Error> {
+    ApiDoc::openapi().to_json()
+}
+
+/// The same document indented by two spaces: the form committed beside the clients
+/// generated from it, so that a change to the API reads as a diff.
+pub fn openapi_pretty_json() -> Result<String, serde_json::Error> {
+    ApiDoc::openapi().to_pretty_json()
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {

@@ -1,4 +1,7 @@
-//! Command line: `serve` (default), `migrate`, `dev-token`.
+//! Command line: `serve` (default), `migrate`, `healthcheck`, `dev-token`, `openapi`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -44,6 +47,49 @@ pub enum Command {
         #[arg(long, default_value_t = 24)]
         hours: u32,
     },
+    /// Print the OpenAPI document that /openapi.json serves and exit (needs no database
+    /// and no configuration).
+    Openapi {
+        /// Write the document to this file instead of standard output.
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+        /// Indent it by two spaces (the same document; the committed form, for readable diffs).
+        #[arg(long)]
+        pretty: bool,
+    },
+}
+
+/// Runs a command that needs no settings (`openapi`), so it works whatever the
+/// environment holds; `None` for every other command.
+pub fn run_without_settings(cli: &Cli) -> Option<anyhow::Result<()>> {
+    match &cli.command {
+        Some(Command::Openapi { out, pretty }) => Some(write_openapi(out.as_deref(), *pretty)),
+        _ => None,
+    }
+}
+
+/// Writes the OpenAPI document, followed by a newline, to `out` or to standard output.
+pub fn write_openapi(out: Option<&Path>, pretty: bool) -> anyhow::Result<()> {
+    let json = if pretty {
+        todo_http::openapi_pretty_json()
+    } else {
+        todo_http::openapi_json()
+    }
+    .context("could not serialise the OpenAPI document")?;
+    match out {
+        Some(path) => std::fs::write(path, format!("{json}\n"))
+            .with_context(|| format!("could not write {}", path.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match writeln!(stdout, "{json}").and_then(|()| stdout.flush()) {
+                // A reader that stopped early (`| head`) is not a failure of ours.
+                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(err).context("could not write the OpenAPI document to standard output")
+                }
+                _ => Ok(()),
+            }
+        }
+    }
 }
 
 /// Runs the command with loaded settings.
@@ -68,6 +114,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 Err(err) => bail!("cannot reach 127.0.0.1:{port}: {err}"),
             }
         }
+        Command::Openapi { out, pretty } => write_openapi(out.as_deref(), pretty),
         Command::Migrate => {
             let db = app::connect(&settings).await?;
             app::migrate(&db).await?;

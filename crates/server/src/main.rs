@@ -7,6 +7,15 @@ use todo_server::{Settings, telemetry};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Some(result) = cli::run_without_settings(&cli) {
+        return match result {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(err) => {

@@ -232,6 +232,64 @@ async fn bad_configuration_names_the_key() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn openapi_prints_the_served_document_without_a_database_or_configuration() {
+    let dir = workdir();
+    // Settings that would stop any other command: the document needs none of them.
+    let env = [("TODO_PROFILE", "production"), ("PORT", "eighty")];
+    let out = run(&dir, &env, &["openapi"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served = todo_http::openapi_json().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{served}\n")
+    );
+
+    let file = dir.join("openapi.json");
+    let out = run(
+        &dir,
+        &env,
+        &["openapi", "--pretty", "--out", file.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "--out writes nothing to stdout");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written, serde_json::from_str::<Value>(&served).unwrap());
+    assert_eq!(written["openapi"], "3.1.0");
+    for path in [
+        "/api/me",
+        "/api/{user_id}/tasks",
+        "/api/{user_id}/tasks/{task_id}",
+        "/api/{user_id}/tasks/{task_id}/complete",
+        "/api/{user_id}/tasks/{task_id}/move",
+        "/api/admin/users",
+    ] {
+        assert!(
+            written["paths"][path].is_object(),
+            "{path} is in the document"
+        );
+    }
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(entries.len(), 1, "no database file was created");
+
+    let out = run(
+        &dir,
+        &[],
+        &["openapi", "--out", "/nonexistent/dir/openapi.json"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dir/openapi.json"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[tokio::test]
 async fn the_binary_serves_postgres_from_the_seed_environment() {
     let Some(schema) = Schema::create() else {

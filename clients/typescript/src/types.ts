@@ -1,0 +1,47 @@
+// Friendly names for the generated schema types (src/schema.ts, from openapi.json).
+import type { components, paths } from "./schema.js";
+
+type Schemas = components["schemas"];
+
+/** A task as every task endpoint returns it; `version` is its ETag's number. */
+export type Task = Schemas["TaskDto"];
+/** The body of a create: only `title` is required. */
+export type NewTask = Schemas["CreateTask"];
+/** The body of an update: absent fields are kept, `null` clears an optional one. */
+export type TaskChanges = Schemas["UpdateTask"];
+/** A task deleted since the sync point: `{ id, deleted: true, updated_at }`. */
+export type DeletedTask = Schemas["DeletedTaskDto"];
+/** One entry of the sync feed: a task as it is now, or a deleted one. */
+export type Change = Schemas["ChangeDto"];
+export type Priority = Schemas["Priority"];
+export type TaskStats = Schemas["TaskStatsDto"];
+export type TagCount = Schemas["TagCountDto"];
+/** A user: `role` is Better Auth's comma-separated role list. */
+export type User = Schemas["UserDto"];
+/** An RFC 9457 problem document, as every error response carries it. */
+export type Problem = Schemas["Problem"];
+/** One invalid field (or parameter, or header) of a request. */
+export type FieldError = Schemas["FieldError"];
+export type Welcome = Schemas["Welcome"];
+export type Health = Schemas["Health"];
+
+type ListParameters = NonNullable<paths["/api/{user_id}/tasks"]["get"]["parameters"]["query"]>;
+
+/**
+ * Filters and order of the task list (`status`, `priority`, `tag`, `q`, `due_before`,
+ * `due_after`, `overdue`, `due`, `tz`, `updated_since`, `sort`, `limit`). The cursor comes
+ * from the `Link` header and the sync feed has its own call, so neither is here.
+ */
+export type TaskQuery = Omit<ListParameters, "cursor" | "include_deleted">;
+
+/** Page size of the admin lists. */
+export type PageQuery = { limit?: number };
+
+/** Where `move` puts a task: right after or before another of yours, or at either end. */
+export type Placement = { after: string } | { before: string } | { to: "top" | "bottom" };
+
+/**
+ * A task to act on: its id (the write is unconditional), or the task as you last saw it
+ * (anything with `id` and `version`; the write then sends `If-Match` with that version).
+ */
+export type TaskRef = string | Pick<Task, "id" | "version">;

@@ -1,0 +1,4 @@
+import { postgresDatabase } from "./server.js";
+import { clientSuite } from "./suite.js";
+
+clientSuite("PostgreSQL", await postgresDatabase());

@@ -1,0 +1,425 @@
+// Every operation of the committed OpenAPI document, driven through the client against
+// the built server. Run once per database by sqlite.test.ts and postgres.test.ts.
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import {
+  ApiProblem,
+  PreconditionFailed,
+  createTodoClient,
+  type Task,
+  type TodoClient,
+  type TodoClientOptions,
+} from "@todo-api/client";
+import type { Middleware } from "openapi-fetch";
+import { walkthrough } from "../example/walkthrough.js";
+import { packageDir, startServer, type Database, type Server } from "./server.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const T = { timeout: 30_000 };
+
+/** Runs `call` and returns the `ApiProblem` it must throw. */
+async function problem(call: Promise<unknown>, status: number): Promise<ApiProblem> {
+  try {
+    await call;
+  } catch (err) {
+    assert.ok(err instanceof ApiProblem, `an ApiProblem, not ${String(err)}`);
+    assert.equal(err.status, status, err.message);
+    assert.ok(err instanceof Error);
+    assert.equal(typeof err.detail, "string");
+    return err;
+  }
+  assert.fail(`expected a ${status} problem`);
+}
+
+/** The operations of the committed document, as `METHOD /path/{param}`. */
+async function documentOperations(): Promise<{ operations: string[]; document: unknown }> {
+  const document = JSON.parse(await readFile(path.join(packageDir, "openapi.json"), "utf8"));
+  const operations: string[] = [];
+  for (const [route, item] of Object.entries(document.paths as Record<string, object>)) {
+    for (const method of Object.keys(item)) {
+      if (["get", "put", "post", "delete", "patch"].includes(method)) {
+        operations.push(`${method.toUpperCase()} ${route}`);
+      }
+    }
+  }
+  return { operations: operations.sort(), document };
+}
+
+export function clientSuite(label: string, database: Database | string): void {
+  const skip = typeof database === "string" ? database : false;
+  describe(`the client against todo-server on ${label}`, { skip }, () => {
+    let server: Server;
+    let tokens: Record<string, string>;
+    /** `METHOD schemaPath` of every request any client of this suite sent. */
+    const called = new Set<string>();
+    const recorder: Middleware = {
+      onRequest({ request, schemaPath }) {
+        called.add(`${request.method} ${schemaPath}`);
+      },
+    };
+    const client = (userId: string, extra: Partial<TodoClientOptions> = {}): TodoClient =>
+      createTodoClient({
+        baseUrl: server.url,
+        credential: async () => tokens[userId],
+        middleware: [recorder],
+        retryDelayMs: 1,
+        ...extra,
+      });
+    let alice: TodoClient;
+
+    before(async () => {
+      if (typeof database === "string") return;
+      server = await startServer(database);
+      tokens = {};
+      tokens.alice = await server.devToken("alice", { admin: true });
+      for (const id of ["bob", "carol", "dora", "erin"]) tokens[id] = await server.devToken(id);
+      alice = client("alice");
+    }, { timeout: 90_000 });
+
+    after(async () => {
+      if (typeof database === "string") return;
+      try {
+        if (server) assert.equal(await server.stop(), 0, "the server exits cleanly on SIGTERM");
+      } finally {
+        await database.drop();
+      }
+    }, { timeout: 30_000 });
+
+    test("the service routes, and /openapi.json is the committed document", T, async () => {
+      const welcome = await alice.welcome();
+      assert.equal(welcome.name, "todo-api");
+      assert.equal((await alice.health()).status, "ok");
+      assert.equal((await alice.ready()).status, "ready");
+      const served = await fetch(`${server.url}/openapi.json`).then((r) => r.json());
+      assert.deepEqual(served, (await documentOperations()).document);
+    });
+
+    test("the credential callback is awaited for every request", T, async () => {
+      let calls = 0;
+      const bob = client("bob", {
+        credential: async () => {
+          calls += 1;
+          await new Promise((r) => setTimeout(r, 1));
+          return server.jwt("bob");
+        },
+      });
+      const me = await bob.me();
+      assert.equal(me.id, "bob");
+      assert.equal(me.role, "user");
+      await bob.me();
+      assert.equal(calls, 2);
+
+      const anonymous = client("bob", { credential: () => null });
+      const unauthenticated = await problem(anonymous.me(), 401);
+      assert.match(unauthenticated.headers.get("WWW-Authenticate") ?? "", /^Bearer/);
+      const expired = client("bob", { credential: () => server.jwt("bob", -3600) });
+      await problem(expired.me(), 401);
+      const me2 = await alice.me();
+      assert.equal(me2.id, "alice");
+      assert.match(me2.role, /admin/);
+    });
+
+    test("errors are typed problems: status, title, detail and field errors", T, async () => {
+      const tasks = alice.tasks("alice");
+      const invalid = await problem(tasks.create({ title: "  " }), 422);
+      assert.equal(invalid.title, "Unprocessable Entity");
+      assert.equal(invalid.type, "about:blank");
+      assert.equal(invalid.errors[0]?.field, "title");
+      assert.equal(invalid.fieldError("title"), "must not be empty");
+      assert.match(invalid.requestId ?? "", /\S/, "X-Request-Id is kept");
+      const due = await problem(tasks.create({ title: "Pay rent", due: "2026-02-30" }), 422);
+      assert.match(due.fieldError("due") ?? "", /2026-02-30 does not exist/);
+      const forbidden = await problem(alice.tasks("bob").list(), 403);
+      assert.equal(forbidden.errors.length, 0);
+      await problem(tasks.get("0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99"), 404);
+      await problem(tasks.list({ sort: "colour" as "title" }), 422);
+    });
+
+    test("creates carry a fresh Idempotency-Key, the same for every retry", T, async () => {
+      const sent: { key: string | null; replayed: string | null }[] = [];
+      let dropNext = true;
+      const flaky = client("alice", {
+        // The first create reaches the server, but its answer is lost on the way back.
+        fetch: async (request) => {
+          const key = request.headers.get("Idempotency-Key");
+          const response = await fetch(request);
+          if (request.method === "POST") {
+            sent.push({ key, replayed: response.headers.get("Idempotent-Replayed") });
+            if (dropNext) {
+              dropNext = false;
+              throw new TypeError("fetch failed");
+            }
+          }
+          return response;
+        },
+      });
+      const tasks = flaky.tasks("alice");
+      const created = await tasks.create({ title: "Book flights", tags: ["Travel"] });
+      assert.equal(sent.length, 2, "one retry");
+      assert.match(sent[0]?.key ?? "", UUID);
+      assert.equal(sent[1]?.key, sent[0]?.key, "the retry sends the same key");
+      assert.equal(sent[1]?.replayed, "true", "the server answered with the first create's task");
+      const flights = (await tasks.list({ q: "Book flights" })).filter((t) => t.title === "Book flights");
+      assert.deepEqual(flights.map((t) => t.id), [created.id], "one task, not two");
+
+      await tasks.create({ title: "Second" });
+      assert.equal(sent.length, 3);
+      assert.match(sent[2]?.key ?? "", UUID);
+      assert.notEqual(sent[2]?.key, sent[0]?.key, "a new key for a new create");
+
+      const mine = "5f0c2a1e-8d4b-4f7a-9c3e-2b1d0a9f8e7d";
+      const first = await tasks.create({ title: "Own key" }, { idempotencyKey: mine });
+      const again = await tasks.create({ title: "Own key" }, { idempotencyKey: mine });
+      assert.equal(again.id, first.id);
+      assert.equal(sent.at(-1)?.replayed, "true");
+      const reused = await problem(tasks.create({ title: "Other" }, { idempotencyKey: mine }), 422);
+      assert.ok(reused.fieldError("Idempotency-Key"));
+
+      await tasks.create({ title: "No key" }, { idempotencyKey: false });
+      assert.equal(sent.at(-1)?.key, null);
+    });
+
+    test("reads are retried after a 503, and a problem is thrown when retries run out", T, async () => {
+      let failures = 1;
+      const busy = (limit: number) =>
+        client("alice", {
+          retries: limit,
+          fetch: async (request) => {
+            if (failures-- > 0) {
+              return new Response(
+                JSON.stringify({ type: "about:blank", title: "Service Unavailable", status: 503, detail: "the database is unreachable" }),
+                { status: 503, headers: { "Content-Type": "application/problem+json", "Retry-After": "0" } },
+              );
+            }
+            return fetch(request);
+          },
+        });
+      assert.equal((await busy(2).me()).id, "alice");
+      failures = 1;
+      const unavailable = await problem(busy(0).me(), 503);
+      assert.equal(unavailable.detail, "the database is unreachable");
+    });
+
+    test("a task sent back is current or answered 304, and the held copy is kept", T, async () => {
+      const tasks = alice.tasks("alice");
+      const task = await tasks.create({ title: "Water plants" });
+      let status = 0;
+      const watching = client("alice", {
+        middleware: [recorder, { onResponse: ({ response }) => void (status = response.status) }],
+      }).tasks("alice");
+      assert.equal(await watching.get(task), task, "the same object");
+      assert.equal(status, 304);
+      assert.deepEqual(await watching.get(task.id), task);
+      const changed = await tasks.update(task, { priority: "low" });
+      const fresh = await watching.get(task);
+      assert.equal(status, 200);
+      assert.deepEqual(fresh, changed);
+    });
+
+    test("updates send If-Match and a stale version is a PreconditionFailed", T, async () => {
+      const tasks = alice.tasks("alice");
+      const v1 = await tasks.create({ title: "Draft", tags: ["home"] });
+      const v2 = await tasks.update(v1, { title: "Draft 2", tags: null });
+      assert.equal(v2.version, 2);
+      assert.deepEqual(v2.tags, []);
+
+      const stale = await problem(tasks.update(v1, { title: "lost" }), 412);
+      assert.ok(stale instanceof PreconditionFailed);
+      assert.equal(stale.currentVersion, 2);
+      assert.equal(stale.etag, '"2"');
+      assert.match(stale.detail, /current version is 2/);
+
+      const v3 = await tasks.replace(v2, { priority: "high" });
+      assert.equal(v3.version, 3);
+      assert.equal(v3.priority, "high");
+      await problem(tasks.replace(v2, { priority: "low" }), 412);
+      await problem(tasks.update(v3.id, { title: "x" }, { ifMatch: 1 }), 412);
+      const v4 = await tasks.update(v1, { title: "forced" }, { ifMatch: false });
+      assert.equal(v4.version, 4);
+      const v5 = await tasks.update(v3.id, { title: "any" }, { ifMatch: "*" });
+      assert.equal(v5.version, 5);
+      const v6 = await tasks.update(v5.id, { description: "unconditional by id" });
+      assert.equal(v6.version, 6);
+    });
+
+    test("complete and toggle, conditionally; a repeating task moves on", T, async () => {
+      const tasks = alice.tasks("alice");
+      const open = await tasks.create({ title: "Toggle me" });
+      const done = await tasks.toggle(open);
+      assert.equal(done.completed, true);
+      assert.ok(done.completed_at);
+      const conflict = await problem(tasks.complete(open, false), 412);
+      assert.ok(conflict instanceof PreconditionFailed);
+      assert.equal(conflict.currentVersion, done.version);
+      const reopened = await tasks.complete(done, false);
+      assert.equal(reopened.completed, false);
+      const again = await tasks.complete(reopened, false);
+      assert.equal(again.completed, false, "setting is not toggling");
+
+      const weekly = await tasks.create({ title: "Bins", due: "2026-12-01", recurrence: "FREQ=WEEKLY" });
+      const next = await tasks.toggle(weekly);
+      assert.equal(next.completed, false);
+      assert.equal(next.due, "2026-12-08");
+    });
+
+    test("move places a task in the manual order, conditionally", T, async () => {
+      const tasks = client("carol").tasks("carol");
+      const a = await tasks.create({ title: "a" });
+      const b = await tasks.create({ title: "b" });
+      const c = await tasks.create({ title: "c" });
+      const order = async () => (await tasks.list({ sort: "position" })).map((t) => t.title);
+      assert.deepEqual(await order(), ["a", "b", "c"]);
+      const top = await tasks.move(c, { to: "top" });
+      assert.deepEqual(await order(), ["c", "a", "b"]);
+      await tasks.move(b, { before: a.id });
+      assert.deepEqual(await order(), ["c", "b", "a"]);
+      await tasks.move(top, { after: a.id });
+      assert.deepEqual(await order(), ["b", "a", "c"]);
+      assert.ok((await problem(tasks.move(c, { to: "bottom" }), 412)) instanceof PreconditionFailed);
+      const itself = await problem(tasks.move(a.id, { after: a.id }), 422);
+      assert.ok(itself.fieldError("after"), itself.detail);
+    });
+
+    test("delete sends If-Match too", T, async () => {
+      const tasks = alice.tasks("alice");
+      const v1 = await tasks.create({ title: "Temporary" });
+      const v2 = await tasks.update(v1, { title: "Temporary, renamed" });
+      const stale = await problem(tasks.delete(v1), 412);
+      assert.ok(stale instanceof PreconditionFailed);
+      assert.equal(stale.currentVersion, 2);
+      await tasks.delete(v2);
+      await problem(tasks.get(v1.id), 404);
+      await problem(tasks.delete(v1.id), 404);
+    });
+
+    test("pages follow Link rel=next and keep every filter", T, async () => {
+      const bobClient = client("bob");
+      const tasks = bobClient.tasks("bob");
+      const high: Task[] = [];
+      for (let i = 0; i < 5; i++) high.push(await tasks.create({ title: `high ${i}`, priority: "high", tags: ["work"] }));
+      await tasks.create({ title: "low", priority: "low" });
+      await tasks.create({ title: "none" });
+
+      const sizes: number[] = [];
+      const seen: Task[] = [];
+      for await (const page of tasks.pages({ priority: ["high"], sort: "-created_at", limit: 2 })) {
+        sizes.push(page.length);
+        seen.push(...page);
+      }
+      assert.deepEqual(sizes, [2, 2, 1]);
+      assert.deepEqual(seen.map((t) => t.id), high.map((t) => t.id).reverse());
+
+      const some = await tasks.list({ priority: ["high", "low"], limit: 3 });
+      assert.equal(some.length, 6);
+      assert.equal((await tasks.list({ tag: ["WORK"], limit: 1 })).length, 5);
+      assert.equal((await tasks.list()).length, 7);
+    });
+
+    test("stats, tags, and clearing the completed tasks", T, async () => {
+      const tasks = client("bob").tasks("bob");
+      const tags = await tasks.tags();
+      assert.deepEqual(tags, [{ tag: "work", count: 5 }]);
+      for (const task of (await tasks.list({ priority: ["high"], limit: 2 })).slice(0, 2)) {
+        await tasks.toggle(task);
+      }
+      const stats = await tasks.stats("Europe/Berlin");
+      assert.equal(stats.total, 7);
+      assert.equal(stats.completed, 2);
+      assert.equal(stats.pending_by_priority.high, 3);
+      assert.equal(await tasks.clearCompleted(), 2);
+      assert.equal((await tasks.stats()).total, 5);
+      await problem(tasks.stats("Mars/Olympus"), 422);
+    });
+
+    test("sync: the whole list first, then changes with tombstones, and 410 starts again", T, async () => {
+      const tasks = client("dora").tasks("dora");
+      const empty = await tasks.sync(null);
+      assert.deepEqual(empty, { reset: true, upserts: [], deletions: [], since: null });
+
+      const a = await tasks.create({ title: "a" });
+      const b = await tasks.create({ title: "b" });
+      const first = await tasks.sync(undefined, { marginMs: 0 });
+      assert.equal(first.reset, true);
+      assert.deepEqual(first.upserts.map((t) => t.id), [a.id, b.id]);
+      assert.ok(first.since && Date.parse(first.since) <= Date.parse(b.updated_at));
+
+      const a2 = await tasks.update(a, { title: "a, changed" });
+      await tasks.delete(b);
+      const c = await tasks.create({ title: "c" });
+      const changes = await tasks.sync(first.since, { limit: 1 });
+      assert.equal(changes.reset, false);
+      assert.deepEqual(new Set(changes.upserts.map((t) => t.id)), new Set([a.id, c.id]));
+      assert.deepEqual(changes.upserts.find((t) => t.id === a.id), a2);
+      assert.deepEqual(changes.deletions.map((d) => [d.id, d.deleted]), [[b.id, true]]);
+      const newest = Math.max(...[...changes.upserts, ...changes.deletions].map((e) => Date.parse(e.updated_at)));
+      assert.equal(changes.since, new Date(newest - 5_000).toISOString(), "the newest change minus the margin");
+
+      const quiet = await tasks.sync(new Date(Date.now() + 60_000).toISOString());
+      assert.equal(quiet.reset, false);
+      assert.deepEqual([quiet.upserts, quiet.deletions], [[], []]);
+
+      const forgotten = await tasks.sync("2000-01-01T00:00:00Z");
+      assert.equal(forgotten.reset, true, "410 Gone: the whole list again");
+      assert.deepEqual(forgotten.upserts.map((t) => t.id), [a.id, c.id]);
+      assert.deepEqual(forgotten.deletions, []);
+    });
+
+    test("admin: users and their tasks page by page, roles, deletions", T, async () => {
+      const users = await alice.admin.users({ limit: 1 });
+      const ids = users.map((u) => u.id);
+      for (const id of ["alice", "bob", "carol", "dora"]) assert.ok(ids.includes(id), id);
+      let pages = 0;
+      for await (const page of alice.admin.userPages({ limit: 2 })) {
+        pages += 1;
+        assert.ok(page.length <= 2);
+      }
+      assert.equal(pages, Math.ceil(users.length / 2));
+
+      const bobsTasks = await alice.admin.userTasks("bob", { limit: 2 });
+      assert.equal(bobsTasks.length, 5);
+      const sizes: number[] = [];
+      for await (const page of alice.admin.userTaskPages("bob", { limit: 4 })) sizes.push(page.length);
+      assert.deepEqual(sizes, [4, 1]);
+      await problem(alice.admin.userTasks("nobody"), 404);
+
+      const lastAdmin = await problem(alice.admin.setRole("alice", "user"), 409);
+      assert.match(lastAdmin.detail, /admin/);
+      const promoted = await alice.admin.setRole("bob", "user,admin");
+      assert.equal(promoted.role, "user,admin");
+      assert.equal((await alice.admin.setRole("bob", "user")).role, "user");
+
+      const victim = bobsTasks[0];
+      assert.ok(victim);
+      await alice.admin.deleteTask("bob", victim.id);
+      await problem(client("bob").tasks("bob").get(victim.id), 404);
+      await problem(alice.admin.deleteTask("bob", victim.id), 404);
+
+      await alice.admin.deleteUser("carol");
+      assert.ok(!(await alice.admin.users()).some((u) => u.id === "carol"));
+      await problem(alice.admin.deleteUser("alice"), 409);
+      await problem(client("bob").admin.users(), 403);
+    });
+
+    test("the example walks through list, create, toggle, pages and sync", T, async () => {
+      const result = await walkthrough(client("erin"), "erin");
+      assert.equal(result.titleProblem, "must not be empty");
+      assert.deepEqual(result.open.map((t) => t.title), ["Call mum", "Buy milk"]);
+      assert.equal(result.done.completed, true);
+      assert.equal(result.conflict, 2);
+      assert.deepEqual(result.pageSizes, [1, 1]);
+      assert.equal(result.changes.reset, false);
+      assert.equal(result.changes.deletions.length, 1);
+      assert.deepEqual([...result.local.values()].map((t) => t.title), ["Buy oat milk"]);
+      assert.ok(result.since);
+    });
+
+    test("every operation of the document went through the client", async () => {
+      const { operations } = await documentOperations();
+      const missing = operations.filter((op) => !called.has(op));
+      assert.deepEqual(missing, [], `not exercised: ${missing.join(", ")}`);
+      assert.equal(operations.length, 20);
+    });
+  });
+}
