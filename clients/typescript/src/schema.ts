@@ -716,7 +716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Admins cannot delete themselves */
+            /** @description Admins cannot delete themselves, nor the last admin */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1867,7 +1867,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The neighbours share a position (set by a client), so nothing fits between them */
+            /** @description The neighbours share a position (set by a client), so nothing fits between them; or other moves kept taking the place between them (retry the request) */
             409: {
                 headers: {
                     [name: string]: unknown;
