@@ -7,15 +7,20 @@ use sea_orm::sqlx::Error as SqlxError;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use todo_application::ports::PortError;
 
+use crate::went_away;
+
 /// The one translation of database errors into what the ports promise.
 ///
 /// A server that went away (restart, failover, crash, a lost network) is `Unavailable`,
-/// however the driver reports it.
+/// however the driver reports it, and is remembered so that the pools test the
+/// connections that were idle meanwhile before handing them out again (see
+/// [`went_away`]).
 pub(crate) fn map_db_err(err: DbErr) -> PortError {
     if let Some(SqlErr::UniqueConstraintViolation(what)) = err.sql_err() {
         return PortError::Conflict(what);
     }
     if connection_lost(&err) {
+        went_away::record();
         return PortError::Unavailable(Box::new(err));
     }
     if is_unavailable(&err) {
