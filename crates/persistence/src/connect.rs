@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use sea_orm::sqlx::Connection as _;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use todo_application::ports::PortError;
 use todo_migration::{normalize_database_url, redact_url_secrets};
 
 use crate::db::Db;
 use crate::error::map_db_err;
+use crate::went_away;
 
 /// Connection pool sizing and timeouts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +130,17 @@ fn connect_options(url: &str, pool: &PoolSettings) -> ConnectOptions {
         // pooler or a firewall are pinged. A connection that dies while hot fails its
         // query (503) and is discarded.
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
+        // Once a server restart or failover has been seen, every connection that sat idle
+        // through it is dead too: ping those before use, discarding the dead ones, rather
+        // than fail one more request with each.
+        .map_sqlx_postgres_before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if went_away::suspect(meta.idle_for) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .sqlx_logging(false)
         .max_connections(pool.max_connections)
         .min_connections(pool.min_connections)

@@ -10,6 +10,7 @@ mod sessions;
 mod sql_cache;
 mod tasks;
 mod users;
+mod went_away;
 
 pub use connect::{ConnectError, PoolSettings, backend_name, connect, connect_per_thread, migrate};
 pub use db::Db;

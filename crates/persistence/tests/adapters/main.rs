@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod lost_connections;
 mod migrations;
 mod search;
 mod sessions;
