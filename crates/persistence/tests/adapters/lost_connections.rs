@@ -16,6 +16,12 @@ fn connections_the_server_ended_are_unavailable_once_then_replaced() {
         .build()
         .unwrap();
     rt.block_on(async {
+        if pooler_url().is_some() {
+            // Through a pooler our connections end at the pooler, which absorbs the loss of
+            // its server connections: nothing of ours is ended, so nothing to observe.
+            eprintln!("skipped through a pooler: the server ends the pooler's connections");
+            return;
+        }
         let Some(pg) = postgres().await else { return };
         todo_persistence::migrate(&pg.db).await.unwrap();
         let settings = PoolSettings {
