@@ -7,7 +7,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::{ConnectionType, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
 
@@ -33,9 +33,10 @@ fn sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// Outermost middleware: assigns the request id and echoes it on every response, and
-/// turns any error response that is not problem+json yet (405 from routing, CORS refusals,
-/// framework errors) into one, keeping its status and headers.
+/// Outermost middleware: assigns the request id and echoes it on every response, turns
+/// any error response that is not problem+json yet (405 from routing, CORS refusals,
+/// framework errors) into one, keeping its status and headers, and closes the connection
+/// after each response once shutdown has begun.
 pub async fn envelope(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -49,9 +50,11 @@ pub async fn envelope(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let header = HeaderValue::from_str(&id).ok();
-    let metrics = req
-        .app_data::<web::Data<Services>>()
-        .map(|s| s.metrics.clone());
+    let services = req.app_data::<web::Data<Services>>();
+    let metrics = services.map(|s| s.metrics.clone());
+    // Once shutdown has begun every response closes its connection, so a client's next
+    // request opens a new one (to another replica) instead of meeting the closed listener.
+    let draining = services.is_some_and(|s| s.is_shutting_down());
     let _in_flight = metrics.as_ref().map(|m| m.start());
     let started = Instant::now();
     let (outcome, status, route) = match next.call(req).await {
@@ -62,6 +65,9 @@ pub async fn envelope(
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
+            if draining {
+                res.head_mut().set_connection_type(ConnectionType::Close);
+            }
             let status = res.status();
             (Ok(ServiceResponse::new(req, res)), status, route)
         }
@@ -71,6 +77,9 @@ pub async fn envelope(
             let mut res = as_problem(err.error_response(), &method);
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
+            }
+            if draining {
+                res.head_mut().set_connection_type(ConnectionType::Close);
             }
             let status = res.status();
             let route = Cow::Borrowed("unknown");

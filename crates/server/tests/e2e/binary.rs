@@ -415,3 +415,68 @@ async fn stalled_request_bodies_are_cut_off_while_health_keeps_answering() {
     assert!(server.terminate());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn after_sigterm_kept_alive_connections_get_answers_that_close_them() {
+    use std::io::Write;
+    const KEPT_ALIVE: usize = 8;
+    let dir = workdir();
+    // The readiness delay: the window in which clients learn to move on.
+    let server = Server::start(&dir, &[("TODO__HTTP__SHUTDOWN_DELAY_MS", "3000")]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let mut connections = Vec::with_capacity(KEPT_ALIVE);
+    for _ in 0..KEPT_ALIVE {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let res = read_response(&mut stream).expect("a response before SIGTERM");
+        assert_eq!(res.status, 200);
+        assert_ne!(res.header("connection"), Some("close"), "kept alive");
+        connections.push(stream);
+    }
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    // Shutdown has begun once readiness says so (on a connection of its own).
+    let http = crate::http_client();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let res = http
+            .get(format!("{}/health/ready", server.base))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 503 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "readiness never turned 503");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for (i, stream) in connections.iter_mut().enumerate() {
+        let path = if i % 2 == 0 {
+            "/health"
+        } else {
+            "/health/ready"
+        };
+        stream
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .unwrap();
+        let res = read_response(stream)
+            .unwrap_or_else(|| panic!("connection {i} ended without a response after SIGTERM"));
+        assert!(
+            res.status == 200 || res.status == 503,
+            "connection {i}: {}",
+            res.status
+        );
+        assert!(!res.body.is_empty(), "connection {i}: a complete body");
+        assert_eq!(
+            res.header("connection"),
+            Some("close"),
+            "connection {i}: the answer tells the client to move on"
+        );
+    }
+    assert!(server.terminate(), "exit code 0 after the drain");
+    std::fs::remove_dir_all(&dir).ok();
+}
