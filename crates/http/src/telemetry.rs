@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -61,7 +61,7 @@ pub async fn envelope(
         Ok(res) => {
             let route = route_template(res.request());
             let (req, res) = res.into_parts();
-            let mut res = as_problem(res.map_into_boxed_body(), &method);
+            let mut res = as_problem(res.map_into_boxed_body(), &method).await;
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
@@ -74,7 +74,7 @@ pub async fn envelope(
         Err(err) => {
             // No request to build a ServiceResponse with: attach the finished response to
             // the error, which actix renders as it is.
-            let mut res = as_problem(err.error_response(), &method);
+            let mut res = as_problem(err.error_response(), &method).await;
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
@@ -104,7 +104,7 @@ fn route_template(req: &HttpRequest) -> Cow<'static, str> {
         .map_or(Cow::Borrowed("unmatched"), Cow::Owned)
 }
 
-fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {
+async fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {
     let status = res.status();
     let is_problem = res
         .headers()
@@ -118,11 +118,38 @@ fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {
         StatusCode::METHOD_NOT_ALLOWED => {
             format!("the method {method} is not allowed on this resource")
         }
-        other => other
-            .canonical_reason()
-            .unwrap_or("request failed")
-            .to_lowercase(),
+        other => {
+            let generic = other
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_lowercase();
+            if status.is_client_error() {
+                // actix's errors (CORS refusals among them) carry their reason as a short
+                // plain-text body: keep it as the detail. Server errors keep the generic
+                // sentence, whatever their body says.
+                let (res, body) = res.into_parts();
+                let detail = plain_reason(body).await.unwrap_or(generic);
+                return problem_like(&res, status, detail);
+            }
+            generic
+        }
     };
+    problem_like(&res, status, detail)
+}
+
+/// A short, printable, plain-text body, as actix's own error responses have.
+async fn plain_reason(body: BoxBody) -> Option<String> {
+    let bytes = actix_web::body::to_bytes_limited(body, 256)
+        .await
+        .ok()?
+        .ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?.trim();
+    (!text.is_empty() && text.len() <= 200 && !text.chars().any(char::is_control))
+        .then(|| text.to_owned())
+}
+
+/// A problem+json response with `status` and `detail`, keeping the headers of `res`.
+fn problem_like<B>(res: &HttpResponse<B>, status: StatusCode, detail: String) -> HttpResponse {
     let mut problem = Problem::new(status, detail, None).into_response();
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
