@@ -5,11 +5,13 @@ Starts the release todo-server (in $CARGO_TARGET_DIR when set) configured only t
 docker/Dockerfile runs it (production profile, PostgreSQL URL, secret), on a fresh
 PostgreSQL database, then: waits for /health/ready, serves an authenticated create + list,
 receives SIGTERM while a request is in flight, reports readiness 503 from the moment
-shutdown begins, finishes the in-flight request and exits 0 within the grace period.
+shutdown begins, answers requests on connections kept alive from before the signal (with
+`Connection: close`), finishes the in-flight request and exits 0 within the grace period.
 Only the standard library; talks to 127.0.0.1 only.
 """
 import json, os, secrets, signal, socket, subprocess, sys, threading, time
 import urllib.error, urllib.request
+from http.client import HTTPConnection, HTTPException
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 from support import free_port, hs256, psql, rss_kib, server_bin, target_dir  # noqa: E402
@@ -119,6 +121,13 @@ def main():
             http("GET", f"{base}/api/smoke/tasks", token)
         print(f"peak RSS after 200 requests {rss_kib(proc.pid, 'VmHWM') / 1024:.1f} MiB")
 
+        kept_alive = []
+        for _ in range(4):
+            conn = HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/health")
+            res = conn.getresponse()
+            res.read()
+            kept_alive.append(conn)
         result = {}
         t = threading.Thread(target=lambda: result.setdefault("status", slow_post(port, token, 4)))
         t.start()
@@ -128,6 +137,18 @@ def main():
         time.sleep(0.2)
         status, body = http("GET", f"{base}/health/ready", timeout=2)
         check(status == 503, f"readiness answered {status} after SIGTERM ({body and body.get('detail')})")
+        answered = []
+        for conn in kept_alive:
+            try:
+                conn.request("GET", "/health")
+                res = conn.getresponse()
+                res.read()
+                answered.append((res.status, res.getheader("Connection")))
+            except (OSError, HTTPException) as err:
+                answered.append((type(err).__name__, None))
+            conn.close()
+        check(all(a == (200, "close") for a in answered),
+              f"kept-alive connections answered after SIGTERM, closing: {answered}")
         t.join(GRACE_SECS + 10)
         check(result.get("status") == 201, f"the in-flight request finished with {result.get('status')}")
         code = proc.wait(GRACE_SECS + 10)

@@ -37,6 +37,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request body could not be read")]
     BadBody,
+    /// The body did not arrive in time (the connection is closed after the answer).
+    #[error("the request body did not arrive within {}", seconds(.0))]
+    BodyTimeout(std::time::Duration),
     #[error("{0}")]
     NotFound(String),
     /// Query parameters that are unknown, repeated or invalid, each named in `errors[]`.
@@ -63,6 +66,15 @@ fn shape_detail(field: &Option<String>, message: &str) -> String {
     match field {
         Some(f) => format!("{f}: {message}"),
         None => message.to_owned(),
+    }
+}
+
+fn seconds(duration: &std::time::Duration) -> String {
+    let ms = duration.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{ms} ms")
     }
 }
 
@@ -185,6 +197,7 @@ impl ResponseError for ApiError {
             Self::MalformedJson(_) | Self::BadBody | Self::BadHeader { .. } => {
                 StatusCode::BAD_REQUEST
             }
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
@@ -210,6 +223,11 @@ impl ResponseError for ApiError {
         {
             // What the client's copy should be refreshed to.
             res.headers_mut().insert(header::ETAG, etag);
+        }
+        if let Self::BodyTimeout(_) = self {
+            // The rest of the body may still come: this connection cannot carry another request.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         res
     }

@@ -152,9 +152,13 @@ impl<T: 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<Services>>()
-            .map_or(HttpSettings::default().body_limit, |s| s.http.body_limit);
+        let (limit, timeout) = req.app_data::<web::Data<Services>>().map_or_else(
+            || {
+                let defaults = HttpSettings::default();
+                (defaults.body_limit, defaults.body_timeout)
+            },
+            |s| (s.http.body_limit, s.http.body_timeout),
+        );
         let json_content_type = is_json(req);
         let declared = req
             .headers()
@@ -166,14 +170,23 @@ impl<T: 'static> FromRequest for JsonBody<T> {
             if declared.is_some_and(|len| len > limit) {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| ApiError::BadBody)?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
+            // A body that never arrives would hold the connection (and its memory) forever:
+            // the whole body gets `timeout`, then the client gets a 408 and the connection
+            // is closed (actix closes it when a body was left unread).
+            let read = async {
+                let mut body = web::BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|_| ApiError::BadBody)?;
+                    if body.len() + chunk.len() > limit {
+                        return Err(ApiError::PayloadTooLarge { limit });
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = actix_web::rt::time::timeout(timeout, read)
+                .await
+                .map_err(|_| ApiError::BodyTimeout(timeout))??;
             Ok(Self {
                 bytes: body.freeze(),
                 json_content_type,

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use todo_application::ports::ReadinessProbe;
 use todo_application::{AdminService, AuthService, TaskService};
@@ -14,6 +15,8 @@ use crate::metrics::Metrics;
 pub struct HttpSettings {
     /// Largest accepted request body in bytes.
     pub body_limit: usize,
+    /// How long a request's body may take to arrive once its head has (408 after).
+    pub body_timeout: Duration,
     /// Origins allowed by CORS; `["*"]` allows any (only sensible in development).
     pub cors_origins: Vec<String>,
     /// Serve `/metrics` on the public port (otherwise only through
@@ -25,6 +28,7 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             body_limit: 64 * 1024,
+            body_timeout: Duration::from_secs(10),
             cors_origins: Vec::new(),
             metrics_on_main_port: true,
         }
@@ -69,7 +73,8 @@ impl Services {
         self
     }
 
-    /// From now on `/health/ready` answers 503 so load balancers stop sending traffic.
+    /// From now on `/health/ready` answers 503 so load balancers stop sending traffic, and
+    /// every response closes its connection so clients move to another replica.
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
     }

@@ -3,11 +3,11 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::{ConnectionType, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
 
@@ -33,9 +33,10 @@ fn sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// Outermost middleware: assigns the request id and echoes it on every response, and
-/// turns any error response that is not problem+json yet (405 from routing, CORS refusals,
-/// framework errors) into one, keeping its status and headers.
+/// Outermost middleware: assigns the request id and echoes it on every response, turns
+/// any error response that is not problem+json yet (405 from routing, CORS refusals,
+/// framework errors) into one, keeping its status and headers, and closes the connection
+/// after each response once shutdown has begun.
 pub async fn envelope(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -49,18 +50,23 @@ pub async fn envelope(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let header = HeaderValue::from_str(&id).ok();
-    let metrics = req
-        .app_data::<web::Data<Services>>()
-        .map(|s| s.metrics.clone());
+    let services = req.app_data::<web::Data<Services>>();
+    let metrics = services.map(|s| s.metrics.clone());
+    // Once shutdown has begun every response closes its connection, so a client's next
+    // request opens a new one (to another replica) instead of meeting the closed listener.
+    let draining = services.is_some_and(|s| s.is_shutting_down());
     let _in_flight = metrics.as_ref().map(|m| m.start());
     let started = Instant::now();
     let (outcome, status, route) = match next.call(req).await {
         Ok(res) => {
             let route = route_template(res.request());
             let (req, res) = res.into_parts();
-            let mut res = as_problem(res.map_into_boxed_body(), &method);
+            let mut res = as_problem(res.map_into_boxed_body(), &method).await;
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
+            }
+            if draining {
+                res.head_mut().set_connection_type(ConnectionType::Close);
             }
             let status = res.status();
             (Ok(ServiceResponse::new(req, res)), status, route)
@@ -68,9 +74,12 @@ pub async fn envelope(
         Err(err) => {
             // No request to build a ServiceResponse with: attach the finished response to
             // the error, which actix renders as it is.
-            let mut res = as_problem(err.error_response(), &method);
+            let mut res = as_problem(err.error_response(), &method).await;
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
+            }
+            if draining {
+                res.head_mut().set_connection_type(ConnectionType::Close);
             }
             let status = res.status();
             let route = Cow::Borrowed("unknown");
@@ -95,7 +104,7 @@ fn route_template(req: &HttpRequest) -> Cow<'static, str> {
         .map_or(Cow::Borrowed("unmatched"), Cow::Owned)
 }
 
-fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {
+async fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {
     let status = res.status();
     let is_problem = res
         .headers()
@@ -109,11 +118,38 @@ fn as_problem(res: HttpResponse, method: &Method) -> HttpResponse {
         StatusCode::METHOD_NOT_ALLOWED => {
             format!("the method {method} is not allowed on this resource")
         }
-        other => other
-            .canonical_reason()
-            .unwrap_or("request failed")
-            .to_lowercase(),
+        other => {
+            let generic = other
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_lowercase();
+            if status.is_client_error() {
+                // actix's errors (CORS refusals among them) carry their reason as a short
+                // plain-text body: keep it as the detail. Server errors keep the generic
+                // sentence, whatever their body says.
+                let (res, body) = res.into_parts();
+                let detail = plain_reason(body).await.unwrap_or(generic);
+                return problem_like(&res, status, detail);
+            }
+            generic
+        }
     };
+    problem_like(&res, status, detail)
+}
+
+/// A short, printable, plain-text body, as actix's own error responses have.
+async fn plain_reason(body: BoxBody) -> Option<String> {
+    let bytes = actix_web::body::to_bytes_limited(body, 256)
+        .await
+        .ok()?
+        .ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?.trim();
+    (!text.is_empty() && text.len() <= 200 && !text.chars().any(char::is_control))
+        .then(|| text.to_owned())
+}
+
+/// A problem+json response with `status` and `detail`, keeping the headers of `res`.
+fn problem_like<B>(res: &HttpResponse<B>, status: StatusCode, detail: String) -> HttpResponse {
     let mut problem = Problem::new(status, detail, None).into_response();
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

@@ -52,6 +52,52 @@ fn worker_count(settings: &Settings) -> usize {
     }
 }
 
+/// Connections all workers together hold at most when the cap is derived: at about 20 KiB
+/// each under a flood of stalled requests, 4096 stay near 80 MiB, within the 128 MiB the
+/// Kubernetes manifests allow.
+const DERIVED_CONNECTIONS_CEILING: u64 = 4096;
+
+/// Descriptors kept for everything but client connections: the database pool, the
+/// metrics listener, log files, the runtime.
+const RESERVED_DESCRIPTORS: u64 = 128;
+
+/// `http.max_connections_per_worker`, or, when 0, the open-file limit less a reserve (and
+/// at most [`DERIVED_CONNECTIONS_CEILING`]) shared between the workers: a connection flood
+/// then stops at the cap (new connections wait in the listen backlog) instead of running
+/// the process out of descriptors or memory.
+fn max_connections_per_worker(settings: &Settings, workers: usize) -> usize {
+    if settings.http.max_connections_per_worker > 0 {
+        return settings.http.max_connections_per_worker;
+    }
+    let pool = u64::from(settings.database.max_connections);
+    let usable = open_file_limit()
+        .saturating_sub(RESERVED_DESCRIPTORS + pool)
+        .min(DERIVED_CONNECTIONS_CEILING);
+    let per_worker = usable / u64::try_from(workers.max(1)).unwrap_or(1);
+    usize::try_from(per_worker).unwrap_or(usize::MAX).max(1)
+}
+
+/// The soft limit on open files (1024, the usual default, where it cannot be read).
+fn open_file_limit() -> u64 {
+    #[cfg(unix)]
+    {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map_or(1024, |(soft, _hard)| soft)
+    }
+    #[cfg(not(unix))]
+    {
+        1024
+    }
+}
+
+fn keep_alive(secs: u64) -> actix_web::http::KeepAlive {
+    if secs == 0 {
+        actix_web::http::KeepAlive::Disabled
+    } else {
+        actix_web::http::KeepAlive::Timeout(Duration::from_secs(secs))
+    }
+}
+
 /// Applies pending migrations (under an advisory lock on PostgreSQL).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     todo_persistence::migrate(db)
@@ -108,6 +154,7 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
         readiness,
         HttpSettings {
             body_limit: settings.http.body_limit,
+            body_timeout: Duration::from_millis(settings.http.body_timeout_ms),
             cors_origins: settings.http.cors_origins.clone(),
             metrics_on_main_port: settings.metrics.bind.is_none(),
         },
@@ -217,11 +264,17 @@ impl Application {
             })?;
         let port = listener.local_addr()?.port();
         let app_services = services.clone();
-        let mut server = actix_web::HttpServer::new(move || todo_http::app(app_services.clone()))
+        let workers = worker_count(&settings);
+        let max_connections = max_connections_per_worker(&settings, workers);
+        let server = actix_web::HttpServer::new(move || todo_http::app(app_services.clone()))
             .shutdown_timeout(settings.http.shutdown_grace_secs)
-            .disable_signals();
-        server = server.workers(worker_count(&settings));
-        let server = server.listen(listener)?.run();
+            .disable_signals()
+            .workers(workers)
+            .max_connections(max_connections)
+            .client_request_timeout(Duration::from_millis(settings.http.head_timeout_ms))
+            .keep_alive(keep_alive(settings.http.keep_alive_secs))
+            .listen(listener)?
+            .run();
         let metrics = match &settings.metrics.bind {
             Some(bind) => {
                 let listener = TcpListener::bind(bind.as_str())
@@ -242,6 +295,8 @@ impl Application {
         };
         tracing::info!(
             address = %format!("{}:{port}", settings.http.host),
+            workers,
+            max_connections_per_worker = max_connections,
             database = todo_persistence::backend_name(db.shared()),
             profile = settings.profile.as_str(),
             "listening"

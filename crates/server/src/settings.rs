@@ -95,6 +95,14 @@ pub struct HttpSection {
     /// How long to keep serving, while `/health/ready` already answers 503, between
     /// SIGTERM and closing the listener, so load balancers stop routing here first.
     pub shutdown_delay_ms: u64,
+    /// How long a client may take to send a request's head (line and headers).
+    pub head_timeout_ms: u64,
+    /// How long a client may take to send a request's body, once its head has arrived.
+    pub body_timeout_ms: u64,
+    /// How long an idle kept-alive connection stays open (0 = no keep-alive).
+    pub keep_alive_secs: u64,
+    /// Connections each worker serves at once; 0 = derived from the open-file limit.
+    pub max_connections_per_worker: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -272,7 +280,11 @@ impl Settings {
             )?
             .set_default("http.workers", 0)?
             .set_default("http.shutdown_grace_secs", 30)?
-            .set_default("http.shutdown_delay_ms", 0)?
+            .set_default("http.shutdown_delay_ms", if dev { 0 } else { 5000 })?
+            .set_default("http.head_timeout_ms", 5000)?
+            .set_default("http.body_timeout_ms", 10_000)?
+            .set_default("http.keep_alive_secs", 5)?
+            .set_default("http.max_connections_per_worker", 0)?
             .set_default("database.url", "sqlite://data/todo.db?mode=rwc")?
             .set_default("database.migrate_on_start", true)?
             .set_default("database.max_connections", 10)?
@@ -378,6 +390,14 @@ impl Settings {
         }
         if self.sync.purge_interval_secs == 0 {
             return Err(invalid("sync.purge_interval_secs", "must be at least 1"));
+        }
+        for (key, value) in [
+            ("http.head_timeout_ms", self.http.head_timeout_ms),
+            ("http.body_timeout_ms", self.http.body_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1 ms"));
+            }
         }
         if self.http.body_limit < 1024 {
             return Err(invalid("http.body_limit", "must be at least 1024 bytes"));
@@ -517,6 +537,35 @@ mod tests {
         .unwrap();
         assert_eq!(s.log.format, LogFormat::Json);
         assert!(s.http.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn connection_limits_default_sanely_and_production_waits_for_load_balancers() {
+        let dev = Settings::build(&[], &nowhere(), None).unwrap();
+        assert_eq!(
+            dev.http.shutdown_delay_ms, 0,
+            "Ctrl-C stops a dev server at once"
+        );
+        assert_eq!(dev.http.head_timeout_ms, 5000);
+        assert_eq!(dev.http.body_timeout_ms, 10_000);
+        assert_eq!(dev.http.keep_alive_secs, 5);
+        assert_eq!(dev.http.max_connections_per_worker, 0, "derived");
+        let production = Settings::build(
+            &[
+                ("TODO_PROFILE", "production"),
+                ("BETTER_AUTH_SECRET", "0123456789abcdef0123456789abcdef"),
+            ],
+            &nowhere(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(production.http.shutdown_delay_ms, 5000);
+        let dir = std::env::temp_dir().join(format!("todo-settings-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("dev.toml"), "[http]\nbody_timeout_ms = 0\n").unwrap();
+        let err = Settings::build(&[], &dir, None).unwrap_err();
+        assert!(err.to_string().contains("http.body_timeout_ms"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

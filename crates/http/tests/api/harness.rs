@@ -89,6 +89,7 @@ pub async fn app_with(options: Options) -> TestApp {
             body_limit: 64 * 1024,
             cors_origins: options.cors_origins,
             metrics_on_main_port: true,
+            ..HttpSettings::default()
         },
     );
     TestApp {

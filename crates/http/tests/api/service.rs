@@ -444,3 +444,21 @@ async fn every_refused_credential_is_counted_under_its_reason() {
         assert!(res.raw.contains(&line), "{line} in {}", res.raw);
     }
 }
+
+#[actix_web::test]
+async fn refusals_of_the_http_layer_say_why_in_problem_json() {
+    let app = app().await;
+    let preflight = |origin: &'static str, method: &'static str| {
+        TestRequest::default()
+            .method(Method::OPTIONS)
+            .uri("/api/alice/tasks")
+            .insert_header(("origin", origin))
+            .insert_header(("access-control-request-method", method))
+    };
+    let res = app.send(preflight("http://localhost:3000", "TRACE")).await;
+    let detail = res.problem(400);
+    assert!(detail.contains("method is not allowed"), "{detail}");
+    let res = app.send(preflight("https://evil.example", "GET")).await;
+    let detail = res.problem(400);
+    assert!(detail.contains("Origin is not allowed"), "{detail}");
+}

@@ -332,3 +332,209 @@ async fn the_binary_serves_postgres_from_the_seed_environment() {
     assert!(server.terminate());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// One HTTP/1.1 response read off a raw connection: its head (lower-cased header names)
+/// and body, or `None` when the connection ended before a whole response arrived.
+struct RawResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl RawResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn read_response(stream: &mut std::net::TcpStream) -> Option<RawResponse> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Some(RawResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Reads until the server closes the connection; `None` when it is still open at `deadline`.
+fn read_until_closed(stream: &mut std::net::TcpStream, deadline: Instant) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        match stream.read(&mut chunk) {
+            Ok(0) => return Some(out),
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(out),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None;
+            }
+            Err(e) => panic!("reading a stalled connection: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn stalled_request_bodies_are_cut_off_while_health_keeps_answering() {
+    use std::io::Write;
+    const STALLED: usize = 300;
+    const BODY_TIMEOUT_MS: u64 = 1000;
+    let dir = workdir();
+    let out = run(&dir, &[], &["dev-token", "slowpoke"]);
+    assert!(out.status.success());
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let timeout = BODY_TIMEOUT_MS.to_string();
+    let server = Server::start(&dir, &[("TODO__HTTP__BODY_TIMEOUT_MS", &timeout)]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    // A valid caller announces 60 000 bytes of body and sends one.
+    let request = format!(
+        "POST /api/slowpoke/tasks HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n{{"
+    );
+    let mut stalled = Vec::with_capacity(STALLED);
+    for _ in 0..STALLED {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        stalled.push(stream);
+    }
+    let sent = Instant::now();
+    let http = crate::http_client();
+    let health = http
+        .get(format!("{}/health", server.base))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .expect("/health answers while hundreds of bodies are stalled");
+    assert_eq!(health.status(), 200);
+    // Closed (after a 408, or plainly) within the body timeout plus a generous margin.
+    let deadline = sent + Duration::from_millis(BODY_TIMEOUT_MS) + Duration::from_secs(10);
+    for (i, stream) in stalled.iter_mut().enumerate() {
+        let reply = read_until_closed(stream, deadline).unwrap_or_else(|| {
+            panic!("stalled connection {i} is still open after the body timeout and a margin")
+        });
+        if !reply.is_empty() {
+            let text = String::from_utf8_lossy(&reply);
+            assert!(text.starts_with("HTTP/1.1 408 "), "connection {i}: {text}");
+            assert!(text.contains("application/problem+json"), "{text}");
+            assert!(
+                text.contains("\"detail\":\"the request body did not arrive"),
+                "{text}"
+            );
+        }
+    }
+    let health = http
+        .get(format!("{}/health", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(server.terminate());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn after_sigterm_kept_alive_connections_get_answers_that_close_them() {
+    use std::io::Write;
+    const KEPT_ALIVE: usize = 8;
+    let dir = workdir();
+    // The readiness delay: the window in which clients learn to move on.
+    let server = Server::start(&dir, &[("TODO__HTTP__SHUTDOWN_DELAY_MS", "3000")]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let mut connections = Vec::with_capacity(KEPT_ALIVE);
+    for _ in 0..KEPT_ALIVE {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let res = read_response(&mut stream).expect("a response before SIGTERM");
+        assert_eq!(res.status, 200);
+        assert_ne!(res.header("connection"), Some("close"), "kept alive");
+        connections.push(stream);
+    }
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    // Shutdown has begun once readiness says so (on a connection of its own).
+    let http = crate::http_client();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let res = http
+            .get(format!("{}/health/ready", server.base))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 503 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "readiness never turned 503");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for (i, stream) in connections.iter_mut().enumerate() {
+        let path = if i % 2 == 0 {
+            "/health"
+        } else {
+            "/health/ready"
+        };
+        stream
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .unwrap();
+        let res = read_response(stream)
+            .unwrap_or_else(|| panic!("connection {i} ended without a response after SIGTERM"));
+        assert!(
+            res.status == 200 || res.status == 503,
+            "connection {i}: {}",
+            res.status
+        );
+        assert!(!res.body.is_empty(), "connection {i}: a complete body");
+        assert_eq!(
+            res.header("connection"),
+            Some("close"),
+            "connection {i}: the answer tells the client to move on"
+        );
+    }
+    assert!(server.terminate(), "exit code 0 after the drain");
+    std::fs::remove_dir_all(&dir).ok();
+}
