@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test test-rust test-pooler pgbouncer interop client client-generate smoke bench bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust test-pooler pgbouncer interop client client-generate fuzz-quick fuzz smoke bench bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
@@ -57,6 +57,21 @@ client:
 client-generate:
 	$(CARGO) build -p todo-server
 	cd clients/typescript && npm ci --no-audit --no-fund && npm run --silent generate
+
+## Every operation of the OpenAPI document, generated from the document itself (schemathesis,
+## pinned, in a virtualenv under the target directory), against the debug binary on a fresh
+## PostgreSQL database, with a seeded user's token and then an admin's: a bounded pass with a
+## fixed seed. Fails on any failure of any check (fuzz/run.py, fuzz/schemathesis.toml). Not
+## yet part of make test: it still finds values the document allows and the server refuses.
+fuzz-quick:
+	$(CARGO) build -p todo-server
+	python3 fuzz/run.py --quick
+
+## The same, long: 500 examples per operation, up to 30 minutes per token, a new seed each
+## time. Not part of make test.
+fuzz:
+	$(CARGO) build -p todo-server
+	python3 fuzz/run.py
 
 ## The release binary run the way the container runs it: env only, PostgreSQL, SIGTERM drain.
 smoke: release

@@ -4,7 +4,7 @@ import createClient, { type Client, type Middleware } from "openapi-fetch";
 import { randomKey } from "./ids.js";
 import { collect, pagesOf, type Fetched } from "./pages.js";
 import { ApiProblem, problemFrom } from "./problem.js";
-import type { paths } from "./schema.js";
+import type { components, paths } from "./schema.js";
 import { fold, type SyncResult } from "./sync.js";
 import type {
   Change,
@@ -372,7 +372,11 @@ export function createTodoClient(options: TodoClientOptions): TodoClient {
         const outcome = await retrying(
           () =>
             raw.GET("/api/{user_id}/tasks/stats", {
-              params: { path: user, query: tz === undefined ? {} : { tz } },
+              // Any name is sent as given: one the service does not know is its 422.
+              params: {
+                path: user,
+                query: tz === undefined ? {} : { tz: tz as components["schemas"]["TimeZoneName"] },
+              },
               signal: o?.signal,
             }),
           o?.signal,

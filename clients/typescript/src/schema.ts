@@ -269,9 +269,10 @@ export interface components {
              */
             deleted: number;
         };
-        /** @description Body of `PATCH /api/{user_id}/tasks/{id}/complete`; an empty body toggles. */
+        /** @description Body of `PATCH /api/{user_id}/tasks/{id}/complete`; an empty or `null` body toggles. */
         CompleteTask: {
-            completed?: boolean | null;
+            /** @description `true` or `false`; not `null`. */
+            completed?: boolean;
         };
         /** @description Body of `POST /api/{user_id}/tasks`. */
         CreateTask: {
@@ -315,11 +316,7 @@ export interface components {
              *     ]
              */
             tags?: string[] | null;
-            /**
-             * @description The IANA time zone the recurrence keeps local times in (default UTC).
-             * @example Europe/Berlin
-             */
-            time_zone?: string | null;
+            time_zone?: components["schemas"]["TimeZoneName"] | null;
             /**
              * @description 1–200 characters after trimming, no control characters.
              * @example Buy milk
@@ -348,23 +345,28 @@ export interface components {
             /** @example ok */
             status: string;
         };
-        /** @description Body of `POST /api/{user_id}/tasks/{id}/move`: exactly one of the fields. */
+        /**
+         * @description An end of the manual order.
+         * @enum {string}
+         */
+        MoveEnd: "top" | "bottom";
+        /**
+         * @description Body of `POST /api/{user_id}/tasks/{id}/move`: exactly one of `after`, `before` or `to`
+         *     (one property, no other).
+         */
         MoveTask: {
             /**
              * Format: uuid
              * @description Place it right after this task of yours.
              */
-            after?: string | null;
+            after?: string;
             /**
              * Format: uuid
              * @description Place it right before this task of yours.
              */
-            before?: string | null;
-            /**
-             * @description `top` (before every other task) or `bottom` (after every other task).
-             * @example top
-             */
-            to?: string | null;
+            before?: string;
+            /** @description `top` (before every other task) or `bottom` (after every other task). */
+            to?: components["schemas"]["MoveEnd"];
         };
         /**
          * @description How important a task is.
@@ -407,7 +409,8 @@ export interface components {
         /** @description Body of `PATCH /api/admin/users/{user_id}/role`. */
         SetRole: {
             /**
-             * @description One role or a comma-separated list (`user`, `admin`, `user,admin`).
+             * @description One role or a comma-separated list (`user`, `admin`, `user,admin`): names of 1–50
+             *     characters `a-z`, `0-9`, `_`, `-`.
              * @example admin
              */
             role: string;
@@ -530,11 +533,18 @@ export interface components {
             total: number;
         };
         /**
+         * @description An IANA time zone name
+         * @example Europe/Berlin
+         * @enum {string}
+         */
+        TimeZoneName: "Africa/Abidjan" | "Africa/Accra" | "Africa/Addis_Ababa" | "Africa/Algiers" | "Africa/Asmara" | "Africa/Asmera" | "Africa/Bamako" | "Africa/Bangui" | "Africa/Banjul" | "Africa/Bissau" | "Africa/Blantyre" | "Africa/Brazzaville" | "Africa/Bujumbura" | "Africa/Cairo" | "Africa/Casablanca" | "Africa/Ceuta" | "Africa/Conakry" | "Africa/Dakar" | "Africa/Dar_es_Salaam" | "Africa/Djibouti" | "Africa/Douala" | "Africa/El_Aaiun" | "Africa/Freetown" | "Africa/Gaborone" | "Africa/Harare" | "Africa/Johannesburg" | "Africa/Juba" | "Africa/Kampala" | "Africa/Khartoum" | "Africa/Kigali" | "Africa/Kinshasa" | "Africa/Lagos" | "Africa/Libreville" | "Africa/Lome" | "Africa/Luanda" | "Africa/Lubumbashi" | "Africa/Lusaka" | "Africa/Malabo" | "Africa/Maputo" | "Africa/Maseru" | "Africa/Mbabane" | "Africa/Mogadishu" | "Africa/Monrovia" | "Africa/Nairobi" | "Africa/Ndjamena" | "Africa/Niamey" | "Africa/Nouakchott" | "Africa/Ouagadougou" | "Africa/Porto-Novo" | "Africa/Sao_Tome" | "Africa/Timbuktu" | "Africa/Tripoli" | "Africa/Tunis" | "Africa/Windhoek" | "America/Adak" | "America/Anchorage" | "America/Anguilla" | "America/Antigua" | "America/Araguaina" | "America/Argentina/Buenos_Aires" | "America/Argentina/Catamarca" | "America/Argentina/ComodRivadavia" | "America/Argentina/Cordoba" | "America/Argentina/Jujuy" | "America/Argentina/La_Rioja" | "America/Argentina/Mendoza" | "America/Argentina/Rio_Gallegos" | "America/Argentina/Salta" | "America/Argentina/San_Juan" | "America/Argentina/San_Luis" | "America/Argentina/Tucuman" | "America/Argentina/Ushuaia" | "America/Aruba" | "America/Asuncion" | "America/Atikokan" | "America/Atka" | "America/Bahia" | "America/Bahia_Banderas" | "America/Barbados" | "America/Belem" | "America/Belize" | "America/Blanc-Sablon" | "America/Boa_Vista" | "America/Bogota" | "America/Boise" | "America/Buenos_Aires" | "America/Cambridge_Bay" | "America/Campo_Grande" | "America/Cancun" | "America/Caracas" | "America/Catamarca" | "America/Cayenne" | "America/Cayman" | "America/Chicago" | "America/Chihuahua" | "America/Ciudad_Juarez" | "America/Coral_Harbour" | "America/Cordoba" | "America/Costa_Rica" | "America/Coyhaique" | "America/Creston" | "America/Cuiaba" | "America/Curacao" | "America/Danmarkshavn" | "America/Dawson" | "America/Dawson_Creek" | "America/Denver" | "America/Detroit" | "America/Dominica" | "America/Edmonton" | "America/Eirunepe" | "America/El_Salvador" | "America/Ensenada" | "America/Fort_Nelson" | "America/Fort_Wayne" | "America/Fortaleza" | "America/Glace_Bay" | "America/Godthab" | "America/Goose_Bay" | "America/Grand_Turk" | "America/Grenada" | "America/Guadeloupe" | "America/Guatemala" | "America/Guayaquil" | "America/Guyana" | "America/Halifax" | "America/Havana" | "America/Hermosillo" | "America/Indiana/Indianapolis" | "America/Indiana/Knox" | "America/Indiana/Marengo" | "America/Indiana/Petersburg" | "America/Indiana/Tell_City" | "America/Indiana/Vevay" | "America/Indiana/Vincennes" | "America/Indiana/Winamac" | "America/Indianapolis" | "America/Inuvik" | "America/Iqaluit" | "America/Jamaica" | "America/Jujuy" | "America/Juneau" | "America/Kentucky/Louisville" | "America/Kentucky/Monticello" | "America/Knox_IN" | "America/Kralendijk" | "America/La_Paz" | "America/Lima" | "America/Los_Angeles" | "America/Louisville" | "America/Lower_Princes" | "America/Maceio" | "America/Managua" | "America/Manaus" | "America/Marigot" | "America/Martinique" | "America/Matamoros" | "America/Mazatlan" | "America/Mendoza" | "America/Menominee" | "America/Merida" | "America/Metlakatla" | "America/Mexico_City" | "America/Miquelon" | "America/Moncton" | "America/Monterrey" | "America/Montevideo" | "America/Montreal" | "America/Montserrat" | "America/Nassau" | "America/New_York" | "America/Nipigon" | "America/Nome" | "America/Noronha" | "America/North_Dakota/Beulah" | "America/North_Dakota/Center" | "America/North_Dakota/New_Salem" | "America/Nuuk" | "America/Ojinaga" | "America/Panama" | "America/Pangnirtung" | "America/Paramaribo" | "America/Phoenix" | "America/Port-au-Prince" | "America/Port_of_Spain" | "America/Porto_Acre" | "America/Porto_Velho" | "America/Puerto_Rico" | "America/Punta_Arenas" | "America/Rainy_River" | "America/Rankin_Inlet" | "America/Recife" | "America/Regina" | "America/Resolute" | "America/Rio_Branco" | "America/Rosario" | "America/Santa_Isabel" | "America/Santarem" | "America/Santiago" | "America/Santo_Domingo" | "America/Sao_Paulo" | "America/Scoresbysund" | "America/Shiprock" | "America/Sitka" | "America/St_Barthelemy" | "America/St_Johns" | "America/St_Kitts" | "America/St_Lucia" | "America/St_Thomas" | "America/St_Vincent" | "America/Swift_Current" | "America/Tegucigalpa" | "America/Thule" | "America/Thunder_Bay" | "America/Tijuana" | "America/Toronto" | "America/Tortola" | "America/Vancouver" | "America/Virgin" | "America/Whitehorse" | "America/Winnipeg" | "America/Yakutat" | "America/Yellowknife" | "Antarctica/Casey" | "Antarctica/Davis" | "Antarctica/DumontDUrville" | "Antarctica/Macquarie" | "Antarctica/Mawson" | "Antarctica/McMurdo" | "Antarctica/Palmer" | "Antarctica/Rothera" | "Antarctica/South_Pole" | "Antarctica/Syowa" | "Antarctica/Troll" | "Antarctica/Vostok" | "Arctic/Longyearbyen" | "Asia/Aden" | "Asia/Almaty" | "Asia/Amman" | "Asia/Anadyr" | "Asia/Aqtau" | "Asia/Aqtobe" | "Asia/Ashgabat" | "Asia/Ashkhabad" | "Asia/Atyrau" | "Asia/Baghdad" | "Asia/Bahrain" | "Asia/Baku" | "Asia/Bangkok" | "Asia/Barnaul" | "Asia/Beirut" | "Asia/Bishkek" | "Asia/Brunei" | "Asia/Calcutta" | "Asia/Chita" | "Asia/Choibalsan" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Colombo" | "Asia/Dacca" | "Asia/Damascus" | "Asia/Dhaka" | "Asia/Dili" | "Asia/Dubai" | "Asia/Dushanbe" | "Asia/Famagusta" | "Asia/Gaza" | "Asia/Harbin" | "Asia/Hebron" | "Asia/Ho_Chi_Minh" | "Asia/Hong_Kong" | "Asia/Hovd" | "Asia/Irkutsk" | "Asia/Istanbul" | "Asia/Jakarta" | "Asia/Jayapura" | "Asia/Jerusalem" | "Asia/Kabul" | "Asia/Kamchatka" | "Asia/Karachi" | "Asia/Kashgar" | "Asia/Kathmandu" | "Asia/Katmandu" | "Asia/Khandyga" | "Asia/Kolkata" | "Asia/Krasnoyarsk" | "Asia/Kuala_Lumpur" | "Asia/Kuching" | "Asia/Kuwait" | "Asia/Macao" | "Asia/Macau" | "Asia/Magadan" | "Asia/Makassar" | "Asia/Manila" | "Asia/Muscat" | "Asia/Nicosia" | "Asia/Novokuznetsk" | "Asia/Novosibirsk" | "Asia/Omsk" | "Asia/Oral" | "Asia/Phnom_Penh" | "Asia/Pontianak" | "Asia/Pyongyang" | "Asia/Qatar" | "Asia/Qostanay" | "Asia/Qyzylorda" | "Asia/Rangoon" | "Asia/Riyadh" | "Asia/Saigon" | "Asia/Sakhalin" | "Asia/Samarkand" | "Asia/Seoul" | "Asia/Shanghai" | "Asia/Singapore" | "Asia/Srednekolymsk" | "Asia/Taipei" | "Asia/Tashkent" | "Asia/Tbilisi" | "Asia/Tehran" | "Asia/Tel_Aviv" | "Asia/Thimbu" | "Asia/Thimphu" | "Asia/Tokyo" | "Asia/Tomsk" | "Asia/Ujung_Pandang" | "Asia/Ulaanbaatar" | "Asia/Ulan_Bator" | "Asia/Urumqi" | "Asia/Ust-Nera" | "Asia/Vientiane" | "Asia/Vladivostok" | "Asia/Yakutsk" | "Asia/Yangon" | "Asia/Yekaterinburg" | "Asia/Yerevan" | "Atlantic/Azores" | "Atlantic/Bermuda" | "Atlantic/Canary" | "Atlantic/Cape_Verde" | "Atlantic/Faeroe" | "Atlantic/Faroe" | "Atlantic/Jan_Mayen" | "Atlantic/Madeira" | "Atlantic/Reykjavik" | "Atlantic/South_Georgia" | "Atlantic/St_Helena" | "Atlantic/Stanley" | "Australia/ACT" | "Australia/Adelaide" | "Australia/Brisbane" | "Australia/Broken_Hill" | "Australia/Canberra" | "Australia/Currie" | "Australia/Darwin" | "Australia/Eucla" | "Australia/Hobart" | "Australia/LHI" | "Australia/Lindeman" | "Australia/Lord_Howe" | "Australia/Melbourne" | "Australia/NSW" | "Australia/North" | "Australia/Perth" | "Australia/Queensland" | "Australia/South" | "Australia/Sydney" | "Australia/Tasmania" | "Australia/Victoria" | "Australia/West" | "Australia/Yancowinna" | "Brazil/Acre" | "Brazil/DeNoronha" | "Brazil/East" | "Brazil/West" | "CET" | "CST6CDT" | "Canada/Atlantic" | "Canada/Central" | "Canada/Eastern" | "Canada/Mountain" | "Canada/Newfoundland" | "Canada/Pacific" | "Canada/Saskatchewan" | "Canada/Yukon" | "Chile/Continental" | "Chile/EasterIsland" | "Cuba" | "EET" | "EST" | "EST5EDT" | "Egypt" | "Eire" | "Etc/GMT" | "Etc/GMT+0" | "Etc/GMT+1" | "Etc/GMT+10" | "Etc/GMT+11" | "Etc/GMT+12" | "Etc/GMT+2" | "Etc/GMT+3" | "Etc/GMT+4" | "Etc/GMT+5" | "Etc/GMT+6" | "Etc/GMT+7" | "Etc/GMT+8" | "Etc/GMT+9" | "Etc/GMT-0" | "Etc/GMT-1" | "Etc/GMT-10" | "Etc/GMT-11" | "Etc/GMT-12" | "Etc/GMT-13" | "Etc/GMT-14" | "Etc/GMT-2" | "Etc/GMT-3" | "Etc/GMT-4" | "Etc/GMT-5" | "Etc/GMT-6" | "Etc/GMT-7" | "Etc/GMT-8" | "Etc/GMT-9" | "Etc/GMT0" | "Etc/Greenwich" | "Etc/UCT" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Europe/Amsterdam" | "Europe/Andorra" | "Europe/Astrakhan" | "Europe/Athens" | "Europe/Belfast" | "Europe/Belgrade" | "Europe/Berlin" | "Europe/Bratislava" | "Europe/Brussels" | "Europe/Bucharest" | "Europe/Budapest" | "Europe/Busingen" | "Europe/Chisinau" | "Europe/Copenhagen" | "Europe/Dublin" | "Europe/Gibraltar" | "Europe/Guernsey" | "Europe/Helsinki" | "Europe/Isle_of_Man" | "Europe/Istanbul" | "Europe/Jersey" | "Europe/Kaliningrad" | "Europe/Kiev" | "Europe/Kirov" | "Europe/Kyiv" | "Europe/Lisbon" | "Europe/Ljubljana" | "Europe/London" | "Europe/Luxembourg" | "Europe/Madrid" | "Europe/Malta" | "Europe/Mariehamn" | "Europe/Minsk" | "Europe/Monaco" | "Europe/Moscow" | "Europe/Nicosia" | "Europe/Oslo" | "Europe/Paris" | "Europe/Podgorica" | "Europe/Prague" | "Europe/Riga" | "Europe/Rome" | "Europe/Samara" | "Europe/San_Marino" | "Europe/Sarajevo" | "Europe/Saratov" | "Europe/Simferopol" | "Europe/Skopje" | "Europe/Sofia" | "Europe/Stockholm" | "Europe/Tallinn" | "Europe/Tirane" | "Europe/Tiraspol" | "Europe/Ulyanovsk" | "Europe/Uzhgorod" | "Europe/Vaduz" | "Europe/Vatican" | "Europe/Vienna" | "Europe/Vilnius" | "Europe/Volgograd" | "Europe/Warsaw" | "Europe/Zagreb" | "Europe/Zaporozhye" | "Europe/Zurich" | "GB" | "GB-Eire" | "GMT" | "GMT+0" | "GMT-0" | "GMT0" | "Greenwich" | "HST" | "Hongkong" | "Iceland" | "Indian/Antananarivo" | "Indian/Chagos" | "Indian/Christmas" | "Indian/Cocos" | "Indian/Comoro" | "Indian/Kerguelen" | "Indian/Mahe" | "Indian/Maldives" | "Indian/Mauritius" | "Indian/Mayotte" | "Indian/Reunion" | "Iran" | "Israel" | "Jamaica" | "Japan" | "Kwajalein" | "Libya" | "MET" | "MST" | "MST7MDT" | "Mexico/BajaNorte" | "Mexico/BajaSur" | "Mexico/General" | "NZ" | "NZ-CHAT" | "Navajo" | "PRC" | "PST8PDT" | "Pacific/Apia" | "Pacific/Auckland" | "Pacific/Bougainville" | "Pacific/Chatham" | "Pacific/Chuuk" | "Pacific/Easter" | "Pacific/Efate" | "Pacific/Enderbury" | "Pacific/Fakaofo" | "Pacific/Fiji" | "Pacific/Funafuti" | "Pacific/Galapagos" | "Pacific/Gambier" | "Pacific/Guadalcanal" | "Pacific/Guam" | "Pacific/Honolulu" | "Pacific/Johnston" | "Pacific/Kanton" | "Pacific/Kiritimati" | "Pacific/Kosrae" | "Pacific/Kwajalein" | "Pacific/Majuro" | "Pacific/Marquesas" | "Pacific/Midway" | "Pacific/Nauru" | "Pacific/Niue" | "Pacific/Norfolk" | "Pacific/Noumea" | "Pacific/Pago_Pago" | "Pacific/Palau" | "Pacific/Pitcairn" | "Pacific/Pohnpei" | "Pacific/Ponape" | "Pacific/Port_Moresby" | "Pacific/Rarotonga" | "Pacific/Saipan" | "Pacific/Samoa" | "Pacific/Tahiti" | "Pacific/Tarawa" | "Pacific/Tongatapu" | "Pacific/Truk" | "Pacific/Wake" | "Pacific/Wallis" | "Pacific/Yap" | "Poland" | "Portugal" | "ROC" | "ROK" | "Singapore" | "Turkey" | "UCT" | "US/Alaska" | "US/Aleutian" | "US/Arizona" | "US/Central" | "US/East-Indiana" | "US/Eastern" | "US/Hawaii" | "US/Indiana-Starke" | "US/Michigan" | "US/Mountain" | "US/Pacific" | "US/Samoa" | "UTC" | "Universal" | "W-SU" | "WET" | "Zulu";
+        /**
          * @description Body of `PUT`/`PATCH /api/{user_id}/tasks/{id}`: every field optional. An absent field
          *     keeps its value; `null` clears an optional one.
          */
         UpdateTask: {
-            completed?: boolean | null;
+            /** @description `true` or `false`; not `null`. */
+            completed?: boolean;
             /** @description `null` or `""` removes the description. */
             description?: string | null;
             /**
@@ -548,7 +558,7 @@ export interface components {
              *     `null`. `POST …/move` computes one from the neighbours for you.
              * @example V1
              */
-            position?: string | null;
+            position?: string;
             priority?: components["schemas"]["Priority"] | null;
             /**
              * @description An RFC 5545 RRULE (starts a new series); `null` stops the repetition.
@@ -568,13 +578,12 @@ export interface components {
              *     ]
              */
             tags?: string[] | null;
+            time_zone?: components["schemas"]["TimeZoneName"] | null;
             /**
-             * @description An IANA time zone name; `null` means UTC.
-             * @example America/New_York
+             * @description Not `null`.
+             * @example Buy oat milk
              */
-            time_zone?: string | null;
-            /** @example Buy oat milk */
-            title?: string | null;
+            title?: string;
         };
         /** @description A user, as shown to admins. */
         UserDto: {
@@ -635,9 +644,15 @@ export interface operations {
     admin_list_users: {
         parameters: {
             query?: {
-                /** @description Page size (default and maximum are configured; the maximum defaults to 1000). */
+                /**
+                 * @description Page size, 1–1000 (the default and maximum are configured; both default to 1000, the
+                 *     maximum this document states).
+                 */
                 limit?: number;
-                /** @description Where to continue: copy it from the `Link: <…>; rel="next"` header. */
+                /**
+                 * @description Where to continue: copy it from the `Link: <…>; rel="next"` header (opaque; one the
+                 *     service did not hand out is a 422).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -665,6 +680,15 @@ export interface operations {
             };
             /** @description Not an admin */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unknown or bad parameter (a `limit` that is not a whole number in range, a `cursor` not taken from a `Link` header) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -725,6 +749,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     admin_set_role: {
@@ -748,6 +780,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserDto"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             401: {
@@ -783,6 +823,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -796,9 +852,15 @@ export interface operations {
     admin_list_user_tasks: {
         parameters: {
             query?: {
-                /** @description Page size (default and maximum are configured; the maximum defaults to 1000). */
+                /**
+                 * @description Page size, 1–1000 (the default and maximum are configured; both default to 1000, the
+                 *     maximum this document states).
+                 */
                 limit?: number;
-                /** @description Where to continue: copy it from the `Link: <…>; rel="next"` header. */
+                /**
+                 * @description Where to continue: copy it from the `Link: <…>; rel="next"` header (opaque; one the
+                 *     service did not hand out is a 422).
+                 */
                 cursor?: string;
             };
             header?: never;
@@ -835,6 +897,15 @@ export interface operations {
             };
             /** @description No such user */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unknown or bad parameter (a `limit` that is not a whole number in range, a `cursor` not taken from a `Link` header) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -880,6 +951,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The task id is not a UUID */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1047,7 +1127,7 @@ export interface operations {
                  * @description The IANA time zone in which `overdue` and `due=today` are judged (default `UTC`).
                  * @example Europe/Berlin
                  */
-                tz?: string;
+                tz?: components["schemas"]["TimeZoneName"];
                 /**
                  * @description Only tasks changed at or after this instant (RFC 3339 with an offset or `Z`), for
                  *     incremental sync.
@@ -1071,13 +1151,15 @@ export interface operations {
                  */
                 sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due" | "-due" | "priority" | "-priority" | "title" | "-title" | "position" | "-position";
                 /**
-                 * @description Page size (default and maximum are configured; the maximum defaults to 1000).
+                 * @description Page size, 1–1000 (the default and maximum are configured; both default to 1000, the
+                 *     maximum this document states).
                  * @example 50
                  */
                 limit?: number;
                 /**
                  * @description Where to continue: copy it from the `Link: <…>; rel="next"` header (which repeats
-                 *     every other parameter). A cursor of another query is refused.
+                 *     every other parameter). Opaque; one of another query, or one the service did not hand
+                 *     out, is refused.
                  */
                 cursor?: string;
             };
@@ -1163,7 +1245,7 @@ export interface operations {
                  * @description A key unique to this create, chosen by the client (a UUID, say; 1–255 visible ASCII characters). Keys are per user and remembered for 24 hours.
                  * @example 5f0c2a1e-8d4b-4f7a-9c3e-2b1d0a9f8e7d
                  */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path: {
                 /** @description The caller's user id */
@@ -1256,10 +1338,10 @@ export interface operations {
         parameters: {
             query: {
                 /**
-                 * @description Must be `completed`
+                 * @description Must be `completed`.
                  * @example completed
                  */
-                status: string;
+                status: "completed";
             };
             header?: never;
             path: {
@@ -1313,7 +1395,7 @@ export interface operations {
                  * @description The IANA time zone in which `overdue` and `due_today` are judged (default `UTC`).
                  * @example Europe/Berlin
                  */
-                tz?: string;
+                tz?: components["schemas"]["TimeZoneName"];
             };
             header?: never;
             path: {
@@ -1367,7 +1449,7 @@ export interface operations {
                  * @description The ETag(s) of the copy the client has, or `*`: when the task is still at that version the answer is 304 with no body (compared weakly; a comma-separated list is allowed).
                  * @example "3"
                  */
-                "If-None-Match"?: string | null;
+                "If-None-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -1449,7 +1531,7 @@ export interface operations {
                  * @description Only act if the task is still at this version: its ETag, e.g. `"3"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.
                  * @example "3"
                  */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -1527,6 +1609,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A value breaks a rule; `errors[0].field` names it */
             422: {
                 headers: {
@@ -1546,7 +1644,7 @@ export interface operations {
                  * @description Only act if the task is still at this version: its ETag, e.g. `"3"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.
                  * @example "3"
                  */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -1607,6 +1705,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The task id is not a UUID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     patch_task: {
@@ -1617,7 +1724,7 @@ export interface operations {
                  * @description Only act if the task is still at this version: its ETag, e.g. `"3"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.
                  * @example "3"
                  */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -1695,6 +1802,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A value breaks a rule; `errors[0].field` names it */
             422: {
                 headers: {
@@ -1714,7 +1837,7 @@ export interface operations {
                  * @description Only act if the task is still at this version: its ETag, e.g. `"3"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.
                  * @example "3"
                  */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -1722,7 +1845,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description Optional */
+        /** @description Optional: an empty or `null` body toggles */
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["CompleteTask"] | null;
@@ -1793,6 +1916,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1808,10 +1947,10 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Only act if the task is still at this version: its ETag, e.g. `"3"`, or `*`.
+                 * @description Only act if the task is still at this version: its ETag, e.g. `"3"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.
                  * @example "3"
                  */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 user_id: string;
@@ -1876,9 +2015,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `If-Match` does not name the current version; nothing was changed. `ETag` is the current version. */
             412: {
                 headers: {
+                    /** @description The task's current version, e.g. `"4"` */
                     ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -35,6 +35,11 @@ impl TimeZone {
         })
     }
 
+    /// Every name [`TimeZone::parse`] accepts (once trimmed), in the database's order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
+
     #[must_use]
     pub fn tz(self) -> Tz {
         self.0

@@ -155,7 +155,7 @@ pub struct CreateTask {
     pub recurrence: Option<String>,
     /// The IANA time zone the recurrence keeps local times in (default UTC).
     #[serde(default)]
-    #[schema(example = "Europe/Berlin")]
+    #[schema(value_type = Option<crate::openapi_parts::TimeZoneName>, example = "Europe/Berlin")]
     pub time_zone: Option<String>,
     /// A place in the manual order (base-62 digits `0-9A-Za-z`, 1–128, not ending in `0`);
     /// by default after every task created before it.
@@ -196,15 +196,17 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
+    /// Not `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "Buy oat milk", min_length = 1, max_length = 200)]
+    #[schema(value_type = String, example = "Buy oat milk", min_length = 1, max_length = 200)]
     pub title: Option<Option<String>>,
     /// `null` or `""` removes the description.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 4000)]
     pub description: Option<Option<String>>,
+    /// `true` or `false`; not `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub completed: Option<Option<bool>>,
     /// `low`, `medium` or `high`; `null` removes it.
     #[serde(default, deserialize_with = "present")]
@@ -229,12 +231,12 @@ pub struct UpdateTask {
     pub recurrence: Option<Option<String>>,
     /// An IANA time zone name; `null` means UTC.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "America/New_York")]
+    #[schema(value_type = Option<crate::openapi_parts::TimeZoneName>, example = "America/New_York")]
     pub time_zone: Option<Option<String>>,
     /// A place in the manual order (base-62 digits, 1–128, not ending in `0`); not
     /// `null`. `POST …/move` computes one from the neighbours for you.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "V1", max_length = 128)]
+    #[schema(value_type = String, example = "V1", max_length = 128)]
     pub position: Option<Option<String>>,
     #[serde(default, rename = "id")]
     #[schema(ignore)]
@@ -258,12 +260,13 @@ pub struct UpdateTask {
 
 impl FromEmptyBody for UpdateTask {}
 
-/// Body of `PATCH /api/{user_id}/tasks/{id}/complete`; an empty body toggles.
+/// Body of `PATCH /api/{user_id}/tasks/{id}/complete`; an empty or `null` body toggles.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteTask {
+    /// `true` or `false`; not `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub completed: Option<Option<bool>>,
 }
 
@@ -271,27 +274,43 @@ impl FromEmptyBody for CompleteTask {
     fn from_empty_body() -> Option<Self> {
         Some(Self::default())
     }
+
+    /// The body is optional, and the document says so as `CompleteTask | null`.
+    fn null_is_empty() -> bool {
+        true
+    }
 }
 
-/// Body of `POST /api/{user_id}/tasks/{id}/move`: exactly one of the fields.
+/// Body of `POST /api/{user_id}/tasks/{id}/move`: exactly one of `after`, `before` or `to`
+/// (one property, no other).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct MoveTask {
     /// Place it right after this task of yours.
     #[serde(default)]
-    #[schema(format = "uuid")]
+    #[schema(value_type = String, format = "uuid")]
     pub after: Option<String>,
     /// Place it right before this task of yours.
     #[serde(default)]
-    #[schema(format = "uuid")]
+    #[schema(value_type = String, format = "uuid")]
     pub before: Option<String>,
     /// `top` (before every other task) or `bottom` (after every other task).
     #[serde(default)]
-    #[schema(example = "top")]
+    #[schema(value_type = MoveEnd, example = "top")]
     pub to: Option<String>,
 }
 
 impl FromEmptyBody for MoveTask {}
+
+/// An end of the manual order.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code, reason = "documents the body; never built")]
+pub(crate) enum MoveEnd {
+    Top,
+    Bottom,
+}
 
 /// A deleted task in the sync feed (`include_deleted=true`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -380,10 +399,13 @@ impl From<todo_domain::TaskStats> for TaskStatsDto {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Page size (default and maximum are configured; the maximum defaults to 1000).
-    #[param(value_type = Option<u32>, minimum = 1)]
+    /// Page size, 1–1000 (the default and maximum are configured; both default to 1000, the
+    /// maximum this document states).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
-    /// Where to continue: copy it from the `Link: <…>; rel="next"` header.
+    /// Where to continue: copy it from the `Link: <…>; rel="next"` header (opaque; one the
+    /// service did not hand out is a 422).
+    #[param(value_type = String, required = false, pattern = "^[0-9a-z_.-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -419,8 +441,12 @@ impl From<User> for UserDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRole {
-    /// One role or a comma-separated list (`user`, `admin`, `user,admin`).
-    #[schema(example = "admin")]
+    /// One role or a comma-separated list (`user`, `admin`, `user,admin`): names of 1–50
+    /// characters `a-z`, `0-9`, `_`, `-`.
+    #[schema(
+        example = "admin",
+        pattern = r"^\s*[a-z0-9_-]{1,50}\s*(,\s*[a-z0-9_-]{1,50}\s*)*$"
+    )]
     pub role: String,
 }
 

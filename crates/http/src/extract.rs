@@ -117,10 +117,15 @@ pub struct JsonBody<T> {
     _shape: PhantomData<T>,
 }
 
-/// What an empty request body means for a body type (`None`: a body is required).
+/// What an empty request body means for a body type (`None`: a body is required), and
+/// whether a JSON `null` body means the same (an optional body a client may send as `null`).
 pub trait FromEmptyBody: Sized {
     fn from_empty_body() -> Option<Self> {
         None
+    }
+
+    fn null_is_empty() -> bool {
+        false
     }
 }
 
@@ -142,6 +147,12 @@ impl<T: DeserializeOwned + FromEmptyBody> JsonBody<T> {
         }
         if !self.json_content_type {
             return Err(ApiError::UnsupportedMediaType);
+        }
+        if T::null_is_empty()
+            && self.bytes.trim_ascii() == b"null"
+            && let Some(empty) = T::from_empty_body()
+        {
+            return Ok(empty);
         }
         parse_json(&self.bytes)
     }

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use todo_application::{ApplicationError, Page};
 use todo_domain::{ListCursor, ListSpec, RoleList, Task, TimeZone};
 
-use crate::conditional::{self, IfNoneMatch, etag};
+use crate::conditional::{self, etag};
 use crate::cursor::{
     decode_task_cursor, decode_user_cursor, encode_task_cursor, encode_user_cursor, next_link,
 };
@@ -19,8 +19,9 @@ use crate::extract::{Authenticated, JsonBody};
 use crate::idempotency::{IDEMPOTENT_REPLAYED, idempotency};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
 use crate::openapi_parts::{
-    BadRequest, Forbidden, IfMatch, KeepsChanging, NotFound, PayloadTooLarge, StaleVersion,
-    Unauthenticated, UnprocessableEntity, UnsupportedMediaType,
+    BadRequest, Forbidden, IdempotencyKey, IfMatch, IfNoneMatch, KeepsChanging, NotFound,
+    PayloadTooLarge, StaleVersion, TimeZoneName, Unauthenticated, UnprocessableEntity,
+    UnsupportedMediaType,
 };
 use crate::parse::{invalid, parsed, task_id, user_id};
 use crate::query::Query;
@@ -149,7 +150,7 @@ pub async fn list_tasks(
 #[utoipa::path(post, path = "/api/{user_id}/tasks", tag = "tasks",
     description = "Creates a task. Only `title` is required; `recurrence` needs `due`. Invalid values are a 422 naming the field. With an `Idempotency-Key`, a retry of the same request (same key, same JSON body) within 24 hours answers with the task the first one created (201, `Idempotent-Replayed: true`) instead of creating another.",
     params(("user_id" = String, Path, description = "The caller's user id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "A key unique to this create, chosen by the client (a UUID, say; 1–255 visible ASCII characters). Keys are per user and remembered for 24 hours.", example = "5f0c2a1e-8d4b-4f7a-9c3e-2b1d0a9f8e7d")),
+        IdempotencyKey),
     request_body = CreateTask,
     responses(
         (status = 201, description = "Created; `Location` names the new task (or, for a replayed `Idempotency-Key`, the task the first request created, as it is now)", body = TaskDto,
@@ -192,7 +193,7 @@ pub async fn create_task(
 
 #[utoipa::path(get, path = "/api/{user_id}/tasks/{task_id}", tag = "tasks",
     params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-None-Match" = Option<String>, Header, description = "The ETag(s) of the copy the client has, or `*`: when the task is still at that version the answer is 304 with no body (compared weakly; a comma-separated list is allowed).", example = "\"3\"")),
+        IfNoneMatch),
     responses(
         (status = 200, body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 304, description = "Not Modified: `If-None-Match` matches the current version; no body", headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
@@ -209,7 +210,7 @@ pub async fn get_task(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
-    let if_none_match = IfNoneMatch::parse(&req)?;
+    let if_none_match = conditional::IfNoneMatch::parse(&req)?;
     let task = services.tasks.get(&principal, &owner, id).await?;
     if if_none_match.is_some_and(|tags| tags.matches(task.version)) {
         return Ok(HttpResponse::NotModified()
@@ -226,7 +227,7 @@ pub async fn get_task(
     responses(
         (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion,
+        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion, PayloadTooLarge, UnsupportedMediaType,
         (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -247,7 +248,7 @@ pub async fn put_task(
     responses(
         (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion,
+        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion, PayloadTooLarge, UnsupportedMediaType,
         (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -281,11 +282,12 @@ async fn update(
 #[utoipa::path(patch, path = "/api/{user_id}/tasks/{task_id}/complete", tag = "tasks",
     description = "With `{\"completed\": true|false}` sets the flag; with an empty body toggles it. Completing a repeating task (one with `recurrence` and `due`) records the finished occurrence as a separate completed task and returns this task moved on: `due` (and `remind_at`, by the same distance) at the next occurrence, still open. When the series is over it is simply completed.",
     params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
-    request_body(content = Option<CompleteTask>, description = "Optional"),
+    request_body(content = Option<CompleteTask>, description = "Optional: an empty or `null` body toggles"),
     responses(
         (status = 200, description = "The task, completed, reopened or moved on to its next occurrence", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON or a malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion, UnprocessableEntity,
+        Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion, PayloadTooLarge,
+        UnsupportedMediaType, UnprocessableEntity,
     ),
     security(("bearer" = [])))]
 pub async fn complete_task(
@@ -311,6 +313,7 @@ pub async fn complete_task(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A malformed `If-Match`", body = Problem, content_type = "application/problem+json"),
         Unauthenticated, Forbidden, NotFound, StaleVersion,
+        (status = 422, description = "The task id is not a UUID", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn delete_task(
@@ -331,7 +334,7 @@ pub async fn delete_task(
 #[utoipa::path(delete, path = "/api/{user_id}/tasks", tag = "tasks",
     description = "Clears the completed tasks: deletes every completed task of the caller at once (sync clients see each one's tombstone). `status=completed` is required, so that a bare `DELETE` cannot empty the list.",
     params(("user_id" = String, Path, description = "The caller's user id"),
-        ("status" = String, Query, description = "Must be `completed`", example = "completed")),
+        ClearParams),
     responses(
         (status = 200, description = "How many were deleted", body = Cleared),
         Unauthenticated, Forbidden,
@@ -377,6 +380,24 @@ pub async fn list_tags(
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// The query of `DELETE /api/{user_id}/tasks`, for the OpenAPI document only (the handler
+/// reads it with [`check_clear_completed`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "documents the parameter; never built")]
+pub(crate) struct ClearParams {
+    /// Must be `completed`.
+    #[param(inline, example = "completed")]
+    status: ClearStatus,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code, reason = "documents the parameter; never built")]
+enum ClearStatus {
+    Completed,
+}
+
 /// The query of an endpoint that takes no parameters: any one is a 422 naming it.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -388,7 +409,7 @@ pub struct NoParameters {}
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// The IANA time zone in which `overdue` and `due_today` are judged (default `UTC`).
-    #[param(example = "Europe/Berlin")]
+    #[param(value_type = TimeZoneName, required = false, example = "Europe/Berlin")]
     pub tz: Option<String>,
 }
 
@@ -418,16 +439,15 @@ pub async fn task_stats(
 
 #[utoipa::path(post, path = "/api/{user_id}/tasks/{task_id}/move", tag = "tasks",
     description = "Moves a task in the manual order (`sort=position`): right after or before another of the caller's tasks, or to the top or bottom. Only this task changes: it gets a `position` between its new neighbours'.",
-    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"),
-        ("If-Match" = Option<String>, Header, description = "Only act if the task is still at this version: its ETag, e.g. `\"3\"`, or `*`.", example = "\"3\"")),
+    params(("user_id" = String, Path), ("task_id" = String, Path, format = "uuid"), IfMatch),
     request_body(content = MoveTask, examples(
         ("after" = (value = json!({"after": "0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99"}))),
         ("top" = (value = json!({"to": "top"}))))),
     responses(
         (status = 200, description = "The moved task, with its new `position`", body = TaskDto, headers(("ETag" = String))),
-        BadRequest, Unauthenticated, Forbidden, NotFound,
+        BadRequest, Unauthenticated, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType,
         (status = 409, description = "The neighbours share a position (set by a client), so nothing fits between them; or other moves kept taking the place between them (retry the request)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json", headers(("ETag" = String))),
+        StaleVersion,
         (status = 422, description = "Not exactly one of `after`, `before`, `to`; a neighbour that is this task or none of the caller's; `to` not `top` or `bottom`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -470,6 +490,7 @@ pub async fn me(
         (status = 200, description = "Users, oldest first; `Link: <…>; rel=\"next\"` when more remain", body = Vec<UserDto>),
         Unauthenticated,
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown or bad parameter (a `limit` that is not a whole number in range, a `cursor` not taken from a `Link` header)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn admin_list_users(
@@ -500,6 +521,7 @@ pub async fn admin_list_users(
         (status = 200, body = Vec<TaskDto>),
         Unauthenticated, Forbidden,
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown or bad parameter (a `limit` that is not a whole number in range, a `cursor` not taken from a `Link` header)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn admin_list_user_tasks(
@@ -523,7 +545,8 @@ pub async fn admin_list_user_tasks(
     request_body = SetRole,
     responses(
         (status = 200, body = UserDto),
-        Unauthenticated, Forbidden, NotFound, UnprocessableEntity,
+        BadRequest, Unauthenticated, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType,
+        UnprocessableEntity,
         (status = 409, description = "The last admin would lose the role", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -546,6 +569,7 @@ pub async fn admin_set_role(
         (status = 204, description = "The user, their tasks and sessions are gone"),
         Unauthenticated, Forbidden, NotFound,
         (status = 409, description = "Admins cannot delete themselves, nor the last admin", body = Problem, content_type = "application/problem+json"),
+        UnprocessableEntity,
     ),
     security(("bearer" = [])))]
 pub async fn admin_delete_user(
@@ -563,6 +587,7 @@ pub async fn admin_delete_user(
     responses(
         (status = 204, description = "Deleted"),
         Unauthenticated, Forbidden, NotFound,
+        (status = 422, description = "The task id is not a UUID", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn admin_delete_user_task(

@@ -357,7 +357,7 @@ pub(crate) struct TaskListParams {
     #[param(inline, example = "today")]
     due: Option<DueParam>,
     /// The IANA time zone in which `overdue` and `due=today` are judged (default `UTC`).
-    #[param(example = "Europe/Berlin")]
+    #[param(value_type = crate::openapi_parts::TimeZoneName, required = false, example = "Europe/Berlin")]
     tz: Option<String>,
     /// Only tasks changed at or after this instant (RFC 3339 with an offset or `Z`), for
     /// incremental sync.
@@ -375,11 +375,14 @@ pub(crate) struct TaskListParams {
     /// last either way; `title` ignores case; `position` is the manual order.
     #[param(inline, example = "-priority")]
     sort: Option<SortParam>,
-    /// Page size (default and maximum are configured; the maximum defaults to 1000).
-    #[param(minimum = 1, example = 50)]
+    /// Page size, 1–1000 (the default and maximum are configured; both default to 1000, the
+    /// maximum this document states).
+    #[param(minimum = 1, maximum = 1000, example = 50)]
     limit: Option<u32>,
     /// Where to continue: copy it from the `Link: <…>; rel="next"` header (which repeats
-    /// every other parameter). A cursor of another query is refused.
+    /// every other parameter). Opaque; one of another query, or one the service did not hand
+    /// out, is refused.
+    #[param(value_type = String, required = false, pattern = "^[0-9a-z_.-]+$")]
     cursor: Option<String>,
 }
 

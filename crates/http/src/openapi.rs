@@ -4,10 +4,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
-    ChangeDto, Cleared, CompleteTask, CreateTask, DeletedTaskDto, Health, MoveTask, Priority,
-    PriorityCounts, SetRole, TagCountDto, TaskDto, TaskStatsDto, UpdateTask, UserDto, Welcome,
+    ChangeDto, Cleared, CompleteTask, CreateTask, DeletedTaskDto, Health, MoveEnd, MoveTask,
+    Priority, PriorityCounts, SetRole, TagCountDto, TaskDto, TaskStatsDto, UpdateTask, UserDto,
+    Welcome,
 };
 use crate::error::{FieldError, Problem};
+use crate::openapi_parts::TimeZoneName;
 use crate::{handlers, health};
 
 #[derive(OpenApi)]
@@ -39,9 +41,9 @@ use crate::{handlers, health};
         handlers::admin_delete_user_task,
     ),
     components(schemas(
-        TaskDto, Priority, CreateTask, UpdateTask, CompleteTask, MoveTask, ChangeDto,
+        TaskDto, Priority, CreateTask, UpdateTask, CompleteTask, MoveTask, MoveEnd, ChangeDto,
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
-        Welcome, Health, Problem, FieldError
+        Welcome, Health, Problem, FieldError, TimeZoneName
     )),
     modifiers(&BearerAuth),
     tags(

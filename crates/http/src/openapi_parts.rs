@@ -1,5 +1,6 @@
 //! The parts of the OpenAPI document several operations share, each declared once: error
-//! responses (`responses(...)` of `#[utoipa::path]`) and the `If-Match` header.
+//! responses (`responses(...)` of `#[utoipa::path]`), the conditional and idempotency
+//! headers, and the time zone names.
 //!
 //! Nothing here is built at run time: the types only describe what `ApiError` answers.
 //! A response that an operation describes in its own words stays inline in `handlers.rs`.
@@ -70,6 +71,42 @@ pub(crate) struct StaleVersion(Problem);
 #[into_params(parameter_in = Header)]
 pub(crate) struct IfMatch {
     /// Only act if the task is still at this version: its ETag, e.g. `"3"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.
-    #[param(rename = "If-Match", example = "\"3\"")]
+    #[param(rename = "If-Match", value_type = String, required = false, example = "\"3\"", pattern = r#"^(\*|"(0|[1-9][0-9]{0,17})")$"#)]
     if_match: Option<String>,
 }
+
+/// The `If-None-Match` header of a read of one task.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct IfNoneMatch {
+    /// The ETag(s) of the copy the client has, or `*`: when the task is still at that version the answer is 304 with no body (compared weakly; a comma-separated list is allowed).
+    #[param(rename = "If-None-Match", value_type = String, required = false, example = "\"3\"",
+        pattern = r#"^(\*|(W/)?"[!#-+\--~]*")([ \t]*,[ \t]*(\*|(W/)?"[!#-+\--~]*"))*$"#)]
+    if_none_match: Option<String>,
+}
+
+/// The `Idempotency-Key` header of a create.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct IdempotencyKey {
+    /// A key unique to this create, chosen by the client (a UUID, say; 1–255 visible ASCII characters). Keys are per user and remembered for 24 hours.
+    #[param(rename = "Idempotency-Key", value_type = String, required = false, example = "5f0c2a1e-8d4b-4f7a-9c3e-2b1d0a9f8e7d",
+        pattern = "^[!-~]{1,255}$")]
+    idempotency_key: Option<String>,
+}
+
+/// An IANA time zone name, as the service knows them (`UTC`, `Europe/Berlin`, …).
+pub(crate) struct TimeZoneName;
+
+impl utoipa::PartialSchema for TimeZoneName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("An IANA time zone name"))
+            .enum_values(Some(todo_domain::TimeZone::names()))
+            .examples(["Europe/Berlin"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TimeZoneName {}

@@ -7,6 +7,7 @@ mod harness;
 mod admin;
 mod auth;
 mod bad_input;
+mod document;
 mod etags;
 mod fields;
 mod listing;

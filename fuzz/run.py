@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Property-based tests of the whole API against its own OpenAPI document.
+
+Creates (once) a virtualenv with a pinned schemathesis in the cargo target directory,
+creates a fresh PostgreSQL database, starts the debug todo-server on a free loopback port
+configured through the environment only, seeds a user and an admin with a few tasks, and
+runs every check over every operation twice: with the user's token, then the admin's.
+Path parameters are the seeded ids, so that every route is reachable. Exits non-zero on any
+failure.
+
+    python3 fuzz/run.py --quick     # make fuzz-quick (part of make test): bounded
+    python3 fuzz/run.py             # make fuzz: a long run, a new seed each time
+
+PostgreSQL is expected at FUZZ_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+"""
+import argparse, json, os, secrets, subprocess, sys, tempfile, time, urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+from support import free_port, hs256, psql, server_bin, target_dir  # noqa: E402
+
+SCHEMATHESIS = "schemathesis==4.32.5"
+PG = os.environ.get("FUZZ_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+SECRET = secrets.token_hex(32)
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def venv():
+    """The virtualenv's schemathesis, created or upgraded to the pinned version when needed."""
+    root = os.path.join(target_dir(), "fuzz-venv")
+    exe = os.path.join(root, "bin", "schemathesis")
+    marker = os.path.join(root, "pinned")
+    if not (os.path.exists(exe) and os.path.exists(marker) and open(marker).read() == SCHEMATHESIS):
+        subprocess.run([sys.executable, "-m", "venv", root], check=True)
+        subprocess.run([os.path.join(root, "bin", "pip"), "install", "--quiet",
+                        "--disable-pip-version-check", SCHEMATHESIS], check=True)
+        with open(marker, "w") as f:
+            f.write(SCHEMATHESIS)
+    return exe
+
+
+def http(method, url, token, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=10) as res:
+        return res.status, json.loads(res.read() or b"null")
+
+
+def seed(base, db_url, who, role):
+    """A user with a few tasks (one completed, one repeating); returns (token, task ids)."""
+    psql(db_url, f"INSERT INTO \"user\" (id, name, email, \"emailVerified\", role) "
+                 f"VALUES ('{who}', '{who}', '{who}@example.com', true, '{role}')")
+    token = hs256(SECRET, who, ttl=24 * 3600)
+    ids = []
+    for body in ({"title": "Buy milk", "tags": ["home"], "priority": "high", "due": "2026-12-01"},
+                 {"title": "Water the plants", "due": "2026-12-01", "recurrence": "FREQ=WEEKLY"},
+                 {"title": "Done already", "completed": True},
+                 {"title": "Call Ada", "description": "about the report", "remind_at": "2026-12-01T08:00:00Z"}):
+        status, task = http("POST", f"{base}/api/{who}/tasks", token, body)
+        assert status == 201, status
+        ids.append(task["id"])
+    return token, ids
+
+
+def run(exe, base, who, token, task_id, args, report):
+    """One schemathesis run as `who`; True when it found nothing."""
+    config = f"""
+[parameters]
+"path.user_id" = "{who}"
+"path.task_id" = "{task_id}"
+"""
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        f.write(config)
+        f.write(open(os.path.join(HERE, "schemathesis.toml")).read())
+        path = f.name
+    cmd = [exe, "--config-file", path, "run", f"{base}/openapi.json",
+           "--checks", "all", "--max-examples", str(args.examples), "--max-time", str(args.max_time),
+           "--workers", "2", "--request-timeout", "10", "-H", f"Authorization: Bearer {token}",
+           "--report", "junit", "--report-junit-path", report, "--no-color"]
+    if args.seed is not None:
+        cmd += ["--seed", str(args.seed)]
+    cmd += args.extra
+    print(f"\n== schemathesis as {who} ({args.examples} examples per operation) ==", flush=True)
+    started = time.monotonic()
+    done = subprocess.run(cmd, cwd=os.path.dirname(report))
+    print(f"== {who}: exit {done.returncode} after {time.monotonic() - started:.0f} s ==", flush=True)
+    os.unlink(path)
+    return done.returncode == 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the bounded pass of make test")
+    parser.add_argument("--examples", type=int, help="examples per operation")
+    parser.add_argument("--max-time", type=int, help="seconds per run (user, then admin)")
+    parser.add_argument("--seed", type=int, help="random seed (the quick pass fixes one)")
+    parser.add_argument("extra", nargs="*", help="more schemathesis options, after --")
+    args = parser.parse_args()
+    if args.examples is None:
+        args.examples = 25 if args.quick else 500
+    if args.max_time is None:
+        args.max_time = 120 if args.quick else 1800
+    if args.seed is None and args.quick:
+        args.seed = 16
+    binary = server_bin("debug")
+    if not os.path.exists(binary):
+        sys.exit(f"{binary} is missing: run `cargo build -p todo-server` first")
+    exe = venv()
+    db = "fuzz_" + secrets.token_hex(4)
+    psql(PG, f"CREATE DATABASE {db}")
+    db_url = PG.rsplit("/", 1)[0] + "/" + db
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TODO_PROFILE": "production",
+        "DATABASE_URL": db_url,
+        "BETTER_AUTH_SECRET": SECRET,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "RUST_LOG": "warn",
+    }
+    reports = os.path.join(target_dir(), "fuzz-reports")
+    os.makedirs(reports, exist_ok=True)
+    log = open(os.path.join(reports, "server.log"), "w")
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([binary], env=env, stdout=log, stderr=log)
+    ok = False
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health/ready", timeout=1) as res:
+                    if res.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() - started > 30:
+                sys.exit("the server did not become ready (see fuzz-reports/server.log)")
+            time.sleep(0.05)
+        user_token, user_tasks = seed(base, db_url, "fuzz-user", "user")
+        admin_token, admin_tasks = seed(base, db_url, "fuzz-admin", "admin")
+        ok = run(exe, base, "fuzz-user", user_token, user_tasks[0], args,
+                 os.path.join(reports, "user.xml"))
+        ok = run(exe, base, "fuzz-admin", admin_token, admin_tasks[0], args,
+                 os.path.join(reports, "admin.xml")) and ok
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        psql(PG, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    print("schemathesis: no failures" if ok else "schemathesis: FAILURES (see above)")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
