@@ -8,6 +8,7 @@ use crate::dto::{
     PriorityCounts, SetRole, TagCountDto, TaskDto, TaskStatsDto, UpdateTask, UserDto, Welcome,
 };
 use crate::error::{FieldError, Problem};
+use crate::openapi_parts::RateLimits;
 use crate::{handlers, health};
 
 #[derive(OpenApi)]
@@ -43,7 +44,7 @@ use crate::{handlers, health};
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
         Welcome, Health, Problem, FieldError
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &RateLimits),
     tags(
         (name = "tasks", description = "The caller's own tasks"),
         (name = "users", description = "The caller's account"),

@@ -10,6 +10,7 @@ mod bad_input;
 mod etags;
 mod fields;
 mod listing;
+mod rate_limits;
 mod service;
 mod sync;
 mod tasks;
