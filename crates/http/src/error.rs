@@ -8,6 +8,7 @@ use todo_application::ApplicationError;
 use utoipa::ToSchema;
 
 use crate::conditional::{HeaderError, etag};
+use crate::rate_limit::Decision;
 
 /// The result of a handler or extractor: an [`ApiError`] unless said otherwise.
 pub(crate) type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -54,6 +55,9 @@ pub enum ApiError {
     /// The service is not ready (dependencies down, shutting down).
     #[error("{0}")]
     NotReady(String),
+    /// A request budget is used up; the detail names it, `Retry-After` says when to retry.
+    #[error("{}", .0.detail())]
+    RateLimited(Decision),
 }
 
 impl From<HeaderError> for ApiError {
@@ -200,6 +204,7 @@ impl ResponseError for ApiError {
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -223,6 +228,11 @@ impl ResponseError for ApiError {
         {
             // What the client's copy should be refreshed to.
             res.headers_mut().insert(header::ETAG, etag);
+        }
+        if let Self::RateLimited(decision) = self {
+            let retry_after = decision.retry_after().unwrap_or(1);
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         if let Self::BodyTimeout(_) = self {
             // The rest of the body may still come: this connection cannot carry another request.

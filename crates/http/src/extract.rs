@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -14,6 +14,7 @@ use todo_domain::Principal;
 use tracing_actix_web::RootSpan;
 
 use crate::error::ApiError;
+use crate::rate_limit::{Budget, Decision};
 use crate::services::{HttpSettings, Services};
 
 /// The authenticated caller, from `Authorization: Bearer <credential>`.
@@ -28,13 +29,41 @@ impl FromRequest for Authenticated {
         let req = req.clone();
         Box::pin(async move {
             let services = services(&req)?;
+            let limits = services.rate_limits.settings().enabled;
             let outcome = match bearer(&req) {
-                Ok(credential) => services
-                    .auth
-                    .authenticate(&credential)
-                    .await
-                    .map_err(ApiError::from),
-                Err(err) => Err(err),
+                Ok(credential) => {
+                    // An address whose failures used up its budget is refused before its
+                    // credential costs a verification or a database lookup.
+                    let addr = limits.then(|| client_addr(&req, &services));
+                    if let Some(addr) = addr {
+                        let check = services.rate_limits.check_auth_failures(addr);
+                        if check.retry_after().is_some() {
+                            return Err(limited(&req, &services, check));
+                        }
+                    }
+                    let outcome = services
+                        .auth
+                        .authenticate(&credential)
+                        .await
+                        .map_err(ApiError::from);
+                    if let (
+                        Some(addr),
+                        Err(ApiError::App(ApplicationError::Unauthenticated { .. })),
+                    ) = (addr, &outcome)
+                    {
+                        let decision = services.rate_limits.record_auth_failure(addr);
+                        req.extensions_mut().insert(decision);
+                    }
+                    outcome
+                }
+                Err(err) => {
+                    if limits {
+                        let addr = client_addr(&req, &services);
+                        let decision = services.rate_limits.check_auth_failures(addr);
+                        req.extensions_mut().insert(decision);
+                    }
+                    Err(err)
+                }
             };
             let principal = outcome.inspect_err(|err| {
                 if let Some(reason) = failure_reason(err) {
@@ -44,9 +73,42 @@ impl FromRequest for Authenticated {
             if let Some(span) = req.extensions().get::<RootSpan>() {
                 span.record("user_id", tracing::field::display(&principal.user_id));
             }
+            if limits {
+                let budget = if matches!(*req.method(), Method::GET | Method::HEAD) {
+                    Budget::Reads
+                } else {
+                    Budget::Writes
+                };
+                let decision = services
+                    .rate_limits
+                    .take_user(budget, principal.user_id.as_str());
+                if decision.retry_after().is_some() {
+                    return Err(limited(&req, &services, decision));
+                }
+                req.extensions_mut().insert(decision);
+            }
             Ok(Self(principal))
         })
     }
+}
+
+/// The 429 of a used-up budget, counted, its state kept for the `RateLimit` headers.
+fn limited(req: &HttpRequest, services: &Services, decision: Decision) -> ApiError {
+    services.metrics.rate_limited(decision.budget);
+    req.extensions_mut().insert(decision);
+    ApiError::RateLimited(decision)
+}
+
+/// The client's address for per-address budgets (`X-Forwarded-For` only from a trusted
+/// proxy).
+fn client_addr(req: &HttpRequest, services: &Services) -> std::net::IpAddr {
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    services
+        .rate_limits
+        .client_addr(req.peer_addr().map(|a| a.ip()), forwarded)
 }
 
 /// A short, bounded label for why authentication failed (for metrics).

@@ -15,6 +15,7 @@ mod openapi;
 mod openapi_parts;
 mod parse;
 mod query;
+mod rate_limit;
 mod services;
 mod task_json;
 mod telemetry;
@@ -32,6 +33,7 @@ pub use dto::{TaskDto, UserDto};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 pub use metrics::Metrics;
 pub use openapi::{ApiDoc, openapi_json, openapi_pretty_json};
+pub use rate_limit::{Budget, Policy, RateLimitSettings, RateLimiter};
 pub use services::{HttpSettings, Services};
 pub use task_json::tasks_body;
 pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
@@ -179,6 +181,7 @@ fn cors(origins: &[String]) -> Cors {
             header::ETAG,
         ])
         .expose_headers([REQUEST_ID, idempotency::IDEMPOTENT_REPLAYED])
+        .expose_headers([telemetry::RATELIMIT, telemetry::RATELIMIT_POLICY])
         .max_age(600);
     if origins.iter().any(|o| o == "*") {
         return cors.allow_any_origin();

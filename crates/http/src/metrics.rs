@@ -1,16 +1,19 @@
 //! Prometheus metrics: requests by route template and status, latency histograms,
-//! requests in flight, database pool occupancy, authentication failures by reason.
+//! requests in flight, database pool occupancy, authentication failures by reason,
+//! requests refused by a rate limit, by budget.
 //!
 //! Hand-written text exposition (format 0.0.4): a handful of counters does not justify a
 //! metrics framework and its dependency tree.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use todo_application::ports::PoolMetrics;
+
+use crate::rate_limit::Budget;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -38,6 +41,8 @@ struct Counters {
 #[derive(Default)]
 pub struct Metrics {
     in_flight: AtomicI64,
+    /// Requests refused by the reads, writes and auth-failures budgets.
+    limited: [AtomicU64; 3],
     counters: Mutex<Counters>,
     pool: Option<Arc<dyn PoolMetrics>>,
 }
@@ -87,6 +92,13 @@ impl Metrics {
     pub fn auth_failure(&self, reason: &'static str) {
         let mut c = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
         *c.auth_failures.entry(reason).or_default() += 1;
+    }
+
+    /// Counts a request refused with 429 by `budget`.
+    pub fn rate_limited(&self, budget: Budget) {
+        if let Some(counter) = self.limited.get(budget_index(budget)) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The Prometheus text exposition.
@@ -146,6 +158,22 @@ impl Metrics {
         drop(c);
         let _ = writeln!(
             out,
+            "# HELP rate_limited_total Requests refused with 429, by budget."
+        );
+        let _ = writeln!(out, "# TYPE rate_limited_total counter");
+        for budget in [Budget::Reads, Budget::Writes, Budget::AuthFailures] {
+            let n = self
+                .limited
+                .get(budget_index(budget))
+                .map_or(0, |c| c.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "rate_limited_total{{budget=\"{}\"}} {n}",
+                budget.as_str()
+            );
+        }
+        let _ = writeln!(
+            out,
             "# HELP http_requests_in_flight Requests being served now."
         );
         let _ = writeln!(out, "# TYPE http_requests_in_flight gauge");
@@ -176,6 +204,14 @@ impl Metrics {
             let _ = writeln!(out, "db_pool_waiting {}", s.waiting);
         }
         out
+    }
+}
+
+fn budget_index(budget: Budget) -> usize {
+    match budget {
+        Budget::Reads => 0,
+        Budget::Writes => 1,
+        Budget::AuthFailures => 2,
     }
 }
 
@@ -212,6 +248,10 @@ mod tests {
             "http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/{user_id}/tasks\",le=\"+Inf\"} 2"
         ));
         assert!(text.contains("auth_failures_total{reason=\"expired\"} 1"));
+        m.rate_limited(Budget::Writes);
+        let text = m.render();
+        assert!(text.contains("rate_limited_total{budget=\"writes\"} 1"));
+        assert!(text.contains("rate_limited_total{budget=\"reads\"} 0"));
         let guard = m.start();
         assert!(m.render().contains("http_requests_in_flight 1"));
         drop(guard);

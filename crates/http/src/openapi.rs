@@ -9,7 +9,7 @@ use crate::dto::{
     Welcome,
 };
 use crate::error::{FieldError, Problem};
-use crate::openapi_parts::TimeZoneName;
+use crate::openapi_parts::{RateLimits, TimeZoneName};
 use crate::{handlers, health};
 
 #[derive(OpenApi)]
@@ -45,7 +45,7 @@ use crate::{handlers, health};
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
         Welcome, Health, Problem, FieldError, TimeZoneName
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &RateLimits),
     tags(
         (name = "tasks", description = "The caller's own tasks"),
         (name = "users", description = "The caller's account"),

@@ -1,6 +1,8 @@
 //! The parts of the OpenAPI document several operations share, each declared once: error
 //! responses (`responses(...)` of `#[utoipa::path]`), the conditional and idempotency
-//! headers, and the time zone names.
+//! headers, the time zone names, and the rate limits: the 429 response and the
+//! `RateLimit` / `RateLimit-Policy` headers, which [`RateLimits`] adds to every operation
+//! under `/api`.
 //!
 //! Nothing here is built at run time: the types only describe what `ApiError` answers.
 //! A response that an operation describes in its own words stays inline in `handlers.rs`.
@@ -8,7 +10,10 @@
 //! their description.
 #![allow(dead_code, reason = "documents responses and a header; never built")]
 
-use utoipa::{IntoParams, IntoResponses};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{Ref, RefOr, Type};
+use utoipa::{IntoParams, IntoResponses, Modify};
 
 use crate::error::Problem;
 
@@ -110,3 +115,100 @@ impl utoipa::PartialSchema for TimeZoneName {
 }
 
 impl utoipa::ToSchema for TimeZoneName {}
+
+/// 429 of a used-up request budget (reads or writes per user, auth failures per address).
+#[derive(IntoResponses)]
+#[response(
+    status = 429,
+    description = "A request budget is used up; `detail` names it. Retry after `Retry-After` seconds.",
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u64, description = "Seconds until the budget allows a request again"))
+)]
+pub(crate) struct TooManyRequests(Problem);
+
+const RATELIMIT_HEADERS: [(&str, &str); 2] = [
+    (
+        "RateLimit-Policy",
+        "The budget this request counts against, in the IETF httpapi draft's form: `\"reads\";q=6000;w=10` is 6000 requests per 10 seconds (per user; `auth_failures` per client address). Per replica.",
+    ),
+    (
+        "RateLimit",
+        "What is left of that budget: `\"reads\";r=5999;t=1` is 5999 requests left, whole again in 1 second.",
+    ),
+];
+
+/// Declares the rate-limit headers and the 429 response once, in `components`, and refers
+/// to them from every operation under `/api`.
+pub(crate) struct RateLimits;
+
+impl Modify for RateLimits {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, description) in RATELIMIT_HEADERS {
+            components.headers.insert(
+                name.to_owned(),
+                RefOr::T(
+                    HeaderBuilder::new()
+                        .schema(Some(utoipa::openapi::schema::Object::with_type(
+                            Type::String,
+                        )))
+                        .description(Some(description))
+                        .build(),
+                ),
+            );
+        }
+        for (_, response) in TooManyRequests::responses() {
+            components.responses.insert(
+                "TooManyRequests".to_owned(),
+                with_rate_limit_headers(response),
+            );
+        }
+        for (_, item) in openapi
+            .paths
+            .paths
+            .iter_mut()
+            .filter(|(path, _)| path.starts_with("/api/"))
+        {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_rate_limits(operation);
+            }
+        }
+    }
+}
+
+fn add_rate_limits(operation: &mut Operation) {
+    let responses = std::mem::take(&mut operation.responses.responses);
+    operation.responses.responses = responses
+        .into_iter()
+        .map(|(status, response)| (status, with_rate_limit_headers(response)))
+        .collect();
+    operation.responses.responses.insert(
+        "429".to_owned(),
+        RefOr::Ref(Ref::from_response_name("TooManyRequests")),
+    );
+}
+
+fn with_rate_limit_headers(
+    response: RefOr<utoipa::openapi::Response>,
+) -> RefOr<utoipa::openapi::Response> {
+    match response {
+        RefOr::T(mut response) => {
+            for (name, _) in RATELIMIT_HEADERS {
+                response.headers.insert(
+                    name.to_owned(),
+                    RefOr::Ref(Ref::new(format!("#/components/headers/{name}"))),
+                );
+            }
+            RefOr::T(response)
+        }
+        reference @ RefOr::Ref(_) => reference,
+    }
+}

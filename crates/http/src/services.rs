@@ -9,6 +9,7 @@ use todo_application::ports::ReadinessProbe;
 use todo_application::{AdminService, AuthService, TaskService};
 
 use crate::metrics::Metrics;
+use crate::rate_limit::{RateLimitSettings, RateLimiter};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub struct Services {
     pub readiness: Arc<dyn ReadinessProbe>,
     pub http: HttpSettings,
     pub metrics: Arc<Metrics>,
+    /// The request budgets (docs/api.md, *Rate limits*).
+    pub rate_limits: Arc<RateLimiter>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -62,6 +65,7 @@ impl Services {
             readiness,
             http,
             metrics: Arc::new(Metrics::default()),
+            rate_limits: Arc::new(RateLimiter::new(RateLimitSettings::default())),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -70,6 +74,13 @@ impl Services {
     #[must_use]
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = Arc::new(metrics);
+        self
+    }
+
+    /// Uses these request budgets instead of the default ones.
+    #[must_use]
+    pub fn with_rate_limits(mut self, settings: RateLimitSettings) -> Self {
+        self.rate_limits = Arc::new(RateLimiter::new(settings));
         self
     }
 

@@ -14,6 +14,7 @@ use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
 use actix_web::web;
 
 use crate::error::{PROBLEM_JSON, Problem};
+use crate::rate_limit::{Budget, Decision, Take};
 use crate::services::Services;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
@@ -62,6 +63,9 @@ pub async fn envelope(
             let route = route_template(res.request());
             let (req, res) = res.into_parts();
             let mut res = as_problem(res.map_into_boxed_body(), &method).await;
+            if let Some(services) = req.app_data::<web::Data<Services>>() {
+                rate_limit_headers(&req, services, &mut res);
+            }
             if let Some(value) = header {
                 res.headers_mut().insert(REQUEST_ID, value);
             }
@@ -94,6 +98,47 @@ pub async fn envelope(
         metrics.record(method.as_str(), &route, status.as_u16(), started.elapsed());
     }
     outcome
+}
+
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+
+/// `RateLimit-Policy` and `RateLimit` on every response under `/api`: the budget the
+/// request was counted against (set by the bearer extractor), or when it never got that
+/// far, the policy of its method's budget.
+fn rate_limit_headers(req: &HttpRequest, services: &Services, res: &mut HttpResponse) {
+    let limits = services.rate_limits.settings();
+    if !limits.enabled {
+        return;
+    }
+    let decision = req.extensions().get::<Decision>().copied();
+    let (policy, limit) = match decision {
+        Some(d) => (d.policy_header(), Some(d.limit_header())),
+        None if req.path().starts_with("/api/") => {
+            let budget = if matches!(*req.method(), Method::GET | Method::HEAD) {
+                Budget::Reads
+            } else {
+                Budget::Writes
+            };
+            let d = Decision {
+                budget,
+                policy: limits.policy(budget),
+                take: Take::Allowed {
+                    remaining: 0,
+                    reset: 0,
+                },
+            };
+            (d.policy_header(), None)
+        }
+        None => return,
+    };
+    let headers = res.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert(RATELIMIT_POLICY, value);
+    }
+    if let Some(Ok(value)) = limit.map(|l| HeaderValue::from_str(&l)) {
+        headers.insert(RATELIMIT, value);
+    }
 }
 
 /// The route template the request was routed to (never the raw path: user ids would

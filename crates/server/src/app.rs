@@ -159,6 +159,7 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
             metrics_on_main_port: settings.metrics.bind.is_none(),
         },
     )
+    .with_rate_limits(settings.rate_limits())
     .with_metrics(Metrics::with_pool(Arc::new(SeaPoolMetrics::new(
         db.clone(),
         settings.database.max_connections,

@@ -176,6 +176,26 @@ pub struct MetricsSection {
     pub bind: Option<String>,
 }
 
+/// Request budgets per user and per client address, kept in each replica's memory.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSection {
+    pub enabled: bool,
+    /// GET and HEAD per user: `reads_quota` requests per `reads_window_secs`.
+    pub reads_quota: u32,
+    pub reads_window_secs: u64,
+    /// Every other method per user.
+    pub writes_quota: u32,
+    pub writes_window_secs: u64,
+    /// Refused credentials per client address; once used up, that address's credentials
+    /// are refused with 429 before they are verified.
+    pub auth_failures_quota: u32,
+    pub auth_failures_window_secs: u64,
+    /// Most buckets kept per budget.
+    pub max_entries: usize,
+    /// Proxies whose `X-Forwarded-For` names the client (IP addresses); empty: none.
+    pub trusted_proxies: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSection {
     pub format: LogFormat,
@@ -191,6 +211,7 @@ pub struct Settings {
     pub pagination: PaginationSection,
     pub sync: SyncSection,
     pub log: LogSection,
+    pub rate_limit: RateLimitSection,
     #[serde(default = "no_metrics_bind")]
     pub metrics: MetricsSection,
 }
@@ -253,6 +274,7 @@ impl Settings {
             .list_separator(",")
             .with_list_parse_key("http.cors_origins")
             .with_list_parse_key("auth.admin_roles")
+            .with_list_parse_key("rate_limit.trusted_proxies")
             .try_parsing(true);
         Self::build(&ProcessEnv, &dir, Some(env_source))
     }
@@ -305,6 +327,15 @@ impl Settings {
             .set_default("pagination.max_limit", 1000)?
             .set_default("sync.tombstone_retention_days", 30)?
             .set_default("sync.purge_interval_secs", 3600)?
+            .set_default("rate_limit.enabled", true)?
+            .set_default("rate_limit.reads_quota", 6000)?
+            .set_default("rate_limit.reads_window_secs", 10)?
+            .set_default("rate_limit.writes_quota", 3000)?
+            .set_default("rate_limit.writes_window_secs", 10)?
+            .set_default("rate_limit.auth_failures_quota", 100)?
+            .set_default("rate_limit.auth_failures_window_secs", 60)?
+            .set_default("rate_limit.max_entries", 100_000)?
+            .set_default("rate_limit.trusted_proxies", Vec::<String>::new())?
             .set_default("log.format", if dev { "pretty" } else { "json" })?
             .add_source(config::File::from(dir.join("default")).required(false))
             .add_source(config::File::from(dir.join(profile.as_str())).required(false));
@@ -402,7 +433,63 @@ impl Settings {
         if self.http.body_limit < 1024 {
             return Err(invalid("http.body_limit", "must be at least 1024 bytes"));
         }
+        self.check_rate_limits()
+    }
+
+    fn check_rate_limits(&self) -> Result<(), SettingsError> {
+        let r = &self.rate_limit;
+        for (key, quota, window) in [
+            ("rate_limit.reads", r.reads_quota, r.reads_window_secs),
+            ("rate_limit.writes", r.writes_quota, r.writes_window_secs),
+            (
+                "rate_limit.auth_failures",
+                r.auth_failures_quota,
+                r.auth_failures_window_secs,
+            ),
+        ] {
+            if quota == 0 {
+                return Err(invalid(&format!("{key}_quota"), "must be at least 1"));
+            }
+            if window == 0 {
+                return Err(invalid(&format!("{key}_window_secs"), "must be at least 1"));
+            }
+        }
+        if r.max_entries == 0 {
+            return Err(invalid("rate_limit.max_entries", "must be at least 1"));
+        }
+        if let Some(bad) = r
+            .trusted_proxies
+            .iter()
+            .find(|p| p.trim().parse::<std::net::IpAddr>().is_err())
+        {
+            return Err(invalid(
+                "rate_limit.trusted_proxies",
+                format!("`{bad}` is not an IP address"),
+            ));
+        }
         Ok(())
+    }
+
+    /// The request budgets, as the HTTP layer takes them.
+    #[must_use]
+    pub fn rate_limits(&self) -> todo_http::RateLimitSettings {
+        let r = &self.rate_limit;
+        let policy = |quota, secs| todo_http::Policy {
+            quota,
+            window: Duration::from_secs(secs),
+        };
+        todo_http::RateLimitSettings {
+            enabled: r.enabled,
+            reads: policy(r.reads_quota, r.reads_window_secs),
+            writes: policy(r.writes_quota, r.writes_window_secs),
+            auth_failures: policy(r.auth_failures_quota, r.auth_failures_window_secs),
+            max_entries: r.max_entries,
+            trusted_proxies: r
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| p.trim().parse().ok())
+                .collect(),
+        }
     }
 
     /// The JWKS endpoint, when one is configured or derivable from `BETTER_AUTH_URL`.
@@ -574,6 +661,44 @@ mod tests {
         assert!(err.to_string().contains("`PORT`"), "{err}");
         let err = Settings::build(&[("TODO_PROFILE", "staging")], &nowhere(), None).unwrap_err();
         assert!(err.to_string().contains("TODO_PROFILE"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_default_to_the_http_layer_defaults_and_are_checked() {
+        let s = Settings::build(&[], &nowhere(), None).unwrap();
+        assert_eq!(s.rate_limits(), todo_http::RateLimitSettings::default());
+        let dir = std::env::temp_dir().join(format!("todo-settings-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("dev.toml"),
+            "[rate_limit]\nreads_quota = 5\ntrusted_proxies = [\"10.0.0.1\"]\n",
+        )
+        .unwrap();
+        let limits = Settings::build(&[], &dir, None).unwrap().rate_limits();
+        assert_eq!(limits.reads.quota, 5);
+        assert_eq!(
+            limits.trusted_proxies,
+            vec![std::net::IpAddr::from([10, 0, 0, 1])]
+        );
+        for (toml, key) in [
+            (
+                "[rate_limit]\nwrites_quota = 0\n",
+                "rate_limit.writes_quota",
+            ),
+            (
+                "[rate_limit]\nauth_failures_window_secs = 0\n",
+                "rate_limit.auth_failures_window_secs",
+            ),
+            (
+                "[rate_limit]\ntrusted_proxies = [\"proxy\"]\n",
+                "rate_limit.trusted_proxies",
+            ),
+        ] {
+            std::fs::write(dir.join("dev.toml"), toml).unwrap();
+            let err = Settings::build(&[], &dir, None).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

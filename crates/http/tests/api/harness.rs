@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
@@ -9,10 +10,11 @@ use todo_application::ports::{
     Clock, CredentialVerifier, PortError, ReadinessProbe, SystemClock, TaskRepository,
     UserRepository, UuidV7Ids,
 };
+use todo_application::ports::{CredentialError, VerifiedCredential};
 use todo_application::{AdminService, AuthService, PageSettings, TaskService, UserCache};
 use todo_auth::{Hs256Issuer, Hs256Settings, Hs256Verifier, SessionVerifier};
 use todo_domain::{AdminRoles, RoleList, User, UserId};
-use todo_http::{HttpSettings, Services};
+use todo_http::{HttpSettings, RateLimitSettings, Services};
 use todo_persistence::{
     DatabaseConnection, PoolSettings, SeaReadiness, SeaSessionRepository, SeaTaskRepository,
     SeaUserRepository,
@@ -23,7 +25,20 @@ pub const SECRET: &[u8] = b"http-test-secret-0123456789abcdef0123";
 pub struct TestApp {
     pub db: DatabaseConnection,
     pub services: Services,
+    /// How many credentials reached the verifiers.
+    pub verifications: Arc<AtomicUsize>,
     issuer: Hs256Issuer,
+}
+
+/// Counts the credentials it is asked about and leaves them to the next verifier.
+struct CountingVerifier(Arc<AtomicUsize>);
+
+#[async_trait]
+impl CredentialVerifier for CountingVerifier {
+    async fn verify(&self, _: &str) -> Result<Option<VerifiedCredential>, CredentialError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(None)
+    }
 }
 
 pub struct Options {
@@ -31,6 +46,7 @@ pub struct Options {
     pub default_limit: u32,
     pub readiness: Option<Arc<dyn ReadinessProbe>>,
     pub cors_origins: Vec<String>,
+    pub rate_limits: RateLimitSettings,
 }
 
 impl Default for Options {
@@ -40,6 +56,7 @@ impl Default for Options {
             default_limit: 1000,
             readiness: None,
             cors_origins: vec!["http://localhost:3000".to_owned()],
+            rate_limits: RateLimitSettings::default(),
         }
     }
 }
@@ -62,7 +79,9 @@ pub async fn app_with(options: Options) -> TestApp {
         default_limit: options.default_limit,
         max_limit: options.max_limit,
     };
+    let verifications = Arc::new(AtomicUsize::new(0));
     let verifiers: Vec<Arc<dyn CredentialVerifier>> = vec![
+        Arc::new(CountingVerifier(verifications.clone())),
         Arc::new(Hs256Verifier::new(SECRET, &Hs256Settings::default())),
         Arc::new(SessionVerifier::new(
             Arc::new(SeaSessionRepository::new(db.clone())),
@@ -91,10 +110,12 @@ pub async fn app_with(options: Options) -> TestApp {
             metrics_on_main_port: true,
             ..HttpSettings::default()
         },
-    );
+    )
+    .with_rate_limits(options.rate_limits);
     TestApp {
         db,
         services,
+        verifications,
         issuer: Hs256Issuer::new(SECRET, Hs256Settings::default()),
     }
 }

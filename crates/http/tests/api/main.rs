@@ -11,6 +11,7 @@ mod document;
 mod etags;
 mod fields;
 mod listing;
+mod rate_limits;
 mod service;
 mod sync;
 mod tasks;
