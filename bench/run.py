@@ -13,7 +13,8 @@ default postgres://postgres@127.0.0.1:5432/postgres).
 import json, os, re, resource, secrets, shutil, subprocess, sys, tempfile, time
 import urllib.request
 
-from support import cpu_seconds, free_port, hs256, psql, rss_kib, server_bin, target_dir
+from support import (cpu_seconds, free_port, fresh_database, hs256, production_env, psql,
+                     rss_kib, server_bin, target_dir)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = server_bin("release")
@@ -207,24 +208,14 @@ def create_database(prefix):
     loopback, for the service and pgbench alike: PostgreSQL's default `sslmode=prefer`
     would spend ~100 ms on a TLS handshake per connection and encrypt every round trip,
     which measures the cipher instead of the service."""
-    db = f"{prefix}_{secrets.token_hex(4)}"
-    psql(PG, f"CREATE DATABASE {db}")
-    return db, PG.rsplit("/", 1)[0] + "/" + db + "?sslmode=disable"
+    return fresh_database(PG, prefix, "?sslmode=disable")
 
 
 def server_env(db_url, port):
-    """The server's whole environment: the production profile, on `db_url` and `port`."""
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "TODO_PROFILE": "production",
-        "DATABASE_URL": db_url,
-        "BETTER_AUTH_SECRET": SECRET,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "warn"),
-        # Settings to compare, for example TODO__HTTP__WORKERS=1.
-        **{k: v for k, v in os.environ.items() if k.startswith("TODO__")},
-    }
+    """The server's whole environment: the production profile, on `db_url` and `port`, with
+    the TODO__* settings to compare (for example TODO__HTTP__WORKERS=1)."""
+    extra = {k: v for k, v in os.environ.items() if k.startswith("TODO__")}
+    return production_env(db_url, port, SECRET, os.environ.get("BENCH_RUST_LOG", "warn"), **extra)
 
 
 def seed(db_url, env, big_tasks):

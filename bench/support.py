@@ -1,5 +1,5 @@
 """Helpers shared by bench/run.py and docker/smoke.py (standard library only)."""
-import base64, hashlib, hmac, json, os, socket, subprocess, sys, time
+import base64, hashlib, hmac, json, os, secrets, socket, subprocess, sys, time
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -14,6 +14,30 @@ def target_dir():
 def server_bin(profile="release"):
     """The todo-server binary of a cargo profile; TODO_SERVER_BIN overrides it."""
     return os.environ.get("TODO_SERVER_BIN") or os.path.join(target_dir(), profile, "todo-server")
+
+
+def fresh_database(admin_url, prefix, query=""):
+    """Creates a database named `<prefix>_<random>` on the server of `admin_url`; returns its
+    name and its URL (with `query` appended, e.g. "?sslmode=disable")."""
+    db = f"{prefix}_{secrets.token_hex(4)}"
+    psql(admin_url, f"CREATE DATABASE {db}")
+    return db, admin_url.rsplit("/", 1)[0] + "/" + db + query
+
+
+def production_env(db_url, port, secret, rust_log="warn", **extra):
+    """The server's whole environment, the way the container runs it: the production
+    profile on `db_url`, listening on 127.0.0.1:`port`; `extra` adds or overrides
+    variables."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "TODO_PROFILE": "production",
+        "DATABASE_URL": db_url,
+        "BETTER_AUTH_SECRET": secret,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "RUST_LOG": rust_log,
+        **extra,
+    }
 
 
 def psql(url, sql):

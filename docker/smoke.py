@@ -14,7 +14,8 @@ import urllib.error, urllib.request
 from http.client import HTTPConnection, HTTPException
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
-from support import free_port, hs256, psql, rss_kib, server_bin, target_dir  # noqa: E402
+from support import (  # noqa: E402
+    free_port, fresh_database, hs256, production_env, psql, rss_kib, server_bin, target_dir)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = server_bin("release")
@@ -79,21 +80,13 @@ def slow_post(port, token, seconds):
 def main():
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} is missing: run `make release` first")
-    db = "smoke_" + secrets.token_hex(4)
-    psql(PG, f"CREATE DATABASE {db}")
-    db_url = PG.rsplit("/", 1)[0] + "/" + db
+    db, db_url = fresh_database(PG, "smoke")
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "TODO_PROFILE": "production",
-        "DATABASE_URL": db_url,
-        "BETTER_AUTH_SECRET": SECRET,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "TODO__HTTP__SHUTDOWN_GRACE_SECS": str(GRACE_SECS),
-        "TODO__HTTP__SHUTDOWN_DELAY_MS": str(DELAY_MS),
-        "RUST_LOG": "info",
-    }
+    env = production_env(
+        db_url, port, SECRET, "info",
+        TODO__HTTP__SHUTDOWN_GRACE_SECS=str(GRACE_SECS),
+        TODO__HTTP__SHUTDOWN_DELAY_MS=str(DELAY_MS),
+    )
     log = open(SMOKE_LOG, "w")
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()

@@ -16,7 +16,8 @@ PostgreSQL is expected at FUZZ_PG_ADMIN_URL (default postgres://postgres@127.0.0
 import argparse, json, os, secrets, subprocess, sys, tempfile, time, urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
-from support import free_port, hs256, psql, server_bin, target_dir  # noqa: E402
+from support import (  # noqa: E402
+    free_port, fresh_database, hs256, production_env, psql, server_bin, target_dir)
 
 SCHEMATHESIS = "schemathesis==4.32.5"
 PG = os.environ.get("FUZZ_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -108,19 +109,9 @@ def main():
     if not os.path.exists(binary):
         sys.exit(f"{binary} is missing: run `cargo build -p todo-server` first")
     exe = venv()
-    db = "fuzz_" + secrets.token_hex(4)
-    psql(PG, f"CREATE DATABASE {db}")
-    db_url = PG.rsplit("/", 1)[0] + "/" + db
+    db, db_url = fresh_database(PG, "fuzz")
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "TODO_PROFILE": "production",
-        "DATABASE_URL": db_url,
-        "BETTER_AUTH_SECRET": SECRET,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "RUST_LOG": "warn",
-    }
+    env = production_env(db_url, port, SECRET)
     reports = os.path.join(target_dir(), "fuzz-reports")
     os.makedirs(reports, exist_ok=True)
     log = open(os.path.join(reports, "server.log"), "w")
