@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::{Method, header};
+use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -74,11 +74,7 @@ impl FromRequest for Authenticated {
                 span.record("user_id", tracing::field::display(&principal.user_id));
             }
             if limits {
-                let budget = if matches!(*req.method(), Method::GET | Method::HEAD) {
-                    Budget::Reads
-                } else {
-                    Budget::Writes
-                };
+                let budget = Budget::of_method(req.method());
                 let decision = services
                     .rate_limits
                     .take_user(budget, principal.user_id.as_str());

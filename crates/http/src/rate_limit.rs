@@ -27,6 +27,18 @@ pub enum Budget {
 }
 
 impl Budget {
+    /// The per-user budget a request of `method` is counted against: reads for GET and
+    /// HEAD, writes for every other method.
+    #[must_use]
+    pub fn of_method(method: &actix_web::http::Method) -> Self {
+        use actix_web::http::Method;
+        if matches!(*method, Method::GET | Method::HEAD) {
+            Self::Reads
+        } else {
+            Self::Writes
+        }
+    }
+
     /// The name in headers, metrics and problem details.
     #[must_use]
     pub fn as_str(self) -> &'static str {

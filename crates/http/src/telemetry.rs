@@ -115,11 +115,7 @@ fn rate_limit_headers(req: &HttpRequest, services: &Services, res: &mut HttpResp
     let (policy, limit) = match decision {
         Some(d) => (d.policy_header(), Some(d.limit_header())),
         None if req.path().starts_with("/api/") => {
-            let budget = if matches!(*req.method(), Method::GET | Method::HEAD) {
-                Budget::Reads
-            } else {
-                Budget::Writes
-            };
+            let budget = Budget::of_method(req.method());
             let d = Decision {
                 budget,
                 policy: limits.policy(budget),
