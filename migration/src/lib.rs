@@ -16,6 +16,7 @@ mod m20261125_000004_task_organising;
 mod m20261126_000005_task_search;
 mod m20261201_000006_task_sync;
 mod m20261203_000007_better_auth_core;
+mod m20261203_000008_lists;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_task_search::Migration),
             Box::new(m20261201_000006_task_sync::Migration),
             Box::new(m20261203_000007_better_auth_core::Migration),
+            Box::new(m20261203_000008_lists::Migration),
         ]
     }
 }
@@ -66,7 +68,8 @@ pub async fn up_locked(db: &DatabaseConnection) -> Result<(), DbErr> {
 pub async fn fill_derived_columns(db: &DatabaseConnection) -> Result<(), DbErr> {
     let manager = SchemaManager::new(db);
     m20261126_000005_task_search::backfill(&manager).await?;
-    m20261201_000006_task_sync::backfill_positions(&manager).await
+    m20261201_000006_task_sync::backfill_positions(&manager).await?;
+    m20261203_000008_lists::backfill_inboxes(&manager).await
 }
 
 /// How many migrations are not applied yet (0 on a database this version can serve).

@@ -26,8 +26,14 @@ pub enum ApplicationError {
     #[error("{0}")]
     Gone(String),
     /// The client's `If-Match` version is not the stored one.
-    #[error("the task has changed since that version: its current version is {current_version}")]
-    PreconditionFailed { current_version: i64 },
+    #[error("the {what} has changed since that version: its current version is {current_version}")]
+    PreconditionFailed {
+        what: &'static str,
+        current_version: i64,
+    },
+    /// A limit on how many of something there may be is reached.
+    #[error("{0}")]
+    Limit(String),
     /// The store cannot be reached; the client may retry.
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] BoxError),
@@ -56,9 +62,13 @@ impl From<DomainError> for ApplicationError {
             DomainError::NotOwner | DomainError::NotAdmin | DomainError::Banned { .. } => {
                 Self::Forbidden(err.to_string())
             }
-            DomainError::CannotDeleteSelf | DomainError::LastAdmin => {
-                Self::Conflict(err.to_string())
-            }
+            DomainError::NotVisible(what) => Self::NotFound(what),
+            DomainError::RoleRequired { .. } => Self::Forbidden(err.to_string()),
+            DomainError::CannotDeleteSelf
+            | DomainError::LastAdmin
+            | DomainError::OwnerCannotLeave
+            | DomainError::InboxFixed(_) => Self::Conflict(err.to_string()),
+            DomainError::LimitReached { .. } => Self::Limit(err.to_string()),
         }
     }
 }

@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use todo_domain::{
-    AdminRoles, Change, DueWindow, Gap, IdempotencyKey, ListCursor, RoleList, Tags, Task, TaskId,
-    TaskQuery, TaskStats, Timestamp, User, UserId,
+    AdminRoles, Change, DueWindow, Gap, IdempotencyKey, ListCursor, ListId, ListView, Member,
+    Position, Role, RoleList, Tags, Task, TaskId, TaskList, TaskQuery, TaskStats, Timestamp, User,
+    UserId,
 };
 
 /// Any error, boxed: the cause an adapter reports, logged and never shown.
@@ -22,28 +23,45 @@ pub enum PortError {
     Other(#[source] BoxError),
 }
 
-/// Storage of tasks. Every method is scoped by the owner, so a task id of another user
-/// behaves exactly as a missing one. Every write is a single statement or transaction.
+/// Storage of tasks. A task is visible to the members of its list: every read taking a
+/// `caller` is scoped to the lists `caller` is a member of, so a task of any other list
+/// behaves exactly as a missing one. Writes that take a task were checked by the service
+/// against the caller's role first. Every write is a single statement or transaction.
+/// Every task read carries its `subtasks` count.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TaskRepository: Send + Sync {
+    /// Inserts the task (into `task.list`, which exists).
     async fn insert(&self, task: &Task) -> Result<(), PortError>;
-    async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError>;
-    /// `owner`'s tasks matching `query.filter`, in `query.sort` order with ties broken by
+    /// The task with `caller`'s role in its list; `None` when there is no such task or
+    /// `caller` is not a member of its list.
+    async fn get(&self, caller: &UserId, id: TaskId) -> Result<Option<(Task, Role)>, PortError>;
+    /// The tasks of the lists `caller` is a member of (not those of archived lists unless
+    /// `query.filter.archived` or `query.filter.list` names the list) matching
+    /// `query.filter`, in `query.sort` order with ties broken by
     /// id in the same direction (tasks without the sort's value — no due date, no
     /// priority — come last in both directions); at most `limit`, strictly after `after`.
     /// The one listing of tasks: the plain list ([`TaskQuery::is_plain`]) too.
     async fn search(
         &self,
-        owner: &UserId,
+        caller: &UserId,
         query: &TaskQuery,
         limit: u32,
         after: Option<ListCursor>,
     ) -> Result<Vec<Task>, PortError>;
-    /// Writes every field of `task` (found by its owner and id) if its stored version is
-    /// still `expected`, atomically. `false` when nothing was written: no such task, or it
+    /// Writes every field of `task` (found by its id) if its stored version is still
+    /// `expected`, atomically with what follows from it: when `task.list` changed, its
+    /// subtasks at every depth move to that list too; when it went from open to
+    /// completed, its open subtasks at every depth are completed at `task.updated_at`
+    /// (each one's version + 1). `false` when nothing was written: no such task, or it
     /// changed since it was read.
     async fn replace(&self, task: &Task, expected: i64) -> Result<bool, PortError>;
+    /// What nesting `id` under another task needs to know: the ids of its ancestors,
+    /// nearest first (at most `limit`), and how many levels of subtasks lie below it (0:
+    /// none, at most `limit`). Whatever the caller may see.
+    async fn lineage(&self, id: TaskId, limit: u32) -> Result<Lineage, PortError>;
+    /// How many open tasks `list` holds.
+    async fn open_in_list(&self, list: ListId) -> Result<u64, PortError>;
     /// Writes `task`, moved to a position inside `gap` (the positions of its neighbours
     /// when that position was chosen), if its stored version is still `expected` and no
     /// other task of its owner has a position strictly inside `gap`: only while those
@@ -55,13 +73,15 @@ pub trait TaskRepository: Send + Sync {
     async fn move_into(&self, task: &Task, expected: i64, gap: &Gap) -> Result<bool, PortError>;
     /// The one-statement form of [`Task::toggle`] at `now` for a task that does not
     /// repeat (no lost update between concurrent toggles, as nothing is read and written
-    /// back): the task as `Task::toggle` leaves it. A task that repeats is left alone:
-    /// completing it records an occurrence ([`TaskRepository::complete_occurrence`]).
-    /// With `expected`, only if the stored version equals it. `None` when nothing was
-    /// written.
+    /// back): the task as `Task::toggle` leaves it. Only for a task in a list where
+    /// `caller` is an editor or the owner, and that has no open subtask (completing it
+    /// would complete them: [`TaskRepository::replace`]). A task that repeats is left
+    /// alone: completing it records an occurrence
+    /// ([`TaskRepository::complete_occurrence`]). With `expected`, only if the stored
+    /// version equals it. `None` when nothing was written.
     async fn toggle_completed(
         &self,
-        owner: &UserId,
+        caller: &UserId,
         id: TaskId,
         now: Timestamp,
         expected: Option<i64>,
@@ -75,34 +95,39 @@ pub trait TaskRepository: Send + Sync {
         next: &Task,
         expected: i64,
     ) -> Result<bool, PortError>;
-    /// Deletes the task and records its tombstone (deleted at `now`), in one transaction.
-    /// With `expected`, only if the stored version equals it. `false` when nothing was
-    /// deleted.
+    /// Deletes the task with its subtasks at every depth and records their tombstones
+    /// (deleted at `now`), in one transaction. Only in a list where `caller` is an editor
+    /// or the owner. With `expected`, only if the task's stored version equals it.
+    /// `false` when nothing was deleted.
     async fn delete(
         &self,
-        owner: &UserId,
+        caller: &UserId,
         id: TaskId,
         expected: Option<i64>,
         now: Timestamp,
     ) -> Result<bool, PortError>;
-    /// Deletes every completed task of `owner`, recording their tombstones, in one
-    /// transaction; how many were deleted.
-    async fn delete_completed(&self, owner: &UserId, now: Timestamp) -> Result<u64, PortError>;
-    /// The sync feed: `owner`'s tasks with `updated_at >= since` and tombstones with
-    /// `deleted_at >= since`, merged in `(time, id)` order, strictly after `after` (whose
-    /// value is an instant), at most `limit`.
+    /// Deletes every completed task (with its subtasks) of the lists where `caller` is an
+    /// editor or the owner, recording their tombstones, in one transaction; how many
+    /// were deleted.
+    async fn delete_completed(&self, caller: &UserId, now: Timestamp) -> Result<u64, PortError>;
+    /// The sync feed of `caller`: the tasks of their lists with `updated_at >= since`,
+    /// the tombstones of tasks deleted from them at or after `since`, and, for each list
+    /// they lost access to at or after `since` (removed, left, list deleted), a tombstone
+    /// at that instant for each task it holds; merged in `(time, id)` order, strictly after
+    /// `after` (whose value is an instant), at most `limit`.
     async fn changes(
         &self,
-        owner: &UserId,
+        caller: &UserId,
         since: Timestamp,
         limit: u32,
         after: Option<ListCursor>,
     ) -> Result<Vec<Change>, PortError>;
-    /// Each distinct tag list among `owner`'s tasks (tasks without tags left out) with
-    /// how many tasks carry exactly it.
-    async fn tag_lists(&self, owner: &UserId) -> Result<Vec<(Tags, u64)>, PortError>;
-    /// Counts of `owner`'s tasks, "overdue" and "due today" judged by `window`, in one query.
-    async fn stats(&self, owner: &UserId, window: &DueWindow) -> Result<TaskStats, PortError>;
+    /// Each distinct tag list among the tasks of `caller`'s lists that are not archived
+    /// (tasks without tags left out) with how many tasks carry exactly it.
+    async fn tag_lists(&self, caller: &UserId) -> Result<Vec<(Tags, u64)>, PortError>;
+    /// Counts of the tasks of `caller`'s lists that are not archived, "overdue" and "due
+    /// today" judged by `window`, in one query.
+    async fn stats(&self, caller: &UserId, window: &DueWindow) -> Result<TaskStats, PortError>;
     /// Inserts `task` unless `owner` (the task's) already used `key` since
     /// `expired_before` (an older use is forgotten first), recording the key with
     /// `fingerprint` and the task's id; key and task are written in one transaction.
@@ -120,6 +145,129 @@ pub trait TaskRepository: Send + Sync {
         tombstones_before: Timestamp,
         keys_before: Timestamp,
     ) -> Result<Purged, PortError>;
+}
+
+/// Where a task sits in its tree of subtasks ([`TaskRepository::lineage`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lineage {
+    /// Its parent, its parent's parent, …
+    pub ancestors: Vec<TaskId>,
+    /// Levels of subtasks below it: 0 without subtasks, 1 with subtasks that have none, …
+    pub depth_below: u32,
+}
+
+/// Storage of lists and their members. Each list has exactly one member with the owner
+/// role (its `owner`); every other member is a viewer or an editor. Reads taking a
+/// `caller` are scoped to the lists `caller` is a member of. Every write is a single
+/// statement or transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ListRepository: Send + Sync {
+    /// The id of `candidate.owner`'s Inbox, created as `candidate` (with its owner as
+    /// member) when they have none; concurrent calls create one.
+    async fn ensure_inbox(&self, candidate: &TaskList) -> Result<ListId, PortError>;
+    /// `caller`'s role in the list; `None` when there is no such list or they are not a
+    /// member.
+    async fn role(&self, caller: &UserId, list: ListId) -> Result<Option<Role>, PortError>;
+    /// The list as `caller` sees it; `None` when there is no such list or they are not a
+    /// member.
+    async fn get(&self, caller: &UserId, id: ListId) -> Result<Option<ListView>, PortError>;
+    /// The lists `caller` is a member of (archived ones only with `archived`, and then
+    /// only those), by `(position, id)`, at most `limit`, strictly after `after`.
+    async fn list(
+        &self,
+        caller: &UserId,
+        archived: bool,
+        limit: u32,
+        after: Option<(Position, ListId)>,
+    ) -> Result<Vec<ListView>, PortError>;
+    /// Inserts `list` with its owner as member, in one transaction, unless the owner
+    /// already owns `max_owned` lists: then `false`, with nothing written.
+    async fn insert(&self, list: &TaskList, max_owned: u32) -> Result<bool, PortError>;
+    /// [`insert`](Self::insert), unless the owner already used `key` since
+    /// `expired_before` (the same keys as [`TaskRepository::insert_idempotent`]'s),
+    /// recording the key with `fingerprint` and the list's id in the same transaction.
+    async fn insert_idempotent(
+        &self,
+        list: &TaskList,
+        max_owned: u32,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        expired_before: Timestamp,
+    ) -> Result<IdempotentListInsert, PortError>;
+    /// Writes every mutable field of `list` if its stored version is still `expected`.
+    /// `false` when nothing was written.
+    async fn replace(&self, list: &TaskList, expected: i64) -> Result<bool, PortError>;
+    /// Deletes the list with its tasks (recording their tombstones, deleted at `now`) and
+    /// its members (recording that each lost access at `now`), in one transaction; with
+    /// `expected`, only if its stored version equals it. `false` when nothing was deleted.
+    async fn delete(
+        &self,
+        id: ListId,
+        expected: Option<i64>,
+        now: Timestamp,
+    ) -> Result<bool, PortError>;
+    /// Every member of the list, the owner first, then by when they were added.
+    async fn members(&self, list: ListId) -> Result<Vec<Member>, PortError>;
+    /// Makes `user` a member with `role` (viewer or editor) at `now`, atomically judged
+    /// against the list as it is when written.
+    async fn add_member(
+        &self,
+        list: ListId,
+        user: &UserId,
+        role: Role,
+        now: Timestamp,
+        max_members: u32,
+    ) -> Result<AddMember, PortError>;
+    /// Gives a member other than the owner `role` (viewer or editor). `false` when
+    /// `user` is not such a member.
+    async fn set_member_role(
+        &self,
+        list: ListId,
+        user: &UserId,
+        role: Role,
+    ) -> Result<bool, PortError>;
+    /// Removes a member other than the owner, clears their assignments in the list and
+    /// records that they lost access at `now`, in one transaction. `false` when `user` is
+    /// not such a member.
+    async fn remove_member(
+        &self,
+        list: ListId,
+        user: &UserId,
+        now: Timestamp,
+    ) -> Result<bool, PortError>;
+    /// Makes `to` the owner and `from` an editor, in one transaction, only while `from`
+    /// is the owner and `to` an editor. `false`, with nothing written, otherwise.
+    async fn transfer(
+        &self,
+        list: ListId,
+        from: &UserId,
+        to: &UserId,
+        now: Timestamp,
+    ) -> Result<bool, PortError>;
+}
+
+/// What [`ListRepository::add_member`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddMember {
+    Added,
+    /// The user is a member already; nothing was written.
+    AlreadyMember,
+    /// The list has its most members; nothing was written.
+    Full,
+    /// The list is gone (deleted meanwhile); nothing was written.
+    NoList,
+}
+
+/// What [`ListRepository::insert_idempotent`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotentListInsert {
+    Inserted,
+    /// The owner owns their most lists; nothing was written.
+    Full,
+    /// The key was used before with a body whose fingerprint is `fingerprint`, for the
+    /// list `id` (or for a task, whose id names no list). Nothing was written.
+    Existing { fingerprint: String, id: uuid::Uuid },
 }
 
 /// What [`TaskRepository::purge`] forgot: how many tombstones and idempotency keys.
@@ -160,6 +308,8 @@ pub enum GuardedWrite {
 #[async_trait]
 pub trait UserRepository: Send + Sync {
     async fn find(&self, id: &UserId) -> Result<Option<User>, PortError>;
+    /// The user with this e-mail address, compared ignoring ASCII case.
+    async fn find_by_email(&self, email: &str) -> Result<Option<User>, PortError>;
     /// Users ordered by `(created_at, id)`; at most `limit`, strictly after `after`.
     async fn list(
         &self,
@@ -185,11 +335,16 @@ pub trait UserRepository: Send + Sync {
         roles: &RoleList,
         admin_roles: &AdminRoles,
     ) -> Result<GuardedWrite, PortError>;
-    /// Deletes the user with their tasks and sessions, with no last-admin check (the
-    /// service deletes through [`delete_keeping_an_admin`](Self::delete_keeping_an_admin)).
+    /// Deletes the user with their sessions, memberships and assignments, with no
+    /// last-admin check (the service deletes through
+    /// [`delete_keeping_an_admin`](Self::delete_keeping_an_admin)). Each list they own is
+    /// handed to its earliest editor when it has one (who becomes the creator of the
+    /// tasks the deleted user created in it, so that none is lost), and deleted with its
+    /// tasks otherwise; the tasks they created in lists of others go to those lists'
+    /// owners the same way; all in one transaction.
     /// `false` when there is no such user.
     async fn delete(&self, id: &UserId) -> Result<bool, PortError>;
-    /// Deletes the user with their tasks and sessions only if at least one user holding
+    /// [`delete`](Self::delete), only if at least one user holding
     /// one of `admin_roles` remains after the write, atomically, exactly as
     /// [`set_role_keeping_an_admin`](Self::set_role_keeping_an_admin) does.
     async fn delete_keeping_an_admin(

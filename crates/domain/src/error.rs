@@ -54,6 +54,22 @@ pub enum DomainError {
     CannotDeleteSelf,
     #[error("the last admin cannot lose the admin role or be deleted")]
     LastAdmin,
+    /// Not there, or not the caller's to see: the two are told apart to no one.
+    #[error("{0} not found")]
+    NotVisible(&'static str),
+    /// A member of the list whose role is too low for the action.
+    #[error("{action} requires the {role} role")]
+    RoleRequired {
+        action: &'static str,
+        role: &'static str,
+    },
+    #[error("the owner cannot leave or be removed from a list: transfer it to an editor first")]
+    OwnerCannotLeave,
+    /// The Inbox cannot be deleted, shared, transferred or archived.
+    #[error("an Inbox cannot be {0}")]
+    InboxFixed(&'static str),
+    #[error("at most {max} {what} are allowed")]
+    LimitReached { what: &'static str, max: u64 },
 }
 
 fn banned_message(until: &Option<chrono::DateTime<chrono::Utc>>) -> String {

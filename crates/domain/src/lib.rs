@@ -3,9 +3,11 @@
 //! Nothing here performs I/O, knows about HTTP or a database, or needs an async runtime.
 //! Value objects *parse* their input: once a `TaskTitle` exists, it is a valid title.
 
+pub mod access;
 mod due;
 mod error;
 mod ids;
+mod list;
 mod organise;
 mod page;
 pub mod policy;
@@ -22,6 +24,7 @@ mod user;
 pub use due::{Due, parse_instant};
 pub use error::{DomainError, InvalidReason};
 pub use ids::{IdempotencyKey, TaskId, UserId};
+pub use list::{Colour, ListChanges, ListId, ListName, ListView, Member, Role, TaskList};
 pub use organise::{Priority, Tag, Tags};
 pub use page::page_limit;
 pub use position::{Gap, Position};

@@ -73,10 +73,16 @@ impl Position {
     /// others.)
     #[must_use]
     pub fn initial(created_at: Timestamp, id: TaskId) -> Self {
+        Self::initial_of(created_at, id.as_uuid())
+    }
+
+    /// [`Position::initial`] for anything with a UUID (a list, say).
+    #[must_use]
+    pub fn initial_of(created_at: Timestamp, id: uuid::Uuid) -> Self {
         let micros = u64::try_from(created_at.timestamp_micros()).unwrap_or(0);
         let mut key = String::with_capacity(TIME_DIGITS + ID_DIGITS + 1);
         push_fixed_width(&mut key, u128::from(micros), TIME_DIGITS);
-        push_fixed_width(&mut key, id.as_uuid().as_u128(), ID_DIGITS);
+        push_fixed_width(&mut key, id.as_u128(), ID_DIGITS);
         let significant = key.trim_end_matches('0').len();
         if significant == 0 {
             key.push('V');

@@ -3,7 +3,8 @@
 use chrono::{NaiveDate, NaiveTime, TimeDelta};
 
 use crate::error::{DomainError, InvalidReason};
-use crate::ids::TaskId;
+use crate::ids::{TaskId, UserId};
+use crate::list::ListId;
 use crate::organise::{Priority, Tag};
 use crate::task::Task;
 use crate::time::{TimeZone, Timestamp};
@@ -170,6 +171,14 @@ pub struct TaskFilter {
     pub due_today: bool,
     /// Changed at or after this instant (incremental sync).
     pub updated_since: Option<Timestamp>,
+    /// Only the tasks of this list.
+    pub list: Option<ListId>,
+    /// Only subtasks of this task, or (`Some(None)`) only tasks that are no subtask.
+    pub parent: Option<Option<TaskId>>,
+    /// Only tasks assigned to this user.
+    pub assignee: Option<UserId>,
+    /// Also the tasks of archived lists (always those of a list named by `list`).
+    pub archived: bool,
 }
 
 /// A whole list request: which tasks, in which order, judged at which moment and zone.
@@ -292,6 +301,10 @@ impl ListSpec {
             ("due_after", f.due_after.is_some()),
             ("overdue", f.overdue),
             ("due", f.due_today),
+            ("list_id", f.list.is_some()),
+            ("parent_id", f.parent.is_some()),
+            ("assignee", f.assignee.is_some()),
+            ("archived", f.archived),
         ];
         problems.extend(
             filters
@@ -365,9 +378,25 @@ impl ListSpec {
             self.sort,
             if zoned { self.tz.name() } else { "" },
         );
-        // Only when set: cursors of lists without it keep their fingerprints.
+        // Only when set: cursors of lists without them keep their fingerprints.
         if self.include_deleted {
             text.push_str("\ninclude_deleted=1");
+        }
+        if let Some(list) = f.list {
+            let _ = write!(text, "\nlist_id={list}");
+        }
+        match f.parent {
+            None => {}
+            Some(None) => text.push_str("\nparent_id=none"),
+            Some(Some(parent)) => {
+                let _ = write!(text, "\nparent_id={parent}");
+            }
+        }
+        if let Some(assignee) = &f.assignee {
+            let _ = write!(text, "\nassignee={}", assignee.as_str().escape_default());
+        }
+        if f.archived {
+            text.push_str("\narchived=1");
         }
         text
     }

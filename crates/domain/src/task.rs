@@ -3,6 +3,7 @@
 use crate::due::Due;
 use crate::error::{DomainError, InvalidReason};
 use crate::ids::{TaskId, UserId};
+use crate::list::ListId;
 use crate::organise::{Priority, Tags};
 use crate::position::Position;
 use crate::recurrence::Recurrence;
@@ -80,7 +81,17 @@ impl TaskDescription {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
     pub id: TaskId,
+    /// Who created it (`user_id` in JSON). What others may do to it follows from their
+    /// role in its list.
     pub owner: UserId,
+    /// The list it is in; a subtask is in its parent's.
+    pub list: ListId,
+    /// The task it is a subtask of.
+    pub parent: Option<TaskId>,
+    /// The member of its list it is assigned to.
+    pub assignee: Option<UserId>,
+    /// How many subtasks it has (not in the trash): read from the store, never written.
+    pub subtasks: u32,
     pub title: TaskTitle,
     pub description: Option<TaskDescription>,
     pub completed: bool,
@@ -126,6 +137,7 @@ impl Task {
     pub fn new(
         id: TaskId,
         owner: UserId,
+        list: ListId,
         title: TaskTitle,
         description: Option<TaskDescription>,
         now: Timestamp,
@@ -133,6 +145,10 @@ impl Task {
         Self {
             id,
             owner,
+            list,
+            parent: None,
+            assignee: None,
+            subtasks: 0,
             title,
             description,
             completed: false,

@@ -190,7 +190,7 @@ impl ResponseError for ApiError {
             Self::App(A::NotFound(_)) | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::App(A::Forbidden(_)) => StatusCode::FORBIDDEN,
             Self::App(A::Unauthenticated { .. }) => StatusCode::UNAUTHORIZED,
-            Self::App(A::Validation { .. }) | Self::Shape { .. } | Self::Query(_) => {
+            Self::App(A::Validation { .. } | A::Limit(_)) | Self::Shape { .. } | Self::Query(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::App(A::Conflict(_)) => StatusCode::CONFLICT,
@@ -223,7 +223,9 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut res = Problem::new(status, self.detail(), self.field_errors()).into_response();
-        if let Self::App(ApplicationError::PreconditionFailed { current_version }) = self
+        if let Self::App(ApplicationError::PreconditionFailed {
+            current_version, ..
+        }) = self
             && let Ok(etag) = HeaderValue::from_str(&etag(*current_version))
         {
             // What the client's copy should be refreshed to.

@@ -177,6 +177,7 @@ impl TaskService {
             .ok_or(ApplicationError::NotFound("task"))?;
         match if_match {
             Some(v) if v != task.version => Err(ApplicationError::PreconditionFailed {
+                what: "task",
                 current_version: task.version,
             }),
             _ => Ok(task),

@@ -72,7 +72,7 @@ fn is_precondition_failed<T: std::fmt::Debug>(r: Result<T, ApplicationError>, cu
     assert!(
         matches!(
             r,
-            Err(ApplicationError::PreconditionFailed { current_version }) if current_version == current
+            Err(ApplicationError::PreconditionFailed { current_version, .. }) if current_version == current
         ),
         "{r:?}"
     );

@@ -257,7 +257,10 @@ async fn a_move_of_a_task_that_changed_meanwhile_answers_for_its_version() {
     assert!(
         matches!(
             err,
-            ApplicationError::PreconditionFailed { current_version: 2 }
+            ApplicationError::PreconditionFailed {
+                what: "task",
+                current_version: 2
+            }
         ),
         "{err:?}"
     );
