@@ -493,10 +493,11 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
 
-/// Fresh task ids.
+/// Fresh task and list ids.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait IdGenerator: Send + Sync {
     fn new_task_id(&self) -> TaskId;
+    fn new_list_id(&self) -> ListId;
 }
 
 /// The real clock.
@@ -516,6 +517,10 @@ pub struct UuidV7Ids;
 impl IdGenerator for UuidV7Ids {
     fn new_task_id(&self) -> TaskId {
         TaskId::from_uuid(uuid::Uuid::now_v7())
+    }
+
+    fn new_list_id(&self) -> ListId {
+        ListId::from_uuid(uuid::Uuid::now_v7())
     }
 }
 

@@ -8,6 +8,7 @@ mod due;
 mod error;
 mod ids;
 mod list;
+pub mod nesting;
 mod organise;
 mod page;
 pub mod policy;

@@ -246,6 +246,15 @@ impl Task {
         if let Some(position) = &changes.position {
             next.position = position.clone();
         }
+        if let Some(list) = changes.list {
+            next.list = list;
+        }
+        if let Some(parent) = changes.parent {
+            next.parent = parent;
+        }
+        if let Some(assignee) = &changes.assignee {
+            next.assignee.clone_from(assignee);
+        }
         if changes.due.is_some() || changes.recurrence.is_some() || changes.time_zone.is_some() {
             // A new due date, rule or zone starts from its own time.
             next.series_time = None;
@@ -366,6 +375,12 @@ pub struct TaskChanges {
     pub recurrence: Option<Option<Recurrence>>,
     pub time_zone: Option<Option<TimeZone>>,
     pub position: Option<Position>,
+    /// Into another list (with its subtasks).
+    pub list: Option<ListId>,
+    /// Under another task (`Some(None)`: to the top level).
+    pub parent: Option<Option<TaskId>>,
+    /// To another member (`Some(None)`: to no one).
+    pub assignee: Option<Option<UserId>>,
 }
 
 impl TaskChanges {

@@ -5,6 +5,7 @@
 //! that sync (idempotent creates, the feed of changes, forgetting expired records).
 
 mod moving;
+mod placing;
 mod summary;
 mod sync;
 #[cfg(test)]
@@ -13,17 +14,20 @@ mod tests;
 
 use std::sync::Arc;
 
+use todo_domain::access::{self, ListAction};
 use todo_domain::{
-    DomainError, Due, Edited, ListCursor, ListSpec, Position, Principal, Priority, Recurrence,
-    Tags, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp, UserId,
-    policy,
+    DomainError, Due, Edited, ListCursor, ListId, ListSpec, Position, Principal, Priority,
+    Recurrence, Tags, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp,
+    UserId, policy,
 };
 
 pub use self::moving::MoveTo;
 pub use self::sync::{Created, Idempotency, SyncSettings};
 use crate::error::ApplicationError;
+use crate::inbox::Inboxes;
+use crate::lists::Limits;
 use crate::pagination::{Page, PageSettings, task_page};
-use crate::ports::{Clock, IdGenerator, TaskRepository};
+use crate::ports::{Clock, IdGenerator, ListRepository, TaskRepository};
 
 /// A task to create, as parsed from a client's request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +44,12 @@ pub struct NewTask {
     pub time_zone: Option<TimeZone>,
     /// Where in the manual order; by default after every task created before it.
     pub position: Option<Position>,
+    /// The list it goes into: by default its parent's, or else the creator's Inbox.
+    pub list: Option<ListId>,
+    /// The task it is a subtask of.
+    pub parent: Option<TaskId>,
+    /// The member of its list it is assigned to.
+    pub assignee: Option<UserId>,
 }
 
 impl NewTask {
@@ -57,6 +67,9 @@ impl NewTask {
             recurrence: None,
             time_zone: None,
             position: None,
+            list: None,
+            parent: None,
+            assignee: None,
         }
     }
 }
@@ -65,30 +78,45 @@ impl NewTask {
 /// read and its write (only when the client did not ask for a specific version).
 const WRITE_ATTEMPTS: usize = 5;
 
-/// The owner's operations on their own tasks.
+/// What a user does to the tasks of the lists they are a member of, as their role there
+/// allows.
 #[derive(Clone)]
 pub struct TaskService {
     tasks: Arc<dyn TaskRepository>,
+    lists: Arc<dyn ListRepository>,
+    inboxes: Inboxes,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     pages: PageSettings,
     sync: SyncSettings,
+    limits: Limits,
 }
 
 impl TaskService {
     pub fn new(
         tasks: Arc<dyn TaskRepository>,
+        lists: Arc<dyn ListRepository>,
+        inboxes: Inboxes,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
         pages: PageSettings,
     ) -> Self {
         Self {
             tasks,
+            lists,
+            inboxes,
             clock,
             ids,
             pages,
             sync: SyncSettings::default(),
+            limits: Limits::default(),
         }
+    }
+
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     #[must_use]
@@ -104,21 +132,30 @@ impl TaskService {
         new: NewTask,
     ) -> Result<Task, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
-        let task = self.new_task(owner, new)?;
+        let task = self.new_task(owner, new).await?;
         self.tasks.insert(&task).await?;
         Ok(task)
     }
 
-    /// A new task of `owner` from `new`, checked, created now.
-    fn new_task(&self, owner: &UserId, new: NewTask) -> Result<Task, ApplicationError> {
+    /// A new task of `owner` from `new`, checked (its place, its assignee, the limits),
+    /// created now.
+    async fn new_task(&self, owner: &UserId, new: NewTask) -> Result<Task, ApplicationError> {
+        let id = self.ids.new_task_id();
+        let list = match (new.parent, new.list) {
+            (None, None) => self.inboxes.of(owner).await?,
+            (None, Some(list)) => self.editable_list(owner, list).await?,
+            (Some(parent), list) => self.nest(owner, id, parent, list, 0).await?,
+        };
+        if let Some(assignee) = &new.assignee {
+            self.ensure_member(assignee, list).await?;
+        }
+        if !new.completed {
+            self.ensure_room(list).await?;
+        }
         let now = self.clock.now();
-        let mut task = Task::new(
-            self.ids.new_task_id(),
-            owner.clone(),
-            new.title,
-            new.description,
-            now,
-        );
+        let mut task = Task::new(id, owner.clone(), list, new.title, new.description, now);
+        task.parent = new.parent;
+        task.assignee = new.assignee;
         task.priority = new.priority;
         task.tags = new.tags;
         task.due = new.due;
@@ -160,21 +197,25 @@ impl TaskService {
         self.tasks
             .get(owner, id)
             .await?
+            .map(|(task, _)| task)
             .ok_or(ApplicationError::NotFound("task"))
     }
 
-    /// The stored task, checked against the client's `If-Match` version.
+    /// The stored task, if `caller`'s role in its list allows `action`, checked against
+    /// the client's `If-Match` version.
     async fn current(
         &self,
-        owner: &UserId,
+        caller: &UserId,
         id: TaskId,
+        action: ListAction,
         if_match: Option<i64>,
     ) -> Result<Task, ApplicationError> {
-        let task = self
+        let (task, role) = self
             .tasks
-            .get(owner, id)
+            .get(caller, id)
             .await?
             .ok_or(ApplicationError::NotFound("task"))?;
+        access::authorize(Some(role), action, "task")?;
         match if_match {
             Some(v) if v != task.version => Err(ApplicationError::PreconditionFailed {
                 what: "task",
@@ -197,8 +238,9 @@ impl TaskService {
     ) -> Result<Task, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
         if changes.is_empty() {
-            return self.current(owner, id, if_match).await;
+            return self.current(owner, id, ListAction::Read, if_match).await;
         }
+        let changes = self.placed(owner, id, changes).await?;
         self.edit(owner, id, if_match, |task, now, finished_id| {
             task.apply(&changes, now, finished_id)
         })
@@ -216,7 +258,7 @@ impl TaskService {
         edit: impl Fn(&Task, Timestamp, TaskId) -> Result<Edited, DomainError>,
     ) -> Result<Task, ApplicationError> {
         for _ in 0..WRITE_ATTEMPTS {
-            let task = self.current(owner, id, if_match).await?;
+            let task = self.current(owner, id, ListAction::EditTasks, if_match).await?;
             // One instant per write, so that `completed_at` equals `updated_at`.
             let edited = edit(&task, self.clock.now(), self.ids.new_task_id())?;
             if let Some(written) = self.write(edited, task.version).await? {
@@ -249,7 +291,7 @@ impl TaskService {
         id: TaskId,
         if_match: Option<i64>,
     ) -> ApplicationError {
-        match self.current(owner, id, if_match).await {
+        match self.current(owner, id, ListAction::EditTasks, if_match).await {
             Err(err) => err,
             Ok(_) => ApplicationError::Conflict(
                 "the task is being changed by other requests; retry".to_owned(),
@@ -300,6 +342,9 @@ impl TaskService {
         if_match: Option<i64>,
     ) -> Result<(), ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
+        let task = self
+            .current(owner, id, ListAction::EditTasks, if_match)
+            .await?;
         if self
             .tasks
             .delete(owner, id, if_match, self.clock.now())
@@ -307,9 +352,9 @@ impl TaskService {
         {
             return Ok(());
         }
+        // Deleted meanwhile, or changed since `if_match`'s version (or access was lost).
         match if_match {
-            // Gone, or there at another version.
-            Some(_) => Err(self.lost_race(owner, id, if_match).await),
+            Some(_) => Err(self.lost_race(owner, task.id, if_match).await),
             None => Err(ApplicationError::NotFound("task")),
         }
     }

@@ -4,6 +4,8 @@ use todo_domain::{
     Gap, ListCursor, ListSpec, Position, Principal, Sort, SortKey, Task, TaskId, UserId, policy,
 };
 
+use todo_domain::access::ListAction;
+
 use super::TaskService;
 use crate::error::ApplicationError;
 
@@ -45,7 +47,10 @@ impl TaskService {
     ) -> Result<Task, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
         for _ in 0..MOVE_ATTEMPTS {
-            let gap = self.gap(owner, id, to).await?;
+            let task = self
+                .current(owner, id, ListAction::EditTasks, if_match)
+                .await?;
+            let gap = self.gap(owner, &task, to).await?;
             let position = gap.position().ok_or_else(|| {
                 ApplicationError::Conflict(
                     "no position fits between those neighbours (they share one): \
@@ -53,14 +58,13 @@ impl TaskService {
                         .to_owned(),
                 )
             })?;
-            let task = self.current(owner, id, if_match).await?;
             let moved = task.moved(position, self.clock.now());
             if self.tasks.move_into(&moved, task.version, &gap).await? {
                 return Ok(moved);
             }
         }
         // Gone, or (with `if_match`) changed; else its place kept being taken.
-        Err(match self.current(owner, id, if_match).await {
+        Err(match self.current(owner, id, ListAction::EditTasks, if_match).await {
             Err(err) => err,
             Ok(_) => ApplicationError::Conflict(
                 "other moves kept changing the tasks around that place; retry".to_owned(),
@@ -68,9 +72,11 @@ impl TaskService {
         })
     }
 
-    /// The gap `to` names for task `id`, between its new neighbours' positions as they
-    /// are now.
-    async fn gap(&self, owner: &UserId, id: TaskId, to: MoveTo) -> Result<Gap, ApplicationError> {
+    /// The gap `to` names for `task` in its list, between its new neighbours' positions
+    /// as they are now.
+    async fn gap(&self, owner: &UserId, task: &Task, to: MoveTo) -> Result<Gap, ApplicationError> {
+        let id = task.id;
+        let list = task.list;
         let anchor = |field: &'static str, other: TaskId| async move {
             if other == id {
                 return Err(ApplicationError::Validation {
@@ -78,31 +84,31 @@ impl TaskService {
                     message: "names the task being moved".to_owned(),
                 });
             }
-            self.tasks
-                .get(owner, other)
-                .await?
-                .ok_or_else(|| ApplicationError::Validation {
+            match self.tasks.get(owner, other).await? {
+                Some((anchor, _)) if anchor.list == list => Ok(anchor),
+                _ => Err(ApplicationError::Validation {
                     field: field.to_owned(),
-                    message: "names no task of yours".to_owned(),
-                })
+                    message: "names no task of the moved task's list".to_owned(),
+                }),
+            }
         };
         let (low, high) = match to {
             MoveTo::After(other) => {
                 let low = anchor("after", other).await?;
-                let high = self.neighbour(owner, id, Some(&low), false).await?;
+                let high = self.neighbour(owner, task, Some(&low), false).await?;
                 (Some(low.position), high.map(|t| t.position))
             }
             MoveTo::Before(other) => {
                 let high = anchor("before", other).await?;
-                let low = self.neighbour(owner, id, Some(&high), true).await?;
+                let low = self.neighbour(owner, task, Some(&high), true).await?;
                 (low.map(|t| t.position), Some(high.position))
             }
             MoveTo::Top => {
-                let first = self.neighbour(owner, id, None, false).await?;
+                let first = self.neighbour(owner, task, None, false).await?;
                 (None, first.map(|t| t.position))
             }
             MoveTo::Bottom => {
-                let last = self.neighbour(owner, id, None, true).await?;
+                let last = self.neighbour(owner, task, None, true).await?;
                 (last.map(|t| t.position), None)
             }
         };
@@ -121,7 +127,7 @@ impl TaskService {
     async fn neighbour(
         &self,
         owner: &UserId,
-        moving: TaskId,
+        moving: &Task,
         from: Option<&Task>,
         backwards: bool,
     ) -> Result<Option<Task>, ApplicationError> {
@@ -129,13 +135,14 @@ impl TaskService {
             key: SortKey::Position,
             descending: backwards,
         };
-        let query = ListSpec {
+        let mut spec = ListSpec {
             sort,
             ..ListSpec::default()
-        }
-        .query(self.clock.now());
+        };
+        spec.filter.list = Some(moving.list);
+        let query = spec.query(self.clock.now());
         let after = from.map(|t| ListCursor::after(t, sort));
         let rows = self.tasks.search(owner, &query, 2, after).await?;
-        Ok(rows.into_iter().find(|t| t.id != moving))
+        Ok(rows.into_iter().find(|t| t.id != moving.id))
     }
 }

@@ -61,7 +61,7 @@ impl TaskService {
         idempotency: &Idempotency,
     ) -> Result<Created, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
-        let task = self.new_task(owner, new)?;
+        let task = self.new_task(owner, new).await?;
         let expired_before = task.created_at - self.sync.idempotency_window;
         match self
             .tasks
