@@ -9,6 +9,7 @@ use todo_domain::{
 
 use crate::cache::UserCache;
 use crate::error::ApplicationError;
+use crate::inbox::Inboxes;
 use crate::pagination::{Page, PageSettings, paginate, task_page};
 use crate::ports::{Clock, GuardedWrite, TaskRepository, UserRepository};
 use crate::promotion::promote_user;
@@ -25,6 +26,7 @@ pub struct AdminService {
     admin_roles: AdminRoles,
     pages: PageSettings,
     clock: Arc<dyn Clock>,
+    inboxes: Option<Inboxes>,
 }
 
 impl AdminService {
@@ -44,7 +46,16 @@ impl AdminService {
             admin_roles,
             pages,
             clock,
+            inboxes: None,
         }
+    }
+
+    /// The Inboxes the task service creates tasks in: a deleted user's is forgotten, so
+    /// that an account created again with the same id gets a new one.
+    #[must_use]
+    pub fn with_inboxes(mut self, inboxes: Inboxes) -> Self {
+        self.inboxes = Some(inboxes);
+        self
     }
 
     pub async fn list_users(
@@ -140,6 +151,9 @@ impl AdminService {
             .await?;
         // Gone now or already (a deleted user's cached row must not outlive them).
         self.cache.forget(target);
+        if let Some(inboxes) = &self.inboxes {
+            inboxes.forget(target);
+        }
         written_or_refused(written)?;
         tracing::info!(target_user = %target, "user deleted");
         Ok(())
@@ -458,6 +472,30 @@ mod tests {
             svc.delete_user_task(&root, &uid("bob"), tid(2)).await,
             Err(ApplicationError::NotFound("task"))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_users_inbox_is_forgotten() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find()
+            .returning(|_| Ok(Some(user_row("bob", None))));
+        users
+            .expect_delete_keeping_an_admin()
+            .returning(|_, _| Ok(GuardedWrite::Written));
+        let mut lists = crate::ports::MockListRepository::new();
+        // Once before the deletion (then remembered), once after: a new Inbox.
+        lists
+            .expect_ensure_inbox()
+            .times(2)
+            .returning(|l| Ok(inbox_of(&l.owner)));
+        let lists: Arc<dyn crate::ports::ListRepository> = Arc::new(lists);
+        let inboxes = Inboxes::new(lists, fixed_clock(50), fixed_ids(3));
+        let svc = service(users, MockTaskRepository::new()).with_inboxes(inboxes.clone());
+        inboxes.of(&uid("bob")).await.unwrap();
+        inboxes.of(&uid("bob")).await.unwrap();
+        svc.delete_user(&admin("root"), &uid("bob")).await.unwrap();
+        inboxes.of(&uid("bob")).await.unwrap();
     }
 
     #[tokio::test]
