@@ -115,6 +115,8 @@ impl TaskService {
         let mut task = Task::new(
             self.ids.new_task_id(),
             owner.clone(),
+            // Placeholder until the service resolves the task's list.
+            todo_domain::ListId::from_uuid(uuid::Uuid::nil()),
             new.title,
             new.description,
             now,
@@ -160,6 +162,7 @@ impl TaskService {
         self.tasks
             .get(owner, id)
             .await?
+            .map(|(t, _)| t)
             .ok_or(ApplicationError::NotFound("task"))
     }
 
@@ -174,6 +177,7 @@ impl TaskService {
             .tasks
             .get(owner, id)
             .await?
+            .map(|(t, _)| t)
             .ok_or(ApplicationError::NotFound("task"))?;
         match if_match {
             Some(v) if v != task.version => Err(ApplicationError::PreconditionFailed {

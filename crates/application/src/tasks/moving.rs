@@ -81,6 +81,7 @@ impl TaskService {
             self.tasks
                 .get(owner, other)
                 .await?
+                .map(|(t, _)| t)
                 .ok_or_else(|| ApplicationError::Validation {
                     field: field.to_owned(),
                     message: "names no task of yours".to_owned(),
