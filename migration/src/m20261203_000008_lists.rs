@@ -265,7 +265,10 @@ fn columns() -> [(Task, ColumnDef, &'static str); 3] {
 
 /// `ALTER TABLE task ADD COLUMN …` for `column`, with `reference` after its type.
 fn add_task_column(backend: DbBackend, column: ColumnDef, reference: &str) -> String {
-    let alter = Table::alter().table(Task::Table).add_column(column).to_owned();
+    let alter = Table::alter()
+        .table(Task::Table)
+        .add_column(column)
+        .to_owned();
     let sql = match backend {
         DbBackend::Postgres => alter.to_string(PostgresQueryBuilder),
         _ => alter.to_string(SqliteQueryBuilder),
@@ -305,7 +308,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for name in ["idx_task_list_created", "idx_task_parent"] {
+        for name in [
+            "idx_task_list_created",
+            "idx_task_parent",
+            "idx_task_tombstone_list",
+        ] {
             manager
                 .drop_index(Index::drop().if_exists().name(name).to_owned())
                 .await?;
