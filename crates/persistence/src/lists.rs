@@ -582,7 +582,9 @@ impl ListRepository for SeaListRepository {
         }
         let mut raw = Raw::new(backend);
         let sql = format!(
-            "UPDATE task SET assignee_id = NULL WHERE list_id = {} AND assignee_id = {}",
+            "UPDATE task SET assignee_id = NULL, updated_at = {}, version = version + 1 \
+             WHERE list_id = {} AND assignee_id = {}",
+            raw.p(now),
             raw.p(list.as_uuid()),
             raw.p(user.as_str())
         );

@@ -139,17 +139,35 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
         }
     }
     // Their tasks left in lists of others (handed over just now, or shared with them)
-    // go to each list's owner.
+    // go to each list's owner; what they were assigned is unassigned. Both are changes
+    // the members' sync feeds carry.
     let mut raw = Raw::new(backend);
     let sql = format!(
-        "UPDATE task SET user_id = (SELECT l.owner_id FROM task_list l WHERE l.id = task.list_id) \
+        "UPDATE task SET user_id = (SELECT l.owner_id FROM task_list l WHERE l.id = task.list_id), \
+         updated_at = {}, version = version + 1 \
          WHERE user_id = {} AND list_id IS NOT NULL",
+        raw.p(now),
         raw.p(id.as_str())
     );
     run(txn, raw, sql).await?;
     let mut raw = Raw::new(backend);
     let sql = format!(
-        "UPDATE task SET assignee_id = NULL WHERE assignee_id = {}",
+        "UPDATE task SET assignee_id = NULL, updated_at = {}, version = version + 1 \
+         WHERE assignee_id = {}",
+        raw.p(now),
+        raw.p(id.as_str())
+    );
+    run(txn, raw, sql).await?;
+    // The tombstones of tasks they created in lists would go with their user row: they
+    // go to the list's owner, or, the list deleted, to a member who lost it with them.
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "UPDATE task_tombstone SET user_id = COALESCE(\
+         (SELECT l.owner_id FROM task_list l WHERE l.id = task_tombstone.list_id), \
+         (SELECT MIN(a.user_id) FROM list_access_lost a \
+          WHERE a.list_id = task_tombstone.list_id AND a.user_id <> {}), user_id) \
+         WHERE user_id = {} AND list_id IS NOT NULL",
+        raw.p(id.as_str()),
         raw.p(id.as_str())
     );
     run(txn, raw, sql).await?;
