@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use todo_application::ports::{GuardedWrite, PortError, UserRepository};
 use todo_domain::{AdminRoles, ListId, RoleList, Timestamp, User, UserId, policy};
@@ -15,7 +15,7 @@ use crate::db::Db;
 use crate::entities::{session, task, user};
 use crate::error::{corrupt, map_db_err};
 use crate::lists::delete_list_rows;
-use crate::raw::{Raw, begin_write, for_update};
+use crate::raw::{Raw, begin_write};
 
 /// Better Auth's `"user"` table.
 pub struct SeaUserRepository {
@@ -103,14 +103,28 @@ async fn run(txn: &DatabaseTransaction, raw: Raw, sql: String) -> Result<u64, Po
 async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortError> {
     let backend = txn.get_database_backend();
     let now = todo_domain::to_stored_precision(chrono::Utc::now());
+    if backend == DbBackend::Postgres {
+        // Every list they own or belong to, locked in one order: a transfer, member
+        // change or deletion of one of them racing this one takes its turn before or
+        // after it (SQLite's write lock already makes them).
+        let mut raw = Raw::new(backend);
+        let sql = format!(
+            "SELECT id FROM task_list WHERE owner_id = {} OR id IN \
+             (SELECT list_id FROM list_member WHERE user_id = {}) ORDER BY id FOR UPDATE",
+            raw.p(id.as_str()),
+            raw.p(id.as_str())
+        );
+        txn.query_all_raw(raw.statement(sql))
+            .await
+            .map_err(map_db_err)?;
+    }
     let mut raw = Raw::new(backend);
     let sql = format!(
         "SELECT l.id AS list_id, (SELECT m.user_id FROM list_member m \
          WHERE m.list_id = l.id AND m.role = 'editor' \
          ORDER BY m.added_at, m.user_id LIMIT 1) AS heir \
-         FROM task_list l WHERE l.owner_id = {}{}",
+         FROM task_list l WHERE l.owner_id = {}",
         raw.p(id.as_str()),
-        for_update(backend)
     );
     let owned = txn
         .query_all_raw(raw.statement(sql))

@@ -1293,3 +1293,46 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    a_transfer_racing_the_deletion_of_its_target_leaves_lists_whole,
+    sqlite_file,
+    |t: Ctx| async move {
+        let r = repos(&t).await;
+        for round in 0..8_u128 {
+            let heir = format!("heir{round}");
+            users_with_inboxes(&t.db, &[(heir.as_str(), 5)]).await;
+            let id = lid(3_000 + round);
+            let shared = TaskList::new(id, uid("alice"), ListName::parse("s").unwrap(), at(10));
+            r.lists.insert(&shared, 1_000).await.unwrap();
+            r.lists
+                .add_member(id, &uid(&heir), Role::Editor, at(20), 100)
+                .await
+                .unwrap();
+            r.lists
+                .add_member(id, &uid("bob"), Role::Editor, at(21), 100)
+                .await
+                .unwrap();
+            let lists = SeaListRepository::new(t.db.clone());
+            let to = uid(&heir);
+            let transfer =
+                tokio::spawn(async move { lists.transfer(id, &uid("alice"), &to, at(40)).await });
+            let users = SeaUserRepository::new(t.db.clone());
+            let gone = uid(&heir);
+            let delete = tokio::spawn(async move { users.delete(&gone).await });
+            transfer.await.unwrap().unwrap();
+            assert!(delete.await.unwrap().unwrap());
+            lists_are_whole(&t).await;
+            // Whoever won, the list survives with an owner: alice, or bob after the heir.
+            let owner = r
+                .lists
+                .get(&uid("bob"), id)
+                .await
+                .unwrap()
+                .unwrap()
+                .list
+                .owner;
+            assert!(owner == uid("alice") || owner == uid("bob"), "{owner:?}");
+        }
+    }
+);
