@@ -97,9 +97,25 @@ impl TaskRepository for SeaTaskRepository {
 
     async fn replace(&self, t: &Task, expected: i64) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        // The row as it is (locked on PostgreSQL until the end), to know what follows
-        // from the write: its version only grows, so the write at `expected` writes over
-        // exactly what was read.
+        // Most writes leave the task in its list and complete nothing: one statement,
+        // conditional on that too.
+        let nothing_follows = replace_statement(t, expected).filter(
+            Condition::all()
+                .add(task_write::Column::ListId.eq(t.list.as_uuid()))
+                .add_option(t.completed.then(|| task_write::Column::Completed.eq(true))),
+        );
+        if nothing_follows
+            .exec(&*db)
+            .await
+            .map_err(map_db_err)?
+            .rows_affected
+            == 1
+        {
+            return Ok(true);
+        }
+        // Else the row as it is (locked on PostgreSQL until the end), to know what
+        // follows from the write: its version only grows, so the write at `expected`
+        // writes over exactly what was read.
         let txn = begin_write(&db).await?;
         let Some(before) = before_write(&txn, t.id, expected).await? else {
             txn.rollback().await.map_err(map_db_err)?;
