@@ -305,6 +305,56 @@ mod tests {
         );
     }
 
+    /// The lists a search reads: the caller's unarchived ones; all of them with
+    /// `archived`; the one named by `list`, archived or not, if the caller is a member.
+    #[test]
+    fn searches_read_the_callers_lists() {
+        let caller = UserId::parse("alice").unwrap();
+        let window = DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC);
+        let condition = |filter: TaskFilter| {
+            let query = TaskQuery {
+                filter,
+                sort: Sort::default(),
+                window,
+            };
+            let sql = search_statement(&caller, &query, 10, None)
+                .unwrap()
+                .build(DbBackend::Postgres)
+                .sql;
+            let (_, rest) = sql
+                .split_once(r#" AS "subtasks" FROM "task" WHERE "#)
+                .unwrap();
+            rest.split_once(" ORDER BY ").unwrap().0.to_owned()
+        };
+        let members = r#""task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = $"#;
+        assert_eq!(
+            condition(TaskFilter {
+                archived: true,
+                ..TaskFilter::default()
+            }),
+            format!("{members}1)")
+        );
+        let list = todo_domain::ListId::from_uuid(uuid::Uuid::nil());
+        assert_eq!(
+            condition(TaskFilter {
+                list: Some(list),
+                parent: Some(None),
+                assignee: Some(UserId::parse("bob").unwrap()),
+                ..TaskFilter::default()
+            }),
+            format!(
+                r#""task"."list_id" = $1 AND {members}2) AND "task"."parent_id" IS NULL AND "task"."assignee_id" = $3"#
+            )
+        );
+        assert!(
+            condition(TaskFilter {
+                parent: Some(Some(TaskId::from_uuid(uuid::Uuid::nil()))),
+                ..TaskFilter::default()
+            })
+            .ends_with(r#"AND (NOT "task_list"."archived") WHERE "m"."user_id" = $1) AND "task"."parent_id" = $2"#)
+        );
+    }
+
     #[test]
     fn like_patterns_take_wildcards_literally() {
         let pattern = |literal: &str| {
