@@ -498,6 +498,10 @@ impl ListRepository for SeaListRepository {
         now: Timestamp,
         max_members: u32,
     ) -> Result<AddMember, PortError> {
+        // Ownership is transferred, never given: a second owner would break the list.
+        if role == Role::Owner {
+            return Err(PortError::Other("a member cannot be added as owner".into()));
+        }
         let db = self.db.conn().await.map_err(map_db_err)?;
         let backend = db.get_database_backend();
         let txn = begin_write(&db).await?;
@@ -548,6 +552,10 @@ impl ListRepository for SeaListRepository {
         user: &UserId,
         role: Role,
     ) -> Result<bool, PortError> {
+        // Ownership is transferred, never given: a second owner would break the list.
+        if role == Role::Owner {
+            return Ok(false);
+        }
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut raw = Raw::new(db.get_database_backend());
         let sql = format!(

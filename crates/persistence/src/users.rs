@@ -143,8 +143,10 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
             run(txn, raw, sql).await?;
             let mut raw = Raw::new(backend);
             let sql = format!(
-                "UPDATE task_list SET owner_id = {}, inbox_of = NULL WHERE id = {}",
+                "UPDATE task_list SET owner_id = {}, inbox_of = NULL, updated_at = {}, \
+                 version = version + 1 WHERE id = {}",
                 raw.p(heir.as_str()),
+                raw.p(now),
                 raw.p(list)
             );
             run(txn, raw, sql).await?;

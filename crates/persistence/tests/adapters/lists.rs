@@ -806,6 +806,13 @@ on_both!(
                 .unwrap(),
             "no member"
         );
+        assert!(
+            !r.lists
+                .set_member_role(lid(1), &bob, Role::Owner)
+                .await
+                .unwrap(),
+            "ownership is not given"
+        );
 
         // Only while alice owns it and the target is an editor.
         assert!(
@@ -1051,6 +1058,7 @@ on_both!(
             (view.list.owner.clone(), view.role, view.members),
             (carol.clone(), Role::Owner, 3)
         );
+        assert_eq!(view.list.version, 2, "a new owner is a new version");
         assert_eq!(
             r.lists.role(&dave, lid(1)).await.unwrap(),
             Some(Role::Editor)
