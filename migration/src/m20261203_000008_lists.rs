@@ -195,8 +195,9 @@ fn tables(backend: DbBackend) -> [TableCreateStatement; 3] {
 }
 
 /// A member's lists; the lists of an owner; a list's tasks in the plain order; a task's
-/// subtasks; expired access records for the purge.
-fn indexes() -> [IndexCreateStatement; 6] {
+/// subtasks; a user's assignments (the assignee filter, and clearing them when a member
+/// leaves or a user is deleted); expired access records for the purge.
+fn indexes() -> [IndexCreateStatement; 7] {
     [
         Index::create()
             .if_not_exists()
@@ -224,6 +225,12 @@ fn indexes() -> [IndexCreateStatement; 6] {
             .name("idx_task_parent")
             .table(Task::Table)
             .col(Task::ParentId)
+            .to_owned(),
+        Index::create()
+            .if_not_exists()
+            .name("idx_task_assignee")
+            .table(Task::Table)
+            .col(Task::AssigneeId)
             .to_owned(),
         Index::create()
             .if_not_exists()
@@ -308,7 +315,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for name in ["idx_task_list_created", "idx_task_parent"] {
+        for name in [
+            "idx_task_list_created",
+            "idx_task_parent",
+            "idx_task_assignee",
+            "idx_task_tombstone_list",
+        ] {
             manager
                 .drop_index(Index::drop().if_exists().name(name).to_owned())
                 .await?;

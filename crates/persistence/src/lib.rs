@@ -6,6 +6,8 @@ mod entities;
 mod error;
 mod health;
 mod jwks;
+mod lists;
+mod raw;
 mod sessions;
 mod sql_cache;
 mod tasks;
@@ -16,6 +18,7 @@ pub use connect::{ConnectError, PoolSettings, backend_name, connect, connect_per
 pub use db::Db;
 pub use health::{SeaPoolMetrics, SeaReadiness};
 pub use jwks::SeaJwksSource;
+pub use lists::SeaListRepository;
 pub use sea_orm::DatabaseConnection;
 pub use sessions::SeaSessionRepository;
 pub use tasks::SeaTaskRepository;

@@ -2,18 +2,20 @@
 //! the writes the last-admin rule guards.
 
 use async_trait::async_trait;
-use sea_orm::sea_query::{Expr, LikeExpr, LockType, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use todo_application::ports::{GuardedWrite, PortError, UserRepository};
-use todo_domain::{AdminRoles, RoleList, Timestamp, User, UserId, policy};
+use todo_domain::{AdminRoles, ListId, RoleList, Timestamp, User, UserId, policy};
 
 use crate::db::Db;
 use crate::entities::{session, task, user};
 use crate::error::{corrupt, map_db_err};
+use crate::lists::delete_list_rows;
+use crate::raw::{Raw, begin_write};
 
 /// Better Auth's `"user"` table.
 pub struct SeaUserRepository {
@@ -84,9 +86,121 @@ async fn write_role(
     Ok(result.rows_affected > 0)
 }
 
+/// Runs `sql` (its values bound by `raw`) in `txn`.
+async fn run(txn: &DatabaseTransaction, raw: Raw, sql: String) -> Result<u64, PortError> {
+    Ok(txn
+        .execute_raw(raw.statement(sql))
+        .await
+        .map_err(map_db_err)?
+        .rows_affected())
+}
+
+/// Hands `id`'s lists over before they go: each list they own to its earliest editor
+/// (who becomes the creator of the tasks `id` created in it), or, without an editor, the
+/// list is deleted with its tasks (their tombstones and its members' lost access
+/// recorded); the tasks they created in lists of others go to those lists' owners; their
+/// memberships and assignments are removed. Run it in a transaction.
+async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortError> {
+    let backend = txn.get_database_backend();
+    let now = todo_domain::to_stored_precision(chrono::Utc::now());
+    if backend == DbBackend::Postgres {
+        // Every list they own or belong to, locked in one order: a transfer, member
+        // change or deletion of one of them racing this one takes its turn before or
+        // after it (SQLite's write lock already makes them).
+        let mut raw = Raw::new(backend);
+        let sql = format!(
+            "SELECT id FROM task_list WHERE owner_id = {} OR id IN \
+             (SELECT list_id FROM list_member WHERE user_id = {}) ORDER BY id FOR UPDATE",
+            raw.p(id.as_str()),
+            raw.p(id.as_str())
+        );
+        txn.query_all_raw(raw.statement(sql))
+            .await
+            .map_err(map_db_err)?;
+    }
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "SELECT l.id AS list_id, (SELECT m.user_id FROM list_member m \
+         WHERE m.list_id = l.id AND m.role = 'editor' \
+         ORDER BY m.added_at, m.user_id LIMIT 1) AS heir \
+         FROM task_list l WHERE l.owner_id = {}",
+        raw.p(id.as_str()),
+    );
+    let owned = txn
+        .query_all_raw(raw.statement(sql))
+        .await
+        .map_err(map_db_err)?;
+    for row in owned {
+        let list: uuid::Uuid = row.try_get("", "list_id").map_err(map_db_err)?;
+        let heir: Option<String> = row.try_get("", "heir").map_err(map_db_err)?;
+        if let Some(heir) = heir {
+            let mut raw = Raw::new(backend);
+            let sql = format!(
+                "UPDATE list_member SET role = 'owner' WHERE list_id = {} AND user_id = {}",
+                raw.p(list),
+                raw.p(heir.as_str())
+            );
+            run(txn, raw, sql).await?;
+            let mut raw = Raw::new(backend);
+            let sql = format!(
+                "UPDATE task_list SET owner_id = {}, inbox_of = NULL, updated_at = {}, \
+                 version = version + 1 WHERE id = {}",
+                raw.p(heir.as_str()),
+                raw.p(now),
+                raw.p(list)
+            );
+            run(txn, raw, sql).await?;
+        } else {
+            delete_list_rows(txn, ListId::from_uuid(list), now).await?;
+        }
+    }
+    // Their tasks left in lists of others (handed over just now, or shared with them)
+    // go to each list's owner; what they were assigned is unassigned. Both are changes
+    // the members' sync feeds carry.
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "UPDATE task SET user_id = (SELECT l.owner_id FROM task_list l WHERE l.id = task.list_id), \
+         updated_at = {}, version = version + 1 \
+         WHERE user_id = {} AND list_id IS NOT NULL",
+        raw.p(now),
+        raw.p(id.as_str())
+    );
+    run(txn, raw, sql).await?;
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "UPDATE task SET assignee_id = NULL, updated_at = {}, version = version + 1 \
+         WHERE assignee_id = {}",
+        raw.p(now),
+        raw.p(id.as_str())
+    );
+    run(txn, raw, sql).await?;
+    // The tombstones of tasks they created in lists would go with their user row: they
+    // go to the list's owner, or, the list deleted, to a member who lost it with them.
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "UPDATE task_tombstone SET user_id = COALESCE(\
+         (SELECT l.owner_id FROM task_list l WHERE l.id = task_tombstone.list_id), \
+         (SELECT MIN(a.user_id) FROM list_access_lost a \
+          WHERE a.list_id = task_tombstone.list_id AND a.user_id <> {}), user_id) \
+         WHERE user_id = {} AND list_id IS NOT NULL",
+        raw.p(id.as_str()),
+        raw.p(id.as_str())
+    );
+    run(txn, raw, sql).await?;
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "DELETE FROM list_member WHERE user_id = {}",
+        raw.p(id.as_str())
+    );
+    run(txn, raw, sql).await?;
+    Ok(())
+}
+
 /// Deletes `id` with their tasks and sessions, explicitly rather than trusting every
-/// database to cascade; `false` when there is no such user. Run it in a transaction.
+/// database to cascade, after handing their lists over ([`hand_over`]); `false` when
+/// there is no such user. Run it in a transaction.
 async fn delete_rows(txn: &DatabaseTransaction, id: &UserId) -> Result<bool, PortError> {
+    hand_over(txn, id).await?;
     task::Entity::delete_many()
         .filter(task::Column::UserId.eq(id.as_str()))
         .exec(txn)
@@ -178,6 +292,24 @@ impl UserRepository for SeaUserRepository {
             .transpose()
     }
 
+    async fn find_by_email(&self, email: &str) -> Result<Option<User>, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        // ASCII case only: SQL's LOWER folds ASCII alone on SQLite, so both backends
+        // compare the same way when the address is folded here and the column there.
+        let wanted = email.to_ascii_lowercase();
+        let rows = user::Entity::find()
+            .filter(Expr::expr(Func::lower(Expr::col(user::Column::Email))).eq(wanted.as_str()))
+            .order_by_asc(user::Column::CreatedAt)
+            .order_by_asc(user::Column::Id)
+            .all(&*db)
+            .await
+            .map_err(map_db_err)?;
+        rows.into_iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .map(to_domain)
+            .transpose()
+    }
+
     async fn list(
         &self,
         limit: u32,
@@ -250,7 +382,7 @@ impl UserRepository for SeaUserRepository {
 
     async fn delete(&self, id: &UserId) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let txn = db.begin().await.map_err(map_db_err)?;
+        let txn = begin_write(&db).await?;
         let deleted = delete_rows(&txn, id).await?;
         txn.commit().await.map_err(map_db_err)?;
         Ok(deleted)

@@ -36,6 +36,13 @@ pub mod task {
         pub position: String,
         /// Microseconds after local midnight: the time of day a moved series returns to.
         pub series_time: Option<i64>,
+        /// Its list; NULL only on a row an earlier version wrote, until the next start
+        /// puts it into its owner's Inbox.
+        pub list_id: Option<Uuid>,
+        /// The task it is a subtask of.
+        pub parent_id: Option<Uuid>,
+        /// The member it is assigned to.
+        pub assignee_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -74,6 +81,9 @@ pub mod task_write {
         pub version: i64,
         pub position: String,
         pub series_time: Option<i64>,
+        pub list_id: Option<Uuid>,
+        pub parent_id: Option<Uuid>,
+        pub assignee_id: Option<String>,
         /// The title in Unicode lower case (the title sort).
         pub title_key: String,
         /// Title, line feed, description, in Unicode lower case (the `q` filter).
@@ -99,6 +109,78 @@ pub mod task_tombstone {
         pub id: Uuid,
         pub user_id: String,
         pub deleted_at: DateTimeUtc,
+        /// The list it was deleted from (NULL: deleted before lists existed).
+        pub list_id: Option<Uuid>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A list of tasks.
+pub mod task_list {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "task_list")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub owner_id: String,
+        pub name: String,
+        pub colour: Option<String>,
+        pub position: String,
+        pub archived: bool,
+        /// The owner's id on their Inbox; NULL on every other list.
+        pub inbox_of: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Who may see a list, and in which role (the owner is a member too).
+pub mod list_member {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "list_member")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub list_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        /// `owner`, `editor` or `viewer`.
+        pub role: String,
+        pub added_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// When a user stopped being a member of a list, for their sync feed.
+pub mod list_access_lost {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "list_access_lost")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub list_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub lost_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

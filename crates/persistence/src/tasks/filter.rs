@@ -11,8 +11,15 @@ use todo_domain::{
     search_keys,
 };
 
+use super::access::{Lists, subtask_count, visible};
+use super::row::SUBTASKS;
 use crate::entities::task::{Column, Entity};
 use crate::entities::task_write;
+
+/// Every column of `task` and its subtask count: what every read of tasks selects.
+pub(super) fn tasks() -> sea_orm::Select<Entity> {
+    Entity::find().expr_as(subtask_count(), SUBTASKS)
+}
 
 /// The escape character of every LIKE pattern, named in its `ESCAPE` clause (SQLite has
 /// none by default; PostgreSQL's default is this one).
@@ -33,9 +40,28 @@ fn containing(literal: &str) -> LikeExpr {
     LikeExpr::new(pattern).escape(LIKE_ESCAPE)
 }
 
-/// `owner`'s tasks that pass `filter`, "overdue" and "due today" judged by `window`.
-fn matching(owner: &UserId, filter: &TaskFilter, window: &DueWindow) -> Condition {
-    let mut all = Condition::all().add(Column::UserId.eq(owner.as_str()));
+/// The tasks `caller` may see that pass `filter`, "overdue" and "due today" judged by
+/// `window`: those of the lists they are a member of, archived ones only with
+/// `filter.archived` or when `filter.list` names one.
+fn matching(caller: &UserId, filter: &TaskFilter, window: &DueWindow) -> Condition {
+    let mut all = Condition::all();
+    if let Some(list) = filter.list {
+        all = all
+            .add(Column::ListId.eq(list.as_uuid()))
+            .add(visible(caller, Lists::All));
+    } else if filter.archived {
+        all = all.add(visible(caller, Lists::All));
+    } else {
+        all = all.add(visible(caller, Lists::Unarchived));
+    }
+    match filter.parent {
+        None => {}
+        Some(None) => all = all.add(Column::ParentId.is_null()),
+        Some(Some(parent)) => all = all.add(Column::ParentId.eq(parent.as_uuid())),
+    }
+    if let Some(assignee) = &filter.assignee {
+        all = all.add(Column::AssigneeId.eq(assignee.as_str()));
+    }
     match filter.status {
         Status::All => {}
         Status::Pending => all = all.add(Column::Completed.eq(false)),
@@ -169,13 +195,13 @@ fn after_cursor(sort: Sort, cursor: &ListCursor) -> Result<Condition, PortError>
 /// The one statement of
 /// [`TaskRepository::search`](todo_application::ports::TaskRepository::search).
 pub(super) fn search_statement(
-    owner: &UserId,
+    caller: &UserId,
     query: &TaskQuery,
     limit: u32,
     after: Option<&ListCursor>,
 ) -> Result<sea_orm::Select<Entity>, PortError> {
     let sort = query.sort;
-    let mut select = Entity::find().filter(matching(owner, &query.filter, &query.window));
+    let mut select = tasks().filter(matching(caller, &query.filter, &query.window));
     if let Some(cursor) = after {
         select = select.filter(after_cursor(sort, cursor)?);
     }
@@ -209,8 +235,8 @@ mod tests {
     fn search_statements_read_as_intended() {
         let owner = UserId::parse("alice").unwrap();
         let window = DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC);
-        let get = Entity::find().build(DbBackend::Postgres).sql;
-        let list_columns = get.split_once(" FROM ").unwrap().0;
+        let get = tasks().build(DbBackend::Postgres).sql;
+        let list_columns = get.split_once(r#" AS "subtasks" FROM "#).unwrap().0;
         let sql = |filter: TaskFilter, sort: &str, after: Option<ListCursor>| {
             let query = TaskQuery {
                 filter,
@@ -219,20 +245,21 @@ mod tests {
             };
             let select = search_statement(&owner, &query, 51, after.as_ref()).unwrap();
             let sql = select.build(DbBackend::Postgres).sql;
-            // The columns: those of `task`, as `get` and `list` read them.
-            let (columns, rest) = sql.split_once(" FROM ").unwrap();
+            // The columns: those of `task` and the subtask count, as `get` and `list` read
+            // them.
+            let (columns, rest) = sql.split_once(r#" AS "subtasks" FROM "#).unwrap();
             assert_eq!(columns, list_columns);
             rest.to_owned()
         };
-        let list = Entity::find()
-            .filter(Column::UserId.eq(owner.as_str()))
+        let list = tasks()
+            .filter(visible(&owner, Lists::Unarchived))
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id)
             .limit(51)
             .build(DbBackend::Postgres)
             .sql;
         assert!(list.ends_with(&format!(
-            " FROM {}",
+            r#" AS "subtasks" FROM {}"#,
             sql(TaskFilter::default(), "created_at", None)
         )));
         let filter = TaskFilter {
@@ -252,7 +279,7 @@ mod tests {
                     id
                 })
             ),
-            r#""task" WHERE "task"."user_id" = $1 AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND (("task"."due_at", "task"."id") < ($9, $10) OR "task"."due_at" IS NULL) ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $11"#
+            r#""task" WHERE "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" INNER JOIN "task_list" ON "task_list"."id" = "m"."list_id" AND (NOT "task_list"."archived") WHERE "m"."user_id" = $1) AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND (("task"."due_at", "task"."id") < ($9, $10) OR "task"."due_at" IS NULL) ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $11"#
         );
         assert_eq!(
             sql(
@@ -263,7 +290,7 @@ mod tests {
                     id
                 })
             ),
-            r#""task" WHERE "task"."user_id" = $1 AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND "task"."due_at" IS NULL AND "task"."id" < $9 ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $10"#
+            r#""task" WHERE "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" INNER JOIN "task_list" ON "task_list"."id" = "m"."list_id" AND (NOT "task_list"."archived") WHERE "m"."user_id" = $1) AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND "task"."due_at" IS NULL AND "task"."id" < $9 ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $10"#
         );
         assert_eq!(
             sql(
@@ -274,7 +301,57 @@ mod tests {
                     id
                 })
             ),
-            r#""task" WHERE "task"."user_id" = $1 AND ("task"."title_key", "task"."id") > ($2, $3) ORDER BY "task"."title_key" ASC, "task"."id" ASC LIMIT $4"#
+            r#""task" WHERE "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" INNER JOIN "task_list" ON "task_list"."id" = "m"."list_id" AND (NOT "task_list"."archived") WHERE "m"."user_id" = $1) AND ("task"."title_key", "task"."id") > ($2, $3) ORDER BY "task"."title_key" ASC, "task"."id" ASC LIMIT $4"#
+        );
+    }
+
+    /// The lists a search reads: the caller's unarchived ones; all of them with
+    /// `archived`; the one named by `list`, archived or not, if the caller is a member.
+    #[test]
+    fn searches_read_the_callers_lists() {
+        let caller = UserId::parse("alice").unwrap();
+        let window = DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC);
+        let condition = |filter: TaskFilter| {
+            let query = TaskQuery {
+                filter,
+                sort: Sort::default(),
+                window,
+            };
+            let sql = search_statement(&caller, &query, 10, None)
+                .unwrap()
+                .build(DbBackend::Postgres)
+                .sql;
+            let (_, rest) = sql
+                .split_once(r#" AS "subtasks" FROM "task" WHERE "#)
+                .unwrap();
+            rest.split_once(" ORDER BY ").unwrap().0.to_owned()
+        };
+        let members = r#""task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = $"#;
+        assert_eq!(
+            condition(TaskFilter {
+                archived: true,
+                ..TaskFilter::default()
+            }),
+            format!("{members}1)")
+        );
+        let list = todo_domain::ListId::from_uuid(uuid::Uuid::nil());
+        assert_eq!(
+            condition(TaskFilter {
+                list: Some(list),
+                parent: Some(None),
+                assignee: Some(UserId::parse("bob").unwrap()),
+                ..TaskFilter::default()
+            }),
+            format!(
+                r#""task"."list_id" = $1 AND {members}2) AND "task"."parent_id" IS NULL AND "task"."assignee_id" = $3"#
+            )
+        );
+        assert!(
+            condition(TaskFilter {
+                parent: Some(Some(TaskId::from_uuid(uuid::Uuid::nil()))),
+                ..TaskFilter::default()
+            })
+            .ends_with(r#"AND (NOT "task_list"."archived") WHERE "m"."user_id" = $1) AND "task"."parent_id" = $2"#)
         );
     }
 

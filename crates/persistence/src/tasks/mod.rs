@@ -5,35 +5,38 @@
 
 use async_trait::async_trait;
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    IntoSimpleExpr, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, TransactionTrait, TryInsertResult,
 };
-use todo_application::ports::{IdempotentInsert, PortError, Purged, TaskRepository};
+use todo_application::ports::{IdempotentInsert, Lineage, PortError, Purged, TaskRepository};
 use todo_domain::{
-    Change, DueWindow, Gap, IdempotencyKey, ListCursor, Priority, Sort, SortKey, Tags, Task,
-    TaskFilter, TaskId, TaskQuery, TaskStats, TimeZone, Timestamp, Tombstone, UserId,
+    Change, DueWindow, Gap, IdempotencyKey, ListCursor, ListId, Priority, Role, Sort, SortKey,
+    Tags, Task, TaskFilter, TaskId, TaskQuery, TaskStats, TimeZone, Timestamp, Tombstone, UserId,
     merge_changes,
 };
 
 use crate::db::Db;
 use crate::entities::task::{Column, Entity};
-use crate::entities::{idempotency_key, task_tombstone, task_write};
+use crate::entities::{idempotency_key, list_access_lost, task_tombstone, task_write};
 use crate::error::{corrupt, map_db_err};
+use crate::raw::{Raw, begin_write};
 
+mod access;
 mod filter;
 mod row;
 mod statements;
 
+use access::{Lists, visible};
 use filter::{cursor_value, due_before_now, due_today, search_statement};
 use row::{StatsRow, TaskRow, tags_from_stored, to_row};
 use statements::{
-    Toggle, delete_with_tombstones, find_owned, move_lock_statement, move_statement, owned_at,
-    replace_statement,
+    Toggle, at_version, before_write, cascade, delete_with_tombstones, find_visible,
+    move_lock_statement, move_statement, replace_statement,
 };
 
-/// Tasks in the `task` table; every query is scoped by owner.
+/// Tasks in the `task` table; every read is scoped to the lists of its caller.
 pub struct SeaTaskRepository {
     db: Db,
 }
@@ -56,9 +59,9 @@ impl TaskRepository for SeaTaskRepository {
         Ok(())
     }
 
-    async fn get(&self, owner: &UserId, id: TaskId) -> Result<Option<Task>, PortError> {
+    async fn get(&self, caller: &UserId, id: TaskId) -> Result<Option<(Task, Role)>, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        find_owned(&*db, owner, id).await
+        find_visible(&*db, caller, id).await
     }
 
     async fn search(
@@ -70,7 +73,8 @@ impl TaskRepository for SeaTaskRepository {
     ) -> Result<Vec<Task>, PortError> {
         let select = search_statement(owner, query, limit, after.as_ref())?.into_model::<TaskRow>();
         let db = self.db.conn().await.map_err(map_db_err)?;
-        // The plain list has one plan for every owner: the `(user_id, created_at, id)` index.
+        // The plain list has one plan for every caller: their lists, then the
+        // `(list_id, created_at, id)` index.
         let rows = if db.get_database_backend() == DbBackend::Postgres && !query.is_plain() {
             // The statement is prepared once per connection; after five executions
             // PostgreSQL would plan it once for any owner, as if every owner had the
@@ -93,11 +97,101 @@ impl TaskRepository for SeaTaskRepository {
 
     async fn replace(&self, t: &Task, expected: i64) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let result = replace_statement(t, expected)
+        // Most writes leave the task in its list and complete nothing: one statement,
+        // conditional on that too.
+        let nothing_follows = replace_statement(t, expected).filter(
+            Condition::all()
+                .add(task_write::Column::ListId.eq(t.list.as_uuid()))
+                .add_option(t.completed.then(|| task_write::Column::Completed.eq(true))),
+        );
+        if nothing_follows
             .exec(&*db)
             .await
+            .map_err(map_db_err)?
+            .rows_affected
+            == 1
+        {
+            return Ok(true);
+        }
+        // Else the row as it is (locked on PostgreSQL until the end), to know what
+        // follows from the write: its version only grows, so the write at `expected`
+        // writes over exactly what was read.
+        let txn = begin_write(&db).await?;
+        let Some(before) = before_write(&txn, t.id, expected).await? else {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(false);
+        };
+        let result = replace_statement(t, expected)
+            .exec(&txn)
+            .await
             .map_err(map_db_err)?;
-        Ok(result.rows_affected == 1)
+        if result.rows_affected != 1 {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(false);
+        }
+        cascade(&txn, t, before).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(true)
+    }
+
+    async fn lineage(&self, id: TaskId, limit: u32) -> Result<Lineage, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let backend = db.get_database_backend();
+        let mut raw = Raw::new(backend);
+        let up = format!(
+            "WITH RECURSIVE up(id, parent_id, depth) AS (\
+             SELECT id, parent_id, 0 FROM task WHERE id = {} \
+             UNION ALL SELECT t.id, t.parent_id, up.depth + 1 FROM task t \
+             JOIN up ON t.id = up.parent_id WHERE up.depth < {}) \
+             SELECT id FROM up WHERE depth > 0 ORDER BY depth",
+            raw.p(id.as_uuid()),
+            raw.p(i64::from(limit)),
+        );
+        let ancestors = db
+            .query_all_raw(raw.statement(up))
+            .await
+            .map_err(map_db_err)?
+            .iter()
+            .map(|row| row.try_get("", "id").map(TaskId::from_uuid))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(map_db_err)?;
+        let mut raw = Raw::new(backend);
+        let down = format!(
+            "WITH RECURSIVE down(id, depth) AS (\
+             SELECT id, 0 FROM task WHERE id = {} \
+             UNION ALL SELECT t.id, down.depth + 1 FROM task t \
+             JOIN down ON t.parent_id = down.id WHERE down.depth < {}) \
+             SELECT CAST(COALESCE(MAX(depth), 0) AS BIGINT) AS depth FROM down",
+            raw.p(id.as_uuid()),
+            raw.p(i64::from(limit)),
+        );
+        let depth: i64 = match db
+            .query_one_raw(raw.statement(down))
+            .await
+            .map_err(map_db_err)?
+        {
+            Some(row) => row.try_get("", "depth").map_err(map_db_err)?,
+            None => 0,
+        };
+        Ok(Lineage {
+            ancestors,
+            depth_below: u32::try_from(depth).map_err(|_| corrupt("depth", depth))?,
+        })
+    }
+
+    async fn open_in_list(&self, list: ListId) -> Result<u64, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let n: Option<i64> = Entity::find()
+            .select_only()
+            .expr_as(Func::count(Expr::col(Column::Id)), "n")
+            .filter(Column::ListId.eq(list.as_uuid()))
+            .filter(Column::Completed.eq(false))
+            .into_tuple()
+            .one(&*db)
+            .await
+            .map_err(map_db_err)?;
+        let n = n.unwrap_or(0);
+        u64::try_from(n).map_err(|_| corrupt("count", n))
     }
 
     async fn move_into(&self, t: &Task, expected: i64, gap: &Gap) -> Result<bool, PortError> {
@@ -105,10 +199,10 @@ impl TaskRepository for SeaTaskRepository {
         let write = move_statement(t, expected, gap);
         if db.get_database_backend() == DbBackend::Postgres {
             // Under READ COMMITTED two moves into one gap would each see the other's task
-            // not there yet: the owner's lock makes them take turns, and the write of the
+            // not there yet: the list's lock makes them take turns, and the write of the
             // second sees the first's, committed before the lock was released.
             let txn = db.begin().await.map_err(map_db_err)?;
-            txn.execute_raw(move_lock_statement(&t.owner))
+            txn.execute_raw(move_lock_statement(t.list))
                 .await
                 .map_err(map_db_err)?;
             let result = write.exec(&txn).await.map_err(map_db_err)?;
@@ -123,14 +217,14 @@ impl TaskRepository for SeaTaskRepository {
 
     async fn toggle_completed(
         &self,
-        owner: &UserId,
+        caller: &UserId,
         id: TaskId,
         now: Timestamp,
         expected: Option<i64>,
     ) -> Result<Option<Task>, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let toggle = Toggle {
-            owner,
+            caller,
             id,
             now,
             expected,
@@ -172,59 +266,52 @@ impl TaskRepository for SeaTaskRepository {
 
     async fn delete(
         &self,
-        owner: &UserId,
+        caller: &UserId,
         id: TaskId,
         expected: Option<i64>,
         now: Timestamp,
     ) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let deleted = delete_with_tombstones(&db, owned_at(owner, id, expected), now).await?;
+        let root = at_version(id, expected).add(visible(caller, Lists::Editable));
+        let deleted = delete_with_tombstones(&db, root, now).await?;
         Ok(deleted > 0)
     }
 
-    async fn delete_completed(&self, owner: &UserId, now: Timestamp) -> Result<u64, PortError> {
+    async fn delete_completed(&self, caller: &UserId, now: Timestamp) -> Result<u64, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let completed = Condition::all()
-            .add(Column::UserId.eq(owner.as_str()))
+            .add(visible(caller, Lists::Editable))
             .add(Column::Completed.eq(true));
         delete_with_tombstones(&db, completed, now).await
     }
 
     async fn changes(
         &self,
-        owner: &UserId,
+        caller: &UserId,
         since: Timestamp,
         limit: u32,
         after: Option<ListCursor>,
     ) -> Result<Vec<Change>, PortError> {
-        // The changed tasks are the list `updated_since=since&sort=updated_at`.
+        // The changed tasks are the list `updated_since=since&sort=updated_at`, archived
+        // lists included.
         let changed = TaskQuery {
             filter: TaskFilter {
                 updated_since: Some(since),
+                archived: true,
                 ..TaskFilter::default()
             },
             sort: Sort::SYNC,
             window: DueWindow::at(since, TimeZone::UTC),
         };
-        let tasks = search_statement(owner, &changed, limit, after.as_ref())?;
-        let mut tombstones = task_tombstone::Entity::find()
-            .filter(task_tombstone::Column::UserId.eq(owner.as_str()))
-            .filter(task_tombstone::Column::DeletedAt.gte(since));
-        if let Some(cursor) = &after
-            && let Some(value) = cursor_value(SortKey::UpdatedAt, &cursor.value)?
-        {
-            tombstones = tombstones.filter(
-                Expr::tuple([
-                    task_tombstone::Column::DeletedAt.into_simple_expr(),
-                    task_tombstone::Column::Id.into_simple_expr(),
-                ])
-                .gt(Expr::tuple([
-                    Expr::val(value),
-                    Expr::val(cursor.id.as_uuid()),
-                ])),
-            );
-        }
+        let tasks = search_statement(caller, &changed, limit, after.as_ref())?;
         let db = self.db.conn().await.map_err(map_db_err)?;
+        let tombstones = tombstones_statement(
+            db.get_database_backend(),
+            caller,
+            since,
+            limit,
+            after.as_ref(),
+        )?;
         let tasks = tasks
             .into_model::<TaskRow>()
             .all(&*db)
@@ -233,19 +320,17 @@ impl TaskRepository for SeaTaskRepository {
             .into_iter()
             .map(TaskRow::task)
             .collect::<Result<Vec<_>, _>>()?;
-        let tombstones = tombstones
-            .order_by_asc(task_tombstone::Column::DeletedAt)
-            .order_by_asc(task_tombstone::Column::Id)
-            .limit(u64::from(limit))
-            .all(&*db)
+        let tombstones = db
+            .query_all_raw(tombstones)
             .await
             .map_err(map_db_err)?
-            .into_iter()
+            .iter()
             .map(|row| {
+                let user_id: String = row.try_get("", "user_id").map_err(map_db_err)?;
                 Ok(Tombstone {
-                    id: TaskId::from_uuid(row.id),
-                    owner: UserId::parse(&row.user_id).map_err(|e| corrupt("user id", e))?,
-                    deleted_at: row.deleted_at,
+                    id: TaskId::from_uuid(row.try_get("", "id").map_err(map_db_err)?),
+                    owner: UserId::parse(&user_id).map_err(|e| corrupt("user id", e))?,
+                    deleted_at: row.try_get("", "deleted_at").map_err(map_db_err)?,
                 })
             })
             .collect::<Result<Vec<_>, PortError>>()?;
@@ -253,13 +338,13 @@ impl TaskRepository for SeaTaskRepository {
         Ok(merge_changes(tasks, tombstones, limit))
     }
 
-    async fn tag_lists(&self, owner: &UserId) -> Result<Vec<(Tags, u64)>, PortError> {
+    async fn tag_lists(&self, caller: &UserId) -> Result<Vec<(Tags, u64)>, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let rows: Vec<(String, i64)> = Entity::find()
             .select_only()
             .column(Column::Tags)
             .expr_as(Func::count(Expr::col(Column::Id)), "n")
-            .filter(Column::UserId.eq(owner.as_str()))
+            .filter(visible(caller, Lists::Unarchived))
             .filter(Column::Tags.ne(""))
             .group_by(Column::Tags)
             .into_tuple()
@@ -274,7 +359,7 @@ impl TaskRepository for SeaTaskRepository {
             .collect()
     }
 
-    async fn stats(&self, owner: &UserId, window: &DueWindow) -> Result<TaskStats, PortError> {
+    async fn stats(&self, caller: &UserId, window: &DueWindow) -> Result<TaskStats, PortError> {
         let open = || Column::Completed.eq(false);
         let open_with = |priority: Option<Priority>| {
             Condition::all().add(open()).add(match priority {
@@ -301,7 +386,7 @@ impl TaskRepository for SeaTaskRepository {
         let mut select = Entity::find()
             .select_only()
             .expr_as(Func::count(Expr::col(Column::Id)), "total")
-            .filter(Column::UserId.eq(owner.as_str()));
+            .filter(visible(caller, Lists::Unarchived));
         for (name, condition) in counted {
             let one_if: Expr = Expr::case(condition, Expr::cust("1"))
                 .finally(Expr::cust("0"))
@@ -382,7 +467,9 @@ impl TaskRepository for SeaTaskRepository {
             .await
             .map_err(map_db_err)?
             .ok_or_else(|| corrupt("idempotency key", "conflicted but cannot be read"))?;
-        let task = find_owned(&txn, &t.owner, TaskId::from_uuid(used.task_id)).await?;
+        let task = find_visible(&txn, &t.owner, TaskId::from_uuid(used.task_id))
+            .await?
+            .map(|(task, _)| task);
         txn.commit().await.map_err(map_db_err)?;
         Ok(IdempotentInsert::Existing {
             fingerprint: used.fingerprint,
@@ -401,6 +488,11 @@ impl TaskRepository for SeaTaskRepository {
             .exec(&*db)
             .await
             .map_err(map_db_err)?;
+        list_access_lost::Entity::delete_many()
+            .filter(list_access_lost::Column::LostAt.lt(tombstones_before))
+            .exec(&*db)
+            .await
+            .map_err(map_db_err)?;
         let keys = idempotency_key::Entity::delete_many()
             .filter(idempotency_key::Column::CreatedAt.lt(keys_before))
             .exec(&*db)
@@ -411,4 +503,63 @@ impl TaskRepository for SeaTaskRepository {
             keys: keys.rows_affected,
         })
     }
+}
+
+/// The tombstones of `caller`'s sync feed, in `(deleted_at, id)` order: those of tasks
+/// deleted from their lists (or, deleted before lists existed, their own), and for each
+/// list they lost access to (and are not a member of again), one at the last such
+/// instant for every task it holds or held.
+fn tombstones_statement(
+    backend: sea_orm::DbBackend,
+    caller: &UserId,
+    since: Timestamp,
+    limit: u32,
+    after: Option<&ListCursor>,
+) -> Result<sea_orm::Statement, PortError> {
+    let mut raw = Raw::new(backend);
+    let lost = |raw: &mut Raw| {
+        format!(
+            "(SELECT a.list_id, MAX(a.lost_at) AS lost_at FROM list_access_lost a \
+             WHERE a.user_id = {} AND a.list_id NOT IN \
+             (SELECT list_id FROM list_member WHERE user_id = {}) GROUP BY a.list_id)",
+            raw.p(caller.as_str()),
+            raw.p(caller.as_str()),
+        )
+    };
+    let deleted = format!(
+        "SELECT t.id, t.user_id, t.deleted_at FROM task_tombstone t \
+         WHERE t.list_id IN (SELECT list_id FROM list_member WHERE user_id = {}) \
+         OR (t.list_id IS NULL AND t.user_id = {})",
+        raw.p(caller.as_str()),
+        raw.p(caller.as_str()),
+    );
+    let held = format!(
+        "SELECT k.id, k.user_id, g.lost_at AS deleted_at FROM {} g JOIN task k ON k.list_id = g.list_id",
+        lost(&mut raw)
+    );
+    let gone = format!(
+        "SELECT t.id, t.user_id, g.lost_at AS deleted_at FROM {} g \
+         JOIN task_tombstone t ON t.list_id = g.list_id",
+        lost(&mut raw)
+    );
+    let mut sql = format!(
+        "SELECT x.id, x.user_id, x.deleted_at FROM ({deleted} UNION ALL {held} UNION ALL {gone}) x \
+         WHERE x.deleted_at >= {}",
+        raw.p(since)
+    );
+    if let Some(cursor) = after
+        && let Some(value) = cursor_value(SortKey::UpdatedAt, &cursor.value)?
+    {
+        let v1 = raw.p(value.clone());
+        let v2 = raw.p(value);
+        let id = raw.p(cursor.id.as_uuid());
+        sql.push_str(&format!(
+            " AND (x.deleted_at > {v1} OR (x.deleted_at = {v2} AND x.id > {id}))"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY x.deleted_at, x.id LIMIT {}",
+        raw.p(i64::from(limit))
+    ));
+    Ok(raw.statement(sql))
 }

@@ -4,8 +4,8 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{DbErr, FromQueryResult, IdenStatic, QueryResult};
 use todo_application::ports::PortError;
 use todo_domain::{
-    Due, Position, Priority, Recurrence, Tag, Tags, Task, TaskDescription, TaskId, TaskTitle,
-    TimeZone, UserId, search_keys,
+    Due, ListId, Position, Priority, Recurrence, Tag, Tags, Task, TaskDescription, TaskId,
+    TaskTitle, TimeZone, UserId, search_keys,
 };
 
 use crate::entities::task::{self, Column};
@@ -46,7 +46,11 @@ pub(super) fn tags_from_stored(stored: &str) -> Result<Tags, PortError> {
 /// `Option<T>` field SeaORM decodes a `T` and turns the error a NULL gives into `None`,
 /// after formatting its message — 13% of the instructions of a 50-task page, where most
 /// optional fields are NULL (docs/performance.md). Other backends read as SeaORM does.
-pub(super) struct TaskRow(task::Model);
+/// With the task's subtask count, read as the column [`SUBTASKS`] after the entity's.
+pub(super) struct TaskRow(task::Model, i64);
+
+/// The name of the subtask count every read of a task selects after the entity's columns.
+pub(super) const SUBTASKS: &str = "subtasks";
 
 impl FromQueryResult for TaskRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
@@ -73,42 +77,75 @@ impl FromQueryResult for TaskRow {
         }
 
         let Some(row) = res.try_as_pg_row().filter(|_| pre.is_empty()) else {
-            return task::Model::from_query_result(res, pre).map(Self);
+            let subtasks = res.try_get(pre, SUBTASKS)?;
+            return task::Model::from_query_result(res, pre).map(|m| Self(m, subtasks));
         };
-        Ok(Self(task::Model {
-            id: col(row, Column::Id)?,
-            user_id: col(row, Column::UserId)?,
-            title: col(row, Column::Title)?,
-            description: col(row, Column::Description)?,
-            completed: col(row, Column::Completed)?,
-            created_at: col(row, Column::CreatedAt)?,
-            updated_at: col(row, Column::UpdatedAt)?,
-            priority: col(row, Column::Priority)?,
-            tags: col(row, Column::Tags)?,
-            due_at: col(row, Column::DueAt)?,
-            due_all_day: col(row, Column::DueAllDay)?,
-            remind_at: col(row, Column::RemindAt)?,
-            completed_at: col(row, Column::CompletedAt)?,
-            recurrence: col(row, Column::Recurrence)?,
-            time_zone: col(row, Column::TimeZone)?,
-            occurrences_done: col(row, Column::OccurrencesDone)?,
-            version: col(row, Column::Version)?,
-            position: col(row, Column::Position)?,
-            series_time: col(row, Column::SeriesTime)?,
-        }))
+        let subtasks = {
+            use sea_orm::Iterable;
+            let index = Column::iter().count();
+            let at_index = row
+                .columns()
+                .get(index)
+                .is_some_and(|c| sqlx::Column::name(c) == SUBTASKS);
+            if at_index {
+                row.try_get(index)
+            } else {
+                row.try_get(SUBTASKS)
+            }
+            .map_err(|e| DbErr::Type(format!("task.{SUBTASKS}: {e}")))?
+        };
+        Ok(Self(
+            task::Model {
+                id: col(row, Column::Id)?,
+                user_id: col(row, Column::UserId)?,
+                title: col(row, Column::Title)?,
+                description: col(row, Column::Description)?,
+                completed: col(row, Column::Completed)?,
+                created_at: col(row, Column::CreatedAt)?,
+                updated_at: col(row, Column::UpdatedAt)?,
+                priority: col(row, Column::Priority)?,
+                tags: col(row, Column::Tags)?,
+                due_at: col(row, Column::DueAt)?,
+                due_all_day: col(row, Column::DueAllDay)?,
+                remind_at: col(row, Column::RemindAt)?,
+                completed_at: col(row, Column::CompletedAt)?,
+                recurrence: col(row, Column::Recurrence)?,
+                time_zone: col(row, Column::TimeZone)?,
+                occurrences_done: col(row, Column::OccurrencesDone)?,
+                version: col(row, Column::Version)?,
+                position: col(row, Column::Position)?,
+                series_time: col(row, Column::SeriesTime)?,
+                list_id: col(row, Column::ListId)?,
+                parent_id: col(row, Column::ParentId)?,
+                assignee_id: col(row, Column::AssigneeId)?,
+            },
+            subtasks,
+        ))
     }
 }
 
 impl TaskRow {
     pub(super) fn task(self) -> Result<Task, PortError> {
-        to_domain(self.0)
+        to_domain(self.0, self.1)
     }
 }
 
-fn to_domain(m: task::Model) -> Result<Task, PortError> {
+fn to_domain(m: task::Model, subtasks: i64) -> Result<Task, PortError> {
     Ok(Task {
         id: TaskId::from_uuid(m.id),
         owner: UserId::parse(&m.user_id).map_err(|e| corrupt("user id", e))?,
+        list: ListId::from_uuid(
+            m.list_id
+                .ok_or_else(|| corrupt("list id", "a task in no list"))?,
+        ),
+        parent: m.parent_id.map(TaskId::from_uuid),
+        assignee: m
+            .assignee_id
+            .as_deref()
+            .map(UserId::parse)
+            .transpose()
+            .map_err(|e| corrupt("assignee id", e))?,
+        subtasks: u32::try_from(subtasks).map_err(|_| corrupt("subtask count", subtasks))?,
         title: TaskTitle::parse(&m.title).map_err(|e| corrupt("title", e))?,
         description: match m.description {
             Some(d) => TaskDescription::parse(&d).map_err(|e| corrupt("description", e))?,
@@ -202,6 +239,9 @@ pub(super) fn to_row(t: &Task) -> task_write::ActiveModel {
         version: Set(t.version),
         position: Set(t.position.as_str().to_owned()),
         series_time: Set(t.series_time.map(series_time_to_stored)),
+        list_id: Set(Some(t.list.as_uuid())),
+        parent_id: Set(t.parent.map(|p| p.as_uuid())),
+        assignee_id: Set(t.assignee.as_ref().map(|a| a.as_str().to_owned())),
         title_key: Set(search_keys::title_key(t.title.as_str())),
         search_key: Set(search_keys::search_key(
             t.title.as_str(),
@@ -238,6 +278,7 @@ mod tests {
         let mut t = Task::new(
             TaskId::from_uuid(uuid::Uuid::nil()),
             UserId::parse("alice").unwrap(),
+            ListId::from_uuid(uuid::Uuid::nil()),
             TaskTitle::parse("ÄPFEL & Birnen").unwrap(),
             TaskDescription::parse("Für den KUCHEN\nzwei Kilo").unwrap(),
             chrono::DateTime::UNIX_EPOCH,

@@ -1,60 +1,96 @@
-//! The statements of one task's reads and writes, and of deleting tasks with their tombstones.
+//! The statements of one task's reads and writes, and of deleting tasks with their
+//! subtasks and tombstones.
 
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, OnConflict, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable,
-    QueryFilter, QuerySelect, QueryTrait, Statement, TransactionTrait, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    Iterable, QueryFilter, QueryResult, QuerySelect, QueryTrait, Statement, Value,
 };
 use todo_application::ports::PortError;
-use todo_domain::{Gap, Task, TaskId, Timestamp, UserId};
+use todo_domain::{Gap, ListId, Role, Task, TaskId, Timestamp, UserId};
 
-use super::row::{TaskRow, to_row};
+use super::access::{Lists, no_open_subtask, visible};
+use super::filter::tasks;
+use super::row::{SUBTASKS, TaskRow, to_row};
 use crate::entities::task::{Column, Entity};
-use crate::entities::{task_tombstone, task_write};
-use crate::error::map_db_err;
+use crate::entities::{list_member, task_tombstone, task_write};
+use crate::error::{corrupt, map_db_err};
+use crate::raw::{Raw, begin_write};
 use crate::sql_cache::SqlCache;
 
-/// `owner`'s task `id`, if there is one.
-pub(super) async fn find_owned(
+/// A task read with the reader's role in its list.
+struct GetRow(TaskRow, String);
+
+/// The name the reader's role is selected as.
+const ROLE: &str = "role";
+
+impl FromQueryResult for GetRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self(
+            TaskRow::from_query_result(res, pre)?,
+            res.try_get(pre, ROLE)?,
+        ))
+    }
+}
+
+/// Task `id` with `caller`'s role in its list, if there is one and they are a member.
+pub(super) async fn find_visible(
     conn: &impl ConnectionTrait,
-    owner: &UserId,
+    caller: &UserId,
     id: TaskId,
-) -> Result<Option<Task>, PortError> {
-    TaskRow::find_by_statement(find_owned_statement(conn.get_database_backend(), owner, id))
-        .one(conn)
-        .await
-        .map_err(map_db_err)?
-        .map(TaskRow::task)
-        .transpose()
+) -> Result<Option<(Task, Role)>, PortError> {
+    let Some(GetRow(row, role)) = GetRow::find_by_statement(find_visible_statement(
+        conn.get_database_backend(),
+        caller,
+        id,
+    ))
+    .one(conn)
+    .await
+    .map_err(map_db_err)?
+    else {
+        return Ok(None);
+    };
+    let role = Role::from_stored(&role).ok_or_else(|| corrupt("role", role))?;
+    Ok(Some((row.task()?, role)))
 }
 
-/// The query of [`find_owned`], as SeaORM writes it.
-fn find_owned_query(owner: &UserId, id: TaskId) -> sea_orm::Select<Entity> {
-    Entity::find().filter(owned(owner, id)).limit(1)
+/// The query of [`find_visible`], as SeaORM writes it: the task joined with the
+/// caller's membership of its list.
+fn find_visible_query(caller: &UserId, id: TaskId) -> sea_orm::Select<Entity> {
+    let m = Alias::new("m");
+    let mut select = tasks()
+        .expr_as(Expr::col((m.clone(), list_member::Column::Role)), ROLE)
+        .filter(Column::Id.eq(id.as_uuid()))
+        .limit(1);
+    QuerySelect::query(&mut select).join_as(
+        JoinType::InnerJoin,
+        list_member::Entity,
+        m.clone(),
+        Expr::col((m.clone(), list_member::Column::ListId))
+            .equals((Entity, Column::ListId))
+            .and(Expr::col((m, list_member::Column::UserId)).eq(caller.as_str())),
+    );
+    select
 }
 
-/// [`find_owned_query`]'s statement, its SQL written once per backend.
-fn find_owned_statement(backend: DbBackend, owner: &UserId, id: TaskId) -> Statement {
+/// [`find_visible_query`]'s statement, its SQL written once per backend.
+fn find_visible_statement(backend: DbBackend, caller: &UserId, id: TaskId) -> Statement {
     static SQL: SqlCache = SqlCache::new();
-    let values = vec![id.as_uuid().into(), owner.as_str().into(), 1_u64.into()];
+    let values = vec![caller.as_str().into(), id.as_uuid().into(), 1_u64.into()];
     SQL.statement(backend, values, || {
-        find_owned_query(owner, id).build(backend)
+        find_visible_query(caller, id).build(backend)
     })
 }
 
-fn owned(owner: &UserId, id: TaskId) -> Condition {
+/// Task `id`, and only at version `expected` when given.
+pub(super) fn at_version(id: TaskId, expected: Option<i64>) -> Condition {
     Condition::all()
         .add(Column::Id.eq(id.as_uuid()))
-        .add(Column::UserId.eq(owner.as_str()))
+        .add_option(expected.map(|v| Column::Version.eq(v)))
 }
 
-/// `owned`, and only at version `expected` when given.
-pub(super) fn owned_at(owner: &UserId, id: TaskId, expected: Option<i64>) -> Condition {
-    owned(owner, id).add_option(expected.map(|v| Column::Version.eq(v)))
-}
-
-/// The conditional write of every mutable column of `t` (not its id, owner or creation
+/// The conditional write of every mutable column of `t` (not its id, creator or creation
 /// time) if its stored version is `expected`.
 pub(super) fn replace_statement(
     t: &Task,
@@ -68,20 +104,96 @@ pub(super) fn replace_statement(
     };
     task_write::Entity::update_many()
         .set(row)
-        .filter(owned_at(&t.owner, t.id, Some(expected)))
+        .filter(at_version(t.id, Some(expected)))
 }
 
-/// No task of `owner` but `moving` has a position strictly inside `gap`. Rows written by
-/// a version that had no positions (`''`, read as their creation-time position) do not
-/// count: until the start-up backfill gives them one, they would fill every gap that
-/// reaches the top of the list.
-fn gap_is_empty(owner: &UserId, moving: TaskId, gap: &Gap) -> SimpleExpr {
+/// The ids of the tasks below `root` at every depth, as the recursive table `sub(id)`
+/// (`UNION`, not `UNION ALL`: it ends even on a cycle an old bug may have stored).
+fn subtree_of(raw: &mut Raw, root: TaskId) -> String {
+    format!(
+        "WITH RECURSIVE sub(id) AS (SELECT id FROM task WHERE parent_id = {} \
+         UNION SELECT c.id FROM task c JOIN sub ON c.parent_id = sub.id) ",
+        raw.p(root.as_uuid())
+    )
+}
+
+/// What follows from writing `t` over `before` (its list and whether it was completed):
+/// its subtasks at every depth follow it into its list, and are completed with it.
+pub(super) async fn cascade(
+    conn: &impl ConnectionTrait,
+    t: &Task,
+    before: (Option<uuid::Uuid>, bool),
+) -> Result<(), PortError> {
+    let backend = conn.get_database_backend();
+    let (list, completed) = before;
+    if list != Some(t.list.as_uuid()) {
+        let mut raw = Raw::new(backend);
+        let sql = format!(
+            "{}UPDATE task SET list_id = {}, updated_at = {}, version = version + 1 \
+             WHERE id IN (SELECT id FROM sub)",
+            subtree_of(&mut raw, t.id),
+            raw.p(t.list.as_uuid()),
+            raw.p(t.updated_at),
+        );
+        conn.execute_raw(raw.statement(sql))
+            .await
+            .map_err(map_db_err)?;
+    }
+    if t.completed && !completed {
+        let mut raw = Raw::new(backend);
+        let sql = format!(
+            "{}UPDATE task SET completed = {}, completed_at = {}, updated_at = {}, \
+             version = version + 1 WHERE id IN (SELECT id FROM sub) AND NOT completed",
+            subtree_of(&mut raw, t.id),
+            raw.p(true),
+            raw.p(t.updated_at),
+            raw.p(t.updated_at),
+        );
+        conn.execute_raw(raw.statement(sql))
+            .await
+            .map_err(map_db_err)?;
+    }
+    Ok(())
+}
+
+/// The list and completion of task `id` at version `expected`, if it is there.
+pub(super) async fn before_write(
+    conn: &impl ConnectionTrait,
+    id: TaskId,
+    expected: i64,
+) -> Result<Option<(Option<uuid::Uuid>, bool)>, PortError> {
+    let backend = conn.get_database_backend();
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "SELECT list_id, completed FROM task WHERE id = {} AND version = {}{}",
+        raw.p(id.as_uuid()),
+        raw.p(expected),
+        crate::raw::for_update(backend),
+    );
+    let Some(row) = conn
+        .query_one_raw(raw.statement(sql))
+        .await
+        .map_err(map_db_err)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        row.try_get("", "list_id").map_err(map_db_err)?,
+        row.try_get("", "completed").map_err(map_db_err)?,
+    )))
+}
+
+/// No task of `moving`'s list but `moving` has a position strictly inside `gap`. Rows
+/// written by a version that had no positions (`''`, read as their creation-time
+/// position) do not count: until the start-up backfill gives them one, they would fill
+/// every gap that reaches the top of the list.
+fn gap_is_empty(list: ListId, moving: TaskId, gap: &Gap) -> SimpleExpr {
     let other = Alias::new("other");
     let column = |c: Column| Expr::col((other.clone(), c));
     let inside = Query::select()
         .expr(Expr::cust("1"))
         .from_as(Entity, other.clone())
-        .and_where(column(Column::UserId).eq(owner.as_str()))
+        .and_where(column(Column::ListId).eq(list.as_uuid()))
         .and_where(column(Column::Id).ne(moving.as_uuid()))
         .and_where(column(Column::Position).ne(""))
         .and_where_option(
@@ -98,34 +210,35 @@ fn gap_is_empty(owner: &UserId, moving: TaskId, gap: &Gap) -> SimpleExpr {
     Expr::exists(inside).not()
 }
 
-/// The write of a move: [`replace_statement`], only while no other task of the owner lies
-/// inside `gap`.
+/// The write of a move: [`replace_statement`], only while no other task of its list lies
+/// inside `gap`. Positions order the tasks of one list: a list is what a client shows in
+/// order, whoever created its tasks.
 pub(super) fn move_statement(
     t: &Task,
     expected: i64,
     gap: &Gap,
 ) -> sea_orm::UpdateMany<task_write::Entity> {
-    replace_statement(t, expected).filter(gap_is_empty(&t.owner, t.id, gap))
+    replace_statement(t, expected).filter(gap_is_empty(t.list, t.id, gap))
 }
 
-/// The first key of the PostgreSQL advisory locks that serialise one owner's moves (the
-/// second is a hash of the owner's id): "move" in ASCII.
+/// The first key of the PostgreSQL advisory locks that serialise the moves within one
+/// list (the second is a hash of the list's id): "move" in ASCII.
 const MOVE_LOCK_SPACE: i32 = 0x6d6f_7665;
 
-/// Takes the lock that serialises `owner`'s moves until the transaction ends
-/// (PostgreSQL; transaction-scoped, so a transaction-mode pooler is fine). Two owners
+/// Takes the lock that serialises the moves within `list` until the transaction ends
+/// (PostgreSQL; transaction-scoped, so a transaction-mode pooler is fine). Two lists
 /// whose ids hash alike merely take turns.
-pub(super) fn move_lock_statement(owner: &UserId) -> Statement {
+pub(super) fn move_lock_statement(list: ListId) -> Statement {
     Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-        [MOVE_LOCK_SPACE.into(), owner.as_str().into()],
+        [MOVE_LOCK_SPACE.into(), list.to_string().into()],
     )
 }
 
-/// A toggle of `owner`'s task `id` at `now`, only at version `expected` when given.
+/// A toggle by `caller` of task `id` at `now`, only at version `expected` when given.
 pub(super) struct Toggle<'a> {
-    pub(super) owner: &'a UserId,
+    pub(super) caller: &'a UserId,
     pub(super) id: TaskId,
     pub(super) now: Timestamp,
     pub(super) expected: Option<i64>,
@@ -133,7 +246,9 @@ pub(super) struct Toggle<'a> {
 
 impl Toggle<'_> {
     /// Flips `completed` (stamping or clearing `completed_at`) unless the task is open and
-    /// recurring. Every right-hand side reads the row as it was before the statement.
+    /// recurring, only in a list where the caller is an editor or the owner and only for a
+    /// task without open subtasks. Every right-hand side reads the row as it was before
+    /// the statement.
     fn update(&self) -> sea_orm::UpdateMany<Entity> {
         Entity::update_many()
             .col_expr(Column::Completed, Expr::col(Column::Completed).not())
@@ -149,22 +264,31 @@ impl Toggle<'_> {
                 Column::Version,
                 Expr::col(Column::Version).add(Expr::Constant(1.into())),
             )
-            .filter(owned_at(self.owner, self.id, self.expected))
+            .filter(at_version(self.id, self.expected))
             // An open recurring task is completed by recording an occurrence instead.
             .filter(
                 Condition::any()
                     .add(Expr::col(Column::Completed))
                     .add(Column::Recurrence.is_null()),
             )
+            .filter(visible(self.caller, Lists::Editable))
+            // Completing it would complete them: that is a replace.
+            .filter(no_open_subtask())
     }
 
-    /// [`Self::update`] returning the row, as `exec_with_returning` writes it: every column
-    /// of the entity, in order.
+    /// [`Self::update`] returning the row, as `exec_with_returning` writes it (every
+    /// column of the entity, in order), and its subtask count.
     fn returning(&self, backend: DbBackend) -> Statement {
         let mut query = self.update().into_query();
         query.returning(
-            Query::returning()
-                .exprs(Column::iter().map(|c| c.select_as(c.into_returning_expr(backend)))),
+            Query::returning().exprs(
+                Column::iter()
+                    .map(|c| c.select_as(c.into_returning_expr(backend)))
+                    .chain([Expr::cust(format!(
+                        r#"{} AS "{SUBTASKS}""#,
+                        super::access::SUBTASK_COUNT
+                    ))]),
+            ),
         );
         backend.build(&query)
     }
@@ -173,12 +297,8 @@ impl Toggle<'_> {
     pub(super) fn statement(&self, backend: DbBackend) -> Statement {
         static ANY_VERSION: SqlCache = SqlCache::new();
         static AT_VERSION: SqlCache = SqlCache::new();
-        let mut values: Vec<Value> = vec![
-            self.now.into(),
-            self.now.into(),
-            self.id.as_uuid().into(),
-            self.owner.as_str().into(),
-        ];
+        let mut values: Vec<Value> =
+            vec![self.now.into(), self.now.into(), self.id.as_uuid().into()];
         let sql = match self.expected {
             Some(version) => {
                 values.push(version.into());
@@ -186,38 +306,46 @@ impl Toggle<'_> {
             }
             None => &ANY_VERSION,
         };
+        values.push(self.caller.as_str().into());
         sql.statement(backend, values, || self.returning(backend))
     }
 }
 
-/// Tombstones written per statement on SQLite (three parameters each).
-const TOMBSTONE_BATCH: usize = 300;
+/// Tombstones written per statement on SQLite (four parameters each).
+const TOMBSTONE_BATCH: usize = 200;
 
-/// Deletes the tasks `condition` selects and records a tombstone for each, deleted at
-/// `now`, atomically: in one statement on PostgreSQL (a data-modifying `WITH`), in a
-/// transaction on SQLite (which has no such statement). How many were deleted.
+/// Deletes the tasks `roots` selects with their subtasks at every depth and records a
+/// tombstone for each (with its list), deleted at `now`, atomically: in one statement on
+/// PostgreSQL (a data-modifying `WITH`), in a transaction on SQLite (which has no such
+/// statement, and whose foreign keys would delete a subtask before the statement reaches
+/// it). How many were deleted.
 pub(super) async fn delete_with_tombstones(
     db: &sea_orm::DatabaseConnection,
-    condition: Condition,
+    roots: Condition,
     now: Timestamp,
 ) -> Result<u64, PortError> {
-    let delete = Query::delete()
-        .from_table(Entity)
-        .cond_where(condition)
-        .returning(Query::returning().columns([Column::Id, Column::UserId]))
-        .to_owned();
     let backend = db.get_database_backend();
-    let mut statement = backend.build(&delete);
+    let roots = backend.build(
+        &Query::select()
+            .column((Entity, Column::Id))
+            .from(Entity)
+            .cond_where(roots)
+            .to_owned(),
+    );
+    let mut values = roots.values.unwrap_or_else(|| sea_orm::Values(Vec::new()));
+    let subtree = format!(
+        "WITH RECURSIVE sub(id) AS ({} UNION SELECT c.id FROM task c JOIN sub ON c.parent_id = sub.id) ",
+        roots.sql
+    );
     if backend == DbBackend::Postgres {
-        let mut values = statement
-            .values
-            .take()
-            .unwrap_or_else(|| sea_orm::Values(Vec::new()));
         values.0.push(Value::from(now));
         let sql = format!(
-            "WITH gone AS ({}) INSERT INTO task_tombstone (id, user_id, deleted_at) \
-             SELECT id, user_id, ${} FROM gone",
-            statement.sql,
+            "{subtree}, gone AS (DELETE FROM task WHERE id IN (SELECT id FROM sub) \
+             RETURNING id, user_id, list_id) \
+             INSERT INTO task_tombstone (id, user_id, deleted_at, list_id) \
+             SELECT id, user_id, ${}, list_id FROM gone \
+             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, \
+             deleted_at = excluded.deleted_at, list_id = excluded.list_id",
             values.0.len()
         );
         let result = db
@@ -226,8 +354,17 @@ pub(super) async fn delete_with_tombstones(
             .map_err(map_db_err)?;
         return Ok(result.rows_affected());
     }
-    let txn = db.begin().await.map_err(map_db_err)?;
-    let gone = txn.query_all_raw(statement).await.map_err(map_db_err)?;
+    let txn = begin_write(db).await?;
+    let gone = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "{subtree}SELECT id, user_id, list_id FROM task WHERE id IN (SELECT id FROM sub)"
+            ),
+            values.clone(),
+        ))
+        .await
+        .map_err(map_db_err)?;
     let tombstones = gone
         .iter()
         .map(|row| {
@@ -235,15 +372,32 @@ pub(super) async fn delete_with_tombstones(
                 id: Set(row.try_get("", "id").map_err(map_db_err)?),
                 user_id: Set(row.try_get("", "user_id").map_err(map_db_err)?),
                 deleted_at: Set(now),
+                list_id: Set(row.try_get("", "list_id").map_err(map_db_err)?),
             })
         })
         .collect::<Result<Vec<_>, PortError>>()?;
     for batch in tombstones.chunks(TOMBSTONE_BATCH) {
         task_tombstone::Entity::insert_many(batch.to_vec())
+            .on_conflict(
+                OnConflict::column(task_tombstone::Column::Id)
+                    .update_columns([
+                        task_tombstone::Column::UserId,
+                        task_tombstone::Column::DeletedAt,
+                        task_tombstone::Column::ListId,
+                    ])
+                    .to_owned(),
+            )
             .exec_without_returning(&txn)
             .await
             .map_err(map_db_err)?;
     }
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!("{subtree}DELETE FROM task WHERE id IN (SELECT id FROM sub)"),
+        values,
+    ))
+    .await
+    .map_err(map_db_err)?;
     txn.commit().await.map_err(map_db_err)?;
     Ok(u64::try_from(gone.len()).unwrap_or(u64::MAX))
 }
@@ -270,16 +424,16 @@ mod tests {
             for (owner, id) in &tasks {
                 let id = TaskId::from_uuid(*id);
                 assert_eq!(
-                    find_owned_statement(backend, owner, id),
-                    find_owned_query(owner, id).build(backend)
+                    find_visible_statement(backend, owner, id),
+                    find_visible_query(owner, id).build(backend)
                 );
             }
         }
         let (owner, id) = &tasks[1];
-        let sql = find_owned_statement(DbBackend::Postgres, owner, TaskId::from_uuid(*id)).sql;
+        let sql = find_visible_statement(DbBackend::Postgres, owner, TaskId::from_uuid(*id)).sql;
         assert!(
             sql.ends_with(
-                r#" FROM "task" WHERE "task"."id" = $1 AND "task"."user_id" = $2 LIMIT $3"#
+                r#" AS "role" FROM "task" INNER JOIN "list_member" AS "m" ON "m"."list_id" = "task"."list_id" AND "m"."user_id" = $1 WHERE "task"."id" = $2 LIMIT $3"#
             ),
             "{sql}"
         );
@@ -297,7 +451,7 @@ mod tests {
             .iter()
             .zip(1_u16..)
             .map(|(owner, n)| Toggle {
-                owner,
+                caller: owner,
                 id: TaskId::from_uuid(uuid::Uuid::from_u128(u128::from(n))),
                 now: chrono::DateTime::from_timestamp(1_764_063_000 + i64::from(n), 123_456_000)
                     .unwrap(),
@@ -315,8 +469,9 @@ mod tests {
             .collect();
         assert!(
             sql.ends_with(&format!(
-                r#" AND "task"."version" = $5 AND ("completed" OR "task"."recurrence" IS NULL) RETURNING {}"#,
-                columns.join(", ")
+                r#" AND "task"."version" = $4 AND ("completed" OR "task"."recurrence" IS NULL) AND "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = $5 AND "m"."role" <> ('viewer')) AND (NOT EXISTS (SELECT 1 FROM "task" AS "c" WHERE "c"."parent_id" = "task"."id" AND NOT "c"."completed")) RETURNING {}, {} AS "subtasks""#,
+                columns.join(", "),
+                super::super::access::SUBTASK_COUNT
             )),
             "{sql}"
         );
@@ -329,6 +484,7 @@ mod tests {
         let mut t = Task::new(
             TaskId::from_uuid(uuid::Uuid::nil()),
             UserId::parse("alice").unwrap(),
+            ListId::from_uuid(uuid::Uuid::nil()),
             TaskTitle::parse("x").unwrap(),
             None,
             chrono::DateTime::UNIX_EPOCH,
@@ -342,7 +498,7 @@ mod tests {
         let sql = move_statement(&t, 3, &inner).build(DbBackend::Postgres).sql;
         assert!(
             sql.ends_with(
-                r#" WHERE "task"."id" = $20 AND "task"."user_id" = $21 AND "task"."version" = $22 AND (NOT EXISTS(SELECT 1 FROM "task" AS "other" WHERE "other"."user_id" = $23 AND "other"."id" <> $24 AND "other"."position" <> $25 AND "other"."position" > $26 AND "other"."position" < $27))"#
+                r#" WHERE "task"."id" = $23 AND "task"."version" = $24 AND (NOT EXISTS(SELECT 1 FROM "task" AS "other" WHERE "other"."list_id" = $25 AND "other"."id" <> $26 AND "other"."position" <> $27 AND "other"."position" > $28 AND "other"."position" < $29))"#
             ),
             "{sql}"
         );
@@ -364,6 +520,7 @@ mod tests {
         let t = Task::new(
             TaskId::from_uuid(uuid::Uuid::nil()),
             UserId::parse("alice").unwrap(),
+            ListId::from_uuid(uuid::Uuid::nil()),
             TaskTitle::parse("x").unwrap(),
             None,
             chrono::DateTime::UNIX_EPOCH,
@@ -372,11 +529,11 @@ mod tests {
             task_write::Entity::insert(to_row(&t))
                 .build(DbBackend::Postgres)
                 .sql,
-            r#"INSERT INTO "task" ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags", "due_at", "due_all_day", "remind_at", "completed_at", "recurrence", "time_zone", "occurrences_done", "version", "position", "series_time", "title_key", "search_key", "tags_key") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"#
+            r#"INSERT INTO "task" ("id", "user_id", "title", "description", "completed", "created_at", "updated_at", "priority", "tags", "due_at", "due_all_day", "remind_at", "completed_at", "recurrence", "time_zone", "occurrences_done", "version", "position", "series_time", "list_id", "parent_id", "assignee_id", "title_key", "search_key", "tags_key") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"#
         );
         assert_eq!(
             Toggle {
-                owner: &t.owner,
+                caller: &t.owner,
                 id: t.id,
                 now: t.created_at,
                 expected: None,
@@ -384,7 +541,7 @@ mod tests {
             .update()
             .build(DbBackend::Postgres)
             .sql,
-            r#"UPDATE "task" SET "completed" = NOT "completed", "completed_at" = (CASE WHEN ("completed") THEN NULL ELSE $1 END), "updated_at" = $2, "version" = "version" + 1 WHERE "task"."id" = $3 AND "task"."user_id" = $4 AND ("completed" OR "task"."recurrence" IS NULL)"#
+            r#"UPDATE "task" SET "completed" = NOT "completed", "completed_at" = (CASE WHEN ("completed") THEN NULL ELSE $1 END), "updated_at" = $2, "version" = "version" + 1 WHERE "task"."id" = $3 AND ("completed" OR "task"."recurrence" IS NULL) AND "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = $4 AND "m"."role" <> ('viewer')) AND (NOT EXISTS (SELECT 1 FROM "task" AS "c" WHERE "c"."parent_id" = "task"."id" AND NOT "c"."completed"))"#
         );
     }
 }

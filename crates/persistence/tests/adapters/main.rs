@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod lists;
 mod lost_connections;
 mod migrations;
 mod search;

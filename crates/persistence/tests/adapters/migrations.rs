@@ -96,6 +96,7 @@ on_both!(
                 .unwrap()
         );
         let tasks = SeaTaskRepository::new(t.db.clone());
+        inbox_in(&t.db, "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr").await;
         tasks
             .insert(&task(
                 "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr",
@@ -476,6 +477,7 @@ async fn a_sqlite_file_pool_shares_its_writes_across_connections() {
         .await
         .unwrap();
     let tasks = std::sync::Arc::new(SeaTaskRepository::new(db.clone()));
+    inbox_in(&db, "alice").await;
     tasks
         .insert(&task("alice", 1, "shared", at(2)))
         .await
@@ -489,7 +491,7 @@ async fn a_sqlite_file_pool_shares_its_writes_across_connections() {
 
     let reads = (0..8).map(|_| {
         let tasks = tasks.clone();
-        tokio::spawn(async move { tasks.get(&uid("alice"), tid(1)).await.unwrap() })
+        tokio::spawn(async move { tasks.read(&uid("alice"), tid(1)).await })
     });
     for read in reads {
         assert_eq!(read.await.unwrap().unwrap().title.as_str(), "shared");
@@ -547,8 +549,10 @@ async fn a_fastapi_task_table_is_adopted_with_every_row() {
     assert!(rows[1].completed);
     assert_eq!(rows[1].description.as_ref().unwrap().as_str(), "notes");
     // New tasks go in beside them.
+    let inbox = inbox_in(db, "u1").await;
+    assert_eq!(rows[0].list, inbox, "the older tasks are in the Inbox");
     tasks
-        .insert(&task("u1", 3, "new", at(1_800_000_000)))
+        .insert(&in_list(task("u1", 3, "new", at(1_800_000_000)), inbox))
         .await
         .unwrap();
     assert_eq!(plain_page(&tasks, &uid("u1"), 10, None).await.len(), 3);
@@ -645,7 +649,7 @@ fn each_serving_thread_gets_its_own_pool() {
                     .unwrap();
                 rt.block_on(async {
                     let tasks = SeaTaskRepository::new(db.clone());
-                    assert_eq!(tasks.get(&uid("alice"), tid(1)).await.unwrap(), None);
+                    assert_eq!(tasks.read(&uid("alice"), tid(1)).await, None);
                     SeaReadiness::new(db).check().await.unwrap();
                 });
                 counted.wait(); // done
@@ -712,7 +716,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first three migrations.
         Migrator::up(&t.db, Some(3)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 4);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 5);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -760,12 +764,14 @@ on_both!(
         assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
 
         let tasks = SeaTaskRepository::new(t.db.clone());
-        let mut done = task("alice", 1, "done before", created);
+        // Both went into the Inbox the migration made for alice.
+        let inbox = inbox_in(&t.db, "alice").await;
+        let mut done = in_list(task("alice", 1, "done before", created), inbox);
         done.description = todo_domain::TaskDescription::parse("notes").unwrap();
         done.updated_at = updated;
         done.completed = true;
         done.completed_at = Some(updated);
-        let mut open = task("alice", 2, "still open", created);
+        let mut open = in_list(task("alice", 2, "still open", created), inbox);
         open.updated_at = updated;
         let rows = plain_page(&tasks, &uid("alice"), 10, None).await;
         assert_eq!(rows, [done.clone(), open.clone()], "{}", t.backend);
@@ -787,15 +793,15 @@ on_both!(
         );
         todo_persistence::migrate(&t.db).await.unwrap();
         assert_eq!(
-            tasks.get(&uid("alice"), tid(1)).await.unwrap(),
+            tasks.read(&uid("alice"), tid(1)).await,
             Some(done.clone()),
             "{}",
             t.backend
         );
 
-        // Down and up again (this migration and the three after it, the last of which
+        // Down and up again (this migration and the four after it, the third of which
         // keeps Better Auth's tables): the columns go and come back, the rows stay.
-        Migrator::down(&t.db, Some(4)).await.unwrap();
+        Migrator::down(&t.db, Some(5)).await.unwrap();
         let columns = if t.backend == "postgres" {
             "SELECT COUNT(*) AS n FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = 'task'"
@@ -812,10 +818,12 @@ on_both!(
         };
         assert_eq!(count_columns().await, 7, "{}", t.backend);
         todo_persistence::migrate(&t.db).await.unwrap();
-        assert_eq!(count_columns().await, 22, "{}", t.backend);
+        assert_eq!(count_columns().await, 25, "{}", t.backend);
+        // Lists went down with the migration: up again, it is in a new Inbox.
+        let inbox = inbox_in(&t.db, "alice").await;
         assert_eq!(
-            tasks.get(&uid("alice"), tid(1)).await.unwrap(),
-            Some(done),
+            tasks.read(&uid("alice"), tid(1)).await,
+            Some(in_list(done, inbox)),
             "{}",
             t.backend
         );
@@ -933,7 +941,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first four migrations.
         Migrator::up(&t.db, Some(4)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 3);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 4);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -994,7 +1002,7 @@ on_both!(
         let tasks = SeaTaskRepository::new(t.db.clone());
         for n in [1_u128, 201, 450] {
             let created = at(1_000 + i64::try_from(n).unwrap());
-            let read = tasks.get(&uid("alice"), tid(n)).await.unwrap().unwrap();
+            let read = tasks.read(&uid("alice"), tid(n)).await.unwrap();
             let stored = count_of(
                 &t,
                 &format!(
@@ -1020,7 +1028,7 @@ on_both!(
             t.backend
         );
         let tasks = SeaTaskRepository::new(t.db.clone());
-        let report = tasks.get(&uid("alice"), tid(300)).await.unwrap().unwrap();
+        let report = tasks.read(&uid("alice"), tid(300)).await.unwrap();
         let rewritten = todo_domain::Task {
             version: 2,
             ..report
@@ -1059,9 +1067,9 @@ on_both!(
         todo_persistence::migrate(&t.db).await.unwrap();
         assert_eq!(task_indexes(&t).await, indexes);
 
-        // Down (with the two after it, the last of which keeps Better Auth's tables): its
-        // indexes and columns go, the rows stay. Up: the keys are back.
-        Migrator::down(&t.db, Some(3)).await.unwrap();
+        // Down (with the three after it, the second of which keeps Better Auth's tables):
+        // its indexes and columns go, the rows stay. Up: the keys are back.
+        Migrator::down(&t.db, Some(4)).await.unwrap();
         let after_down = task_indexes(&t).await;
         assert!(
             after_down.iter().all(|i| !expected.contains(&i.as_str())),
@@ -1077,7 +1085,7 @@ on_both!(
         };
         assert_eq!(count_of(&t, columns).await, 17, "{}", t.backend);
         todo_persistence::migrate(&t.db).await.unwrap();
-        assert_eq!(count_of(&t, columns).await, 22, "{}", t.backend);
+        assert_eq!(count_of(&t, columns).await, 25, "{}", t.backend);
         old_tasks_are_found(&t).await;
     }
 );

@@ -2,23 +2,17 @@
 
 use std::cmp::Ordering;
 
-use todo_application::ports::{TaskRepository, UserRepository};
+use todo_application::ports::TaskRepository;
 use todo_domain::{
     Due, DueWindow, ListCursor, Priority, SearchText, Sort, SortKey, SortValue, Status, Tag, Tags,
     Task, TaskDescription, TaskFilter, TaskId, TaskQuery, TimeZone, Timestamp,
 };
-use todo_persistence::{SeaTaskRepository, SeaUserRepository};
+use todo_persistence::SeaTaskRepository;
 
 use crate::harness::*;
 
 async fn repos(t: &Ctx) -> SeaTaskRepository {
-    let users = SeaUserRepository::new(t.db.clone());
-    for (id, created) in [("alice", 1), ("bob", 2)] {
-        users
-            .create_if_absent(&user(id, None, created))
-            .await
-            .unwrap();
-    }
+    users_with_inboxes(&t.db, &[("alice", 1), ("bob", 2)]).await;
     SeaTaskRepository::new(t.db.clone())
 }
 
@@ -129,6 +123,7 @@ async fn filter_fixture(tasks: &SeaTaskRepository) -> Timestamp {
     for t in all {
         let mut theirs = t.clone();
         theirs.owner = uid("bob");
+        theirs.list = inbox("bob");
         theirs.id = tid(number(t.id) + 100);
         tasks.insert(&t).await.unwrap();
         tasks.insert(&theirs).await.unwrap();
@@ -405,6 +400,10 @@ on_both!(every_filter_alone_and_combined, |t: Ctx| async move {
                 overdue: true,
                 due_today: true,
                 updated_since: Some(at(0)),
+                list: Some(inbox("alice")),
+                parent: Some(None),
+                assignee: None,
+                archived: true,
             },
             vec![2],
         ),
@@ -467,6 +466,7 @@ on_both!(
             tasks.insert(&mine).await.unwrap();
             let mut theirs = mine.clone();
             theirs.owner = uid("bob");
+            theirs.list = inbox("bob");
             theirs.id = tid(n + 100);
             tasks.insert(&theirs).await.unwrap();
         }

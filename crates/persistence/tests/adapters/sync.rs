@@ -2,23 +2,17 @@
 //! idempotent creates, the purge and positions, on both backends.
 
 use sea_orm::ConnectionTrait;
-use todo_application::ports::{IdempotentInsert, Purged, TaskRepository, UserRepository};
+use todo_application::ports::{IdempotentInsert, Purged, TaskRepository};
 use todo_domain::{
     Change, Due, DueWindow, IdempotencyKey, ListCursor, Position, Priority, SortValue, Tags, Task,
     TimeZone, Timestamp,
 };
-use todo_persistence::{SeaTaskRepository, SeaUserRepository};
+use todo_persistence::SeaTaskRepository;
 
 use crate::harness::*;
 
 async fn repos(t: &Ctx) -> SeaTaskRepository {
-    let users = SeaUserRepository::new(t.db.clone());
-    for (id, created) in [("alice", 1), ("bob", 2)] {
-        users
-            .create_if_absent(&user(id, None, created))
-            .await
-            .unwrap();
-    }
+    users_with_inboxes(&t.db, &[("alice", 1), ("bob", 2)]).await;
     SeaTaskRepository::new(t.db.clone())
 }
 
@@ -97,7 +91,7 @@ on_both!(
                 .await
                 .unwrap()
         );
-        assert!(tasks.get(&me, tid(2)).await.unwrap().is_none());
+        assert!(tasks.read(&me, tid(2)).await.is_none());
         assert_eq!(
             scalar(&t, "SELECT COUNT(*) AS n FROM task_tombstone").await,
             3,
@@ -332,7 +326,7 @@ on_both!(
             "{}",
             t.backend
         );
-        assert!(tasks.get(&uid("alice"), tid(2)).await.unwrap().is_some());
+        assert!(tasks.read(&uid("alice"), tid(2)).await.is_some());
         assert_eq!(scalar(&t, "SELECT COUNT(*) AS n FROM task").await, 2);
     }
 );
@@ -430,14 +424,14 @@ on_both!(
         moved.position = Position::parse("0zV").unwrap();
         tasks.insert(&moved).await.unwrap();
         tasks.insert(&changed("alice", 2, 1)).await.unwrap();
-        assert_eq!(tasks.get(&me, tid(1)).await.unwrap().unwrap(), moved);
+        assert_eq!(tasks.read(&me, tid(1)).await.unwrap(), moved);
         // A row an earlier version wrote has no position: it reads as the one it gets
         // at the next start, which fills it in.
         t.db.execute_unprepared("UPDATE task SET position = ''")
             .await
             .unwrap();
         let expected = Position::initial(at(1), tid(1));
-        let read = tasks.get(&me, tid(1)).await.unwrap().unwrap();
+        let read = tasks.read(&me, tid(1)).await.unwrap();
         assert_eq!(read.position, expected, "{}", t.backend);
         todo_migration::fill_derived_columns(&t.db).await.unwrap();
         assert_eq!(
@@ -446,9 +440,6 @@ on_both!(
             "{}",
             t.backend
         );
-        assert_eq!(
-            tasks.get(&me, tid(1)).await.unwrap().unwrap().position,
-            expected
-        );
+        assert_eq!(tasks.read(&me, tid(1)).await.unwrap().position, expected);
     }
 );

@@ -173,7 +173,9 @@ on_both!(
             .await
             .unwrap();
         users.create_if_absent(&user("bob", None, 1)).await.unwrap();
+        inbox_in(&t.db, "alice").await;
         tasks.insert(&task("alice", 1, "a", at(5))).await.unwrap();
+        inbox_in(&t.db, "bob").await;
         tasks.insert(&task("bob", 2, "b", at(5))).await.unwrap();
         t.db.execute_unprepared(
         r#"INSERT INTO session (id, "expiresAt", token, "createdAt", "updatedAt", "userId")
@@ -184,9 +186,9 @@ on_both!(
         assert!(users.delete(&uid("alice")).await.unwrap());
         assert!(!users.delete(&uid("alice")).await.unwrap());
         assert_eq!(users.find(&uid("alice")).await.unwrap(), None);
-        assert_eq!(tasks.get(&uid("alice"), tid(1)).await.unwrap(), None);
+        assert_eq!(tasks.read(&uid("alice"), tid(1)).await, None);
         assert!(
-            tasks.get(&uid("bob"), tid(2)).await.unwrap().is_some(),
+            tasks.read(&uid("bob"), tid(2)).await.is_some(),
             "{}",
             t.backend
         );
@@ -229,6 +231,7 @@ on_both!(
         ] {
             users.create_if_absent(&user(id, role, 1)).await.unwrap();
         }
+        inbox_in(&t.db, "root").await;
         tasks.insert(&task("root", 1, "kept", at(5))).await.unwrap();
 
         // The only admin can neither lose the role nor be deleted; nothing is written.
@@ -251,7 +254,7 @@ on_both!(
             t.backend
         );
         assert_eq!(admin_ids(&users, &admins).await, ["root"]);
-        assert!(tasks.get(&uid("root"), tid(1)).await.unwrap().is_some());
+        assert!(tasks.read(&uid("root"), tid(1)).await.is_some());
         // Keeping an admin role among others is no demotion.
         let more = RoleList::parse("admin,editor").unwrap();
         assert_eq!(
@@ -334,7 +337,7 @@ on_both!(
         );
         // The user went with their tasks.
         assert_eq!(users.find(&uid("root")).await.unwrap(), None);
-        assert_eq!(tasks.get(&uid("root"), tid(1)).await.unwrap(), None);
+        assert_eq!(tasks.read(&uid("root"), tid(1)).await, None);
 
         // Admins are whoever holds a configured admin role: under "owner" there is none,
         // and plain users still change freely.
