@@ -265,7 +265,10 @@ fn columns() -> [(Task, ColumnDef, &'static str); 3] {
 
 /// `ALTER TABLE task ADD COLUMN …` for `column`, with `reference` after its type.
 fn add_task_column(backend: DbBackend, column: ColumnDef, reference: &str) -> String {
-    let alter = Table::alter().table(Task::Table).add_column(column).to_owned();
+    let alter = Table::alter()
+        .table(Task::Table)
+        .add_column(column)
+        .to_owned();
     let sql = match backend {
         DbBackend::Postgres => alter.to_string(PostgresQueryBuilder),
         _ => alter.to_string(SqliteQueryBuilder),

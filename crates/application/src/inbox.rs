@@ -30,10 +30,7 @@ impl Inboxes {
             lists,
             clock,
             ids,
-            cache: Arc::new(TtlCache::new(
-                std::time::Duration::from_secs(3600),
-                100_000,
-            )),
+            cache: Arc::new(TtlCache::new(std::time::Duration::from_secs(3600), 100_000)),
         }
     }
 

@@ -142,7 +142,12 @@ impl ListService {
 
     /// A new list of `owner`'s, created now.
     fn new_list(&self, owner: &UserId, new: NewList) -> TaskList {
-        let mut list = TaskList::new(self.ids.new_list_id(), owner.clone(), new.name, self.clock.now());
+        let mut list = TaskList::new(
+            self.ids.new_list_id(),
+            owner.clone(),
+            new.name,
+            self.clock.now(),
+        );
         list.colour = new.colour;
         if let Some(position) = new.position {
             list.position = position;
@@ -311,8 +316,7 @@ impl ListService {
             return Ok(ListView { list: next, ..view });
         }
         Err(ApplicationError::Conflict(
-            "the list was changed by another request meanwhile; read it again and retry"
-                .to_owned(),
+            "the list was changed by another request meanwhile; read it again and retry".to_owned(),
         ))
     }
 
@@ -379,7 +383,9 @@ impl ListService {
         if_match: Option<i64>,
     ) -> Result<(), ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
-        let view = self.current(owner, id, ListAction::Delete, if_match).await?;
+        let view = self
+            .current(owner, id, ListAction::Delete, if_match)
+            .await?;
         if self
             .lists
             .delete(id, Some(view.list.version), self.clock.now())
@@ -388,8 +394,7 @@ impl ListService {
             return Ok(());
         }
         Err(ApplicationError::Conflict(
-            "the list was changed by another request meanwhile; read it again and retry"
-                .to_owned(),
+            "the list was changed by another request meanwhile; read it again and retry".to_owned(),
         ))
     }
 
@@ -461,8 +466,7 @@ impl ListService {
         {
             AddMember::Added => self.member(id, &user.id).await,
             AddMember::AlreadyMember => Err(ApplicationError::Conflict(
-                "that user is a member of this list already: change their role instead"
-                    .to_owned(),
+                "that user is a member of this list already: change their role instead".to_owned(),
             )),
             AddMember::Full => Err(todo_domain::DomainError::LimitReached {
                 what: "members per list",
@@ -516,7 +520,11 @@ impl ListService {
             self.member(id, member).await?.role
         };
         access::authorize_removal(Some(view.role), removing_self, target)?;
-        if self.lists.remove_member(id, member, self.clock.now()).await? {
+        if self
+            .lists
+            .remove_member(id, member, self.clock.now())
+            .await?
+        {
             return Ok(());
         }
         Err(ApplicationError::NotFound("member"))
@@ -535,11 +543,7 @@ impl ListService {
         self.visible(owner, id, ListAction::Transfer).await?;
         let target = self.lists.role(to, id).await?;
         access::ensure_transfer_target(target)?;
-        if !self
-            .lists
-            .transfer(id, owner, to, self.clock.now())
-            .await?
-        {
+        if !self.lists.transfer(id, owner, to, self.clock.now()).await? {
             return Err(ApplicationError::Conflict(
                 "the list's members changed meanwhile; read them again and retry".to_owned(),
             ));

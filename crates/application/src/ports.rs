@@ -267,7 +267,10 @@ pub enum IdempotentListInsert {
     Full,
     /// The key was used before with a body whose fingerprint is `fingerprint`, for the
     /// list `id` (or for a task, whose id names no list). Nothing was written.
-    Existing { fingerprint: String, id: uuid::Uuid },
+    Existing {
+        fingerprint: String,
+        id: uuid::Uuid,
+    },
 }
 
 /// What [`TaskRepository::purge`] forgot: how many tombstones and idempotency keys.

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::TimeZone;
 use todo_domain::{
-    AdminRoles, Due, Principal, Recurrence, RoleList, Task, TaskId, TaskTitle, Timestamp, User,
-    UserId,
+    AdminRoles, Due, ListId, Principal, Recurrence, RoleList, Task, TaskId, TaskTitle, Timestamp,
+    User, UserId,
 };
 
 use crate::ports::{MockClock, MockIdGenerator};
@@ -48,10 +48,24 @@ pub fn admin(id: &str) -> Principal {
     )
 }
 
+pub fn lid(n: u128) -> ListId {
+    ListId::from_uuid(uuid::Uuid::from_u128(n))
+}
+
+/// The id tests give `owner`'s Inbox: derived from the name, so that each user's differs.
+pub fn inbox_of(owner: &UserId) -> ListId {
+    let n = owner.as_str().bytes().fold(0xB0C5_u128, |n, b| {
+        n.wrapping_mul(257).wrapping_add(u128::from(b))
+    });
+    lid(n)
+}
+
+/// A task of `owner`'s, in their Inbox.
 pub fn task(owner: &str, n: u128, title: &str) -> Task {
     Task::new(
         tid(n),
         uid(owner),
+        inbox_of(&uid(owner)),
         TaskTitle::parse(title).unwrap(),
         None,
         at(10),
@@ -92,6 +106,7 @@ pub fn fixed_clock(secs: i64) -> Arc<MockClock> {
 pub fn fixed_ids(n: u128) -> Arc<MockIdGenerator> {
     let mut ids = MockIdGenerator::new();
     ids.expect_new_task_id().returning(move || tid(n));
+    ids.expect_new_list_id().returning(move || lid(n));
     Arc::new(ids)
 }
 

@@ -93,8 +93,10 @@ impl Colour {
     /// # Errors
     /// `DomainError::Invalid` for field `colour` unless `raw` is `#rrggbb`.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let bytes = raw.as_bytes();
-        if bytes.len() == 7 && bytes[0] == b'#' && bytes[1..].iter().all(u8::is_ascii_hexdigit) {
+        if let Some(digits) = raw.strip_prefix('#')
+            && digits.len() == 6
+            && digits.bytes().all(|b| b.is_ascii_hexdigit())
+        {
             return Ok(Self(raw.to_ascii_lowercase()));
         }
         Err(DomainError::invalid(
@@ -263,7 +265,6 @@ impl ListChanges {
             && self.archived.is_none()
             && self.position.is_none()
     }
-
 }
 
 /// A list as one user sees it: with its member count (the owner included) and the
@@ -297,7 +298,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(ListName::parse("  Groceries ").unwrap().as_str(), "Groceries");
+        assert_eq!(
+            ListName::parse("  Groceries ").unwrap().as_str(),
+            "Groceries"
+        );
         assert!(ListName::parse(&"é".repeat(100)).is_ok());
         assert_eq!(
             ListName::parse(&"é".repeat(101)).unwrap_err().to_string(),
@@ -346,7 +350,12 @@ mod tests {
     fn later_lists_go_after_earlier_ones() {
         let owner = UserId::parse("u").unwrap();
         let name = ListName::parse("a").unwrap();
-        let first = TaskList::new(ListId::from_uuid(uuid::Uuid::max()), owner.clone(), name.clone(), at(1));
+        let first = TaskList::new(
+            ListId::from_uuid(uuid::Uuid::max()),
+            owner.clone(),
+            name.clone(),
+            at(1),
+        );
         let second = TaskList::new(ListId::from_uuid(uuid::Uuid::nil()), owner, name, at(2));
         assert!(first.position < second.position);
     }

@@ -35,9 +35,7 @@ pub fn ensure_nesting(
     if level.saturating_add(depth_below) > max_depth {
         return Err(DomainError::invalid(
             "parent_id",
-            InvalidReason::Detail(format!(
-                "would nest tasks deeper than {max_depth} levels"
-            )),
+            InvalidReason::Detail(format!("would nest tasks deeper than {max_depth} levels")),
         ));
     }
     Ok(())

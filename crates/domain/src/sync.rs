@@ -81,6 +81,7 @@ mod tests {
         let mut t = Task::new(
             TaskId::from_uuid(uuid::Uuid::from_u128(n)),
             UserId::parse("alice").unwrap(),
+            crate::list::ListId::from_uuid(uuid::Uuid::nil()),
             TaskTitle::parse("t").unwrap(),
             None,
             at(0),

@@ -404,6 +404,7 @@ mod tests {
         Task::new(
             TaskId::from_uuid(uuid::Uuid::nil()),
             UserId::parse("alice").unwrap(),
+            ListId::from_uuid(uuid::Uuid::nil()),
             TaskTitle::parse("buy milk").unwrap(),
             None,
             at(1),

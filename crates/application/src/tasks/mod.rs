@@ -141,21 +141,10 @@ impl TaskService {
     /// created now.
     async fn new_task(&self, owner: &UserId, new: NewTask) -> Result<Task, ApplicationError> {
         let id = self.ids.new_task_id();
-        let list = match (new.parent, new.list) {
-            (None, None) => self.inboxes.of(owner).await?,
-            (None, Some(list)) => self.editable_list(owner, list).await?,
-            (Some(parent), list) => self.nest(owner, id, parent, list, 0).await?,
-        };
-        if let Some(assignee) = &new.assignee {
-            self.ensure_member(assignee, list).await?;
-        }
-        if !new.completed {
-            self.ensure_room(list).await?;
-        }
         let now = self.clock.now();
-        let mut task = Task::new(id, owner.clone(), list, new.title, new.description, now);
-        task.parent = new.parent;
-        task.assignee = new.assignee;
+        // Its own rules first: a task that breaks them costs no read.
+        let unplaced = ListId::from_uuid(uuid::Uuid::nil());
+        let mut task = Task::new(id, owner.clone(), unplaced, new.title, new.description, now);
         task.priority = new.priority;
         task.tags = new.tags;
         task.due = new.due;
@@ -166,6 +155,19 @@ impl TaskService {
             task.position = position;
         }
         task.check()?;
+        task.list = match (new.parent, new.list) {
+            (None, None) => self.inboxes.of(owner).await?,
+            (None, Some(list)) => self.editable_list(owner, list).await?,
+            (Some(parent), list) => self.nest(owner, id, parent, list, 0).await?,
+        };
+        if let Some(assignee) = &new.assignee {
+            self.ensure_member(assignee, task.list).await?;
+        }
+        if !new.completed {
+            self.ensure_room(task.list).await?;
+        }
+        task.parent = new.parent;
+        task.assignee = new.assignee;
         task.set_completed(new.completed, now);
         Ok(task)
     }
@@ -258,7 +260,9 @@ impl TaskService {
         edit: impl Fn(&Task, Timestamp, TaskId) -> Result<Edited, DomainError>,
     ) -> Result<Task, ApplicationError> {
         for _ in 0..WRITE_ATTEMPTS {
-            let task = self.current(owner, id, ListAction::EditTasks, if_match).await?;
+            let task = self
+                .current(owner, id, ListAction::EditTasks, if_match)
+                .await?;
             // One instant per write, so that `completed_at` equals `updated_at`.
             let edited = edit(&task, self.clock.now(), self.ids.new_task_id())?;
             if let Some(written) = self.write(edited, task.version).await? {
@@ -291,7 +295,10 @@ impl TaskService {
         id: TaskId,
         if_match: Option<i64>,
     ) -> ApplicationError {
-        match self.current(owner, id, ListAction::EditTasks, if_match).await {
+        match self
+            .current(owner, id, ListAction::EditTasks, if_match)
+            .await
+        {
             Err(err) => err,
             Ok(_) => ApplicationError::Conflict(
                 "the task is being changed by other requests; retry".to_owned(),

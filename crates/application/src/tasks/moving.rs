@@ -64,12 +64,17 @@ impl TaskService {
             }
         }
         // Gone, or (with `if_match`) changed; else its place kept being taken.
-        Err(match self.current(owner, id, ListAction::EditTasks, if_match).await {
-            Err(err) => err,
-            Ok(_) => ApplicationError::Conflict(
-                "other moves kept changing the tasks around that place; retry".to_owned(),
-            ),
-        })
+        Err(
+            match self
+                .current(owner, id, ListAction::EditTasks, if_match)
+                .await
+            {
+                Err(err) => err,
+                Ok(_) => ApplicationError::Conflict(
+                    "other moves kept changing the tasks around that place; retry".to_owned(),
+                ),
+            },
+        )
     }
 
     /// The gap `to` names for `task` in its list, between its new neighbours' positions

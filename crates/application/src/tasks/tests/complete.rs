@@ -1,7 +1,5 @@
 //! Tests of completing, reopening and toggling a task, recurring ones included.
 
-use std::sync::Arc;
-
 use mockall::Sequence;
 use mockall::predicate::eq;
 use todo_domain::Recurrence;
@@ -16,7 +14,7 @@ async fn completion_is_set_when_given_and_toggled_when_not() {
     tasks
         .expect_get()
         .times(1)
-        .returning(|_, _| Ok(Some(task("alice", 1, "x"))));
+        .returning(|_, _| Ok(Some((task("alice", 1, "x"), Role::Owner))));
     tasks
         .expect_replace()
         .withf(|t, expected| {
@@ -56,7 +54,7 @@ async fn reopening_clears_completed_at() {
     tasks.expect_get().times(1).returning(|_, _| {
         let mut done = versioned(task("alice", 1, "x"), 2);
         done.set_completed(true, at(20));
-        Ok(Some(done))
+        Ok(Some((done, Role::Owner)))
     });
     tasks
         .expect_replace()
@@ -114,7 +112,7 @@ async fn toggling_with_a_stale_if_match_reports_the_current_version() {
     tasks
         .expect_get()
         .times(1)
-        .returning(|_, _| Ok(Some(versioned(task("alice", 1, "x"), 5))));
+        .returning(|_, _| Ok(Some((versioned(task("alice", 1, "x"), 5), Role::Owner))));
     tasks.expect_replace().never();
     tasks.expect_complete_occurrence().never();
     let r = service(tasks)
@@ -140,7 +138,7 @@ async fn toggling_an_open_recurring_task_records_the_occurrence_and_moves_it_on(
         .in_sequence(&mut seq)
         .returning(|_, _| {
             let t = recurring_task("alice", 1, "water plants", "FREQ=WEEKLY", "2026-12-01");
-            Ok(Some(versioned(t, 3)))
+            Ok(Some((versioned(t, 3), Role::Owner)))
         });
     tasks
         .expect_complete_occurrence()
@@ -192,7 +190,7 @@ async fn a_recurring_toggle_that_loses_a_race_completes_the_fresh_state() {
         .in_sequence(&mut seq)
         .returning(|_, _| {
             let t = recurring_task("alice", 1, "water plants", "FREQ=WEEKLY", "2026-12-01");
-            Ok(Some(t))
+            Ok(Some((t, Role::Owner)))
         });
     tasks
         .expect_complete_occurrence()
@@ -206,7 +204,7 @@ async fn a_recurring_toggle_that_loses_a_race_completes_the_fresh_state() {
         .in_sequence(&mut seq)
         .returning(|_, _| {
             let t = recurring_task("alice", 1, "water roses", "FREQ=WEEKLY", "2026-12-01");
-            Ok(Some(versioned(t, 2)))
+            Ok(Some((versioned(t, 2), Role::Owner)))
         });
     tasks
         .expect_complete_occurrence()
@@ -239,7 +237,7 @@ async fn a_toggle_of_a_task_that_stopped_repeating_is_one_consistent_write() {
     tasks
         .expect_get()
         .times(1)
-        .returning(|_, _| Ok(Some(versioned(task("alice", 1, "x"), 2))));
+        .returning(|_, _| Ok(Some((versioned(task("alice", 1, "x"), 2), Role::Owner))));
     tasks
         .expect_replace()
         .withf(|t, expected| {
@@ -252,10 +250,10 @@ async fn a_toggle_of_a_task_that_stopped_repeating_is_one_consistent_write() {
         .times(1)
         .returning(|_, _| Ok(true));
     tasks.expect_complete_occurrence().never();
-    let svc = TaskService::new(
-        Arc::new(tasks),
+    let svc = build(
+        tasks,
+        inboxes_only(),
         ticking_clock(50),
-        fixed_ids(7),
         PageSettings::default(),
     );
     let got = svc
@@ -273,7 +271,7 @@ async fn completing_a_recurring_task_through_set_completed_records_an_occurrence
     tasks.expect_replace().never();
     tasks.expect_get().times(1).returning(|_, _| {
         let t = recurring_task("alice", 1, "pay rent", "FREQ=MONTHLY", "2026-11-01");
-        Ok(Some(versioned(t, 2)))
+        Ok(Some((versioned(t, 2), Role::Owner)))
     });
     tasks
         .expect_complete_occurrence()

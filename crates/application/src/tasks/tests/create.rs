@@ -5,12 +5,12 @@ use todo_domain::{
 };
 
 use super::*;
-use crate::ports::{MockTaskRepository, PortError};
+use crate::ports::PortError;
 use crate::testing::*;
 
 #[tokio::test]
 async fn creating_a_task_stores_it_open_and_stamped() {
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks
         .expect_insert()
         .withf(|t| {
@@ -47,10 +47,17 @@ async fn creating_with_every_new_field_stores_them() {
         recurrence: Some(Recurrence::parse("FREQ=WEEKLY").unwrap()),
         time_zone: Some(TimeZone::parse("time_zone", "Europe/Paris").unwrap()),
         position: Some(Position::parse("V1").unwrap()),
+        list: None,
+        parent: None,
+        assignee: None,
     };
     let expected = Task {
         id: tid(7),
         owner: uid("alice"),
+        list: inbox_of(&uid("alice")),
+        parent: None,
+        assignee: None,
+        subtasks: 0,
         title: new.title.clone(),
         description: new.description.clone(),
         completed: false,
@@ -69,7 +76,7 @@ async fn creating_with_every_new_field_stores_them() {
         series_time: None,
     };
     let stored = expected.clone();
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks
         .expect_insert()
         .withf(move |t| *t == stored)
@@ -84,7 +91,7 @@ async fn creating_with_every_new_field_stores_them() {
 
 #[tokio::test]
 async fn creating_a_completed_task_stamps_completed_at() {
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks
         .expect_insert()
         .withf(|t| t.completed && t.completed_at == Some(at(50)) && t.version == 1)
@@ -104,7 +111,7 @@ async fn creating_a_completed_task_stamps_completed_at() {
 
 #[tokio::test]
 async fn a_recurrence_without_a_due_date_is_refused_and_nothing_is_stored() {
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks.expect_insert().never();
     let new = NewTask {
         recurrence: Some(Recurrence::parse("FREQ=DAILY").unwrap()),
@@ -122,7 +129,7 @@ async fn a_recurrence_without_a_due_date_is_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn a_user_cannot_create_tasks_for_someone_else() {
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks.expect_insert().never();
     let err = service(tasks)
         .create(&principal("alice"), &uid("bob"), new_task("buy milk"))
@@ -133,7 +140,7 @@ async fn a_user_cannot_create_tasks_for_someone_else() {
 
 #[tokio::test]
 async fn an_unreachable_store_is_reported_as_unavailable() {
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks
         .expect_insert()
         .returning(|_| Err(PortError::Unavailable("connection refused".into())));

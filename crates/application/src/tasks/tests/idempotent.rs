@@ -3,7 +3,7 @@
 use todo_domain::{IdempotencyKey, Recurrence};
 
 use super::*;
-use crate::ports::{IdempotentInsert, MockTaskRepository};
+use crate::ports::IdempotentInsert;
 use crate::testing::*;
 
 fn key(raw: &str, fingerprint: &str) -> Idempotency {
@@ -15,7 +15,7 @@ fn key(raw: &str, fingerprint: &str) -> Idempotency {
 
 #[tokio::test]
 async fn a_new_idempotency_key_creates_the_task_and_remembers_it_for_a_day() {
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks
         .expect_insert_idempotent()
         .withf(|t, k, fingerprint, expired_before| {
@@ -43,7 +43,7 @@ async fn a_new_idempotency_key_creates_the_task_and_remembers_it_for_a_day() {
 
 #[tokio::test]
 async fn a_retry_with_the_same_key_and_body_replays_the_first_task() {
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks
         .expect_insert_idempotent()
         .times(1)
@@ -73,7 +73,7 @@ async fn a_retry_with_the_same_key_and_body_replays_the_first_task() {
 
 #[tokio::test]
 async fn a_reused_key_with_another_body_or_a_deleted_task_is_refused() {
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks
         .expect_insert_idempotent()
         .times(1)
@@ -96,7 +96,7 @@ async fn a_reused_key_with_another_body_or_a_deleted_task_is_refused() {
         matches!(&err, ApplicationError::Validation { field, .. } if field == "Idempotency-Key"),
         "{err:?}"
     );
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks
         .expect_insert_idempotent()
         .times(1)
@@ -120,7 +120,7 @@ async fn a_reused_key_with_another_body_or_a_deleted_task_is_refused() {
 
 #[tokio::test]
 async fn idempotent_creates_check_ownership_and_rules_before_the_store() {
-    let mut tasks = MockTaskRepository::new();
+    let mut tasks = with_room();
     tasks.expect_insert_idempotent().never();
     let svc = service(tasks);
     is_forbidden(

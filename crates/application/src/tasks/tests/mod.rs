@@ -13,22 +13,57 @@ mod update;
 
 use std::sync::Arc;
 
-use todo_domain::{ListSpec, Sort, Status, Tag, TaskChanges, TaskFilter, TaskTitle};
+use todo_domain::{ListSpec, Role, Sort, Status, Tag, TaskChanges, TaskFilter, TaskTitle};
 
 use super::*;
-use crate::ports::MockTaskRepository;
+use crate::ports::{MockListRepository, MockTaskRepository};
 use crate::testing::*;
 
+/// The service over `tasks`, with lists where every user has an Inbox (and nothing
+/// else: any other call on the lists fails the test).
 fn service(tasks: MockTaskRepository) -> TaskService {
-    TaskService::new(
-        Arc::new(tasks),
+    service_with(tasks, inboxes_only())
+}
+
+/// Tasks in lists with room for more (creates count the open tasks of their list).
+fn with_room() -> MockTaskRepository {
+    let mut tasks = MockTaskRepository::new();
+    tasks.expect_open_in_list().returning(|_| Ok(0));
+    tasks
+}
+
+/// Lists that only hand out Inboxes.
+fn inboxes_only() -> MockListRepository {
+    let mut lists = MockListRepository::new();
+    lists
+        .expect_ensure_inbox()
+        .returning(|candidate| Ok(inbox_of(&candidate.owner)));
+    lists
+}
+
+fn service_with(tasks: MockTaskRepository, lists: MockListRepository) -> TaskService {
+    build(
+        tasks,
+        lists,
         fixed_clock(50),
-        fixed_ids(7),
         PageSettings {
             default_limit: 2,
             max_limit: 3,
         },
     )
+}
+
+/// The service over these mocks, with ids that are always 7.
+fn build(
+    tasks: MockTaskRepository,
+    lists: MockListRepository,
+    clock: Arc<dyn crate::ports::Clock>,
+    pages: PageSettings,
+) -> TaskService {
+    let lists: Arc<dyn crate::ports::ListRepository> = Arc::new(lists);
+    let ids: Arc<dyn crate::ports::IdGenerator> = fixed_ids(7);
+    let inboxes = crate::inbox::Inboxes::new(lists.clone(), clock.clone(), ids.clone());
+    TaskService::new(Arc::new(tasks), lists, inboxes, clock, ids, pages)
 }
 
 fn new_task(title: &str) -> NewTask {

@@ -24,10 +24,13 @@ fn placed(n: u128, position: &str) -> Task {
 async fn moving_after_a_task_lands_between_it_and_the_next_one() {
     let mut tasks = MockTaskRepository::new();
     tasks.expect_get().returning(|_, id| {
-        Ok(Some(match id.as_uuid().as_u128() {
-            2 => placed(2, "V"),
-            _ => placed(1, "W"),
-        }))
+        Ok(Some((
+            match id.as_uuid().as_u128() {
+                2 => placed(2, "V"),
+                _ => placed(1, "W"),
+            },
+            Role::Owner,
+        )))
     });
     tasks
         .expect_search()
@@ -70,7 +73,7 @@ async fn moving_to_the_top_or_bottom_steps_past_the_end() {
         let mut tasks = MockTaskRepository::new();
         tasks
             .expect_get()
-            .returning(|_, _| Ok(Some(placed(1, "k"))));
+            .returning(|_, _| Ok(Some((placed(1, "k"), Role::Owner))));
         tasks
             .expect_search()
             .withf(move |_, q, _, after| {
@@ -96,7 +99,7 @@ async fn a_task_moved_to_the_bottom_stays_above_tasks_created_later() {
     let mut tasks = MockTaskRepository::new();
     tasks
         .expect_get()
-        .returning(|_, _| Ok(Some(placed(1, "k"))));
+        .returning(|_, _| Ok(Some((placed(1, "k"), Role::Owner))));
     let neighbour = last.clone();
     tasks.expect_search().times(1).returning(move |_, _, _, _| {
         let mut t = task("alice", 2, "t");
@@ -126,7 +129,10 @@ async fn a_task_moved_to_the_bottom_stays_above_tasks_created_later() {
 #[tokio::test]
 async fn moving_next_to_itself_or_a_stranger_names_the_field() {
     let mut tasks = MockTaskRepository::new();
-    tasks.expect_get().returning(|_, _| Ok(None));
+    // Only the moved task is there.
+    tasks
+        .expect_get()
+        .returning(|_, id| Ok((id == tid(1)).then(|| (task("alice", 1, "x"), Role::Owner))));
     tasks.expect_move_into().never();
     let svc = service(tasks);
     let (p, me) = (principal("alice"), uid("alice"));
@@ -151,10 +157,13 @@ async fn moving_next_to_itself_or_a_stranger_names_the_field() {
 /// one of `nexts` (task 3 at `k`, then a task that moved in meanwhile, …).
 fn after_two_while_others_move(tasks: &mut MockTaskRepository, nexts: &'static [&'static str]) {
     tasks.expect_get().returning(|_, id| {
-        Ok(Some(match id.as_uuid().as_u128() {
-            2 => placed(2, "V"),
-            _ => placed(1, "W"),
-        }))
+        Ok(Some((
+            match id.as_uuid().as_u128() {
+                2 => placed(2, "V"),
+                _ => placed(1, "W"),
+            },
+            Role::Owner,
+        )))
     });
     let reads = std::sync::atomic::AtomicUsize::new(0);
     tasks.expect_search().returning(move |_, _, _, _| {
@@ -228,13 +237,16 @@ async fn a_move_of_a_task_that_changed_meanwhile_answers_for_its_version() {
     let mut tasks = MockTaskRepository::new();
     let reads = std::sync::atomic::AtomicUsize::new(0);
     tasks.expect_get().returning(move |_, id| {
-        Ok(Some(match id.as_uuid().as_u128() {
-            2 => placed(2, "V"),
-            _ => {
-                let read = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                versioned(placed(1, "W"), if read == 0 { 1 } else { 2 })
-            }
-        }))
+        Ok(Some((
+            match id.as_uuid().as_u128() {
+                2 => placed(2, "V"),
+                _ => {
+                    let read = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    versioned(placed(1, "W"), if read == 0 { 1 } else { 2 })
+                }
+            },
+            Role::Owner,
+        )))
     });
     tasks
         .expect_search()

@@ -1,7 +1,5 @@
 //! Tests of the sync feed, and of forgetting expired tombstones and idempotency keys.
 
-use std::sync::Arc;
-
 use mockall::predicate::eq;
 use todo_domain::{Change, ListCursor, ListSpec, Sort, SortValue, TaskFilter};
 
@@ -77,10 +75,10 @@ async fn a_sync_point_older_than_the_tombstones_is_gone_and_a_bad_feed_is_refuse
     let mut tasks = MockTaskRepository::new();
     tasks.expect_changes().never();
     let days = |n: i64| n * 86_400;
-    let svc = TaskService::new(
-        Arc::new(tasks),
+    let svc = build(
+        tasks,
+        inboxes_only(),
         fixed_clock(days(40)),
-        fixed_ids(7),
         PageSettings::default(),
     )
     .with_sync(SyncSettings {

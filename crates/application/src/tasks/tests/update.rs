@@ -23,7 +23,7 @@ async fn an_empty_update_writes_nothing() {
     tasks
         .expect_get()
         .with(eq(uid("alice")), eq(tid(1)))
-        .returning(|_, _| Ok(Some(task("alice", 1, "same"))));
+        .returning(|_, _| Ok(Some((task("alice", 1, "same"), Role::Owner))));
     let got = service(tasks)
         .update(
             &principal("alice"),
@@ -45,7 +45,7 @@ async fn an_empty_update_still_checks_if_match() {
     tasks.expect_replace().never();
     tasks
         .expect_get()
-        .returning(|_, _| Ok(Some(versioned(task("alice", 1, "same"), 4))));
+        .returning(|_, _| Ok(Some((versioned(task("alice", 1, "same"), 4), Role::Owner))));
     let svc = service(tasks);
     let (p, me) = (principal("alice"), uid("alice"));
     let got = svc
@@ -69,7 +69,7 @@ async fn updates_are_stamped_with_the_clock() {
         .with(eq(uid("alice")), eq(tid(1)))
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(Some(task("alice", 1, "old"))));
+        .returning(|_, _| Ok(Some((task("alice", 1, "old"), Role::Owner))));
     tasks
         .expect_replace()
         .withf(|t, expected| {
@@ -105,7 +105,7 @@ async fn an_update_with_a_matching_if_match_replaces_at_that_version() {
     tasks
         .expect_get()
         .times(1)
-        .returning(|_, _| Ok(Some(versioned(task("alice", 1, "old"), 3))));
+        .returning(|_, _| Ok(Some((versioned(task("alice", 1, "old"), 3), Role::Owner))));
     tasks
         .expect_replace()
         .withf(|t, expected| t.title.as_str() == "new" && t.version == 4 && *expected == 3)
@@ -131,7 +131,7 @@ async fn an_update_with_a_stale_if_match_is_refused_with_the_current_version() {
     tasks
         .expect_get()
         .times(1)
-        .returning(|_, _| Ok(Some(versioned(task("alice", 1, "old"), 4))));
+        .returning(|_, _| Ok(Some((versioned(task("alice", 1, "old"), 4), Role::Owner))));
     tasks.expect_replace().never();
     tasks.expect_complete_occurrence().never();
     let r = service(tasks)
@@ -154,7 +154,7 @@ async fn an_update_retries_after_a_concurrent_write_and_keeps_both_changes() {
         .expect_get()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(Some(task("alice", 1, "buy milk"))));
+        .returning(|_, _| Ok(Some((task("alice", 1, "buy milk"), Role::Owner))));
     tasks
         .expect_replace()
         .withf(|t, expected| {
@@ -174,7 +174,7 @@ async fn an_update_retries_after_a_concurrent_write_and_keeps_both_changes() {
         .returning(|_, _| {
             let mut renamed = versioned(task("alice", 1, "buy oat milk"), 2);
             renamed.tags = Tags::parse(&["shopping"]).unwrap();
-            Ok(Some(renamed))
+            Ok(Some((renamed, Role::Owner)))
         });
     tasks
         .expect_replace()
@@ -210,7 +210,10 @@ async fn an_update_gives_up_with_conflict_when_the_task_keeps_changing() {
     let mut version = 0;
     tasks.expect_get().returning(move |_, _| {
         version += 1;
-        Ok(Some(versioned(task("alice", 1, "busy"), version)))
+        Ok(Some((
+            versioned(task("alice", 1, "busy"), version),
+            Role::Owner,
+        )))
     });
     tasks
         .expect_replace()
@@ -238,7 +241,7 @@ async fn an_update_with_if_match_that_loses_a_race_reports_the_new_version() {
         .expect_get()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(Some(versioned(task("alice", 1, "old"), 3))));
+        .returning(|_, _| Ok(Some((versioned(task("alice", 1, "old"), 3), Role::Owner))));
     tasks
         .expect_replace()
         .withf(|_, expected| *expected == 3)
@@ -249,7 +252,12 @@ async fn an_update_with_if_match_that_loses_a_race_reports_the_new_version() {
         .expect_get()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(Some(versioned(task("alice", 1, "theirs"), 4))));
+        .returning(|_, _| {
+            Ok(Some((
+                versioned(task("alice", 1, "theirs"), 4),
+                Role::Owner,
+            )))
+        });
     let r = service(tasks)
         .update(
             &principal("alice"),
@@ -270,7 +278,7 @@ async fn a_task_deleted_during_an_update_is_not_found() {
         .expect_get()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(Some(task("alice", 1, "old"))));
+        .returning(|_, _| Ok(Some((task("alice", 1, "old"), Role::Owner))));
     tasks
         .expect_replace()
         .times(1)
@@ -298,7 +306,7 @@ async fn an_update_that_breaks_a_rule_writes_nothing() {
     let mut tasks = MockTaskRepository::new();
     tasks
         .expect_get()
-        .returning(|_, _| Ok(Some(task("alice", 1, "no due date"))));
+        .returning(|_, _| Ok(Some((task("alice", 1, "no due date"), Role::Owner))));
     tasks.expect_replace().never();
     tasks.expect_complete_occurrence().never();
     let changes = TaskChanges {
@@ -320,7 +328,7 @@ async fn a_store_failure_while_writing_is_reported() {
     let mut tasks = MockTaskRepository::new();
     tasks
         .expect_get()
-        .returning(|_, _| Ok(Some(task("alice", 1, "old"))));
+        .returning(|_, _| Ok(Some((task("alice", 1, "old"), Role::Owner))));
     tasks
         .expect_replace()
         .times(1)
