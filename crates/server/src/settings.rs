@@ -443,7 +443,11 @@ impl Settings {
         for (key, value, min) in [
             ("limits.lists_per_user", self.limits.lists_per_user, 1),
             ("limits.members_per_list", self.limits.members_per_list, 1),
-            ("limits.open_tasks_per_list", self.limits.open_tasks_per_list, 1),
+            (
+                "limits.open_tasks_per_list",
+                self.limits.open_tasks_per_list,
+                1,
+            ),
             ("limits.nesting_depth", self.limits.nesting_depth, 1),
         ] {
             if value < min {

@@ -47,12 +47,8 @@ async fn fixture(app: &TestApp, tokens: &[String], n: usize) -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
-    app.create_with(
-        "olive",
-        olive,
-        json!({"title": "Sub", "parent_id": task}),
-    )
-    .await;
+    app.create_with("olive", olive, json!({"title": "Sub", "parent_id": task}))
+        .await;
     let done = app
         .create_with(
             "olive",
@@ -97,85 +93,326 @@ pub fn an_hour_ago() -> String {
 fn rows() -> Vec<Row> {
     use Method as M;
     vec![
-        Row { endpoint: "GET /lists", expect: [200, 200, 200, 200, 200],
-            request: |_, me| (M::GET, format!("/api/{me}/lists"), None) },
-        Row { endpoint: "POST /lists", expect: [201, 201, 201, 201, 201],
-            request: |_, me| (M::POST, format!("/api/{me}/lists"), Some(json!({"name": "Mine"}))) },
-        Row { endpoint: "GET /lists/{id}", expect: [200, 200, 200, 404, 404],
-            request: |f, me| (M::GET, format!("/api/{me}/lists/{}", f.list), None) },
-        Row { endpoint: "GET /lists/{id} of another user's path", expect: [200, 403, 403, 403, 403],
-            request: |f, _| (M::GET, format!("/api/olive/lists/{}", f.list), None) },
-        Row { endpoint: "PATCH /lists/{id}", expect: [200, 403, 403, 404, 404],
-            request: |f, me| (M::PATCH, format!("/api/{me}/lists/{}", f.list), Some(json!({"name": "Renamed", "colour": "#00FF00"}))) },
-        Row { endpoint: "PATCH /lists/{id} archived", expect: [200, 403, 403, 404, 404],
-            request: |f, me| (M::PATCH, format!("/api/{me}/lists/{}", f.list), Some(json!({"archived": true}))) },
-        Row { endpoint: "POST /lists/{id}/move", expect: [200, 403, 403, 404, 404],
-            request: |f, me| (M::POST, format!("/api/{me}/lists/{}/move", f.list), Some(json!({"before": f.other}))) },
-        Row { endpoint: "GET /lists/{id}/members", expect: [200, 200, 200, 404, 404],
-            request: |f, me| (M::GET, format!("/api/{me}/lists/{}/members", f.list), None) },
-        Row { endpoint: "POST /lists/{id}/members", expect: [201, 403, 403, 404, 404],
-            request: |f, me| (M::POST, format!("/api/{me}/lists/{}/members", f.list), Some(json!({"user_id": f.temp, "role": "viewer"}))) },
-        Row { endpoint: "PATCH /lists/{id}/members/{vera}", expect: [200, 403, 403, 404, 404],
-            request: |f, me| (M::PATCH, format!("/api/{me}/lists/{}/members/vera", f.list), Some(json!({"role": "editor"}))) },
-        Row { endpoint: "DELETE /lists/{id}/members/{another member}", expect: [204, 403, 403, 404, 404],
+        Row {
+            endpoint: "GET /lists",
+            expect: [200, 200, 200, 200, 200],
+            request: |_, me| (M::GET, format!("/api/{me}/lists"), None),
+        },
+        Row {
+            endpoint: "POST /lists",
+            expect: [201, 201, 201, 201, 201],
+            request: |_, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/lists"),
+                    Some(json!({"name": "Mine"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "GET /lists/{id}",
+            expect: [200, 200, 200, 404, 404],
+            request: |f, me| (M::GET, format!("/api/{me}/lists/{}", f.list), None),
+        },
+        Row {
+            endpoint: "GET /lists/{id} of another user's path",
+            expect: [200, 403, 403, 403, 403],
+            request: |f, _| (M::GET, format!("/api/olive/lists/{}", f.list), None),
+        },
+        Row {
+            endpoint: "PATCH /lists/{id}",
+            expect: [200, 403, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::PATCH,
+                    format!("/api/{me}/lists/{}", f.list),
+                    Some(json!({"name": "Renamed", "colour": "#00FF00"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "PATCH /lists/{id} archived",
+            expect: [200, 403, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::PATCH,
+                    format!("/api/{me}/lists/{}", f.list),
+                    Some(json!({"archived": true})),
+                )
+            },
+        },
+        Row {
+            endpoint: "POST /lists/{id}/move",
+            expect: [200, 403, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/lists/{}/move", f.list),
+                    Some(json!({"before": f.other})),
+                )
+            },
+        },
+        Row {
+            endpoint: "GET /lists/{id}/members",
+            expect: [200, 200, 200, 404, 404],
+            request: |f, me| (M::GET, format!("/api/{me}/lists/{}/members", f.list), None),
+        },
+        Row {
+            endpoint: "POST /lists/{id}/members",
+            expect: [201, 403, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/lists/{}/members", f.list),
+                    Some(json!({"user_id": f.temp, "role": "viewer"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "PATCH /lists/{id}/members/{vera}",
+            expect: [200, 403, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::PATCH,
+                    format!("/api/{me}/lists/{}/members/vera", f.list),
+                    Some(json!({"role": "editor"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "DELETE /lists/{id}/members/{another member}",
+            expect: [204, 403, 403, 404, 404],
             request: |f, me| {
                 let other = if me == "vera" { "eddie" } else { "vera" };
-                (M::DELETE, format!("/api/{me}/lists/{}/members/{other}", f.list), None)
-            } },
-        Row { endpoint: "DELETE /lists/{id}/members/{self} (leave)", expect: [409, 204, 204, 404, 404],
-            request: |f, me| (M::DELETE, format!("/api/{me}/lists/{}/members/{me}", f.list), None) },
-        Row { endpoint: "POST /lists/{id}/transfer", expect: [200, 403, 403, 404, 404],
-            request: |f, me| (M::POST, format!("/api/{me}/lists/{}/transfer", f.list), Some(json!({"user_id": "eddie"}))) },
-        Row { endpoint: "DELETE /lists/{id}", expect: [204, 403, 403, 404, 404],
-            request: |f, me| (M::DELETE, format!("/api/{me}/lists/{}", f.list), None) },
-        Row { endpoint: "GET /tasks", expect: [200, 200, 200, 200, 200],
-            request: |_, me| (M::GET, format!("/api/{me}/tasks"), None) },
-        Row { endpoint: "GET /tasks?list_id", expect: [200, 200, 200, 200, 200],
-            request: |f, me| (M::GET, format!("/api/{me}/tasks?list_id={}", f.list), None) },
-        Row { endpoint: "GET /tasks (sync feed)", expect: [200, 200, 200, 200, 200],
-            request: |_, me| (M::GET, format!("/api/{me}/tasks?updated_since={}&include_deleted=true", an_hour_ago()), None) },
-        Row { endpoint: "POST /tasks into the list", expect: [201, 201, 403, 422, 422],
-            request: |f, me| (M::POST, format!("/api/{me}/tasks"), Some(json!({"title": "New", "list_id": f.list}))) },
-        Row { endpoint: "POST /tasks as a subtask", expect: [201, 201, 403, 422, 422],
-            request: |f, me| (M::POST, format!("/api/{me}/tasks"), Some(json!({"title": "New", "parent_id": f.task}))) },
-        Row { endpoint: "POST /tasks into the Inbox", expect: [201, 201, 201, 201, 201],
-            request: |_, me| (M::POST, format!("/api/{me}/tasks"), Some(json!({"title": "Mine"}))) },
-        Row { endpoint: "DELETE /tasks?status=completed", expect: [200, 200, 200, 200, 200],
-            request: |_, me| (M::DELETE, format!("/api/{me}/tasks?status=completed"), None) },
-        Row { endpoint: "GET /tasks/stats", expect: [200, 200, 200, 200, 200],
-            request: |_, me| (M::GET, format!("/api/{me}/tasks/stats"), None) },
-        Row { endpoint: "GET /tags", expect: [200, 200, 200, 200, 200],
-            request: |_, me| (M::GET, format!("/api/{me}/tags"), None) },
-        Row { endpoint: "GET /tasks/{id}", expect: [200, 200, 200, 404, 404],
-            request: |f, me| (M::GET, format!("/api/{me}/tasks/{}", f.task), None) },
-        Row { endpoint: "GET /tasks/{id} of another user's path", expect: [200, 403, 403, 403, 403],
-            request: |f, _| (M::GET, format!("/api/olive/tasks/{}", f.task), None) },
-        Row { endpoint: "PUT /tasks/{id}", expect: [200, 200, 403, 404, 404],
-            request: |f, me| (M::PUT, format!("/api/{me}/tasks/{}", f.task), Some(json!({"title": "Edited"}))) },
-        Row { endpoint: "PATCH /tasks/{id}", expect: [200, 200, 403, 404, 404],
-            request: |f, me| (M::PATCH, format!("/api/{me}/tasks/{}", f.task), Some(json!({"priority": "high"}))) },
-        Row { endpoint: "PATCH /tasks/{id} assignee_id", expect: [200, 200, 403, 404, 404],
-            request: |f, me| (M::PATCH, format!("/api/{me}/tasks/{}", f.task), Some(json!({"assignee_id": "vera"}))) },
-        Row { endpoint: "PATCH /tasks/{id}/complete (toggle)", expect: [200, 200, 403, 404, 404],
-            request: |f, me| (M::PATCH, format!("/api/{me}/tasks/{}/complete", f.done), None) },
-        Row { endpoint: "PATCH /tasks/{id}/complete {completed}", expect: [200, 200, 403, 404, 404],
-            request: |f, me| (M::PATCH, format!("/api/{me}/tasks/{}/complete", f.task), Some(json!({"completed": true}))) },
-        Row { endpoint: "POST /tasks/{id}/move", expect: [200, 200, 403, 404, 404],
-            request: |f, me| (M::POST, format!("/api/{me}/tasks/{}/move", f.task), Some(json!({"to": "bottom"}))) },
-        Row { endpoint: "DELETE /tasks/{id}", expect: [204, 204, 403, 404, 404],
-            request: |f, me| (M::DELETE, format!("/api/{me}/tasks/{}", f.task), None) },
-        Row { endpoint: "GET /api/me", expect: [200, 200, 200, 200, 200],
-            request: |_, _| (M::GET, "/api/me".to_owned(), None) },
-        Row { endpoint: "GET /admin/users", expect: [403, 403, 403, 403, 200],
-            request: |_, _| (M::GET, "/api/admin/users".to_owned(), None) },
-        Row { endpoint: "GET /admin/users/{owner}/tasks", expect: [403, 403, 403, 403, 200],
-            request: |_, _| (M::GET, "/api/admin/users/olive/tasks".to_owned(), None) },
-        Row { endpoint: "DELETE /admin/users/{owner}/tasks/{id}", expect: [403, 403, 403, 403, 204],
-            request: |f, _| (M::DELETE, format!("/api/admin/users/olive/tasks/{}", f.task), None) },
-        Row { endpoint: "PATCH /admin/users/{id}/role", expect: [403, 403, 403, 403, 200],
-            request: |f, _| (M::PATCH, format!("/api/admin/users/{}/role", f.temp), Some(json!({"role": "user"}))) },
-        Row { endpoint: "DELETE /admin/users/{id}", expect: [403, 403, 403, 403, 204],
-            request: |f, _| (M::DELETE, format!("/api/admin/users/{}", f.temp), None) },
+                (
+                    M::DELETE,
+                    format!("/api/{me}/lists/{}/members/{other}", f.list),
+                    None,
+                )
+            },
+        },
+        Row {
+            endpoint: "DELETE /lists/{id}/members/{self} (leave)",
+            expect: [409, 204, 204, 404, 404],
+            request: |f, me| {
+                (
+                    M::DELETE,
+                    format!("/api/{me}/lists/{}/members/{me}", f.list),
+                    None,
+                )
+            },
+        },
+        Row {
+            endpoint: "POST /lists/{id}/transfer",
+            expect: [200, 403, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/lists/{}/transfer", f.list),
+                    Some(json!({"user_id": "eddie"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "DELETE /lists/{id}",
+            expect: [204, 403, 403, 404, 404],
+            request: |f, me| (M::DELETE, format!("/api/{me}/lists/{}", f.list), None),
+        },
+        Row {
+            endpoint: "GET /tasks",
+            expect: [200, 200, 200, 200, 200],
+            request: |_, me| (M::GET, format!("/api/{me}/tasks"), None),
+        },
+        Row {
+            endpoint: "GET /tasks?list_id",
+            expect: [200, 200, 200, 200, 200],
+            request: |f, me| (M::GET, format!("/api/{me}/tasks?list_id={}", f.list), None),
+        },
+        Row {
+            endpoint: "GET /tasks (sync feed)",
+            expect: [200, 200, 200, 200, 200],
+            request: |_, me| {
+                (
+                    M::GET,
+                    format!(
+                        "/api/{me}/tasks?updated_since={}&include_deleted=true",
+                        an_hour_ago()
+                    ),
+                    None,
+                )
+            },
+        },
+        Row {
+            endpoint: "POST /tasks into the list",
+            expect: [201, 201, 403, 422, 422],
+            request: |f, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/tasks"),
+                    Some(json!({"title": "New", "list_id": f.list})),
+                )
+            },
+        },
+        Row {
+            endpoint: "POST /tasks as a subtask",
+            expect: [201, 201, 403, 422, 422],
+            request: |f, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/tasks"),
+                    Some(json!({"title": "New", "parent_id": f.task})),
+                )
+            },
+        },
+        Row {
+            endpoint: "POST /tasks into the Inbox",
+            expect: [201, 201, 201, 201, 201],
+            request: |_, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/tasks"),
+                    Some(json!({"title": "Mine"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "DELETE /tasks?status=completed",
+            expect: [200, 200, 200, 200, 200],
+            request: |_, me| (M::DELETE, format!("/api/{me}/tasks?status=completed"), None),
+        },
+        Row {
+            endpoint: "GET /tasks/stats",
+            expect: [200, 200, 200, 200, 200],
+            request: |_, me| (M::GET, format!("/api/{me}/tasks/stats"), None),
+        },
+        Row {
+            endpoint: "GET /tags",
+            expect: [200, 200, 200, 200, 200],
+            request: |_, me| (M::GET, format!("/api/{me}/tags"), None),
+        },
+        Row {
+            endpoint: "GET /tasks/{id}",
+            expect: [200, 200, 200, 404, 404],
+            request: |f, me| (M::GET, format!("/api/{me}/tasks/{}", f.task), None),
+        },
+        Row {
+            endpoint: "GET /tasks/{id} of another user's path",
+            expect: [200, 403, 403, 403, 403],
+            request: |f, _| (M::GET, format!("/api/olive/tasks/{}", f.task), None),
+        },
+        Row {
+            endpoint: "PUT /tasks/{id}",
+            expect: [200, 200, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::PUT,
+                    format!("/api/{me}/tasks/{}", f.task),
+                    Some(json!({"title": "Edited"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "PATCH /tasks/{id}",
+            expect: [200, 200, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::PATCH,
+                    format!("/api/{me}/tasks/{}", f.task),
+                    Some(json!({"priority": "high"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "PATCH /tasks/{id} assignee_id",
+            expect: [200, 200, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::PATCH,
+                    format!("/api/{me}/tasks/{}", f.task),
+                    Some(json!({"assignee_id": "vera"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "PATCH /tasks/{id}/complete (toggle)",
+            expect: [200, 200, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::PATCH,
+                    format!("/api/{me}/tasks/{}/complete", f.done),
+                    None,
+                )
+            },
+        },
+        Row {
+            endpoint: "PATCH /tasks/{id}/complete {completed}",
+            expect: [200, 200, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::PATCH,
+                    format!("/api/{me}/tasks/{}/complete", f.task),
+                    Some(json!({"completed": true})),
+                )
+            },
+        },
+        Row {
+            endpoint: "POST /tasks/{id}/move",
+            expect: [200, 200, 403, 404, 404],
+            request: |f, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/tasks/{}/move", f.task),
+                    Some(json!({"to": "bottom"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "DELETE /tasks/{id}",
+            expect: [204, 204, 403, 404, 404],
+            request: |f, me| (M::DELETE, format!("/api/{me}/tasks/{}", f.task), None),
+        },
+        Row {
+            endpoint: "GET /api/me",
+            expect: [200, 200, 200, 200, 200],
+            request: |_, _| (M::GET, "/api/me".to_owned(), None),
+        },
+        Row {
+            endpoint: "GET /admin/users",
+            expect: [403, 403, 403, 403, 200],
+            request: |_, _| (M::GET, "/api/admin/users".to_owned(), None),
+        },
+        Row {
+            endpoint: "GET /admin/users/{owner}/tasks",
+            expect: [403, 403, 403, 403, 200],
+            request: |_, _| (M::GET, "/api/admin/users/olive/tasks".to_owned(), None),
+        },
+        Row {
+            endpoint: "DELETE /admin/users/{owner}/tasks/{id}",
+            expect: [403, 403, 403, 403, 204],
+            request: |f, _| {
+                (
+                    M::DELETE,
+                    format!("/api/admin/users/olive/tasks/{}", f.task),
+                    None,
+                )
+            },
+        },
+        Row {
+            endpoint: "PATCH /admin/users/{id}/role",
+            expect: [403, 403, 403, 403, 200],
+            request: |f, _| {
+                (
+                    M::PATCH,
+                    format!("/api/admin/users/{}/role", f.temp),
+                    Some(json!({"role": "user"})),
+                )
+            },
+        },
+        Row {
+            endpoint: "DELETE /admin/users/{id}",
+            expect: [403, 403, 403, 403, 204],
+            request: |f, _| (M::DELETE, format!("/api/admin/users/{}", f.temp), None),
+        },
     ]
 }
 
@@ -204,7 +441,12 @@ async fn every_role_against_every_endpoint() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} cells differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// What each caller sees of the shared list in the listings, beyond the status.
@@ -220,17 +462,30 @@ async fn listings_show_a_shared_list_and_its_tasks_to_its_members_only() {
     for (who, (role, me)) in CALLERS.iter().enumerate() {
         let member = who <= VIEWER;
         let lists = app.get_ok(&format!("/api/{me}/lists"), &tokens[who]).await;
-        let listed = lists.as_array().unwrap().iter().any(|l| l["id"] == f.list.as_str());
+        let listed = lists
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["id"] == f.list.as_str());
         assert_eq!(listed, member, "{role} GET /lists");
         let tasks = app.get_ok(&format!("/api/{me}/tasks"), &tokens[who]).await;
-        let task = tasks.as_array().unwrap().iter().find(|t| t["id"] == f.task.as_str());
+        let task = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == f.task.as_str());
         assert_eq!(task.is_some(), member, "{role} GET /tasks");
         if let Some(task) = task {
-            assert_eq!(task["user_id"], "olive", "{role}: user_id stays the creator");
+            assert_eq!(
+                task["user_id"], "olive",
+                "{role}: user_id stays the creator"
+            );
             assert_eq!(task["list_id"], f.list.as_str(), "{role}");
             assert_eq!(task["subtask_count"], 1, "{role}");
         }
-        let stats = app.get_ok(&format!("/api/{me}/tasks/stats"), &tokens[who]).await;
+        let stats = app
+            .get_ok(&format!("/api/{me}/tasks/stats"), &tokens[who])
+            .await;
         let expected_total = if member { 3 } else { 0 };
         assert_eq!(stats["total"], expected_total, "{role} GET /tasks/stats");
         let in_list = app

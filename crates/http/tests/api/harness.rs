@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 use todo_application::ports::{
-    Clock, CredentialVerifier, IdGenerator, ListRepository, PortError, ReadinessProbe,
-    SystemClock, TaskRepository, UserRepository, UuidV7Ids,
+    Clock, CredentialVerifier, IdGenerator, ListRepository, PortError, ReadinessProbe, SystemClock,
+    TaskRepository, UserRepository, UuidV7Ids,
 };
 use todo_application::ports::{CredentialError, VerifiedCredential};
 use todo_application::{

@@ -28,13 +28,28 @@ async fn a_created_list_is_answered_with_location_etag_and_every_field() {
         Some(format!("/api/alice/lists/{id}").as_str())
     );
     assert_eq!(res.header("etag").as_deref(), Some("\"1\""));
-    let mut keys: Vec<&str> = list.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = list
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
         [
-            "archived", "colour", "created_at", "id", "inbox", "member_count", "name",
-            "owner_id", "position", "role", "updated_at", "version"
+            "archived",
+            "colour",
+            "created_at",
+            "id",
+            "inbox",
+            "member_count",
+            "name",
+            "owner_id",
+            "position",
+            "role",
+            "updated_at",
+            "version"
         ]
     );
     assert_eq!(list["name"], "Groceries");
@@ -59,39 +74,112 @@ async fn every_bad_list_field_is_a_422_naming_it() {
     let list = app.list("alice", &alice, "Mine").await;
     let url = format!("/api/alice/lists/{}", list["id"].as_str().unwrap());
     for (method, path, body, field) in [
-        (Method::POST, "/api/alice/lists", json!({"name": ""}), "name"),
-        (Method::POST, "/api/alice/lists", json!({"name": "   "}), "name"),
-        (Method::POST, "/api/alice/lists", json!({"name": "x".repeat(101)}), "name"),
-        (Method::POST, "/api/alice/lists", json!({"name": "a\u{7}b"}), "name"),
-        (Method::POST, "/api/alice/lists", json!({"name": "a", "colour": "red"}), "colour"),
-        (Method::POST, "/api/alice/lists", json!({"name": "a", "colour": "#12345"}), "colour"),
-        (Method::POST, "/api/alice/lists", json!({"name": "a", "position": "0"}), "position"),
-        (Method::POST, "/api/alice/lists", json!({"name": "a", "owner": "bob"}), "owner"),
+        (
+            Method::POST,
+            "/api/alice/lists",
+            json!({"name": ""}),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/alice/lists",
+            json!({"name": "   "}),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/alice/lists",
+            json!({"name": "x".repeat(101)}),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/alice/lists",
+            json!({"name": "a\u{7}b"}),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/alice/lists",
+            json!({"name": "a", "colour": "red"}),
+            "colour",
+        ),
+        (
+            Method::POST,
+            "/api/alice/lists",
+            json!({"name": "a", "colour": "#12345"}),
+            "colour",
+        ),
+        (
+            Method::POST,
+            "/api/alice/lists",
+            json!({"name": "a", "position": "0"}),
+            "position",
+        ),
+        (
+            Method::POST,
+            "/api/alice/lists",
+            json!({"name": "a", "owner": "bob"}),
+            "owner",
+        ),
         (Method::PATCH, url.as_str(), json!({"name": null}), "name"),
-        (Method::PATCH, url.as_str(), json!({"archived": null}), "archived"),
-        (Method::PATCH, url.as_str(), json!({"colour": "#zzzzzz"}), "colour"),
+        (
+            Method::PATCH,
+            url.as_str(),
+            json!({"archived": null}),
+            "archived",
+        ),
+        (
+            Method::PATCH,
+            url.as_str(),
+            json!({"colour": "#zzzzzz"}),
+            "colour",
+        ),
     ] {
         let res = app
             .call(method.clone(), path, Some(&alice), Some(body.clone()))
             .await;
         let detail = res.problem(422);
-        assert_eq!(res.body["errors"][0]["field"], field, "{method} {body}: {detail}");
+        assert_eq!(
+            res.body["errors"][0]["field"], field,
+            "{method} {body}: {detail}"
+        );
     }
     let res = app
-        .call(Method::POST, "/api/alice/lists", Some(&alice), Some(json!({"name": 5})))
+        .call(
+            Method::POST,
+            "/api/alice/lists",
+            Some(&alice),
+            Some(json!({"name": 5})),
+        )
         .await;
     res.problem(422);
     let res = app
-        .call(Method::GET, "/api/alice/lists/not-a-uuid", Some(&alice), None)
+        .call(
+            Method::GET,
+            "/api/alice/lists/not-a-uuid",
+            Some(&alice),
+            None,
+        )
         .await;
     assert_eq!(res.body["errors"][0]["field"], "list_id", "{}", res.raw);
     res.problem(422);
     let res = app
-        .call(Method::GET, "/api/alice/lists?archived=yes", Some(&alice), None)
+        .call(
+            Method::GET,
+            "/api/alice/lists?archived=yes",
+            Some(&alice),
+            None,
+        )
         .await;
     res.problem(422);
     let res = app
-        .call(Method::GET, "/api/alice/lists?colour=red", Some(&alice), None)
+        .call(
+            Method::GET,
+            "/api/alice/lists?colour=red",
+            Some(&alice),
+            None,
+        )
         .await;
     res.problem(422);
 }
@@ -129,31 +217,66 @@ async fn a_list_is_renamed_recoloured_and_versioned_with_if_match() {
     assert!(detail.contains("list"), "{detail}");
     assert_eq!(res.header("etag").as_deref(), Some("\"2\""));
     let res = app
-        .call_with(Method::DELETE, &url, Some(&alice), None, &[("if-match", "\"1\"")])
+        .call_with(
+            Method::DELETE,
+            &url,
+            Some(&alice),
+            None,
+            &[("if-match", "\"1\"")],
+        )
         .await;
     res.problem(412);
     let res = app
-        .call_with(Method::PATCH, &url, Some(&alice), Some(json!({})), &[("if-match", "W/\"2\"")])
+        .call_with(
+            Method::PATCH,
+            &url,
+            Some(&alice),
+            Some(json!({})),
+            &[("if-match", "W/\"2\"")],
+        )
         .await;
     res.problem(400);
     // `null` clears the colour.
     let res = app
-        .call(Method::PATCH, &url, Some(&alice), Some(json!({"colour": null})))
+        .call(
+            Method::PATCH,
+            &url,
+            Some(&alice),
+            Some(json!({"colour": null})),
+        )
         .await;
     assert_eq!(res.body["colour"], serde_json::Value::Null, "{}", res.raw);
     assert_eq!(res.body["name"], "Ours");
     // If-None-Match saves the body.
     let res = app
-        .call_with(Method::GET, &url, Some(&alice), None, &[("if-none-match", "\"3\"")])
+        .call_with(
+            Method::GET,
+            &url,
+            Some(&alice),
+            None,
+            &[("if-none-match", "\"3\"")],
+        )
         .await;
     assert_eq!(res.status, 304, "{}", res.raw);
     assert_eq!(res.header("etag").as_deref(), Some("\"3\""));
     let res = app
-        .call_with(Method::GET, &url, Some(&alice), None, &[("if-none-match", "\"2\"")])
+        .call_with(
+            Method::GET,
+            &url,
+            Some(&alice),
+            None,
+            &[("if-none-match", "\"2\"")],
+        )
         .await;
     assert_eq!(res.status, 200);
     let res = app
-        .call_with(Method::DELETE, &url, Some(&alice), None, &[("if-match", "\"3\"")])
+        .call_with(
+            Method::DELETE,
+            &url,
+            Some(&alice),
+            None,
+            &[("if-match", "\"3\"")],
+        )
         .await;
     assert_eq!(res.status, 204, "{}", res.raw);
     let res = app.call(Method::GET, &url, Some(&alice), None).await;
@@ -161,8 +284,7 @@ async fn a_list_is_renamed_recoloured_and_versioned_with_if_match() {
 }
 
 #[actix_web::test]
-async fn the_inbox_is_created_on_first_need_and_cannot_be_deleted_shared_transferred_or_archived()
-{
+async fn the_inbox_is_created_on_first_need_and_cannot_be_deleted_shared_transferred_or_archived() {
     let app = app().await;
     let alice = app.user("alice", None).await;
     app.user("bob", None).await;
@@ -180,12 +302,27 @@ async fn the_inbox_is_created_on_first_need_and_cannot_be_deleted_shared_transfe
     assert_eq!(task["parent_id"], serde_json::Value::Null);
     assert_eq!(task["assignee_id"], serde_json::Value::Null);
     assert_eq!(task["subtask_count"], 0);
-    assert_eq!(app.get_ok("/api/alice/lists", &alice).await.as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get_ok("/api/alice/lists", &alice)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let url = format!("/api/alice/lists/{id}");
     for (method, path, body) in [
         (Method::DELETE, url.clone(), None),
-        (Method::POST, format!("{url}/members"), Some(json!({"user_id": "bob", "role": "viewer"}))),
-        (Method::POST, format!("{url}/transfer"), Some(json!({"user_id": "bob"}))),
+        (
+            Method::POST,
+            format!("{url}/members"),
+            Some(json!({"user_id": "bob", "role": "viewer"})),
+        ),
+        (
+            Method::POST,
+            format!("{url}/transfer"),
+            Some(json!({"user_id": "bob"})),
+        ),
         (Method::PATCH, url.clone(), Some(json!({"archived": true}))),
     ] {
         let res = app.call(method.clone(), &path, Some(&alice), body).await;
@@ -194,7 +331,12 @@ async fn the_inbox_is_created_on_first_need_and_cannot_be_deleted_shared_transfe
     }
     // It can be renamed.
     let res = app
-        .call(Method::PATCH, &url, Some(&alice), Some(json!({"name": "Unsorted"})))
+        .call(
+            Method::PATCH,
+            &url,
+            Some(&alice),
+            Some(json!({"name": "Unsorted"})),
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.raw);
     // A user's first create, of a list, also makes the Inbox (first).
@@ -231,14 +373,20 @@ async fn archived_lists_and_their_tasks_are_hidden_unless_asked_for() {
     let tasks = app.get_ok("/api/alice/tasks", &alice).await;
     assert_eq!(ids(&tasks), [kept["id"].as_str().unwrap()]);
     let tasks = app.get_ok("/api/alice/tasks?archived=true", &alice).await;
-    assert!(ids(&tasks).contains(&task["id"].as_str().unwrap().to_owned()), "{tasks}");
+    assert!(
+        ids(&tasks).contains(&task["id"].as_str().unwrap().to_owned()),
+        "{tasks}"
+    );
     let tasks = app
         .get_ok(&format!("/api/alice/tasks?list_id={id}"), &alice)
         .await;
     assert_eq!(ids(&tasks), [task["id"].as_str().unwrap()]);
     // Still there by id.
-    app.get_ok(&format!("/api/alice/tasks/{}", task["id"].as_str().unwrap()), &alice)
-        .await;
+    app.get_ok(
+        &format!("/api/alice/tasks/{}", task["id"].as_str().unwrap()),
+        &alice,
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -252,7 +400,12 @@ async fn lists_are_paged_by_position_with_a_link() {
     let alice = app.user("alice", None).await;
     let mut made = Vec::new();
     for name in ["a", "b", "c", "d"] {
-        made.push(app.list("alice", &alice, name).await["id"].as_str().unwrap().to_owned());
+        made.push(
+            app.list("alice", &alice, name).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     let mut seen = Vec::new();
     let mut url = "/api/alice/lists".to_owned();
@@ -277,7 +430,12 @@ async fn lists_are_paged_by_position_with_a_link() {
     assert_eq!(seen.len(), 5, "the Inbox and four lists: {seen:?}");
     assert_eq!(&seen[1..], made.as_slice());
     let res = app
-        .call(Method::GET, "/api/alice/lists?cursor=garbage", Some(&alice), None)
+        .call(
+            Method::GET,
+            "/api/alice/lists?cursor=garbage",
+            Some(&alice),
+            None,
+        )
         .await;
     assert_eq!(res.body["errors"][0]["field"], "cursor", "{}", res.raw);
     res.problem(422);
@@ -291,9 +449,18 @@ async fn lists_are_paged_by_position_with_a_link() {
 async fn a_list_moves_between_its_neighbours() {
     let app = app().await;
     let alice = app.user("alice", None).await;
-    let a = app.list("alice", &alice, "a").await["id"].as_str().unwrap().to_owned();
-    let b = app.list("alice", &alice, "b").await["id"].as_str().unwrap().to_owned();
-    let c = app.list("alice", &alice, "c").await["id"].as_str().unwrap().to_owned();
+    let a = app.list("alice", &alice, "a").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = app.list("alice", &alice, "b").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = app.list("alice", &alice, "c").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let names = |lists: &serde_json::Value| -> Vec<String> {
         lists
             .as_array()
@@ -314,7 +481,10 @@ async fn a_list_moves_between_its_neighbours() {
         .await;
     assert_eq!(res.status, 200, "{}", res.raw);
     assert_eq!(res.header("etag").as_deref(), Some("\"2\""));
-    assert_eq!(names(&app.get_ok("/api/alice/lists", &alice).await), ["c", "a", "b"]);
+    assert_eq!(
+        names(&app.get_ok("/api/alice/lists", &alice).await),
+        ["c", "a", "b"]
+    );
     let res = app
         .call(
             Method::POST,
@@ -324,21 +494,34 @@ async fn a_list_moves_between_its_neighbours() {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.raw);
-    assert_eq!(names(&app.get_ok("/api/alice/lists", &alice).await), ["a", "b", "c"]);
+    assert_eq!(
+        names(&app.get_ok("/api/alice/lists", &alice).await),
+        ["a", "b", "c"]
+    );
     for (body, field) in [
         (json!({"after": c}), "after"),
         (json!({"before": "nope"}), "before"),
         (json!({"after": uuid::Uuid::now_v7().to_string()}), "after"),
     ] {
         let res = app
-            .call(Method::POST, &format!("/api/alice/lists/{c}/move"), Some(&alice), Some(body.clone()))
+            .call(
+                Method::POST,
+                &format!("/api/alice/lists/{c}/move"),
+                Some(&alice),
+                Some(body.clone()),
+            )
             .await;
         res.problem(422);
         assert_eq!(res.body["errors"][0]["field"], field, "{body}: {}", res.raw);
     }
     for body in [json!({}), json!({"after": a, "before": b})] {
         let res = app
-            .call(Method::POST, &format!("/api/alice/lists/{c}/move"), Some(&alice), Some(body))
+            .call(
+                Method::POST,
+                &format!("/api/alice/lists/{c}/move"),
+                Some(&alice),
+                Some(body),
+            )
             .await;
         res.problem(422);
     }
@@ -370,7 +553,11 @@ async fn an_idempotency_key_creates_one_list_and_is_not_taken_for_a_task() {
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
     assert_eq!(again.body["id"], first.body["id"]);
     let other = create("k1", json!({"name": "Twice"})).await;
-    assert_eq!(other.body["errors"][0]["field"], "Idempotency-Key", "{}", other.raw);
+    assert_eq!(
+        other.body["errors"][0]["field"], "Idempotency-Key",
+        "{}",
+        other.raw
+    );
     other.problem(422);
     // A key a task create used, with a body a list create could send too.
     let res = app
@@ -396,7 +583,11 @@ async fn an_idempotency_key_creates_one_list_and_is_not_taken_for_a_task() {
         .await;
     res.problem(422);
     let lists = app.get_ok("/api/alice/lists", &alice).await;
-    assert_eq!(lists.as_array().unwrap().len(), 2, "the Inbox and one list: {lists}");
+    assert_eq!(
+        lists.as_array().unwrap().len(),
+        2,
+        "the Inbox and one list: {lists}"
+    );
 }
 
 #[actix_web::test]
@@ -418,10 +609,18 @@ async fn limits_are_422s_that_say_which() {
     let list = app.list("alice", &alice, "One").await;
     let id = list["id"].as_str().unwrap();
     let res = app
-        .call(Method::POST, "/api/alice/lists", Some(&alice), Some(json!({"name": "Two"})))
+        .call(
+            Method::POST,
+            "/api/alice/lists",
+            Some(&alice),
+            Some(json!({"name": "Two"})),
+        )
         .await;
     let detail = res.problem(422);
-    assert!(detail.contains("lists per user") && detail.contains('2'), "{detail}");
+    assert!(
+        detail.contains("lists per user") && detail.contains('2'),
+        "{detail}"
+    );
     // The owner counts.
     app.share("alice", &alice, id, "bob", "viewer").await;
     let res = app
@@ -438,9 +637,14 @@ async fn limits_are_422s_that_say_which() {
     let parent = app
         .create_with("alice", &alice, json!({"title": "1", "list_id": id}))
         .await;
-    app.create_with("alice", &alice, json!({"title": "done", "list_id": id, "completed": true}))
+    app.create_with(
+        "alice",
+        &alice,
+        json!({"title": "done", "list_id": id, "completed": true}),
+    )
+    .await;
+    app.create_with("alice", &alice, json!({"title": "2", "list_id": id}))
         .await;
-    app.create_with("alice", &alice, json!({"title": "2", "list_id": id})).await;
     let res = app
         .call(
             Method::POST,
@@ -474,15 +678,24 @@ async fn limits_are_422s_that_say_which() {
 #[actix_web::test]
 async fn the_openapi_document_describes_every_list_operation() {
     let app = app().await;
-    let doc = app.call(Method::GET, "/openapi.json", None, None).await.body;
+    let doc = app
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .body;
     let paths = &doc["paths"];
     for (path, methods) in [
         ("/api/{user_id}/lists", &["get", "post"][..]),
-        ("/api/{user_id}/lists/{list_id}", &["get", "patch", "delete"]),
+        (
+            "/api/{user_id}/lists/{list_id}",
+            &["get", "patch", "delete"],
+        ),
         ("/api/{user_id}/lists/{list_id}/move", &["post"]),
         ("/api/{user_id}/lists/{list_id}/transfer", &["post"]),
         ("/api/{user_id}/lists/{list_id}/members", &["get", "post"]),
-        ("/api/{user_id}/lists/{list_id}/members/{member_id}", &["patch", "delete"]),
+        (
+            "/api/{user_id}/lists/{list_id}/members/{member_id}",
+            &["patch", "delete"],
+        ),
     ] {
         for method in methods {
             let op = &paths[path][method];
@@ -491,21 +704,33 @@ async fn the_openapi_document_describes_every_list_operation() {
                 if path == "/api/{user_id}/lists" && status == "404" {
                     continue;
                 }
-                assert!(op["responses"][status].is_object(), "{method} {path} declares {status}");
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{method} {path} declares {status}"
+                );
             }
         }
     }
     let schemas = &doc["components"]["schemas"];
-    assert_eq!(schemas["ListRole"]["enum"], json!(["viewer", "editor", "owner"]));
+    assert_eq!(
+        schemas["ListRole"]["enum"],
+        json!(["viewer", "editor", "owner"])
+    );
     assert_eq!(schemas["MemberRole"]["enum"], json!(["viewer", "editor"]));
-    assert_eq!(schemas["CreateList"]["properties"]["name"]["maxLength"], 100);
+    assert_eq!(
+        schemas["CreateList"]["properties"]["name"]["maxLength"],
+        100
+    );
     assert_eq!(
         schemas["CreateList"]["properties"]["colour"]["pattern"],
         "^#[0-9A-Fa-f]{6}$"
     );
     for field in ["list_id", "parent_id", "subtask_count", "assignee_id"] {
         assert!(
-            schemas["TaskDto"]["required"].as_array().unwrap().contains(&json!(field)),
+            schemas["TaskDto"]["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(field)),
             "TaskDto.{field} is always present"
         );
     }

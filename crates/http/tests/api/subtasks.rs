@@ -26,13 +26,18 @@ async fn a_subtask_lives_in_its_parents_list_and_is_counted() {
     let sub = child(&app, &alice, &id(&parent), "c").await;
     assert_eq!(sub["parent_id"], id(&parent).as_str());
     assert_eq!(sub["list_id"], list.as_str());
-    let parent = app.get_ok(&format!("/api/alice/tasks/{}", id(&parent)), &alice).await;
+    let parent = app
+        .get_ok(&format!("/api/alice/tasks/{}", id(&parent)), &alice)
+        .await;
     assert_eq!(parent["subtask_count"], 1);
     assert_eq!(parent["parent_id"], Value::Null);
     let top = app.get_ok("/api/alice/tasks?parent_id=none", &alice).await;
     assert_eq!(ids(&top), [id(&parent)]);
     let under = app
-        .get_ok(&format!("/api/alice/tasks?parent_id={}", id(&parent)), &alice)
+        .get_ok(
+            &format!("/api/alice/tasks?parent_id={}", id(&parent)),
+            &alice,
+        )
         .await;
     assert_eq!(ids(&under), [id(&sub)]);
     // Another list than the parent's: refused.
@@ -49,26 +54,56 @@ async fn a_subtask_lives_in_its_parents_list_and_is_counted() {
     res.problem(422);
     for (body, field) in [
         (json!({"title": "x", "parent_id": "nope"}), "parent_id"),
-        (json!({"title": "x", "parent_id": uuid::Uuid::now_v7().to_string()}), "parent_id"),
+        (
+            json!({"title": "x", "parent_id": uuid::Uuid::now_v7().to_string()}),
+            "parent_id",
+        ),
         (json!({"title": "x", "list_id": "nope"}), "list_id"),
-        (json!({"title": "x", "list_id": uuid::Uuid::now_v7().to_string()}), "list_id"),
+        (
+            json!({"title": "x", "list_id": uuid::Uuid::now_v7().to_string()}),
+            "list_id",
+        ),
         (json!({"title": "x", "assignee_id": ""}), "assignee_id"),
     ] {
-        let res = app.call(Method::POST, "/api/alice/tasks", Some(&alice), Some(body.clone())).await;
+        let res = app
+            .call(
+                Method::POST,
+                "/api/alice/tasks",
+                Some(&alice),
+                Some(body.clone()),
+            )
+            .await;
         res.problem(422);
         assert_eq!(res.body["errors"][0]["field"], field, "{body}: {}", res.raw);
     }
     let res = app
-        .call(Method::PATCH, &format!("/api/alice/tasks/{}", id(&sub)), Some(&alice), Some(json!({"list_id": null})))
+        .call(
+            Method::PATCH,
+            &format!("/api/alice/tasks/{}", id(&sub)),
+            Some(&alice),
+            Some(json!({"list_id": null})),
+        )
         .await;
     assert_eq!(res.body["errors"][0]["field"], "list_id", "{}", res.raw);
     res.problem(422);
     let res = app
-        .call(Method::GET, "/api/alice/tasks?parent_id=some", Some(&alice), None)
+        .call(
+            Method::GET,
+            "/api/alice/tasks?parent_id=some",
+            Some(&alice),
+            None,
+        )
         .await;
     assert_eq!(res.body["errors"][0]["field"], "parent_id", "{}", res.raw);
     res.problem(422);
-    let res = app.call(Method::GET, "/api/alice/tasks?list_id=x", Some(&alice), None).await;
+    let res = app
+        .call(
+            Method::GET,
+            "/api/alice/tasks?list_id=x",
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(res.body["errors"][0]["field"], "list_id", "{}", res.raw);
     res.problem(422);
 }
@@ -103,7 +138,11 @@ async fn nesting_stops_at_five_levels_and_never_loops() {
             Some(json!({"parent_id": id(&other)})),
         )
         .await;
-    assert_eq!(res.status, 200, "levels 2-5 become 2-5 under another root: {}", res.raw);
+    assert_eq!(
+        res.status, 200,
+        "levels 2-5 become 2-5 under another root: {}",
+        res.raw
+    );
     let res = app
         .call(
             Method::PATCH,
@@ -112,7 +151,11 @@ async fn nesting_stops_at_five_levels_and_never_loops() {
             Some(json!({"parent_id": id(&chain[4])})),
         )
         .await;
-    assert_eq!(res.body["errors"][0]["field"], "parent_id", "a cycle: {}", res.raw);
+    assert_eq!(
+        res.body["errors"][0]["field"], "parent_id",
+        "a cycle: {}",
+        res.raw
+    );
     res.problem(422);
     let res = app
         .call(
@@ -122,7 +165,11 @@ async fn nesting_stops_at_five_levels_and_never_loops() {
             Some(json!({"parent_id": id(&chain[2])})),
         )
         .await;
-    assert_eq!(res.body["errors"][0]["field"], "parent_id", "itself: {}", res.raw);
+    assert_eq!(
+        res.body["errors"][0]["field"], "parent_id",
+        "itself: {}",
+        res.raw
+    );
     res.problem(422);
     // `null`: to the top level.
     let res = app
@@ -155,16 +202,28 @@ async fn subtasks_follow_their_parent_to_another_list_and_into_deletion() {
         .await;
     assert_eq!(res.body["list_id"], target.as_str(), "{}", res.raw);
     for task in [&sub, &subsub] {
-        let now = app.get_ok(&format!("/api/alice/tasks/{}", id(task)), &alice).await;
+        let now = app
+            .get_ok(&format!("/api/alice/tasks/{}", id(task)), &alice)
+            .await;
         assert_eq!(now["list_id"], target.as_str(), "{now}");
     }
     let res = app
-        .call(Method::DELETE, &format!("/api/alice/tasks/{}", id(&parent)), Some(&alice), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/alice/tasks/{}", id(&parent)),
+            Some(&alice),
+            None,
+        )
         .await;
     assert_eq!(res.status, 204, "{}", res.raw);
     for task in [&sub, &subsub] {
         let res = app
-            .call(Method::GET, &format!("/api/alice/tasks/{}", id(task)), Some(&alice), None)
+            .call(
+                Method::GET,
+                &format!("/api/alice/tasks/{}", id(task)),
+                Some(&alice),
+                None,
+            )
             .await;
         res.problem(404);
     }
@@ -182,16 +241,25 @@ async fn completing_a_parent_completes_its_open_subtasks_and_reopening_reopens_n
     let res = app.call(Method::PATCH, &url, Some(&alice), None).await;
     assert_eq!(res.body["completed"], true, "{}", res.raw);
     for task in [&a, &b] {
-        let now = app.get_ok(&format!("/api/alice/tasks/{}", id(task)), &alice).await;
+        let now = app
+            .get_ok(&format!("/api/alice/tasks/{}", id(task)), &alice)
+            .await;
         assert_eq!(now["completed"], true, "{now}");
         assert_eq!(now["version"], 2, "{now}");
     }
     let res = app
-        .call(Method::PATCH, &url, Some(&alice), Some(json!({"completed": false})))
+        .call(
+            Method::PATCH,
+            &url,
+            Some(&alice),
+            Some(json!({"completed": false})),
+        )
         .await;
     assert_eq!(res.body["completed"], false, "{}", res.raw);
     for task in [&a, &b] {
-        let now = app.get_ok(&format!("/api/alice/tasks/{}", id(task)), &alice).await;
+        let now = app
+            .get_ok(&format!("/api/alice/tasks/{}", id(task)), &alice)
+            .await;
         assert_eq!(now["completed"], true, "{now}");
     }
 }
