@@ -427,7 +427,7 @@ export function clientSuite(label: string, database: Database | string): void {
       assert.equal((await bob.tasks("bob").get(parent.id)).subtask_count, 1);
       const readable = await dora.tasks("dora").list({ list_id: shared.id, parent_id: "none" });
       assert.deepEqual(readable.map((t) => t.id), [parent.id]);
-      assert.equal(readable[0].user_id, "bob");
+      assert.equal(readable[0]!.user_id, "bob");
       const denied = await problem(dora.tasks("dora").update(parent.id, { title: "No" }), 403);
       assert.match(denied.detail, /editor/);
       await problem(bob.tasks("bob").update(parent.id, { assignee_id: "erin" }), 422);
