@@ -14,11 +14,12 @@ auth, SeaORM and sqlx, JSON, tracing) and the functions that execute the most of
 """
 import glob, http.client, json, os, random, re, shutil, subprocess, sys, tempfile, time
 
-from run import BIN, PG, USERS, TASKS, SECRET, create_database, seed, server_env, user_id
+from run import (BIN, PG, USERS, TASKS, SECRET, SHARED_USERS, create_database, seed, server_env,
+                 shared_user_id, user_id)
 from support import free_port, hs256, psql
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1000"))
-SCENARIOS = [s for s in os.environ.get("BENCH_SCENARIOS", "list,get,create,toggle").split(",") if s]
+SCENARIOS = [s for s in os.environ.get("BENCH_SCENARIOS", "list,get,create,toggle,shared").split(",") if s]
 TOP = int(os.environ.get("BENCH_TOP", "12"))
 
 
@@ -39,6 +40,10 @@ def request(scenario, rng, tokens, n=None):
         return "POST", base, '{"title":"Bench task"}', headers
     if scenario == "toggle":
         return "PATCH", f"{base}/{task_id(n, rng.randint(1, TASKS))}/complete", None, headers
+    if scenario == "shared":
+        s = (n - 1) % SHARED_USERS + 1
+        headers["Authorization"] = f"Bearer {tokens[shared_user_id(s)]}"
+        return "GET", f"/api/{shared_user_id(s)}/tasks?limit=50", None, headers
     sys.exit(f"unknown scenario {scenario}")
 
 
@@ -68,6 +73,8 @@ def main():
         conn = wait_ready(port, proc)
         seed(db_url, env, 1)
         tokens = {n: hs256(SECRET, user_id(n), 3600) for n in range(1, USERS + 1)}
+        tokens.update({shared_user_id(n): hs256(SECRET, shared_user_id(n), 3600)
+                       for n in range(1, SHARED_USERS + 1)})
         rng = random.Random(42)
         for scenario in SCENARIOS:
             # Warm-up: every user's credential cached, the statements prepared.

@@ -22,7 +22,7 @@ PG = os.environ.get("SMOKE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/po
 DURATION = int(os.environ.get("BENCH_DURATION", "3"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SCENARIOS = [s for s in os.environ.get(
-    "BENCH_SCENARIOS", "list,get,create,toggle,mixed,big_plain,big_filtered").split(",") if s]
+    "BENCH_SCENARIOS", "list,get,create,toggle,mixed,shared,big_plain,big_filtered").split(",") if s]
 # One user with BIG_TASKS tasks, listed a page at a time plainly and with a filter and a sort.
 BIG_USER, BIG_TASKS = "ubig", 10_000
 PERF = os.environ.get("BENCH_PERF") == "1"
@@ -50,6 +50,50 @@ def tool(name):
 
 def user_id(n):
     return f"u{n:04d}"
+
+
+# Users who see 10 lists each: their Inbox and 4 more lists of their own, and 5 lists of
+# other such users shared with them as editors; 10 tasks in every list. The `shared`
+# scenario lists 50 of the 100 tasks one of them sees.
+SHARED_USERS, SHARED_LISTS, SHARED_TASKS = 20, 5, 10
+
+
+def shared_user_id(n):
+    return f"s{n:03d}"
+
+
+SHARED_SEED = """
+INSERT INTO "user" (id, name, email, "emailVerified", role)
+  SELECT 's' || lpad(n::text, 3, '0'), 'Sharer ' || n, 's' || n || '@example.com', true, 'user'
+  FROM generate_series(1, {users}) n;
+INSERT INTO task_list (id, owner_id, name, colour, position, archived, inbox_of, created_at,
+                       updated_at, version)
+  SELECT (lpad(to_hex(n), 8, '0') || '-0000-4000-9000-' || lpad(to_hex(j), 12, '0'))::uuid,
+         's' || lpad(n::text, 3, '0'), CASE WHEN j = 1 THEN 'Inbox' ELSE 'List ' || j END, NULL,
+         'V' || j, false, CASE WHEN j = 1 THEN 's' || lpad(n::text, 3, '0') END, now(), now(), 1
+  FROM generate_series(1, {users}) n, generate_series(1, {lists}) j;
+INSERT INTO list_member (list_id, user_id, role, added_at)
+  SELECT id, owner_id, 'owner', now() FROM task_list WHERE owner_id LIKE 's%';
+-- User n edits list 2 + (k - 1) % 4 of user (n + k - 1) % users + 1, for k = 1..5.
+INSERT INTO list_member (list_id, user_id, role, added_at)
+  SELECT DISTINCT (lpad(to_hex((n + k - 1) % {users} + 1), 8, '0') || '-0000-4000-9000-'
+          || lpad(to_hex(2 + (k - 1) % 4), 12, '0'))::uuid,
+         's' || lpad(n::text, 3, '0'), 'editor', now()
+  FROM generate_series(1, {users}) n, generate_series(1, 5) k;
+INSERT INTO task (id, user_id, list_id, title, description, completed, created_at, updated_at,
+                  completed_at, position, title_key, search_key, tags_key)
+  SELECT (lpad(to_hex(4026531840 + n), 8, '0') || '-0000-4000-8000-'
+          || lpad(to_hex(j * 100 + t), 12, '0'))::uuid,
+         's' || lpad(n::text, 3, '0'),
+         (lpad(to_hex(n), 8, '0') || '-0000-4000-9000-' || lpad(to_hex(j), 12, '0'))::uuid,
+         'Task ' || t || ' of list ' || j, 'Some notes', t % 3 = 0,
+         now() - ((j * 100 + t) || ' seconds')::interval,
+         now() - ((j * 100 + t) || ' seconds')::interval,
+         CASE WHEN t % 3 = 0 THEN now() - ((j * 100 + t) || ' seconds')::interval END,
+         '', 'task ' || t || ' of list ' || j, '', ''
+  FROM generate_series(1, {users}) n, generate_series(1, {lists}) j, generate_series(1, {tasks}) t;
+ANALYZE;
+"""
 
 
 SEED = """
@@ -121,6 +165,11 @@ def lua_tokens(path):
         f.write("}\n")
         f.write(f"users, tasks = {USERS}, {TASKS}\n")
         f.write(f'big_user, big_token = "{BIG_USER}", "{hs256(SECRET, BIG_USER, 3600)}"\n')
+        f.write("shared_tokens = {\n")
+        for n in range(1, SHARED_USERS + 1):
+            f.write(f'  "{hs256(SECRET, shared_user_id(n), 3600)}",\n')
+        f.write("}\n")
+        f.write(f"shared_users = {SHARED_USERS}\n")
 
 
 def percentile(sorted_values, p):
@@ -224,6 +273,7 @@ def seed(db_url, env, big_tasks):
     row would have its position computed on the way out, as for rows an older version
     wrote during a rolling deploy."""
     psql(db_url, SEED.format(users=USERS, tasks=TASKS, big_user=BIG_USER, big_tasks=big_tasks))
+    psql(db_url, SHARED_SEED.format(users=SHARED_USERS, lists=SHARED_LISTS, tasks=SHARED_TASKS))
     subprocess.run([BIN, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
 
 

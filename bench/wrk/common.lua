@@ -34,3 +34,11 @@ function toggle_req()
   local path = "/api/" .. uid .. "/tasks/" .. task_id(n, math.random(1, tasks)) .. "/complete"
   return wrk.format("PATCH", path, { ["Authorization"] = "Bearer " .. tok })
 end
+
+-- A user who sees 10 lists (5 shared with them), 50 of their 100 tasks a page.
+function shared_req()
+  local n = math.random(1, shared_users)
+  local uid = string.format("s%03d", n)
+  return wrk.format("GET", "/api/" .. uid .. "/tasks?limit=50",
+    { ["Authorization"] = "Bearer " .. shared_tokens[n] })
+end

@@ -13,6 +13,7 @@ mod pagination;
 pub mod ports;
 mod promotion;
 mod tasks;
+mod trash;
 
 pub use admin::AdminService;
 pub use auth::AuthService;
@@ -23,6 +24,7 @@ pub use lists::{CreatedList, Limits, ListService, MemberRef, MoveListTo, NewList
 pub use pagination::{Page, PageSettings};
 pub use ports::{AuthFailure, BoxError};
 pub use tasks::{Created, Idempotency, MoveTo, NewTask, SyncSettings, TaskService};
+pub use trash::{TrashCursor, TrashService};
 
 #[cfg(test)]
 pub(crate) mod testing;

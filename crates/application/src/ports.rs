@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use todo_domain::{
     AdminRoles, Change, DueWindow, Gap, IdempotencyKey, ListCursor, ListId, ListView, Member,
-    Position, Role, RoleList, Tags, Task, TaskId, TaskList, TaskQuery, TaskStats, Timestamp, User,
-    UserId,
+    Position, Role, RoleList, Tags, Task, TaskId, TaskList, TaskQuery, TaskStats, Timestamp,
+    TrashEntry, User, UserId,
 };
 
 /// Any error, boxed: the cause an adapter reports, logged and never shown.
@@ -95,8 +95,9 @@ pub trait TaskRepository: Send + Sync {
         next: &Task,
         expected: i64,
     ) -> Result<bool, PortError>;
-    /// Deletes the task with its subtasks at every depth and records their tombstones
-    /// (deleted at `now`), in one transaction. Only in a list where `caller` is an editor
+    /// Deletes the task with its subtasks at every depth, records their tombstones
+    /// (deleted at `now`) and keeps them in `caller`'s trash as one entry
+    /// ([`TrashRepository`]), in one transaction. Only in a list where `caller` is an editor
     /// or the owner. With `expected`, only if the task's stored version equals it.
     /// `false` when nothing was deleted.
     async fn delete(
@@ -107,8 +108,8 @@ pub trait TaskRepository: Send + Sync {
         now: Timestamp,
     ) -> Result<bool, PortError>;
     /// Deletes every completed task (with its subtasks) of the lists where `caller` is an
-    /// editor or the owner, recording their tombstones, in one transaction; how many
-    /// were deleted.
+    /// editor or the owner, recording their tombstones and keeping each in `caller`'s
+    /// trash, in one transaction; how many were deleted.
     async fn delete_completed(&self, caller: &UserId, now: Timestamp) -> Result<u64, PortError>;
     /// The sync feed of `caller`: the tasks of their lists with `updated_at >= since`,
     /// the tombstones of tasks deleted from them at or after `since`, and, for each list
@@ -199,7 +200,8 @@ pub trait ListRepository: Send + Sync {
     /// `false` when nothing was written.
     async fn replace(&self, list: &TaskList, expected: i64) -> Result<bool, PortError>;
     /// Deletes the list with its tasks (recording their tombstones, deleted at `now`) and
-    /// its members (recording that each lost access at `now`), in one transaction; with
+    /// its members (recording that each lost access at `now`), keeping it whole in its
+    /// owner's trash ([`TrashRepository`]), in one transaction; with
     /// `expected`, only if its stored version equals it. `false` when nothing was deleted.
     async fn delete(
         &self,
@@ -245,6 +247,48 @@ pub trait ListRepository: Send + Sync {
         to: &UserId,
         now: Timestamp,
     ) -> Result<bool, PortError>;
+}
+
+/// The trash: what was deleted, kept for whoever deleted it until it is restored,
+/// forgotten or purged. [`TaskRepository::delete`], [`TaskRepository::delete_completed`]
+/// and [`ListRepository::delete`] put what they delete here, in the same transaction: one
+/// entry per deleted task (with the subtasks deleted with it) or list (with its tasks and
+/// members), whose id is the task's or the list's. Every read is scoped by the entry's
+/// owner (the deleter).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TrashRepository: Send + Sync {
+    /// `owner`'s entries, newest first (`(deleted_at, id)` descending), at most `limit`,
+    /// strictly after `after`.
+    async fn list(
+        &self,
+        owner: &UserId,
+        limit: u32,
+        after: Option<(Timestamp, uuid::Uuid)>,
+    ) -> Result<Vec<TrashEntry>, PortError>;
+    async fn get(&self, owner: &UserId, id: uuid::Uuid) -> Result<Option<TrashEntry>, PortError>;
+    /// Puts a task entry's tasks back, in one transaction with removing the entry: the
+    /// task into `into` (its parent kept only when that task exists in `into`, else it
+    /// comes back top-level), its subtasks under it as they were; each one written at
+    /// `now` (`updated_at`, version + 1), so that sync clients see it after its
+    /// tombstone. `false`, with nothing written, when the entry is gone (restored or
+    /// purged meanwhile).
+    async fn restore_task(
+        &self,
+        entry: &TrashEntry,
+        into: ListId,
+        now: Timestamp,
+    ) -> Result<bool, PortError>;
+    /// Puts a list entry back with its tasks (written at `now` as above) and those of its
+    /// members who still exist, in one transaction with removing the entry. `false`, with
+    /// nothing written, when the entry is gone.
+    async fn restore_list(&self, entry: &TrashEntry, now: Timestamp) -> Result<bool, PortError>;
+    /// Forgets one of `owner`'s entries for good; `false` when there is no such entry.
+    async fn delete(&self, owner: &UserId, id: uuid::Uuid) -> Result<bool, PortError>;
+    /// Forgets every entry of `owner`'s; how many there were.
+    async fn empty(&self, owner: &UserId) -> Result<u64, PortError>;
+    /// Forgets every entry deleted before `before`; how many.
+    async fn purge(&self, before: Timestamp) -> Result<u64, PortError>;
 }
 
 /// What [`ListRepository::add_member`] did.

@@ -20,6 +20,7 @@ mod summary;
 mod sync;
 mod task;
 mod time;
+pub mod trash;
 mod user;
 
 pub use due::{Due, parse_instant};
@@ -38,4 +39,5 @@ pub use summary::{TagCount, TaskStats, count_tags};
 pub use sync::{Change, Tombstone, merge_changes};
 pub use task::{Edited, Task, TaskChanges, TaskDescription, TaskTitle};
 pub use time::{TimeZone, Timestamp, to_stored_precision};
+pub use trash::{TrashEntry, TrashKind};
 pub use user::{AdminRoles, Principal, RoleList, User};

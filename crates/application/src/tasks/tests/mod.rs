@@ -7,6 +7,8 @@ mod idempotent;
 mod list;
 mod moving;
 mod ownership;
+mod placing;
+mod roles;
 mod summary;
 mod sync;
 mod update;

@@ -453,18 +453,19 @@ impl ListService {
                 message: "names no user of this service".to_owned(),
             });
         };
+        let now = self.clock.now();
         match self
             .lists
-            .add_member(
-                id,
-                &user.id,
-                role,
-                self.clock.now(),
-                self.limits.members_per_list,
-            )
+            .add_member(id, &user.id, role, now, self.limits.members_per_list)
             .await?
         {
-            AddMember::Added => self.member(id, &user.id).await,
+            AddMember::Added => Ok(Member {
+                user_id: user.id,
+                name: user.name,
+                email: user.email,
+                role,
+                added_at: now,
+            }),
             AddMember::AlreadyMember => Err(ApplicationError::Conflict(
                 "that user is a member of this list already: change their role instead".to_owned(),
             )),
@@ -551,3 +552,7 @@ impl ListService {
         self.visible(owner, id, ListAction::Read).await
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

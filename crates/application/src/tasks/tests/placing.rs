@@ -1,0 +1,247 @@
+//! Tests of where tasks go: lists, subtasks, assignees and the limits.
+
+use mockall::predicate::eq;
+use todo_domain::{Role, TaskChanges};
+
+use super::*;
+use crate::ports::{Lineage, MockListRepository, MockTaskRepository};
+use crate::testing::*;
+
+/// Lists where alice has `role` in list 5 and `member` is the only other member.
+fn lists_with(role: Option<Role>, member: &'static str) -> MockListRepository {
+    let mut lists = inboxes_only();
+    lists.expect_role().returning(move |who, list| {
+        Ok(if list != lid(5) {
+            None
+        } else if *who == uid("alice") {
+            role
+        } else if *who == uid(member) {
+            Some(Role::Viewer)
+        } else {
+            None
+        })
+    });
+    lists
+}
+
+fn into_list(list: u128) -> NewTask {
+    NewTask {
+        list: Some(lid(list)),
+        ..new_task("x")
+    }
+}
+
+#[tokio::test]
+async fn a_task_goes_into_a_list_its_creator_edits() {
+    let mut tasks = with_room();
+    tasks
+        .expect_insert()
+        .withf(|t| t.list == lid(5) && t.owner == uid("alice"))
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service_with(tasks, lists_with(Some(Role::Editor), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    assert_eq!(
+        svc.create(&p, &me, into_list(5)).await.unwrap().list,
+        lid(5)
+    );
+}
+
+#[tokio::test]
+async fn without_a_list_a_task_goes_into_the_inbox() {
+    let mut tasks = with_room();
+    tasks
+        .expect_insert()
+        .withf(|t| t.list == inbox_of(&uid("alice")))
+        .times(2)
+        .returning(|_| Ok(()));
+    let mut lists = MockListRepository::new();
+    // Created (or found) once, then remembered.
+    lists
+        .expect_ensure_inbox()
+        .withf(|l| l.inbox && l.owner == uid("alice") && l.name.as_str() == "Inbox")
+        .times(1)
+        .returning(|l| Ok(inbox_of(&l.owner)));
+    let svc = service_with(tasks, lists);
+    let (p, me) = (principal("alice"), uid("alice"));
+    svc.create(&p, &me, new_task("a")).await.unwrap();
+    svc.create(&p, &me, new_task("b")).await.unwrap();
+}
+
+#[tokio::test]
+async fn lists_a_creator_cannot_edit_are_refused_before_the_store() {
+    let mut tasks = with_room();
+    tasks.expect_insert().never();
+    let svc = service_with(tasks, lists_with(Some(Role::Viewer), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    let err = svc.create(&p, &me, into_list(5)).await.unwrap_err();
+    assert!(matches!(err, ApplicationError::Forbidden(_)), "{err:?}");
+    let err = svc.create(&p, &me, into_list(6)).await.unwrap_err();
+    assert_eq!(err.to_string(), "list_id names no list of yours");
+}
+
+#[tokio::test]
+async fn an_assignee_must_be_a_member_of_the_list() {
+    let mut tasks = with_room();
+    tasks
+        .expect_insert()
+        .withf(|t| t.assignee == Some(uid("bob")))
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    let assigned = |who: &str| NewTask {
+        assignee: Some(uid(who)),
+        ..into_list(5)
+    };
+    svc.create(&p, &me, assigned("bob")).await.unwrap();
+    let err = svc.create(&p, &me, assigned("carol")).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "assignee_id must be a member of the task's list"
+    );
+}
+
+#[tokio::test]
+async fn a_full_list_takes_no_more_open_tasks() {
+    let mut tasks = MockTaskRepository::new();
+    tasks
+        .expect_open_in_list()
+        .with(eq(lid(5)))
+        .returning(|_| Ok(10_000));
+    tasks
+        .expect_insert()
+        .withf(|t| t.completed)
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    let err = svc.create(&p, &me, into_list(5)).await.unwrap_err();
+    assert!(matches!(err, ApplicationError::Limit(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "at most 10000 open tasks per list are allowed"
+    );
+    // A task recorded as done takes no room.
+    let done = NewTask {
+        completed: true,
+        ..into_list(5)
+    };
+    svc.create(&p, &me, done).await.unwrap();
+}
+
+/// Tasks 1 (top level) ← 2 ← 3 ← 4 ← 5 in list 5, every one visible to alice as owner.
+fn chain() -> MockTaskRepository {
+    let mut tasks = with_room();
+    tasks.expect_get().returning(|_, id| {
+        let n = id.as_uuid().as_u128();
+        let mut t = task("alice", n, "x");
+        t.list = lid(5);
+        t.parent = (n > 1).then(|| tid(n - 1));
+        Ok((1..=5).contains(&n).then_some((t, Role::Owner)))
+    });
+    tasks.expect_lineage().returning(|id, _| {
+        let n = id.as_uuid().as_u128();
+        Ok(Lineage {
+            ancestors: (1..n).rev().map(tid).collect(),
+            depth_below: u32::try_from(5 - n.min(5)).unwrap(),
+        })
+    });
+    tasks
+}
+
+#[tokio::test]
+async fn a_subtask_lives_in_its_parents_list_at_most_five_levels_deep() {
+    let mut tasks = chain();
+    tasks
+        .expect_insert()
+        .withf(|t| t.parent == Some(tid(4)) && t.list == lid(5))
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    let under = |parent: u128| NewTask {
+        parent: Some(tid(parent)),
+        ..new_task("child")
+    };
+    // Under task 4 (level 4): level 5.
+    let child = svc.create(&p, &me, under(4)).await.unwrap();
+    assert_eq!(child.list, lid(5));
+    // Under task 5 (level 5): too deep.
+    let err = svc.create(&p, &me, under(5)).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "parent_id would nest tasks deeper than 5 levels"
+    );
+    // A list other than the parent's.
+    let elsewhere = NewTask {
+        list: Some(lid(6)),
+        ..under(1)
+    };
+    let err = svc.create(&p, &me, elsewhere).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "list_id must be the parent's list: a subtask lives in its parent's list"
+    );
+    // A parent alice cannot see.
+    let err = svc.create(&p, &me, under(9)).await.unwrap_err();
+    assert_eq!(err.to_string(), "parent_id names no task of your lists");
+}
+
+#[tokio::test]
+async fn a_task_cannot_move_under_its_own_subtask() {
+    let mut tasks = chain();
+    tasks.expect_replace().never();
+    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    let under = |parent: u128| TaskChanges {
+        parent: Some(Some(tid(parent))),
+        ..TaskChanges::default()
+    };
+    let err = svc
+        .update(&p, &me, tid(2), under(4), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "parent_id names the task itself or one of its subtasks: a task cannot be nested under itself"
+    );
+    let err = svc
+        .update(&p, &me, tid(2), under(2), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("parent_id names the task itself")
+    );
+}
+
+#[tokio::test]
+async fn a_subtask_moved_to_another_list_leaves_its_parent_and_unassigns_strangers() {
+    let mut tasks = with_room();
+    tasks.expect_get().returning(|_, _| {
+        let mut t = task("alice", 3, "x");
+        t.list = lid(4);
+        t.parent = Some(tid(2));
+        t.assignee = Some(uid("carol"));
+        Ok(Some((t, Role::Owner)))
+    });
+    tasks
+        .expect_replace()
+        .withf(|t, _| t.list == lid(5) && t.parent.is_none() && t.assignee.is_none())
+        .times(1)
+        .returning(|_, _| Ok(true));
+    let svc = service_with(tasks, lists_with(Some(Role::Editor), "bob"));
+    let moved = TaskChanges {
+        list: Some(lid(5)),
+        ..TaskChanges::default()
+    };
+    let task = svc
+        .update(&principal("alice"), &uid("alice"), tid(3), moved, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (task.list, task.parent, task.assignee),
+        (lid(5), None, None)
+    );
+}
