@@ -9,6 +9,13 @@ import { fold, type SyncResult } from "./sync.js";
 import type {
   Change,
   Health,
+  List,
+  ListChanges,
+  ListPlacement,
+  ListRef,
+  Member,
+  MemberRole,
+  NewList,
   NewTask,
   PageQuery,
   Placement,
@@ -99,6 +106,8 @@ export interface TodoClient {
   me(options?: CallOptions): Promise<User>;
   /** The caller's own tasks under `/api/{userId}/…` (`userId`: `session.user.id`). */
   tasks(userId: string): TasksApi;
+  /** The caller's lists and their members under `/api/{userId}/lists/…`. */
+  lists(userId: string): ListsApi;
   /** The admin routes (the caller needs an admin role). */
   readonly admin: AdminApi;
   /** `GET /`: name and version. */
@@ -107,6 +116,36 @@ export interface TodoClient {
   health(options?: CallOptions): Promise<Health>;
   /** `GET /health/ready`: the database is reachable and migrated (a 503 throws). */
   ready(options?: CallOptions): Promise<Health>;
+}
+
+export interface ListsApi {
+  /** Every list the caller is a member of, by position (`archived: true`: only archived ones). */
+  list(query?: { archived?: boolean; limit?: number }, options?: CallOptions): Promise<List[]>;
+  /** One list; a list object held sends `If-None-Match` and is returned when unchanged. */
+  get(list: string | List, options?: CallOptions): Promise<List>;
+  /** Creates a list (with an `Idempotency-Key`, as `tasks().create`). */
+  create(list: NewList, options?: CreateOptions): Promise<List>;
+  /** Renames, recolours or archives a list (its owner only). */
+  update(list: ListRef, changes: ListChanges, options?: WriteOptions): Promise<List>;
+  /** Places a list right after or before another of the caller's. */
+  move(list: ListRef, placement: ListPlacement, options?: WriteOptions): Promise<List>;
+  /** Deletes a list with its tasks (its owner only; never an Inbox). */
+  delete(list: ListRef, options?: WriteOptions): Promise<void>;
+  /** Hands a list to one of its editors. */
+  transfer(list: string, userId: string, options?: CallOptions): Promise<List>;
+  /** The members of a list, the owner first. */
+  members(list: string, options?: CallOptions): Promise<Member[]>;
+  /** Shares a list with an existing user, by `{ user_id }` or `{ email }`. */
+  addMember(
+    list: string,
+    who: { user_id: string } | { email: string },
+    role: MemberRole,
+    options?: CallOptions,
+  ): Promise<Member>;
+  /** Gives a member another role. */
+  setMemberRole(list: string, userId: string, role: MemberRole, options?: CallOptions): Promise<Member>;
+  /** Removes a member; removing oneself leaves the list. */
+  removeMember(list: string, userId: string, options?: CallOptions): Promise<void>;
 }
 
 export interface TasksApi {
@@ -464,12 +503,144 @@ export function createTodoClient(options: TodoClientOptions): TodoClient {
     },
   };
 
+  function lists(userId: string): ListsApi {
+    const user = { user_id: userId };
+    const one = (list: ListRef) => ({ user_id: userId, list_id: idOf(list) });
+    const header = (list: ListRef, o?: WriteOptions) => {
+      const ifMatch = ifMatchFor(list, o?.ifMatch);
+      return ifMatch === undefined ? {} : { "If-Match": ifMatch };
+    };
+    return {
+      list: (query = {}, o) =>
+        collect(
+          pagesOf((next) =>
+            retrying(
+              () =>
+                raw.GET("/api/{user_id}/lists", {
+                  params: {
+                    path: user,
+                    query: {
+                      ...(query.archived ? { archived: true } : {}),
+                      ...(query.limit === undefined ? {} : { limit: query.limit }),
+                    },
+                  },
+                  signal: o?.signal,
+                  ...(next === undefined ? {} : { querySerializer: () => next }),
+                }),
+              o?.signal,
+            ).then((outcome) => page<List>(outcome)),
+          ),
+        ),
+      async get(list, o) {
+        const held = typeof list === "string" ? undefined : list;
+        const outcome = await retrying(
+          () =>
+            raw.GET("/api/{user_id}/lists/{list_id}", {
+              params: {
+                path: one(list),
+                header: held ? { "If-None-Match": `"${held.version}"` } : {},
+              },
+              signal: o?.signal,
+            }),
+          o?.signal,
+        );
+        if (outcome.response.status === 304 && held) return held;
+        return unwrap(outcome);
+      },
+      async create(body, o = {}) {
+        const key = o.idempotencyKey ?? randomKey();
+        return unwrap(
+          await retrying(
+            () =>
+              raw.POST("/api/{user_id}/lists", {
+                params: { path: user, header: key === false ? {} : { "Idempotency-Key": key } },
+                body,
+                signal: o.signal,
+              }),
+            o.signal,
+          ),
+        );
+      },
+      async update(list, changes, o) {
+        return unwrap(
+          await raw.PATCH("/api/{user_id}/lists/{list_id}", {
+            params: { path: one(list), header: header(list, o) },
+            body: changes,
+            signal: o?.signal,
+          }),
+        );
+      },
+      async move(list, placement, o) {
+        return unwrap(
+          await raw.POST("/api/{user_id}/lists/{list_id}/move", {
+            params: { path: one(list), header: header(list, o) },
+            body: placement,
+            signal: o?.signal,
+          }),
+        );
+      },
+      async delete(list, o) {
+        unwrap(
+          await raw.DELETE("/api/{user_id}/lists/{list_id}", {
+            params: { path: one(list), header: header(list, o) },
+            signal: o?.signal,
+          }),
+        );
+      },
+      async transfer(list, to, o) {
+        return unwrap(
+          await raw.POST("/api/{user_id}/lists/{list_id}/transfer", {
+            params: { path: one(list) },
+            body: { user_id: to },
+            signal: o?.signal,
+          }),
+        );
+      },
+      members: (list, o) =>
+        get(
+          () =>
+            raw.GET("/api/{user_id}/lists/{list_id}/members", {
+              params: { path: one(list) },
+              signal: o?.signal,
+            }),
+          o,
+        ),
+      async addMember(list, who, role, o) {
+        return unwrap(
+          await raw.POST("/api/{user_id}/lists/{list_id}/members", {
+            params: { path: one(list) },
+            body: { ...who, role },
+            signal: o?.signal,
+          }),
+        );
+      },
+      async setMemberRole(list, member, role, o) {
+        return unwrap(
+          await raw.PATCH("/api/{user_id}/lists/{list_id}/members/{member_id}", {
+            params: { path: { ...one(list), member_id: member } },
+            body: { role },
+            signal: o?.signal,
+          }),
+        );
+      },
+      async removeMember(list, member, o) {
+        unwrap(
+          await raw.DELETE("/api/{user_id}/lists/{list_id}/members/{member_id}", {
+            params: { path: { ...one(list), member_id: member } },
+            signal: o?.signal,
+          }),
+        );
+      },
+    };
+  }
+
   const get = async <D>(attempt: () => Promise<Outcome<D>>, o?: CallOptions): Promise<D> =>
     unwrap(await retrying(attempt, o?.signal));
 
   return {
     raw,
     tasks,
+    lists,
     admin,
     me: (o) => get(() => raw.GET("/api/me", { signal: o?.signal }), o),
     welcome: (o) => get(() => raw.GET("/", { signal: o?.signal }), o),

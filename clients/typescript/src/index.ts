@@ -4,6 +4,7 @@ export {
   type AdminApi,
   type CallOptions,
   type CreateOptions,
+  type ListsApi,
   type Credential,
   type SyncOptions,
   type TasksApi,

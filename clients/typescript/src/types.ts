@@ -22,6 +22,22 @@ export type User = Schemas["UserDto"];
 export type Problem = Schemas["Problem"];
 /** One invalid field (or parameter, or header) of a request. */
 export type FieldError = Schemas["FieldError"];
+/** A list as its members see it, with the caller's `role`; `version` is its ETag's number. */
+export type List = Schemas["ListDto"];
+/** The body of a list create: only `name` is required. */
+export type NewList = Schemas["CreateList"];
+/** The body of a list update: `name`, `colour` (`null` clears), `archived`. */
+export type ListChanges = Schemas["UpdateList"];
+/** A member of a list. */
+export type Member = Schemas["MemberDto"];
+/** A role in a list: `viewer`, `editor` or `owner`. */
+export type ListRole = Schemas["ListRole"];
+/** A role a member can be given: `viewer` or `editor`. */
+export type MemberRole = Schemas["MemberRole"];
+/** Where `lists().move` puts a list: right after or before another of yours. */
+export type ListPlacement = { after: string } | { before: string };
+/** A list to act on: its id, or the list as you last saw it (sends `If-Match`). */
+export type ListRef = string | Pick<List, "id" | "version">;
 export type Welcome = Schemas["Welcome"];
 export type Health = Schemas["Health"];
 

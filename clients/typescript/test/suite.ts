@@ -402,6 +402,59 @@ export function clientSuite(label: string, database: Database | string): void {
       await problem(client("bob").admin.users(), 403);
     });
 
+    test("lists: create, share, roles, subtasks, assignees, move, transfer, leave", T, async () => {
+      const bob = client("bob");
+      const dora = client("dora");
+      const lists = bob.lists("bob");
+      const inbox = (await lists.list()).find((l) => l.inbox);
+      assert.equal(inbox?.name, "Inbox");
+      const shared = await lists.create({ name: " Shared ", colour: "#ABCDEF" });
+      assert.equal(shared.name, "Shared");
+      assert.equal(shared.colour, "#abcdef");
+      assert.equal(shared.role, "owner");
+      assert.equal(shared.version, 1);
+      assert.equal(await lists.get(shared), shared, "unchanged: If-None-Match, 304");
+      const member = await lists.addMember(shared.id, { email: "dora@example.com" }, "viewer");
+      assert.equal(member.user_id, "dora");
+      assert.deepEqual((await lists.members(shared.id)).map((m) => m.role), ["owner", "viewer"]);
+      const seen = await dora.lists("dora").get(shared.id);
+      assert.equal(seen.role, "viewer");
+      assert.equal(seen.member_count, 2);
+
+      const parent = await bob.tasks("bob").create({ title: "Plan", list_id: shared.id });
+      const sub = await bob.tasks("bob").create({ title: "Step", parent_id: parent.id });
+      assert.equal(sub.list_id, shared.id);
+      assert.equal((await bob.tasks("bob").get(parent.id)).subtask_count, 1);
+      const readable = await dora.tasks("dora").list({ list_id: shared.id, parent_id: "none" });
+      assert.deepEqual(readable.map((t) => t.id), [parent.id]);
+      assert.equal(readable[0]!.user_id, "bob");
+      const denied = await problem(dora.tasks("dora").update(parent.id, { title: "No" }), 403);
+      assert.match(denied.detail, /editor/);
+      await problem(bob.tasks("bob").update(parent.id, { assignee_id: "erin" }), 422);
+
+      await lists.setMemberRole(shared.id, "dora", "editor");
+      const assigned = await dora.tasks("dora").update(parent.id, { assignee_id: "dora" });
+      assert.equal(assigned.assignee_id, "dora");
+      assert.deepEqual((await dora.tasks("dora").list({ assignee: "me" })).map((t) => t.id), [parent.id]);
+
+      const later = await lists.create({ name: "Later" });
+      const moved = await lists.move(later, { before: shared.id });
+      assert.equal(moved.version, 2);
+      await problem(lists.update(later, { name: "Stale" }), 412);
+      const archived = await lists.update(moved, { archived: true });
+      assert.ok(archived.archived);
+      assert.deepEqual((await lists.list({ archived: true })).map((l) => l.id), [later.id]);
+      await lists.delete(archived);
+      await problem(lists.delete(inbox!.id), 409);
+
+      const handed = await lists.transfer(shared.id, "dora");
+      assert.equal(handed.owner_id, "dora");
+      assert.equal(handed.role, "editor");
+      await lists.removeMember(shared.id, "bob");
+      await problem(lists.get(shared.id), 404);
+      await dora.lists("dora").delete(shared.id);
+    });
+
     test("the example walks through list, create, toggle, pages and sync", T, async () => {
       const result = await walkthrough(client("erin"), "erin");
       assert.equal(result.titleProblem, "must not be empty");
@@ -419,7 +472,7 @@ export function clientSuite(label: string, database: Database | string): void {
       const { operations } = await documentOperations();
       const missing = operations.filter((op) => !called.has(op));
       assert.deepEqual(missing, [], `not exercised: ${missing.join(", ")}`);
-      assert.equal(operations.length, 20);
+      assert.equal(operations.length, 31);
     });
   });
 }

@@ -14,8 +14,8 @@ use std::hint::black_box;
 use chrono::{TimeDelta, TimeZone as _, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use todo_domain::{
-    Due, Priority, Recurrence, Tags, Task, TaskDescription, TaskId, TaskTitle, TimeZone, UserId,
-    to_stored_precision,
+    Due, ListId, Priority, Recurrence, Tags, Task, TaskDescription, TaskId, TaskTitle, TimeZone,
+    UserId, to_stored_precision,
 };
 use todo_http::{TaskDto, tasks_body};
 
@@ -45,6 +45,9 @@ fn page() -> Vec<Task> {
             let mut task = Task::new(
                 TaskId::from_uuid(uuid::Uuid::now_v7()),
                 owner.clone(),
+                ListId::from_uuid(uuid::Uuid::from_u128(
+                    0x0193_a5c2_7b1e_7cc0_9a4e_3f5d_2c1b_0a00,
+                )),
                 TaskTitle::parse(&format!("{title} #{i}")).expect("title"),
                 description
                     .as_deref()

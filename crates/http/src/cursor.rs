@@ -8,13 +8,14 @@
 //!   the fingerprint ([`ListSpec::fingerprint`]) ties it to its query and the value is the
 //!   last task's sort value: microseconds since the epoch, a priority rank, `n` for none,
 //!   or the folded title or the position as hexadecimal UTF-8;
-//! - the admin's user list: `<microseconds>_<user id as hexadecimal UTF-8>`.
+//! - the admin's user list: `<microseconds>_<user id as hexadecimal UTF-8>`;
+//! - a user's lists: `<position as hexadecimal UTF-8>_<list id>`.
 
 use std::fmt::Write as _;
 
 use todo_domain::{
-    DomainError, InvalidReason, ListCursor, ListSpec, Position, Priority, Sort, SortKey, SortValue,
-    TaskId, Timestamp, UserId,
+    DomainError, InvalidReason, ListCursor, ListId, ListSpec, Position, Priority, Sort, SortKey,
+    SortValue, TaskId, Timestamp, UserId,
 };
 
 const EXPECTED: &str = "a cursor taken from a Link header";
@@ -161,6 +162,29 @@ pub(crate) fn decode_user_cursor(raw: &str) -> Result<(Timestamp, UserId), Domai
         let at = instant(micros.parse().ok()?)?;
         let id = String::from_utf8(unhex(id)?).ok()?;
         Some((at, UserId::parse(&id).ok()?))
+    };
+    decode().ok_or_else(malformed)
+}
+
+/// `<position as hexadecimal UTF-8>_<list id>`: a place in a user's lists.
+pub(crate) fn encode_list_cursor(cursor: &(Position, ListId)) -> String {
+    format!(
+        "{}_{}",
+        hex(cursor.0.as_str().as_bytes()),
+        cursor.1.as_uuid().simple()
+    )
+}
+
+/// Parses a cursor of a user's lists.
+///
+/// # Errors
+/// `DomainError::Invalid` for field `cursor` when it is not one.
+pub(crate) fn decode_list_cursor(raw: &str) -> Result<(Position, ListId), DomainError> {
+    let decode = || {
+        let (position, id) = raw.split_once('_')?;
+        let position = String::from_utf8(unhex(position)?).ok()?;
+        let id = uuid::Uuid::try_parse(id).ok()?;
+        Some((Position::parse(&position).ok()?, ListId::from_uuid(id)))
     };
     decode().ok_or_else(malformed)
 }
@@ -416,6 +440,27 @@ mod tests {
             next_link("/api/admin/users", "5_61", []),
             "</api/admin/users?cursor=5_61>; rel=\"next\""
         );
+    }
+
+    #[test]
+    fn list_cursors_round_trip_and_refuse_garbage() {
+        let cursor = (
+            Position::parse("0Vz").unwrap(),
+            ListId::from_uuid(uuid::Uuid::from_u128(0xabc)),
+        );
+        let text = encode_list_cursor(&cursor);
+        assert_eq!(text, "30567a_00000000000000000000000000000abc");
+        assert_eq!(decode_list_cursor(&text).unwrap(), cursor);
+        for bad in [
+            "",
+            "_",
+            "30567a",
+            "30567a_",
+            "zz_00000000000000000000000000000abc",
+            "30_00000000000000000000000000000abc",
+        ] {
+            assert!(decode_list_cursor(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -83,6 +83,19 @@ pub struct TaskDto {
     /// index library with the `0-9A-Za-z` alphabet computes one).
     #[schema(example = "008E1pES47y03577pTR4Fze0yyewRhISy")]
     pub position: String,
+    /// The list it is in (a subtask is in its parent's). Tasks created without one go to
+    /// the creator's Inbox.
+    #[schema(example = "0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a00", format = "uuid")]
+    pub list_id: String,
+    /// The task it is a subtask of; `null` for a top-level task.
+    #[schema(required = true, example = json!(null), format = "uuid")]
+    pub parent_id: Option<String>,
+    /// How many direct subtasks it has.
+    #[schema(example = 0, minimum = 0)]
+    pub subtask_count: u32,
+    /// The member of its list it is assigned to; `null` when no one.
+    #[schema(required = true, example = json!(null))]
+    pub assignee_id: Option<String>,
 }
 
 /// The straightforward way to a task's JSON, kept as the reference the hand-written writer
@@ -113,6 +126,10 @@ impl From<todo_domain::Task> for TaskDto {
             time_zone: t.time_zone.map(|z| z.name().to_owned()),
             version: t.version,
             position: t.position.as_str().to_owned(),
+            list_id: t.list.to_string(),
+            parent_id: t.parent.map(|p| p.to_string()),
+            subtask_count: t.subtasks,
+            assignee_id: t.assignee.map(|a| a.as_str().to_owned()),
         }
     }
 }
@@ -162,6 +179,24 @@ pub struct CreateTask {
     #[serde(default)]
     #[schema(example = "V", max_length = 128)]
     pub position: Option<String>,
+    /// The list it goes into (one where the caller is an editor or the owner); by default
+    /// the parent's, or else the caller's Inbox.
+    #[serde(default)]
+    #[schema(format = "uuid")]
+    pub list_id: Option<String>,
+    /// Makes it a subtask of this task (in a list the caller edits); it lives in the
+    /// parent's list. At most 5 levels of nesting.
+    #[serde(default)]
+    #[schema(format = "uuid")]
+    pub parent_id: Option<String>,
+    /// Assigns it to this member of its list (a user id).
+    #[serde(default)]
+    #[schema(
+        example = "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr",
+        min_length = 1,
+        max_length = 255
+    )]
+    pub assignee_id: Option<String>,
     #[serde(default, rename = "id")]
     #[schema(ignore)]
     pub _id: Option<IgnoredAny>,
@@ -180,6 +215,9 @@ pub struct CreateTask {
     #[serde(default, rename = "version")]
     #[schema(ignore)]
     pub _version: Option<IgnoredAny>,
+    #[serde(default, rename = "subtask_count")]
+    #[schema(ignore)]
+    pub _subtask_count: Option<IgnoredAny>,
 }
 
 impl FromEmptyBody for CreateTask {}
@@ -238,6 +276,20 @@ pub struct UpdateTask {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String, example = "V1", max_length = 128)]
     pub position: Option<Option<String>>,
+    /// Moves it (with its subtasks) into this list, where the caller must be an editor or
+    /// the owner; a subtask moved alone becomes top-level there. Not `null`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, format = "uuid")]
+    pub list_id: Option<Option<String>>,
+    /// Makes it a subtask of this task (it moves into the parent's list); `null` makes it
+    /// top-level. A cycle or more than 5 levels is refused.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = "uuid")]
+    pub parent_id: Option<Option<String>>,
+    /// Assigns it to this member of its list; `null` unassigns it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255)]
+    pub assignee_id: Option<Option<String>>,
     #[serde(default, rename = "id")]
     #[schema(ignore)]
     pub _id: Option<IgnoredAny>,
@@ -256,6 +308,9 @@ pub struct UpdateTask {
     #[serde(default, rename = "version")]
     #[schema(ignore)]
     pub _version: Option<IgnoredAny>,
+    #[serde(default, rename = "subtask_count")]
+    #[schema(ignore)]
+    pub _subtask_count: Option<IgnoredAny>,
 }
 
 impl FromEmptyBody for UpdateTask {}

@@ -112,9 +112,9 @@ fn task_page_response(
         (status = 422, description = "An unknown or repeated parameter, or a bad value (a status, priority, tag, q, date, instant, zone, sort or limit it cannot read, or a cursor that is damaged or belongs to a different query); `errors[].field` names each parameter",
             body = Problem, content_type = "application/problem+json",
             example = json!({"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
-                "detail": "colour is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, include_deleted, sort, limit, cursor; sort must be one of created_at, updated_at, due, priority, title, position, optionally after a - for descending",
+                "detail": "colour is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, include_deleted, list_id, parent_id, assignee, archived, sort, limit, cursor; sort must be one of created_at, updated_at, due, priority, title, position, optionally after a - for descending",
                 "errors": [
-                    {"field": "colour", "message": "is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, include_deleted, sort, limit, cursor"},
+                    {"field": "colour", "message": "is not a parameter of this list; the parameters are status, priority, tag, q, due_before, due_after, overdue, due, tz, updated_since, include_deleted, list_id, parent_id, assignee, archived, sort, limit, cursor"},
                     {"field": "sort", "message": "must be one of created_at, updated_at, due, priority, title, position, optionally after a - for descending"}
                 ]})),
     ),
@@ -126,7 +126,7 @@ pub async fn list_tasks(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
-    let mut query = TaskListQuery::parse(req.query_string())?;
+    let mut query = TaskListQuery::parse_for(req.query_string(), &owner)?;
     let (spec, limit, after) = (&query.spec, query.limit, query.after.take());
     // A page and, when more remain, the `Link` to the next one.
     let respond = |next: Option<&ListCursor>, body| {

@@ -48,6 +48,17 @@ fn write_canonical(out: &mut String, value: &serde_json::Value) {
 /// as canonical JSON (object keys sorted, no white space), so that a retry that writes the
 /// same JSON differently still matches.
 pub(crate) fn idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>> {
+    scoped_idempotency(req, body, "")
+}
+
+/// [`idempotency`] for a create of something else than a task: `scope` (say `lists`)
+/// goes into the fingerprint ahead of the body, so that a key a task create used is never
+/// taken for one with the same body elsewhere (keys are shared per user).
+pub(crate) fn scoped_idempotency(
+    req: &HttpRequest,
+    body: &[u8],
+    scope: &str,
+) -> Result<Option<Idempotency>> {
     use sha2::Digest as _;
     use std::fmt::Write as _;
     let mut values = req.headers().get_all(&IDEMPOTENCY_KEY);
@@ -72,7 +83,11 @@ pub(crate) fn idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idemp
         })
     })?;
     // A body that is not JSON is refused right after this, so its fingerprint never counts.
-    let mut canonical = String::with_capacity(body.len());
+    let mut canonical = String::with_capacity(body.len() + scope.len() + 1);
+    if !scope.is_empty() {
+        canonical.push_str(scope);
+        canonical.push('\n');
+    }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
         write_canonical(&mut canonical, &value);
     }

@@ -9,7 +9,9 @@ mod extract;
 mod handlers;
 mod health;
 mod idempotency;
+mod list_json;
 mod listing;
+mod lists;
 mod metrics;
 mod openapi;
 mod openapi_parts;
@@ -31,6 +33,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use dto::{TaskDto, UserDto};
 pub use error::{ApiError, FieldError, PROBLEM_JSON, Problem};
+pub use list_json::{ListDto, ListRole, MemberDto};
 pub use metrics::Metrics;
 pub use openapi::{ApiDoc, openapi_json, openapi_pretty_json};
 pub use rate_limit::{Budget, Policy, RateLimitSettings, RateLimiter};
@@ -41,6 +44,7 @@ pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
 /// The single route table, used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
     use handlers as h;
+    use lists as l;
     if services.http.metrics_on_main_port {
         cfg.service(web::resource("/metrics").get(health::metrics));
     }
@@ -81,6 +85,30 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                         )
                         .service(web::resource("/{task_id}/complete").patch(h::complete_task))
                         .service(web::resource("/{task_id}/move").post(h::move_task)),
+                )
+                // A user's lists, under one prefix for the same reason: no other route has
+                // "lists" as its second segment.
+                .service(
+                    web::scope("/{user_id}/lists")
+                        .service(web::resource("").get(l::list_lists).post(l::create_list))
+                        .service(
+                            web::resource("/{list_id}")
+                                .get(l::get_list)
+                                .patch(l::patch_list)
+                                .delete(l::delete_list),
+                        )
+                        .service(web::resource("/{list_id}/move").post(l::move_list))
+                        .service(web::resource("/{list_id}/transfer").post(l::transfer_list))
+                        .service(
+                            web::resource("/{list_id}/members")
+                                .get(l::list_members)
+                                .post(l::add_member),
+                        )
+                        .service(
+                            web::resource("/{list_id}/members/{member_id}")
+                                .patch(l::set_member_role)
+                                .delete(l::remove_member),
+                        ),
                 )
                 .service(web::resource("/{user_id}/tags").get(h::list_tags))
                 .service(web::resource("/admin/users").get(h::admin_list_users))

@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 
 use todo_domain::{
-    DomainError, Due, ListCursor, ListSpec, Priority, SearchText, Sort, Status, Tag, Tags,
-    TaskFilter, TimeZone, parse_instant,
+    DomainError, Due, ListCursor, ListId, ListSpec, Priority, SearchText, Sort, Status, Tag, Tags,
+    TaskFilter, TaskId, TimeZone, UserId, parse_instant,
 };
 
 use crate::cursor::{decode_task_cursor, encode_task_cursor, next_link};
@@ -14,7 +14,7 @@ use crate::error::{ApiError, FieldError};
 use crate::query::{Decoded, decode};
 
 /// Every parameter of the list, in the order the documentation gives them.
-const PARAMETERS: [&str; 14] = [
+const PARAMETERS: [&str; 18] = [
     "status",
     "priority",
     "tag",
@@ -26,6 +26,10 @@ const PARAMETERS: [&str; 14] = [
     "tz",
     "updated_since",
     "include_deleted",
+    "list_id",
+    "parent_id",
+    "assignee",
+    "archived",
     "sort",
     "limit",
     "cursor",
@@ -46,12 +50,22 @@ pub(crate) struct TaskListQuery {
 }
 
 impl TaskListQuery {
-    /// Parses a raw (percent-encoded) query string.
+    /// Parses a raw query string as the tests write it, for the caller `alice`.
+    #[cfg(test)]
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        Self::parse_for(
+            raw,
+            &UserId::parse("alice").map_err(todo_application::ApplicationError::from)?,
+        )
+    }
+
+    /// Parses a raw (percent-encoded) query string of `caller`'s (whom `assignee=me`
+    /// names).
     ///
     /// # Errors
     /// `ApiError::Query` naming every unknown parameter, every parameter given twice that
     /// may be given once, and every parameter with a bad value (one error each).
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse_for(raw: &str, caller: &UserId) -> Result<Self, ApiError> {
         let Decoded { pairs, errors } = decode(raw);
         let mut check = Checker { errors };
         let mut seen: HashSet<&str> = HashSet::new();
@@ -127,6 +141,20 @@ impl TaskListQuery {
             updated_since: check.value("updated_since", one("updated_since"), |raw| {
                 parse_instant("updated_since", raw)
             }),
+            list: check.value("list_id", one("list_id"), ListId::parse),
+            parent: check.plain("parent_id", one("parent_id"), |raw| match raw {
+                "none" => Ok(None),
+                raw => TaskId::parse(raw)
+                    .map(Some)
+                    .map_err(|_| "must be a task id (a UUID) or none (top-level tasks only)"),
+            }),
+            assignee: check.plain("assignee", one("assignee"), |raw| match raw {
+                "me" => Ok(caller.clone()),
+                raw => UserId::parse(raw).map_err(|_| "must be me or a user id"),
+            }),
+            archived: check
+                .plain("archived", one("archived"), boolean)
+                .unwrap_or(false),
         };
         let include_deleted = check
             .plain("include_deleted", one("include_deleted"), boolean)
@@ -370,6 +398,23 @@ pub(crate) struct TaskListParams {
     /// `updated_since` is a 410, after which the client fetches the whole list again.
     #[param(example = true)]
     include_deleted: Option<bool>,
+    /// Only the tasks of this list (one the caller is a member of; another is simply
+    /// empty). The tasks of an archived list are listed when it is named here.
+    #[param(format = "uuid")]
+    list_id: Option<String>,
+    /// Only the direct subtasks of this task, or `none` for top-level tasks only.
+    #[param(
+        pattern = "^(none|[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12})$",
+        example = "none"
+    )]
+    parent_id: Option<String>,
+    /// Only the tasks assigned to this user: `me` (the caller) or a user id.
+    #[param(example = "me", min_length = 1, max_length = 255)]
+    assignee: Option<String>,
+    /// `true`: also the tasks of archived lists (hidden by default). `false` is the same as
+    /// leaving it out.
+    #[param(example = true)]
+    archived: Option<bool>,
     /// The order (default `created_at`; `updated_at` with `include_deleted`); a leading `-`
     /// reverses it. Ties are broken by task id; tasks without a due date or priority come
     /// last either way; `title` ignores case; `position` is the manual order.

@@ -9,8 +9,12 @@ use crate::dto::{
     Welcome,
 };
 use crate::error::{FieldError, Problem};
+use crate::list_json::{
+    AddMember, CreateList, ListDto, ListRole, MemberDto, MemberRole, MoveList, SetMemberRole,
+    TransferList, UpdateList,
+};
 use crate::openapi_parts::{RateLimits, TimeZoneName};
-use crate::{handlers, health};
+use crate::{handlers, health, lists};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +38,17 @@ use crate::{handlers, health};
         handlers::clear_completed,
         handlers::list_tags,
         handlers::task_stats,
+        lists::list_lists,
+        lists::create_list,
+        lists::get_list,
+        lists::patch_list,
+        lists::delete_list,
+        lists::move_list,
+        lists::transfer_list,
+        lists::list_members,
+        lists::add_member,
+        lists::set_member_role,
+        lists::remove_member,
         handlers::admin_list_users,
         handlers::admin_list_user_tasks,
         handlers::admin_set_role,
@@ -43,11 +58,13 @@ use crate::{handlers, health};
     components(schemas(
         TaskDto, Priority, CreateTask, UpdateTask, CompleteTask, MoveTask, MoveEnd, ChangeDto,
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
-        Welcome, Health, Problem, FieldError, TimeZoneName
+        Welcome, Health, Problem, FieldError, TimeZoneName, ListDto, ListRole, MemberDto,
+        MemberRole, CreateList, UpdateList, MoveList, AddMember, SetMemberRole, TransferList
     )),
     modifiers(&BearerAuth, &RateLimits),
     tags(
-        (name = "tasks", description = "The caller's own tasks"),
+        (name = "tasks", description = "The tasks of every list the caller is a member of"),
+        (name = "lists", description = "Lists, their members and their roles"),
         (name = "users", description = "The caller's account"),
         (name = "admin", description = "Users and their tasks, for admins"),
         (name = "service", description = "Liveness, readiness and metadata"),

@@ -100,6 +100,54 @@ pub(crate) struct IdempotencyKey {
     idempotency_key: Option<String>,
 }
 
+/// 412 of a list write whose `If-Match` is stale, with the current `ETag`.
+#[derive(IntoResponses)]
+#[response(
+    status = 412,
+    description = "`If-Match` does not name the list's current version; nothing was changed. `ETag` is the current version.",
+    content_type = "application/problem+json",
+    headers(("ETag" = String, description = "The list's current version, e.g. `\"4\"`"))
+)]
+pub(crate) struct StaleListVersion(Problem);
+
+/// 404 of a list, or of anything in it, for a caller who is not a member.
+#[derive(IntoResponses)]
+#[response(
+    status = 404,
+    description = "No such list, or the caller is not a member of it (the two are not told apart)",
+    content_type = "application/problem+json"
+)]
+pub(crate) struct ListNotFound(Problem);
+
+/// 403 of a list operation: the path names another user, or the caller's role in the
+/// list is too low.
+#[derive(IntoResponses)]
+#[response(
+    status = 403,
+    description = "The path names another user, or the caller's role in the list does not allow this; `detail` names the role needed (\"changing this list requires the owner role\")",
+    content_type = "application/problem+json"
+)]
+pub(crate) struct RoleRequired(Problem);
+
+/// The `If-Match` header of a conditional write on one list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct ListIfMatch {
+    /// Only act if the list is still at this version: its ETag, e.g. `"3"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.
+    #[param(rename = "If-Match", value_type = String, required = false, example = "\"3\"", pattern = r#"^(\*|"(0|[1-9][0-9]{0,17})")$"#)]
+    if_match: Option<String>,
+}
+
+/// The `If-None-Match` header of a read of one list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct ListIfNoneMatch {
+    /// The ETag(s) of the copy the client has, or `*`: when the list is still at that version the answer is 304 with no body (compared weakly; a comma-separated list is allowed).
+    #[param(rename = "If-None-Match", value_type = String, required = false, example = "\"3\"",
+        pattern = r#"^(\*|(W/)?"[!#-+\--~]*")([ \t]*,[ \t]*(\*|(W/)?"[!#-+\--~]*"))*$"#)]
+    if_none_match: Option<String>,
+}
+
 /// An IANA time zone name, as the service knows them (`UTC`, `Europe/Berlin`, …).
 pub(crate) struct TimeZoneName;
 

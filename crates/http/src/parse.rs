@@ -3,8 +3,8 @@
 
 use todo_application::{ApplicationError, MoveTo, NewTask};
 use todo_domain::{
-    DomainError, Due, Position, Priority, Recurrence, Tags, TaskChanges, TaskDescription, TaskId,
-    TaskTitle, TimeZone, Timestamp, UserId, parse_instant,
+    DomainError, Due, ListId, Position, Priority, Recurrence, Tags, TaskChanges, TaskDescription,
+    TaskId, TaskTitle, TimeZone, Timestamp, UserId, parse_instant,
 };
 
 use crate::dto::{CompleteTask, CreateTask, MoveTask, UpdateTask};
@@ -18,6 +18,35 @@ pub(crate) fn user_id(raw: &str) -> Result<UserId> {
 /// A task id from the path, or a 422.
 pub(crate) fn task_id(raw: &str) -> Result<TaskId> {
     Ok(TaskId::parse(raw).map_err(ApplicationError::from)?)
+}
+
+/// A list id from the path, or a 422.
+pub(crate) fn list_id(raw: &str) -> Result<ListId> {
+    parsed(ListId::parse(raw))
+}
+
+/// A member's user id from the path (`member_id`), or a 422 naming it.
+pub(crate) fn member_id(raw: &str) -> Result<UserId> {
+    as_field(UserId::parse(raw), "member_id")
+}
+
+/// A domain parse result whose refusal names `field` rather than the domain's own name
+/// for the value (`UserId::parse` says `user_id`, `TaskId::parse` says `task_id`).
+pub(crate) fn as_field<T>(result: std::result::Result<T, DomainError>, field: &str) -> Result<T> {
+    result.map_err(|err| match err {
+        DomainError::Invalid { reason, .. } => invalid(field, &reason.to_string()),
+        other => ApiError::App(other.into()),
+    })
+}
+
+/// A task id in a body field (`parent_id`), or a 422 naming it.
+fn task_ref(raw: &str, field: &str) -> Result<TaskId> {
+    as_field(TaskId::parse(raw), field)
+}
+
+/// A user id in a body field (`assignee_id`), or a 422 naming it.
+fn user_ref(raw: &str, field: &str) -> Result<UserId> {
+    as_field(UserId::parse(raw), field)
 }
 
 /// A 422 naming `field`, for a rule checked here rather than by the domain.
@@ -95,6 +124,17 @@ impl CreateTask {
             recurrence: recurrence(self.recurrence.as_deref())?,
             time_zone: time_zone(self.time_zone.as_deref())?,
             position: position(self.position.as_deref())?,
+            list: optional(self.list_id.as_deref(), ListId::parse)?,
+            parent: self
+                .parent_id
+                .as_deref()
+                .map(|raw| task_ref(raw, "parent_id"))
+                .transpose()?,
+            assignee: self
+                .assignee_id
+                .as_deref()
+                .map(|raw| user_ref(raw, "assignee_id"))
+                .transpose()?,
         })
     }
 }
@@ -141,6 +181,24 @@ impl UpdateTask {
                 Some(None) => return Err(invalid("position", "must not be null")),
                 Some(Some(raw)) => Some(parsed(Position::parse(&raw))?),
             },
+            list: match self.list_id {
+                None => None,
+                Some(None) => {
+                    return Err(invalid(
+                        "list_id",
+                        "must not be null: every task is in a list (the Inbox by default)",
+                    ));
+                }
+                Some(Some(raw)) => Some(parsed(ListId::parse(&raw))?),
+            },
+            parent: self
+                .parent_id
+                .map(|raw| raw.map(|raw| task_ref(&raw, "parent_id")).transpose())
+                .transpose()?,
+            assignee: self
+                .assignee_id
+                .map(|raw| raw.map(|raw| user_ref(&raw, "assignee_id")).transpose())
+                .transpose()?,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use todo_application::ports::ReadinessProbe;
-use todo_application::{AdminService, AuthService, TaskService};
+use todo_application::{AdminService, AuthService, ListService, TaskService};
 
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitSettings, RateLimiter};
@@ -40,6 +40,7 @@ impl Default for HttpSettings {
 #[derive(Clone)]
 pub struct Services {
     pub tasks: TaskService,
+    pub lists: ListService,
     pub admin: AdminService,
     pub auth: AuthService,
     pub readiness: Arc<dyn ReadinessProbe>,
@@ -53,6 +54,7 @@ pub struct Services {
 impl Services {
     pub fn new(
         tasks: TaskService,
+        lists: ListService,
         admin: AdminService,
         auth: AuthService,
         readiness: Arc<dyn ReadinessProbe>,
@@ -60,6 +62,7 @@ impl Services {
     ) -> Self {
         Self {
             tasks,
+            lists,
             admin,
             auth,
             readiness,

@@ -52,7 +52,7 @@ impl<T: fmt::Display> Serialize for Displayed<T> {
 }
 
 /// About the size of one task's JSON, to size response buffers.
-const TASK_BYTES: usize = 448;
+const TASK_BYTES: usize = 560;
 
 /// Writes a task's JSON into `out`: the bytes serde_json makes of [`TaskDto`](crate::dto::TaskDto) (a test holds
 /// them equal for every kind of field), written from the borrowed task. The field names go
@@ -106,6 +106,19 @@ fn write_task(out: &mut Vec<u8>, t: &Task) -> serde_json::Result<()> {
     serde_json::to_writer(&mut *out, &t.version)?;
     out.extend_from_slice(br#","position":"#);
     write_text(out, t.position.as_str())?;
+    out.extend_from_slice(br#","list_id":"#);
+    write_uuid(out, t.list.as_uuid());
+    out.extend_from_slice(br#","parent_id":"#);
+    match t.parent {
+        Some(parent) => write_uuid(out, parent.as_uuid()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(br#","subtask_count":"#);
+    serde_json::to_writer(&mut *out, &t.subtasks)?;
+    out.extend_from_slice(br#","assignee_id":"#);
+    write_or_null(out, t.assignee.as_ref(), |out, a| {
+        write_text(out, a.as_str())
+    })?;
     out.push(b'}');
     Ok(())
 }
@@ -213,7 +226,7 @@ pub fn changes_body(changes: &[Change]) -> serde_json::Result<Vec<u8>> {
 mod tests {
     use chrono::TimeZone as _;
     use todo_domain::{
-        Change, Due, Priority, Recurrence, Tags, Task, TaskDescription, TaskId, TaskTitle,
+        Change, Due, ListId, Priority, Recurrence, Tags, Task, TaskDescription, TaskId, TaskTitle,
         TimeZone, UserId,
     };
 
@@ -225,6 +238,9 @@ mod tests {
         let mut task = Task::new(
             TaskId::parse("0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99").unwrap(),
             UserId::parse("PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr").unwrap(),
+            ListId::from_uuid(uuid::Uuid::from_u128(
+                0x0193_a5c2_7b1e_7cc0_9a4e_3f5d_2c1b_0a00,
+            )),
             TaskTitle::parse(title).unwrap(),
             description.and_then(|d| TaskDescription::parse(d).unwrap()),
             at,
@@ -258,6 +274,9 @@ mod tests {
             time_zone: Some(TimeZone::parse("time_zone", zone).unwrap()),
             occurrences_done: 4,
             version: 42,
+            parent: Some(TaskId::from_uuid(uuid::Uuid::from_u128(7))),
+            assignee: Some(UserId::parse("bob \"the\" builder").unwrap()),
+            subtasks: 3,
             ..base
         }
     }
@@ -394,7 +413,9 @@ mod tests {
                 r#""updated_at":"2025-11-25T09:30:01.234567Z","#,
                 r#""priority":null,"tags":[],"due":null,"remind_at":null,"#,
                 r#""completed_at":null,"recurrence":null,"time_zone":null,"version":1,"#,
-                r#""position":"0084vJjoO2402ySylsGsIei7UdixA6hQH"}"#
+                r#""position":"0084vJjoO2402ySylsGsIei7UdixA6hQH","#,
+                r#""list_id":"0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a00","parent_id":null,"#,
+                r#""subtask_count":0,"assignee_id":null}"#
             )
         );
         let value =
@@ -411,6 +432,9 @@ mod tests {
         assert_eq!(weekly["recurrence"], "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH");
         assert_eq!(weekly["time_zone"], "Europe/Berlin");
         assert_eq!(weekly["version"], 42);
+        assert_eq!(weekly["parent_id"], "00000000-0000-0000-0000-000000000007");
+        assert_eq!(weekly["subtask_count"], 3);
+        assert_eq!(weekly["assignee_id"], "bob \"the\" builder");
         let rent = value(&all[6]);
         assert_eq!(rent["due"], "2026-12-01T04:00:00.123456Z");
         assert_eq!(rent["completed_at"], "2025-11-25T09:31:40.000999Z");

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use todo_application::ports::{
-    Clock, CredentialVerifier, JwksSource, Purged, ReadinessProbe, SystemClock, TaskRepository,
-    UserRepository, UuidV7Ids,
+    Clock, CredentialVerifier, IdGenerator, JwksSource, ListRepository, Purged, ReadinessProbe,
+    SystemClock, TaskRepository, UserRepository, UuidV7Ids,
 };
 use todo_application::{
-    AdminService, AuthService, PageSettings, SyncSettings, TaskService, UserCache,
+    AdminService, AuthService, Inboxes, ListService, PageSettings, SyncSettings, TaskService,
+    UserCache,
 };
 use todo_auth::{
     Hs256Settings, Hs256Verifier, HttpJwksSource, JwksSettings, JwksVerifier, SessionVerifier,
@@ -18,8 +19,8 @@ use todo_auth::{
 use todo_domain::{AdminRoles, UserId};
 use todo_http::{HttpSettings, Metrics, Services};
 use todo_persistence::{
-    DatabaseConnection, Db, SeaJwksSource, SeaPoolMetrics, SeaReadiness, SeaSessionRepository,
-    SeaTaskRepository, SeaUserRepository,
+    DatabaseConnection, Db, SeaJwksSource, SeaListRepository, SeaPoolMetrics, SeaReadiness,
+    SeaSessionRepository, SeaTaskRepository, SeaUserRepository,
 };
 
 use crate::settings::{JwksSourceKind, Settings};
@@ -108,9 +109,14 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// The services of the application, wired to the adapters on `db`.
 pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
     let tasks: Arc<dyn TaskRepository> = Arc::new(SeaTaskRepository::new(db.clone()));
+    let lists: Arc<dyn ListRepository> = Arc::new(SeaListRepository::new(db.clone()));
     let users: Arc<dyn UserRepository> = Arc::new(SeaUserRepository::new(db.clone()));
     let readiness: Arc<dyn ReadinessProbe> = Arc::new(SeaReadiness::new(db.clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Ids);
+    // One for both services, so that a user's Inbox is created once and remembered once.
+    let inboxes = Inboxes::new(lists.clone(), clock.clone(), ids.clone());
+    let limits = settings.limits();
     let admin_roles = AdminRoles::new(settings.auth.admin_roles.iter().cloned());
     let cache = Arc::new(UserCache::new(
         Duration::from_secs(settings.auth.cache_ttl_secs),
@@ -134,14 +140,24 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
     }
 
     Ok(Services::new(
-        TaskService::new(tasks.clone(), clock.clone(), Arc::new(UuidV7Ids), pages).with_sync(
-            SyncSettings {
-                tombstone_retention: chrono::TimeDelta::days(i64::from(
-                    settings.sync.tombstone_retention_days,
-                )),
-                ..SyncSettings::default()
-            },
-        ),
+        TaskService::new(
+            tasks.clone(),
+            lists.clone(),
+            inboxes.clone(),
+            clock.clone(),
+            ids.clone(),
+            pages,
+        )
+        .with_limits(limits)
+        .with_sync(SyncSettings {
+            tombstone_retention: chrono::TimeDelta::days(i64::from(
+                settings.sync.tombstone_retention_days,
+            )),
+            ..SyncSettings::default()
+        }),
+        ListService::new(lists, users.clone(), clock.clone(), ids, inboxes)
+            .with_limits(limits)
+            .with_pages(pages),
         AdminService::new(
             users.clone(),
             tasks,

@@ -170,6 +170,19 @@ pub struct SyncSection {
     pub purge_interval_secs: u64,
 }
 
+/// How many of each thing there may be (lists, members, open tasks, nesting levels).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitsSection {
+    /// Lists a user owns, their Inbox included.
+    pub lists_per_user: u32,
+    /// Members of a list, its owner included.
+    pub members_per_list: u32,
+    /// Open tasks in one list.
+    pub open_tasks_per_list: u32,
+    /// Levels of subtasks: a top-level task is level 1.
+    pub nesting_depth: u32,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct MetricsSection {
     /// `host:port` of a separate listener for `/metrics`; unset = on the public port.
@@ -210,6 +223,7 @@ pub struct Settings {
     pub auth: AuthSection,
     pub pagination: PaginationSection,
     pub sync: SyncSection,
+    pub limits: LimitsSection,
     pub log: LogSection,
     pub rate_limit: RateLimitSection,
     #[serde(default = "no_metrics_bind")]
@@ -327,6 +341,10 @@ impl Settings {
             .set_default("pagination.max_limit", 1000)?
             .set_default("sync.tombstone_retention_days", 30)?
             .set_default("sync.purge_interval_secs", 3600)?
+            .set_default("limits.lists_per_user", 1000)?
+            .set_default("limits.members_per_list", 100)?
+            .set_default("limits.open_tasks_per_list", 10_000)?
+            .set_default("limits.nesting_depth", 5)?
             .set_default("rate_limit.enabled", true)?
             .set_default("rate_limit.reads_quota", 6000)?
             .set_default("rate_limit.reads_window_secs", 10)?
@@ -422,6 +440,20 @@ impl Settings {
         if self.sync.purge_interval_secs == 0 {
             return Err(invalid("sync.purge_interval_secs", "must be at least 1"));
         }
+        for (key, value, min) in [
+            ("limits.lists_per_user", self.limits.lists_per_user, 1),
+            ("limits.members_per_list", self.limits.members_per_list, 1),
+            (
+                "limits.open_tasks_per_list",
+                self.limits.open_tasks_per_list,
+                1,
+            ),
+            ("limits.nesting_depth", self.limits.nesting_depth, 1),
+        ] {
+            if value < min {
+                return Err(invalid(key, format!("must be at least {min}")));
+            }
+        }
         for (key, value) in [
             ("http.head_timeout_ms", self.http.head_timeout_ms),
             ("http.body_timeout_ms", self.http.body_timeout_ms),
@@ -472,6 +504,17 @@ impl Settings {
 
     /// The request budgets, as the HTTP layer takes them.
     #[must_use]
+    /// The limits the services apply.
+    #[must_use]
+    pub fn limits(&self) -> todo_application::Limits {
+        todo_application::Limits {
+            lists_per_user: self.limits.lists_per_user,
+            members_per_list: self.limits.members_per_list,
+            open_tasks_per_list: self.limits.open_tasks_per_list,
+            nesting_depth: self.limits.nesting_depth,
+        }
+    }
+
     pub fn rate_limits(&self) -> todo_http::RateLimitSettings {
         let r = &self.rate_limit;
         let policy = |quota, secs| todo_http::Policy {
@@ -734,6 +777,42 @@ mod tests {
             let err = Settings::build(&[], &dir, None).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn limits_default_as_documented_and_are_configurable() {
+        let s = Settings::build(&[], &nowhere(), None).unwrap();
+        assert_eq!(s.limits(), todo_application::Limits::default());
+        assert_eq!(
+            (
+                s.limits.lists_per_user,
+                s.limits.members_per_list,
+                s.limits.open_tasks_per_list,
+                s.limits.nesting_depth
+            ),
+            (1000, 100, 10_000, 5)
+        );
+        let dir = std::env::temp_dir().join(format!("todo-settings-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("dev.toml"),
+            "[limits]\nlists_per_user = 3\nmembers_per_list = 2\nopen_tasks_per_list = 7\nnesting_depth = 2\n",
+        )
+        .unwrap();
+        let limits = Settings::build(&[], &dir, None).unwrap().limits();
+        assert_eq!(
+            limits,
+            todo_application::Limits {
+                lists_per_user: 3,
+                members_per_list: 2,
+                open_tasks_per_list: 7,
+                nesting_depth: 2,
+            }
+        );
+        std::fs::write(dir.join("dev.toml"), "[limits]\nnesting_depth = 0\n").unwrap();
+        let err = Settings::build(&[], &dir, None).unwrap_err();
+        assert!(err.to_string().contains("limits.nesting_depth"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

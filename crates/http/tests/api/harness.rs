@@ -7,17 +7,19 @@ use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 use todo_application::ports::{
-    Clock, CredentialVerifier, PortError, ReadinessProbe, SystemClock, TaskRepository,
-    UserRepository, UuidV7Ids,
+    Clock, CredentialVerifier, IdGenerator, ListRepository, PortError, ReadinessProbe, SystemClock,
+    TaskRepository, UserRepository, UuidV7Ids,
 };
 use todo_application::ports::{CredentialError, VerifiedCredential};
-use todo_application::{AdminService, AuthService, PageSettings, TaskService, UserCache};
+use todo_application::{
+    AdminService, AuthService, Inboxes, Limits, ListService, PageSettings, TaskService, UserCache,
+};
 use todo_auth::{Hs256Issuer, Hs256Settings, Hs256Verifier, SessionVerifier};
 use todo_domain::{AdminRoles, RoleList, User, UserId};
 use todo_http::{HttpSettings, RateLimitSettings, Services};
 use todo_persistence::{
-    DatabaseConnection, PoolSettings, SeaReadiness, SeaSessionRepository, SeaTaskRepository,
-    SeaUserRepository,
+    DatabaseConnection, PoolSettings, SeaListRepository, SeaReadiness, SeaSessionRepository,
+    SeaTaskRepository, SeaUserRepository,
 };
 
 pub const SECRET: &[u8] = b"http-test-secret-0123456789abcdef0123";
@@ -47,6 +49,7 @@ pub struct Options {
     pub readiness: Option<Arc<dyn ReadinessProbe>>,
     pub cors_origins: Vec<String>,
     pub rate_limits: RateLimitSettings,
+    pub limits: Limits,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             readiness: None,
             cors_origins: vec!["http://localhost:3000".to_owned()],
             rate_limits: RateLimitSettings::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -71,8 +75,11 @@ pub async fn app_with(options: Options) -> TestApp {
         .unwrap();
     todo_persistence::migrate(&db).await.unwrap();
     let tasks: Arc<dyn TaskRepository> = Arc::new(SeaTaskRepository::new(db.clone()));
+    let lists: Arc<dyn ListRepository> = Arc::new(SeaListRepository::new(db.clone()));
     let users: Arc<dyn UserRepository> = Arc::new(SeaUserRepository::new(db.clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Ids);
+    let inboxes = Inboxes::new(lists.clone(), clock.clone(), ids.clone());
     // No cache: every request sees the database as it is now.
     let cache = Arc::new(UserCache::disabled());
     let pages = PageSettings {
@@ -93,7 +100,18 @@ pub async fn app_with(options: Options) -> TestApp {
         .readiness
         .unwrap_or_else(|| Arc::new(SeaReadiness::new(db.clone())));
     let services = Services::new(
-        TaskService::new(tasks.clone(), clock.clone(), Arc::new(UuidV7Ids), pages),
+        TaskService::new(
+            tasks.clone(),
+            lists.clone(),
+            inboxes.clone(),
+            clock.clone(),
+            ids.clone(),
+            pages,
+        )
+        .with_limits(options.limits),
+        ListService::new(lists, users.clone(), clock.clone(), ids, inboxes)
+            .with_limits(options.limits)
+            .with_pages(pages),
         AdminService::new(
             users.clone(),
             tasks,
@@ -310,4 +328,50 @@ impl TestApp {
         assert_eq!(res.status, 201, "{}", res.raw);
         res.body
     }
+}
+
+impl TestApp {
+    /// Creates a list of `owner`'s; asserts 201 and returns it.
+    pub async fn list(&self, owner: &str, token: &str, name: &str) -> Value {
+        let res = self
+            .call(
+                Method::POST,
+                &format!("/api/{owner}/lists"),
+                Some(token),
+                Some(serde_json::json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.raw);
+        res.body
+    }
+
+    /// Shares `list` (of `owner`'s) with `member` in `role`; asserts 201.
+    pub async fn share(&self, owner: &str, token: &str, list: &str, member: &str, role: &str) {
+        let res = self
+            .call(
+                Method::POST,
+                &format!("/api/{owner}/lists/{list}/members"),
+                Some(token),
+                Some(serde_json::json!({ "user_id": member, "role": role })),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.raw);
+    }
+
+    /// `GET path` as `token`; asserts 200 and returns the body.
+    pub async fn get_ok(&self, path: &str, token: &str) -> Value {
+        let res = self.call(Method::GET, path, Some(token), None).await;
+        assert_eq!(res.status, 200, "GET {path}: {}", res.raw);
+        res.body
+    }
+}
+
+/// The ids of a JSON array of objects, in order.
+pub fn ids(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("an array: {items}"))
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
 }

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access_matrix;
 mod admin;
 mod auth;
 mod bad_input;
@@ -11,7 +12,10 @@ mod document;
 mod etags;
 mod fields;
 mod listing;
+mod lists;
+mod members;
 mod rate_limits;
 mod service;
+mod subtasks;
 mod sync;
 mod tasks;
