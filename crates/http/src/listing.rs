@@ -400,7 +400,7 @@ pub(crate) struct TaskListParams {
     include_deleted: Option<bool>,
     /// Only the tasks of this list (one the caller is a member of; another is simply
     /// empty). The tasks of an archived list are listed when it is named here.
-    #[param(format = "uuid")]
+    #[param(format = "uuid", example = "0192f0c1-7c5e-7000-8000-000000000001")]
     list_id: Option<String>,
     /// Only the direct subtasks of this task, or `none` for top-level tasks only.
     #[param(

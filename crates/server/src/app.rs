@@ -155,7 +155,7 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
             )),
             ..SyncSettings::default()
         }),
-        ListService::new(lists, users.clone(), clock.clone(), ids, inboxes)
+        ListService::new(lists, users.clone(), clock.clone(), ids, inboxes.clone())
             .with_limits(limits)
             .with_pages(pages),
         AdminService::new(
@@ -165,7 +165,8 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
             cache.clone(),
             admin_roles.clone(),
             pages,
-        ),
+        )
+        .with_inboxes(inboxes),
         AuthService::new(verifiers, users, clock, cache, admin_roles, admin_user_id),
         readiness,
         HttpSettings {

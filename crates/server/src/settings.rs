@@ -502,8 +502,6 @@ impl Settings {
         Ok(())
     }
 
-    /// The request budgets, as the HTTP layer takes them.
-    #[must_use]
     /// The limits the services apply.
     #[must_use]
     pub fn limits(&self) -> todo_application::Limits {
@@ -515,6 +513,8 @@ impl Settings {
         }
     }
 
+    /// The request budgets, as the HTTP layer takes them.
+    #[must_use]
     pub fn rate_limits(&self) -> todo_http::RateLimitSettings {
         let r = &self.rate_limit;
         let policy = |quota, secs| todo_http::Policy {

@@ -109,7 +109,7 @@ pub async fn app_with(options: Options) -> TestApp {
             pages,
         )
         .with_limits(options.limits),
-        ListService::new(lists, users.clone(), clock.clone(), ids, inboxes)
+        ListService::new(lists, users.clone(), clock.clone(), ids, inboxes.clone())
             .with_limits(options.limits)
             .with_pages(pages),
         AdminService::new(
@@ -119,7 +119,8 @@ pub async fn app_with(options: Options) -> TestApp {
             cache.clone(),
             AdminRoles::default(),
             pages,
-        ),
+        )
+        .with_inboxes(inboxes),
         AuthService::new(verifiers, users, clock, cache, AdminRoles::default(), None),
         readiness,
         HttpSettings {

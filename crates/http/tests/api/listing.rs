@@ -815,6 +815,10 @@ async fn the_openapi_document_describes_every_list_parameter() {
             "tz",
             "updated_since",
             "include_deleted",
+            "list_id",
+            "parent_id",
+            "assignee",
+            "archived",
             "sort",
             "limit",
             "cursor"

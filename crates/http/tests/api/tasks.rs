@@ -56,7 +56,11 @@ async fn creating_a_task_returns_it_with_its_location() {
             "recurrence",
             "time_zone",
             "version",
-            "position"
+            "position",
+            "list_id",
+            "parent_id",
+            "subtask_count",
+            "assignee_id"
         ]
     );
     assert_eq!(task.as_object().unwrap().len(), keys.len());

@@ -338,6 +338,9 @@ on_both!(
             time_zone: Some(Some(TimeZone::parse("time_zone", "Asia/Kolkata").unwrap())),
             completed: None,
             position: Some(todo_domain::Position::parse("Zz1").unwrap()),
+            list: None,
+            parent: None,
+            assignee: None,
         };
         let next = edited(&original, &changes, at(20));
         assert_eq!(next.version, 2);
