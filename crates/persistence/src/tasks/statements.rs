@@ -55,6 +55,44 @@ pub(super) async fn find_visible(
     Ok(Some((row.task()?, role)))
 }
 
+/// The insert of `t`: a plain one, or, with `max_open`, one that writes nothing when
+/// `t`'s list holds that many open tasks already (`INSERT … SELECT … WHERE NOT EXISTS`
+/// the `max_open`-th open task: the scan stops there, and costs little for a list far from
+/// the limit).
+pub(super) fn insert_statement(backend: DbBackend, t: &Task, max_open: Option<u32>) -> Statement {
+    let insert = task_write::Entity::insert(to_row(t));
+    let Some(max) = max_open else {
+        return insert.build(backend);
+    };
+    let row = to_row(t);
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    for column in task_write::Column::iter() {
+        if let Set(value) = sea_orm::ActiveModelTrait::get(&row, column) {
+            columns.push(column);
+            values.push(Expr::val(value));
+        }
+    }
+    // Room while there is no `max`-th open task: the scan stops there.
+    let full = Query::select()
+        .expr(Expr::val(1))
+        .from(Entity)
+        .and_where(Column::ListId.eq(t.list.as_uuid()))
+        .and_where(Column::Completed.eq(false))
+        .limit(1)
+        .offset(u64::from(max.saturating_sub(1)))
+        .to_owned();
+    let room = Expr::exists(full).not();
+    let select = Query::select().exprs(values).and_where(room).to_owned();
+    let mut statement = Query::insert();
+    statement.into_table(task_write::Entity).columns(columns);
+    match statement.select_from(select) {
+        Ok(statement) => backend.build(&statement.to_owned()),
+        // Only when the columns and the values differ in number, which they cannot.
+        Err(_) => insert.build(backend),
+    }
+}
+
 /// The query of [`find_visible`], as SeaORM writes it: the task joined with the
 /// caller's membership of its list.
 fn find_visible_query(caller: &UserId, id: TaskId) -> sea_orm::Select<Entity> {
