@@ -271,7 +271,7 @@ impl TaskRepository for SeaTaskRepository {
     ) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let root = at_version(id, expected).add(visible(caller, Lists::Editable));
-        let deleted = delete_with_tombstones(&db, root, now).await?;
+        let deleted = delete_with_tombstones(&db, root, now, caller).await?;
         Ok(deleted > 0)
     }
 
@@ -280,7 +280,7 @@ impl TaskRepository for SeaTaskRepository {
         let completed = Condition::all()
             .add(visible(caller, Lists::Editable))
             .add(Column::Completed.eq(true));
-        delete_with_tombstones(&db, completed, now).await
+        delete_with_tombstones(&db, completed, now, caller).await
     }
 
     async fn changes(
