@@ -78,7 +78,8 @@ fn groups(deleted: &[Deleted]) -> Vec<(&Deleted, Vec<uuid::Uuid>)> {
         .collect()
 }
 
-/// Writes one trash entry of `owner`'s, replacing any older one with its id.
+/// Writes one trash entry of `owner`'s. Its id is that of a task or list being deleted,
+/// which no entry has: an entry goes when what it holds is restored.
 #[allow(clippy::too_many_arguments)]
 async fn entry(
     txn: &DatabaseTransaction,
@@ -90,11 +91,7 @@ async fn entry(
     tasks: usize,
     now: Timestamp,
 ) -> Result<(), PortError> {
-    let backend = txn.get_database_backend();
-    let mut raw = Raw::new(backend);
-    let sql = format!("DELETE FROM trash_entry WHERE id = {}", raw.p(id));
-    run(txn, raw, sql).await?;
-    let mut raw = Raw::new(backend);
+    let mut raw = Raw::new(txn.get_database_backend());
     let sql = format!(
         "INSERT INTO trash_entry (id, user_id, kind, title, list_id, tasks, deleted_at) \
          VALUES ({}, {}, {}, {}, {}, {}, {})",

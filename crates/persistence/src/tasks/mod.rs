@@ -97,10 +97,12 @@ impl TaskRepository for SeaTaskRepository {
         let db = self.db.conn().await.map_err(map_db_err)?;
         // Most writes leave the task in its list and complete nothing: one statement,
         // conditional on that too.
+        // `completed >= t.completed`: for a completed task, only while it was completed
+        // already; for an open one, always (one statement text for both, prepared once).
         let nothing_follows = replace_statement(t, expected).filter(
             Condition::all()
                 .add(task_write::Column::ListId.eq(t.list.as_uuid()))
-                .add_option(t.completed.then(|| task_write::Column::Completed.eq(true))),
+                .add(task_write::Column::Completed.gte(t.completed)),
         );
         if nothing_follows
             .exec(&*db)

@@ -1144,7 +1144,7 @@ on_both!(
     |t: Ctx| async move {
         use todo_migration::{Migrator, MigratorTrait};
         Migrator::up(&t.db, Some(7)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 1);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 2);
         let users = SeaUserRepository::new(t.db.clone());
         for (id, created) in [("alice", 1), ("bob", 2)] {
             users
