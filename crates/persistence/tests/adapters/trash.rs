@@ -382,3 +382,91 @@ on_both!(
 fn lid_task() -> todo_domain::TaskId {
     tid(999)
 }
+
+on_both!(
+    a_restore_racing_a_purge_leaves_one_or_the_other,
+    sqlite_file,
+    |t: Ctx| async move {
+        use sea_orm::ConnectionTrait;
+        let r = repos(&t).await;
+        let count = |sql: String| {
+            let db = t.db.clone();
+            async move {
+                db.query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap()
+            }
+        };
+        let (mut restored, mut purged) = (0, 0);
+        for round in 0..16_u128 {
+            let parent = task_in("alice", 100 + 2 * round, inbox("alice"), None);
+            let child = task_in("alice", 101 + 2 * round, inbox("alice"), Some(&parent));
+            for t in [&parent, &child] {
+                assert!(r.tasks.insert(t, None).await.unwrap());
+            }
+            assert!(
+                r.tasks
+                    .delete(&uid("alice"), parent.id, None, at(200))
+                    .await
+                    .unwrap()
+            );
+            let entry = r
+                .trash
+                .get(&uid("alice"), parent.id.as_uuid())
+                .await
+                .unwrap()
+                .unwrap();
+            let trash = SeaTrashRepository::new(t.db.clone());
+            let restore = tokio::spawn(async move {
+                trash
+                    .restore_task(&entry, inbox("alice"), at(300))
+                    .await
+                    .unwrap()
+            });
+            let trash = SeaTrashRepository::new(t.db.clone());
+            let purge = tokio::spawn(async move { trash.purge(at(1_000)).await.unwrap() });
+            let (back, gone) = (restore.await.unwrap(), purge.await.unwrap());
+            let live = count(format!(
+                "SELECT COUNT(*) AS n FROM task WHERE title IN ('task {}', 'task {}')",
+                100 + 2 * round,
+                101 + 2 * round
+            ))
+            .await;
+            if back {
+                restored += 1;
+                assert_eq!(live, 2, "{}: restored, so both tasks are back", t.backend);
+            } else {
+                purged += 1;
+                assert_eq!(gone, 1, "{}: not restored, so purged", t.backend);
+                assert_eq!(live, 0, "{}", t.backend);
+            }
+            // Never an entry left behind, nor rows without their entry.
+            assert_eq!(
+                count("SELECT COUNT(*) AS n FROM trash_entry".into()).await,
+                0
+            );
+            assert_eq!(
+                count(
+                    "SELECT COUNT(*) AS n FROM trash_task t WHERE NOT EXISTS \
+                     (SELECT 1 FROM trash_entry e WHERE e.id = t.trash_id)"
+                        .into()
+                )
+                .await,
+                0,
+                "{}",
+                t.backend
+            );
+            assert_eq!(
+                count("SELECT COUNT(*) AS n FROM trash_task".into()).await,
+                0
+            );
+        }
+        assert_eq!(restored + purged, 16);
+    }
+);
