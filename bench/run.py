@@ -123,37 +123,43 @@ INSERT INTO task (id, user_id, title, description, completed, created_at, update
 ANALYZE;
 """
 
-# The SQL each request issues for its data (auth lookups are cached), as pgbench scripts.
+# The SQL each request issues for its data (auth lookups are cached), as pgbench scripts:
+# a task is read through the lists its reader is a member of, with its subtask count.
+COLUMNS = """id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
+ due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position,
+ series_time, list_id, parent_id, assignee_id"""
+SUBTASKS = "(SELECT COUNT(*) FROM task c WHERE c.parent_id = task.id) AS subtasks"
 PGBENCH = {
     "list": """\\set n random(1, {users})
-SELECT id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
- due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position, series_time FROM task
- WHERE user_id = 'u' || lpad(:n::text, 4, '0') ORDER BY created_at, id LIMIT 1001;
-""",
+SELECT %s, %s FROM task WHERE list_id IN (SELECT m.list_id FROM list_member m
+ JOIN task_list ON task_list.id = m.list_id AND NOT task_list.archived
+ WHERE m.user_id = 'u' || lpad(:n::text, 4, '0')) ORDER BY created_at, id LIMIT 1001;
+""" % (COLUMNS, SUBTASKS),
     "get": """\\set n random(1, {users})
 \\set k random(1, {tasks})
-SELECT id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
- due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position, series_time FROM task
+SELECT %s, %s, m.role FROM task JOIN list_member m ON m.list_id = task.list_id
+ AND m.user_id = 'u' || lpad(:n::text, 4, '0')
  WHERE id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
-   AND user_id = 'u' || lpad(:n::text, 4, '0') LIMIT 1;
-""",
+ LIMIT 1;
+""" % (COLUMNS, SUBTASKS),
     "create": """\\set n random(1, {users})
-INSERT INTO task (id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
- due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position, series_time,
- title_key, search_key, tags_key)
- VALUES (gen_random_uuid(), 'u' || lpad(:n::text, 4, '0'), 'Bench task', NULL, false, now(), now(), NULL, '', NULL,
- false, NULL, NULL, NULL, NULL, 0, 1, '008E1pES47y03577pTR4Fze0yyewRhISy', NULL, 'bench task', 'bench task' || chr(10), '');
-""",
+INSERT INTO task (%s, title_key, search_key, tags_key)
+ SELECT gen_random_uuid(), 'u' || lpad(:n::text, 4, '0'), 'Bench task', NULL, false, now(), now(), NULL, '',
+ NULL, false, NULL, NULL, NULL, NULL, 0, 1, '008E1pES47y03577pTR4Fze0yyewRhISy', NULL, l.id, NULL, NULL,
+ 'bench task', 'bench task' || chr(10), ''
+ FROM task_list l WHERE l.inbox_of = 'u' || lpad(:n::text, 4, '0')
+ AND NOT EXISTS (SELECT 1 FROM task WHERE list_id = l.id AND completed = false LIMIT 1 OFFSET 9999);
+""" % COLUMNS,
     "toggle": """\\set n random(1, {users})
 \\set k random(1, {tasks})
 UPDATE task SET completed = NOT completed, completed_at = (CASE WHEN (completed) THEN NULL ELSE now() END),
  updated_at = now(), version = version + 1
  WHERE id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
-   AND user_id = 'u' || lpad(:n::text, 4, '0') AND (completed OR recurrence IS NULL)
- RETURNING id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
- due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position,
- series_time;
-""",
+   AND list_id IN (SELECT m.list_id FROM list_member m WHERE m.user_id = 'u' || lpad(:n::text, 4, '0')
+   AND m.role <> 'viewer') AND (completed OR recurrence IS NULL)
+   AND NOT EXISTS (SELECT 1 FROM task c WHERE c.parent_id = task.id AND NOT c.completed)
+ RETURNING %s, %s;
+""" % (COLUMNS, SUBTASKS),
 }
 
 
