@@ -17,6 +17,7 @@ mod m20261126_000005_task_search;
 mod m20261201_000006_task_sync;
 mod m20261203_000007_better_auth_core;
 mod m20261203_000008_lists;
+mod m20261203_000009_trash;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_task_sync::Migration),
             Box::new(m20261203_000007_better_auth_core::Migration),
             Box::new(m20261203_000008_lists::Migration),
+            Box::new(m20261203_000009_trash::Migration),
         ]
     }
 }

@@ -31,8 +31,11 @@ pub enum PortError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TaskRepository: Send + Sync {
-    /// Inserts the task (into `task.list`, which exists).
-    async fn insert(&self, task: &Task) -> Result<(), PortError>;
+    /// Inserts the task (into `task.list`, which exists), unless `max_open` is given and
+    /// the list holds that many open tasks already: then `false`, with nothing written.
+    /// The count and the insert are one statement (creates at the same instant may pass
+    /// the limit by their number).
+    async fn insert(&self, task: &Task, max_open: Option<u32>) -> Result<bool, PortError>;
     /// The task with `caller`'s role in its list; `None` when there is no such task or
     /// `caller` is not a member of its list.
     async fn get(&self, caller: &UserId, id: TaskId) -> Result<Option<(Task, Role)>, PortError>;
@@ -132,9 +135,11 @@ pub trait TaskRepository: Send + Sync {
     /// Inserts `task` unless `owner` (the task's) already used `key` since
     /// `expired_before` (an older use is forgotten first), recording the key with
     /// `fingerprint` and the task's id; key and task are written in one transaction.
+    /// With `max_open`, as [`insert`](Self::insert): `Full` when the list has no room.
     async fn insert_idempotent(
         &self,
         task: &Task,
+        max_open: Option<u32>,
         key: &IdempotencyKey,
         fingerprint: &str,
         expired_before: Timestamp,
@@ -330,6 +335,8 @@ pub struct Purged {
 pub enum IdempotentInsert {
     /// The key was new: the task is stored.
     Inserted,
+    /// The key was new but the list holds its most open tasks: nothing was written.
+    Full,
     /// The key was used before, with a body whose fingerprint is `fingerprint`, and created
     /// `task` (`None`: it has been deleted since). Nothing was written.
     Existing {

@@ -11,6 +11,7 @@ mod raw;
 mod sessions;
 mod sql_cache;
 mod tasks;
+mod trash;
 mod users;
 mod went_away;
 
@@ -23,4 +24,5 @@ pub use sea_orm::DatabaseConnection;
 pub use sessions::SeaSessionRepository;
 pub use tasks::SeaTaskRepository;
 pub use todo_migration::{normalize_database_url, redact_url_secrets};
+pub use trash::SeaTrashRepository;
 pub use users::SeaUserRepository;

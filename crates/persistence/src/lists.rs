@@ -458,6 +458,7 @@ impl ListRepository for SeaListRepository {
             txn.rollback().await.map_err(map_db_err)?;
             return Ok(false);
         }
+        crate::trash::keep_list(&txn, id, now).await?;
         let deleted = delete_list_rows(&txn, id, now).await?;
         txn.commit().await.map_err(map_db_err)?;
         Ok(deleted == 1)

@@ -133,7 +133,9 @@ impl TaskService {
     ) -> Result<Task, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
         let task = self.new_task(owner, new).await?;
-        self.tasks.insert(&task).await?;
+        if !self.tasks.insert(&task, self.room_for(&task)).await? {
+            return Err(self.list_full());
+        }
         Ok(task)
     }
 
@@ -162,9 +164,6 @@ impl TaskService {
         };
         if let Some(assignee) = &new.assignee {
             self.ensure_member(assignee, task.list).await?;
-        }
-        if !new.completed {
-            self.ensure_room(task.list).await?;
         }
         task.parent = new.parent;
         task.assignee = new.assignee;

@@ -89,6 +89,21 @@ impl TaskService {
         Ok(())
     }
 
+    /// The most open tasks `task`'s list may hold for it to be inserted: the limit for an
+    /// open task, none for one recorded as done.
+    pub(super) fn room_for(&self, task: &todo_domain::Task) -> Option<u32> {
+        (!task.completed).then_some(self.limits.open_tasks_per_list)
+    }
+
+    /// The refusal of a task in a list that holds its most open tasks.
+    pub(super) fn list_full(&self) -> ApplicationError {
+        DomainError::LimitReached {
+            what: "open tasks per list",
+            max: u64::from(self.limits.open_tasks_per_list),
+        }
+        .into()
+    }
+
     /// `changes` to task `id` as they will be written, after checking where they put it:
     /// a new parent decides the list (subtasks live in their parent's list), a new list
     /// alone makes a subtask top-level there, an assignee must be a member of the list

@@ -67,6 +67,7 @@ impl TaskService {
             .tasks
             .insert_idempotent(
                 &task,
+                self.room_for(&task),
                 &idempotency.key,
                 &idempotency.fingerprint,
                 expired_before,
@@ -77,6 +78,7 @@ impl TaskService {
                 task,
                 replayed: false,
             }),
+            IdempotentInsert::Full => Err(self.list_full()),
             IdempotentInsert::Existing { fingerprint, .. }
                 if fingerprint != idempotency.fingerprint =>
             {

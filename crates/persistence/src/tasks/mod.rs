@@ -33,7 +33,7 @@ use filter::{cursor_value, due_before_now, due_today, search_statement};
 use row::{StatsRow, TaskRow, tags_from_stored, to_row};
 use statements::{
     Toggle, at_version, before_write, cascade, delete_with_tombstones, find_visible,
-    move_lock_statement, move_statement, replace_statement,
+    insert_statement, move_lock_statement, move_statement, replace_statement,
 };
 
 /// Tasks in the `task` table; every read is scoped to the lists of its caller.
@@ -50,13 +50,11 @@ impl SeaTaskRepository {
 
 #[async_trait]
 impl TaskRepository for SeaTaskRepository {
-    async fn insert(&self, t: &Task) -> Result<(), PortError> {
+    async fn insert(&self, t: &Task, max_open: Option<u32>) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        task_write::Entity::insert(to_row(t))
-            .exec_without_returning(&*db)
-            .await
-            .map_err(map_db_err)?;
-        Ok(())
+        let statement = insert_statement(db.get_database_backend(), t, max_open);
+        let result = db.execute_raw(statement).await.map_err(map_db_err)?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn get(&self, caller: &UserId, id: TaskId) -> Result<Option<(Task, Role)>, PortError> {
@@ -273,7 +271,7 @@ impl TaskRepository for SeaTaskRepository {
     ) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let root = at_version(id, expected).add(visible(caller, Lists::Editable));
-        let deleted = delete_with_tombstones(&db, root, now).await?;
+        let deleted = delete_with_tombstones(&db, root, now, caller).await?;
         Ok(deleted > 0)
     }
 
@@ -282,7 +280,7 @@ impl TaskRepository for SeaTaskRepository {
         let completed = Condition::all()
             .add(visible(caller, Lists::Editable))
             .add(Column::Completed.eq(true));
-        delete_with_tombstones(&db, completed, now).await
+        delete_with_tombstones(&db, completed, now, caller).await
     }
 
     async fn changes(
@@ -420,6 +418,7 @@ impl TaskRepository for SeaTaskRepository {
     async fn insert_idempotent(
         &self,
         t: &Task,
+        max_open: Option<u32>,
         key: &IdempotencyKey,
         fingerprint: &str,
         expired_before: Timestamp,
@@ -454,10 +453,12 @@ impl TaskRepository for SeaTaskRepository {
         .map_err(map_db_err)?;
         if matches!(claimed, TryInsertResult::Inserted(1)) {
             // A failure drops the transaction, which rolls the key back with it.
-            task_write::Entity::insert(to_row(t))
-                .exec_without_returning(&txn)
-                .await
-                .map_err(map_db_err)?;
+            let statement = insert_statement(txn.get_database_backend(), t, max_open);
+            let result = txn.execute_raw(statement).await.map_err(map_db_err)?;
+            if result.rows_affected() != 1 {
+                txn.rollback().await.map_err(map_db_err)?;
+                return Ok(IdempotentInsert::Full);
+            }
             txn.commit().await.map_err(map_db_err)?;
             return Ok(IdempotentInsert::Inserted);
         }

@@ -55,6 +55,44 @@ pub(super) async fn find_visible(
     Ok(Some((row.task()?, role)))
 }
 
+/// The insert of `t`: a plain one, or, with `max_open`, one that writes nothing when
+/// `t`'s list holds that many open tasks already (`INSERT … SELECT … WHERE NOT EXISTS`
+/// the `max_open`-th open task: the scan stops there, and costs little for a list far from
+/// the limit).
+pub(super) fn insert_statement(backend: DbBackend, t: &Task, max_open: Option<u32>) -> Statement {
+    let insert = task_write::Entity::insert(to_row(t));
+    let Some(max) = max_open else {
+        return insert.build(backend);
+    };
+    let row = to_row(t);
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    for column in task_write::Column::iter() {
+        if let Set(value) = sea_orm::ActiveModelTrait::get(&row, column) {
+            columns.push(column);
+            values.push(Expr::val(value));
+        }
+    }
+    // Room while there is no `max`-th open task: the scan stops there.
+    let full = Query::select()
+        .expr(Expr::val(1))
+        .from(Entity)
+        .and_where(Column::ListId.eq(t.list.as_uuid()))
+        .and_where(Column::Completed.eq(false))
+        .limit(1)
+        .offset(u64::from(max.saturating_sub(1)))
+        .to_owned();
+    let room = Expr::exists(full).not();
+    let select = Query::select().exprs(values).and_where(room).to_owned();
+    let mut statement = Query::insert();
+    statement.into_table(task_write::Entity).columns(columns);
+    match statement.select_from(select) {
+        Ok(statement) => backend.build(&statement.to_owned()),
+        // Only when the columns and the values differ in number, which they cannot.
+        Err(_) => insert.build(backend),
+    }
+}
+
 /// The query of [`find_visible`], as SeaORM writes it: the task joined with the
 /// caller's membership of its list.
 fn find_visible_query(caller: &UserId, id: TaskId) -> sea_orm::Select<Entity> {
@@ -314,57 +352,62 @@ impl Toggle<'_> {
 /// Tombstones written per statement on SQLite (four parameters each).
 const TOMBSTONE_BATCH: usize = 200;
 
-/// Deletes the tasks `roots` selects with their subtasks at every depth and records a
-/// tombstone for each (with its list), deleted at `now`, atomically: in one statement on
-/// PostgreSQL (a data-modifying `WITH`), in a transaction on SQLite (which has no such
-/// statement, and whose foreign keys would delete a subtask before the statement reaches
-/// it). How many were deleted.
+/// Deletes the tasks `roots` selects with their subtasks at every depth, records a
+/// tombstone for each (with its list) and keeps them in `trash_owner`'s trash, all at
+/// `now`, in one transaction. The roots are locked first (PostgreSQL: `FOR UPDATE`, which
+/// judges `roots` again on a row another transaction changed meanwhile, so a version
+/// condition in it holds until the end; SQLite: the write lock). How many were deleted.
 pub(super) async fn delete_with_tombstones(
     db: &sea_orm::DatabaseConnection,
     roots: Condition,
     now: Timestamp,
+    trash_owner: &UserId,
 ) -> Result<u64, PortError> {
     let backend = db.get_database_backend();
-    let roots = backend.build(
-        &Query::select()
-            .column((Entity, Column::Id))
-            .from(Entity)
-            .cond_where(roots)
-            .to_owned(),
-    );
-    let mut values = roots.values.unwrap_or_else(|| sea_orm::Values(Vec::new()));
-    let subtree = format!(
-        "WITH RECURSIVE sub(id) AS ({} UNION SELECT c.id FROM task c JOIN sub ON c.parent_id = sub.id) ",
-        roots.sql
-    );
-    if backend == DbBackend::Postgres {
-        values.0.push(Value::from(now));
-        let sql = format!(
-            "{subtree}, gone AS (DELETE FROM task WHERE id IN (SELECT id FROM sub) \
-             RETURNING id, user_id, list_id) \
-             INSERT INTO task_tombstone (id, user_id, deleted_at, list_id) \
-             SELECT id, user_id, ${}, list_id FROM gone \
-             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, \
-             deleted_at = excluded.deleted_at, list_id = excluded.list_id",
-            values.0.len()
-        );
-        let result = db
-            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await
-            .map_err(map_db_err)?;
-        return Ok(result.rows_affected());
-    }
     let txn = begin_write(db).await?;
+    let mut locked = Query::select();
+    locked
+        .column((Entity, Column::Id))
+        .from(Entity)
+        .cond_where(roots);
+    if backend == DbBackend::Postgres {
+        locked.lock(sea_orm::sea_query::LockType::Update);
+    }
+    let roots = backend.build(&locked);
+    let values = roots.values.unwrap_or_else(|| sea_orm::Values(Vec::new()));
+    let subtree = format!(
+        "WITH RECURSIVE sub(id) AS (SELECT id FROM task WHERE id IN ({}) \
+         UNION SELECT c.id FROM task c JOIN sub ON c.parent_id = sub.id) ",
+        strip_lock(&roots.sql)
+    );
+    // The roots, locked; then every task to delete.
+    txn.query_all_raw(Statement::from_sql_and_values(
+        backend,
+        roots.sql.clone(),
+        values.clone(),
+    ))
+    .await
+    .map_err(map_db_err)?;
     let gone = txn
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             format!(
-                "{subtree}SELECT id, user_id, list_id FROM task WHERE id IN (SELECT id FROM sub)"
+                "{subtree}SELECT id, parent_id, title, user_id, list_id FROM task \
+                 WHERE id IN (SELECT id FROM sub)"
             ),
             values.clone(),
         ))
         .await
         .map_err(map_db_err)?;
+    if gone.is_empty() {
+        txn.rollback().await.map_err(map_db_err)?;
+        return Ok(0);
+    }
+    let deleted = gone
+        .iter()
+        .map(crate::trash::Deleted::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::trash::keep_tasks(&txn, trash_owner, &deleted, now).await?;
     let tombstones = gone
         .iter()
         .map(|row| {
@@ -400,6 +443,11 @@ pub(super) async fn delete_with_tombstones(
     .map_err(map_db_err)?;
     txn.commit().await.map_err(map_db_err)?;
     Ok(u64::try_from(gone.len()).unwrap_or(u64::MAX))
+}
+
+/// `sql` without a trailing `FOR UPDATE` (a locking clause cannot stand in a subquery).
+fn strip_lock(sql: &str) -> &str {
+    sql.strip_suffix(" FOR UPDATE").unwrap_or(sql)
 }
 
 #[cfg(test)]

@@ -120,9 +120,9 @@ on_both!(a_list_is_seen_by_its_members_only, |t: Ctx| async move {
     );
     let mut tagged = task_in("alice", 1, lid(1));
     tagged.tags = Tags::parse(&["home"]).unwrap();
-    r.tasks.insert(&tagged).await.unwrap();
+    r.tasks.insert(&tagged, None).await.unwrap();
     r.tasks
-        .insert(&task("alice", 2, "mine", at(5)))
+        .insert(&task("alice", 2, "mine", at(5)), None)
         .await
         .unwrap();
 
@@ -240,9 +240,12 @@ on_both!(
             .insert(&list("alice", 1, "Old"), 1_000)
             .await
             .unwrap();
-        r.tasks.insert(&task_in("alice", 1, lid(1))).await.unwrap();
         r.tasks
-            .insert(&task("alice", 2, "inbox", at(200)))
+            .insert(&task_in("alice", 1, lid(1)), None)
+            .await
+            .unwrap();
+        r.tasks
+            .insert(&task("alice", 2, "inbox", at(200)), None)
             .await
             .unwrap();
         let stored = r
@@ -313,14 +316,20 @@ on_both!(each_new_filter_and_subtask_counts, |t: Ctx| async move {
         .await
         .unwrap();
     let parent = task_in("alice", 1, inbox);
-    r.tasks.insert(&parent).await.unwrap();
+    r.tasks.insert(&parent, None).await.unwrap();
     let child = subtask("alice", 2, &parent);
-    r.tasks.insert(&child).await.unwrap();
-    r.tasks.insert(&subtask("alice", 3, &child)).await.unwrap();
-    r.tasks.insert(&subtask("alice", 4, &parent)).await.unwrap();
+    r.tasks.insert(&child, None).await.unwrap();
+    r.tasks
+        .insert(&subtask("alice", 3, &child), None)
+        .await
+        .unwrap();
+    r.tasks
+        .insert(&subtask("alice", 4, &parent), None)
+        .await
+        .unwrap();
     let mut assigned = task_in("alice", 5, lid(1));
     assigned.assignee = Some(uid("bob"));
-    r.tasks.insert(&assigned).await.unwrap();
+    r.tasks.insert(&assigned, None).await.unwrap();
 
     let f = TaskFilter::default;
     assert_eq!(
@@ -451,12 +460,12 @@ on_both!(
             .await
             .unwrap();
         let parent = task_in("alice", 1, inbox("alice"));
-        r.tasks.insert(&parent).await.unwrap();
+        r.tasks.insert(&parent, None).await.unwrap();
         let child = subtask("alice", 2, &parent);
-        r.tasks.insert(&child).await.unwrap();
+        r.tasks.insert(&child, None).await.unwrap();
         let mut done = subtask("alice", 3, &child);
         done.set_completed(true, at(150));
-        r.tasks.insert(&done).await.unwrap();
+        r.tasks.insert(&done, None).await.unwrap();
         let alice = uid("alice");
 
         // Moved to another list: the subtasks at every depth follow.
@@ -519,9 +528,9 @@ on_both!(
             .await
             .unwrap();
         let parent = task_in("alice", 1, lid(1));
-        r.tasks.insert(&parent).await.unwrap();
+        r.tasks.insert(&parent, None).await.unwrap();
         let child = subtask("alice", 2, &parent);
-        r.tasks.insert(&child).await.unwrap();
+        r.tasks.insert(&child, None).await.unwrap();
 
         assert_eq!(
             r.tasks
@@ -577,11 +586,17 @@ on_both!(
             .await
             .unwrap();
         let parent = task_in("alice", 1, lid(1));
-        r.tasks.insert(&parent).await.unwrap();
+        r.tasks.insert(&parent, None).await.unwrap();
         let child = subtask("alice", 2, &parent);
-        r.tasks.insert(&child).await.unwrap();
-        r.tasks.insert(&subtask("alice", 3, &child)).await.unwrap();
-        r.tasks.insert(&task_in("alice", 4, lid(1))).await.unwrap();
+        r.tasks.insert(&child, None).await.unwrap();
+        r.tasks
+            .insert(&subtask("alice", 3, &child), None)
+            .await
+            .unwrap();
+        r.tasks
+            .insert(&task_in("alice", 4, lid(1)), None)
+            .await
+            .unwrap();
 
         assert!(
             !r.tasks
@@ -634,8 +649,11 @@ on_both!(
         // Completed tasks go with their subtasks, in the lists one may edit.
         let mut done = task_in("alice", 5, lid(1));
         done.set_completed(true, at(60));
-        r.tasks.insert(&done).await.unwrap();
-        r.tasks.insert(&subtask("alice", 6, &done)).await.unwrap();
+        r.tasks.insert(&done, None).await.unwrap();
+        r.tasks
+            .insert(&subtask("alice", 6, &done), None)
+            .await
+            .unwrap();
         assert_eq!(
             r.tasks.delete_completed(&uid("bob"), at(70)).await.unwrap(),
             0
@@ -777,10 +795,10 @@ on_both!(
             .unwrap();
         let mut assigned = task_in("alice", 1, lid(1));
         assigned.assignee = Some(bob.clone());
-        r.tasks.insert(&assigned).await.unwrap();
+        r.tasks.insert(&assigned, None).await.unwrap();
         let mut elsewhere = task("alice", 2, "inbox", at(5));
         elsewhere.assignee = Some(bob.clone());
-        r.tasks.insert(&elsewhere).await.unwrap();
+        r.tasks.insert(&elsewhere, None).await.unwrap();
 
         assert!(
             r.lists
@@ -891,10 +909,13 @@ on_both!(
             .await
             .unwrap();
         let parent = task_in("alice", 1, lid(1));
-        r.tasks.insert(&parent).await.unwrap();
-        r.tasks.insert(&subtask("bob", 2, &parent)).await.unwrap();
+        r.tasks.insert(&parent, None).await.unwrap();
         r.tasks
-            .insert(&task("alice", 3, "kept", at(90)))
+            .insert(&subtask("bob", 2, &parent), None)
+            .await
+            .unwrap();
+        r.tasks
+            .insert(&task("alice", 3, "kept", at(90)), None)
             .await
             .unwrap();
 
@@ -978,7 +999,10 @@ on_both!(purge_keeps_recent_access_records, |t: Ctx| async move {
         .add_member(lid(1), &uid("carol"), Role::Viewer, at(20), 100)
         .await
         .unwrap();
-    r.tasks.insert(&task_in("alice", 1, lid(1))).await.unwrap();
+    r.tasks
+        .insert(&task_in("alice", 1, lid(1)), None)
+        .await
+        .unwrap();
     r.lists
         .remove_member(lid(1), &uid("bob"), at(40))
         .await
@@ -1021,8 +1045,11 @@ on_both!(
             .unwrap();
         let mut mine = task_in("alice", 1, lid(1));
         mine.assignee = Some(alice.clone());
-        r.tasks.insert(&mine).await.unwrap();
-        r.tasks.insert(&task_in("dave", 2, lid(1))).await.unwrap();
+        r.tasks.insert(&mine, None).await.unwrap();
+        r.tasks
+            .insert(&task_in("dave", 2, lid(1)), None)
+            .await
+            .unwrap();
         // List 2: only a viewer: deleted with its tasks.
         r.lists
             .insert(&list("alice", 2, "Mine"), 1_000)
@@ -1032,7 +1059,10 @@ on_both!(
             .add_member(lid(2), &bob, Role::Viewer, at(10), 100)
             .await
             .unwrap();
-        r.tasks.insert(&task_in("alice", 3, lid(2))).await.unwrap();
+        r.tasks
+            .insert(&task_in("alice", 3, lid(2)), None)
+            .await
+            .unwrap();
         // List 3: bob's, where alice is an editor who created a task.
         r.lists
             .insert(&list("bob", 3, "Bob's"), 1_000)
@@ -1044,9 +1074,9 @@ on_both!(
             .unwrap();
         let mut in_bobs = task_in("alice", 4, lid(3));
         in_bobs.assignee = Some(alice.clone());
-        r.tasks.insert(&in_bobs).await.unwrap();
+        r.tasks.insert(&in_bobs, None).await.unwrap();
         r.tasks
-            .insert(&task("alice", 5, "inbox", at(5)))
+            .insert(&task("alice", 5, "inbox", at(5)), None)
             .await
             .unwrap();
 
@@ -1188,7 +1218,7 @@ on_both!(
             );
             let n = if owner == "alice" { 100 } else { 101 };
             tasks
-                .insert(&in_list(task(owner, n, "new", at(9_000)), inbox))
+                .insert(&in_list(task(owner, n, "new", at(9_000)), inbox), None)
                 .await
                 .unwrap();
             assert_eq!(
@@ -1242,7 +1272,7 @@ on_both!(
                 .await
                 .unwrap();
             r.tasks
-                .insert(&task_in("alice", 1_000 + round, id))
+                .insert(&task_in("alice", 1_000 + round, id), None)
                 .await
                 .unwrap();
             let add = |who: &'static str| {

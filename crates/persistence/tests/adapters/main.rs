@@ -12,4 +12,5 @@ mod search;
 mod sessions;
 mod sync;
 mod tasks;
+mod trash;
 mod users;

@@ -98,12 +98,10 @@ on_both!(
         let tasks = SeaTaskRepository::new(t.db.clone());
         inbox_in(&t.db, "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr").await;
         tasks
-            .insert(&task(
-                "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr",
-                1,
-                "adopted",
-                at(5),
-            ))
+            .insert(
+                &task("PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr", 1, "adopted", at(5)),
+                None,
+            )
             .await
             .unwrap();
         let sessions =
@@ -479,7 +477,7 @@ async fn a_sqlite_file_pool_shares_its_writes_across_connections() {
     let tasks = std::sync::Arc::new(SeaTaskRepository::new(db.clone()));
     inbox_in(&db, "alice").await;
     tasks
-        .insert(&task("alice", 1, "shared", at(2)))
+        .insert(&task("alice", 1, "shared", at(2)), None)
         .await
         .unwrap();
     let seen: String = sea_orm::sqlx::query_scalar("SELECT title FROM task")
@@ -552,7 +550,10 @@ async fn a_fastapi_task_table_is_adopted_with_every_row() {
     let inbox = inbox_in(db, "u1").await;
     assert_eq!(rows[0].list, inbox, "the older tasks are in the Inbox");
     tasks
-        .insert(&in_list(task("u1", 3, "new", at(1_800_000_000)), inbox))
+        .insert(
+            &in_list(task("u1", 3, "new", at(1_800_000_000)), inbox),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(plain_page(&tasks, &uid("u1"), 10, None).await.len(), 3);

@@ -125,8 +125,8 @@ async fn filter_fixture(tasks: &SeaTaskRepository) -> Timestamp {
         theirs.owner = uid("bob");
         theirs.list = inbox("bob");
         theirs.id = tid(number(t.id) + 100);
-        tasks.insert(&t).await.unwrap();
-        tasks.insert(&theirs).await.unwrap();
+        tasks.insert(&t, None).await.unwrap();
+        tasks.insert(&theirs, None).await.unwrap();
     }
     now
 }
@@ -463,12 +463,12 @@ on_both!(
             if done {
                 mine.set_completed(true, at(20));
             }
-            tasks.insert(&mine).await.unwrap();
+            tasks.insert(&mine, None).await.unwrap();
             let mut theirs = mine.clone();
             theirs.owner = uid("bob");
             theirs.list = inbox("bob");
             theirs.id = tid(n + 100);
-            tasks.insert(&theirs).await.unwrap();
+            tasks.insert(&theirs, None).await.unwrap();
         }
         let tokyo = DueWindow::at(now, TimeZone::parse("tz", "Asia/Tokyo").unwrap());
         let utc = DueWindow::at(now, TimeZone::UTC);
@@ -521,12 +521,12 @@ async fn sort_fixture(tasks: &SeaTaskRepository) {
         t.updated_at = at(updated);
         t.due = when;
         t.priority = priority;
-        tasks.insert(&t).await.unwrap();
+        tasks.insert(&t, None).await.unwrap();
         // Bob's task sorts first everywhere: it must not show.
         let mut theirs = task("bob", n + 100, "aaa", at(0));
         theirs.due = due("2000-01-01");
         theirs.priority = Some(Priority::Low);
-        tasks.insert(&theirs).await.unwrap();
+        tasks.insert(&theirs, None).await.unwrap();
     }
 }
 
@@ -595,9 +595,9 @@ on_both!(the_keys_follow_every_write, |t: Ctx| async move {
     };
     let mut milk = task("alice", 1, "Milk", at(1));
     milk.tags = Tags::parse(&["shop"]).unwrap();
-    tasks.insert(&milk).await.unwrap();
+    tasks.insert(&milk, None).await.unwrap();
     tasks
-        .insert(&task("alice", 2, "Kale", at(2)))
+        .insert(&task("alice", 2, "Kale", at(2)), None)
         .await
         .unwrap();
     assert_eq!(found(&tasks, &about("MILK")).await, [1], "{}", t.backend);
@@ -798,7 +798,7 @@ on_both!(
         for i in 0..60 {
             let owner = if i % 4 == 3 { "bob" } else { "alice" };
             let task = random_task(&mut rng, owner);
-            tasks.insert(&task).await.unwrap();
+            tasks.insert(&task, None).await.unwrap();
             if owner == "alice" {
                 alices.push(task);
             }
@@ -890,10 +890,13 @@ on_both!(
                     copy.id = random_id(&mut rng);
                     let fresh = random_task(&mut rng, "alice");
                     for added in [copy, fresh] {
-                        tasks.insert(&added).await.unwrap();
+                        tasks.insert(&added, None).await.unwrap();
                         alices.push(added);
                     }
-                    tasks.insert(&random_task(&mut rng, "bob")).await.unwrap();
+                    tasks
+                        .insert(&random_task(&mut rng, "bob"), None)
+                        .await
+                        .unwrap();
                 }
                 let what = format!("{}: {filter:?} by {sort}, {limit} at a time", t.backend);
                 // Strictly in order, hence no task twice.
@@ -930,7 +933,7 @@ on_both!(
         let tasks = repos(&t).await;
         let mut old = task("alice", 7, "Äpfel kaufen", at(7));
         old.tags = Tags::parse(&["Markt"]).unwrap();
-        tasks.insert(&old).await.unwrap();
+        tasks.insert(&old, None).await.unwrap();
         // What a replica of the previous version writes during a rolling deploy: the row
         // without the search keys it does not know about.
         t.db.execute_unprepared("UPDATE task SET title_key = '', search_key = '', tags_key = ''")

@@ -77,9 +77,12 @@ on_both!(
         let tasks = repos(&t).await;
         let me = uid("alice");
         for (n, updated) in [(1, 10), (2, 20), (3, 30), (4, 40)] {
-            tasks.insert(&changed("alice", n, updated)).await.unwrap();
+            tasks
+                .insert(&changed("alice", n, updated), None)
+                .await
+                .unwrap();
         }
-        tasks.insert(&changed("bob", 9, 25)).await.unwrap();
+        tasks.insert(&changed("bob", 9, 25), None).await.unwrap();
         // Deleted at 25 and 35; a stale If-Match deletes nothing and leaves no tombstone.
         assert!(tasks.delete(&me, tid(2), Some(1), at(25)).await.unwrap());
         assert!(!tasks.delete(&me, tid(3), Some(7), at(26)).await.unwrap());
@@ -134,11 +137,11 @@ on_both!(
         for n in 1..=650 {
             let mut task = changed("alice", n, 10);
             task.set_completed(n % 2 == 0, at(10));
-            tasks.insert(&task).await.unwrap();
+            tasks.insert(&task, None).await.unwrap();
         }
         let mut theirs = changed("bob", 1000, 10);
         theirs.set_completed(true, at(10));
-        tasks.insert(&theirs).await.unwrap();
+        tasks.insert(&theirs, None).await.unwrap();
 
         assert_eq!(tasks.delete_completed(&me, at(50)).await.unwrap(), 325);
         assert_eq!(tasks.delete_completed(&me, at(51)).await.unwrap(), 0);
@@ -205,11 +208,11 @@ on_both!(
             task.priority = priority;
             task.due = due.map(|d| Due::parse(d).unwrap());
             task.set_completed(done, at(10));
-            tasks.insert(&task).await.unwrap();
+            tasks.insert(&task, None).await.unwrap();
         }
         let mut theirs = changed("bob", 9, 10);
         theirs.tags = Tags::parse(&["work"]).unwrap();
-        tasks.insert(&theirs).await.unwrap();
+        tasks.insert(&theirs, None).await.unwrap();
 
         let mut lists = tasks.tag_lists(&me).await.unwrap();
         lists.sort_by_key(|(tags, _)| format!("{tags:?}"));
@@ -273,14 +276,14 @@ on_both!(
         let tasks = repos(&t).await;
         let first = changed("alice", 1, 100);
         let outcome = tasks
-            .insert_idempotent(&first, &key("k1"), "f1", at(0))
+            .insert_idempotent(&first, None, &key("k1"), "f1", at(0))
             .await
             .unwrap();
         assert_eq!(outcome, IdempotentInsert::Inserted, "{}", t.backend);
         // A retry (another id, as every request gets one) finds the first.
         let retry = changed("alice", 2, 110);
         let outcome = tasks
-            .insert_idempotent(&retry, &key("k1"), "f2", at(0))
+            .insert_idempotent(&retry, None, &key("k1"), "f2", at(0))
             .await
             .unwrap();
         assert_eq!(
@@ -296,7 +299,7 @@ on_both!(
         let bobs = changed("bob", 3, 110);
         assert_eq!(
             tasks
-                .insert_idempotent(&bobs, &key("k1"), "f1", at(0))
+                .insert_idempotent(&bobs, None, &key("k1"), "f1", at(0))
                 .await
                 .unwrap(),
             IdempotentInsert::Inserted
@@ -308,7 +311,7 @@ on_both!(
             .unwrap();
         assert_eq!(
             tasks
-                .insert_idempotent(&retry, &key("k1"), "f1", at(0))
+                .insert_idempotent(&retry, None, &key("k1"), "f1", at(0))
                 .await
                 .unwrap(),
             IdempotentInsert::Existing {
@@ -319,7 +322,7 @@ on_both!(
         // Used before `expired_before`: forgotten, and the key is free again.
         assert_eq!(
             tasks
-                .insert_idempotent(&retry, &key("k1"), "f9", at(101))
+                .insert_idempotent(&retry, None, &key("k1"), "f9", at(101))
                 .await
                 .unwrap(),
             IdempotentInsert::Inserted,
@@ -341,7 +344,7 @@ on_both!(
             racers.push(tokio::spawn(async move {
                 let attempt = changed("alice", n, 100);
                 tasks
-                    .insert_idempotent(&attempt, &key("same"), "f", at(0))
+                    .insert_idempotent(&attempt, None, &key("same"), "f", at(0))
                     .await
                     .unwrap()
             }));
@@ -352,6 +355,7 @@ on_both!(
             match racer.await.unwrap() {
                 IdempotentInsert::Inserted => inserted += 1,
                 IdempotentInsert::Existing { task, .. } => found.push(task.unwrap().id),
+                IdempotentInsert::Full => panic!("no limit was given"),
             }
         }
         assert_eq!(inserted, 1, "{}", t.backend);
@@ -369,20 +373,20 @@ on_both!(the_purge_forgets_only_what_expired, |t: Ctx| async move {
     let tasks = repos(&t).await;
     let me = uid("alice");
     for n in 1..=3 {
-        tasks.insert(&changed("alice", n, 1)).await.unwrap();
+        tasks.insert(&changed("alice", n, 1), None).await.unwrap();
     }
     tasks.delete(&me, tid(1), None, at(10)).await.unwrap();
     tasks.delete(&me, tid(2), None, at(20)).await.unwrap();
     let mut keyed = changed("alice", 4, 1);
     keyed.created_at = at(15);
     tasks
-        .insert_idempotent(&keyed, &key("old"), "f", at(0))
+        .insert_idempotent(&keyed, None, &key("old"), "f", at(0))
         .await
         .unwrap();
     keyed.id = tid(5);
     keyed.created_at = at(25);
     tasks
-        .insert_idempotent(&keyed, &key("new"), "f", at(0))
+        .insert_idempotent(&keyed, None, &key("new"), "f", at(0))
         .await
         .unwrap();
 
@@ -422,8 +426,8 @@ on_both!(
         let me = uid("alice");
         let mut moved = changed("alice", 1, 1);
         moved.position = Position::parse("0zV").unwrap();
-        tasks.insert(&moved).await.unwrap();
-        tasks.insert(&changed("alice", 2, 1)).await.unwrap();
+        tasks.insert(&moved, None).await.unwrap();
+        tasks.insert(&changed("alice", 2, 1), None).await.unwrap();
         assert_eq!(tasks.read(&me, tid(1)).await.unwrap(), moved);
         // A row an earlier version wrote has no position: it reads as the one it gets
         // at the next start, which fills it in.

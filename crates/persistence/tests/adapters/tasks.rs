@@ -50,12 +50,62 @@ on_both!(a_task_reads_back_exactly_as_written, |t: Ctx| async move {
     let mut written = task("alice", 1, "Buy milk", micros(1_764_000_000, 123_456));
     written.description = TaskDescription::parse("two litres\nof oat milk").unwrap();
     written.updated_at = micros(1_764_000_001, 999_999);
-    tasks.insert(&written).await.unwrap();
+    tasks.insert(&written, None).await.unwrap();
     let read = tasks.read(&uid("alice"), tid(1)).await.unwrap();
     assert_eq!(read, written, "{}", t.backend);
     assert_eq!(read.version, 1);
     assert!(read.tags.is_empty());
 });
+
+on_both!(
+    a_list_with_its_most_open_tasks_takes_no_more,
+    |t: Ctx| async move {
+        let tasks = repos(&t).await;
+        let me = uid("alice");
+        for n in 1..=2 {
+            let open = task("alice", n, "open", at(10));
+            assert!(tasks.insert(&open, Some(3)).await.unwrap(), "{}", t.backend);
+        }
+        let mut done = task("alice", 3, "done", at(10));
+        done.set_completed(true, at(10));
+        assert!(tasks.insert(&done, None).await.unwrap());
+        // Two open tasks (the done one does not count): a limit of 2 is reached, one of 3
+        // is not.
+        assert!(
+            !tasks
+                .insert(&task("alice", 4, "x", at(10)), Some(2))
+                .await
+                .unwrap(),
+            "{}",
+            t.backend
+        );
+        assert!(
+            tasks.read(&me, tid(4)).await.is_none(),
+            "nothing was written"
+        );
+        assert!(
+            tasks
+                .insert(&task("alice", 5, "x", at(10)), Some(3))
+                .await
+                .unwrap()
+        );
+        let written = tasks.read(&me, tid(5)).await.unwrap();
+        assert_eq!(written, task("alice", 5, "x", at(10)), "{}", t.backend);
+        assert!(
+            !tasks
+                .insert(&task("alice", 6, "x", at(10)), Some(3))
+                .await
+                .unwrap()
+        );
+        // Without a limit, anything goes.
+        assert!(
+            tasks
+                .insert(&task("alice", 6, "x", at(10)), None)
+                .await
+                .unwrap()
+        );
+    }
+);
 
 on_both!(
     every_organising_field_reads_back_exactly,
@@ -75,7 +125,7 @@ on_both!(
         dated.time_zone = Some(TimeZone::parse("time_zone", "America/St_Johns").unwrap());
         dated.occurrences_done = 3;
         dated.version = 42;
-        tasks.insert(&dated).await.unwrap();
+        tasks.insert(&dated, None).await.unwrap();
 
         // An instant with microseconds, completed.
         let mut timed = task("alice", 2, "Timed", micros(1_764_000_000, 2));
@@ -87,13 +137,13 @@ on_both!(
         timed.version = 7;
         // A series that a daylight-saving gap moved keeps its time of day, to the microsecond.
         timed.series_time = chrono::NaiveTime::from_hms_micro_opt(2, 30, 0, 123_456);
-        tasks.insert(&timed).await.unwrap();
+        tasks.insert(&timed, None).await.unwrap();
 
         // The remaining priority, and a date that is not all-day in UTC terms.
         let mut medium = task("alice", 3, "Medium", micros(1_764_000_000, 3));
         medium.priority = Some(Priority::Medium);
         medium.due = Some(Due::parse("2026-12-01T00:00:00Z").unwrap());
-        tasks.insert(&medium).await.unwrap();
+        tasks.insert(&medium, None).await.unwrap();
 
         for written in [&dated, &timed, &medium] {
             let read = tasks.read(&me, written.id).await.unwrap();
@@ -173,7 +223,7 @@ on_both!(
 on_both!(corrupt_stored_values_are_refused, |t: Ctx| async move {
     let tasks = repos(&t).await;
     tasks
-        .insert(&recurring("alice", 1, "2026-12-02"))
+        .insert(&recurring("alice", 1, "2026-12-02"), None)
         .await
         .unwrap();
     let me = uid("alice");
@@ -229,11 +279,11 @@ on_both!(corrupt_stored_values_are_refused, |t: Ctx| async move {
 on_both!(a_duplicate_id_is_a_conflict, |t: Ctx| async move {
     let tasks = repos(&t).await;
     tasks
-        .insert(&task("alice", 1, "one", at(10)))
+        .insert(&task("alice", 1, "one", at(10)), None)
         .await
         .unwrap();
     let err = tasks
-        .insert(&task("alice", 1, "again", at(11)))
+        .insert(&task("alice", 1, "again", at(11)), None)
         .await
         .unwrap_err();
     assert!(
@@ -246,9 +296,9 @@ on_both!(a_duplicate_id_is_a_conflict, |t: Ctx| async move {
 on_both!(other_owners_see_nothing, |t: Ctx| async move {
     let tasks = repos(&t).await;
     let original = recurring("alice", 1, "2026-12-02");
-    tasks.insert(&original).await.unwrap();
+    tasks.insert(&original, None).await.unwrap();
     let plain = task("alice", 2, "plain", at(11));
-    tasks.insert(&plain).await.unwrap();
+    tasks.insert(&plain, None).await.unwrap();
     let bob = uid("bob");
     assert_eq!(tasks.read(&bob, tid(1)).await, None);
     // `replace` and `complete_occurrence` take a task the service has read for the
@@ -286,12 +336,12 @@ on_both!(lists_page_by_created_at_then_id, |t: Ctx| async move {
     let plan = [(5, 20), (3, 10), (4, 10), (2, 10), (1, 30)];
     for (n, secs) in plan {
         tasks
-            .insert(&task("alice", n, &format!("t{n}"), at(secs)))
+            .insert(&task("alice", n, &format!("t{n}"), at(secs)), None)
             .await
             .unwrap();
     }
     tasks
-        .insert(&task("bob", 9, "bob's", at(10)))
+        .insert(&task("bob", 9, "bob's", at(10)), None)
         .await
         .unwrap();
     let mut seen = Vec::new();
@@ -322,7 +372,7 @@ on_both!(
         original.description = TaskDescription::parse("notes").unwrap();
         original.tags = Tags::parse(&["old"]).unwrap();
         original.priority = Some(Priority::Low);
-        tasks.insert(&original).await.unwrap();
+        tasks.insert(&original, None).await.unwrap();
         let me = uid("alice");
 
         let changes = TaskChanges {
@@ -397,7 +447,7 @@ on_both!(
         let mut original = task("alice", 1, "flip", at(10));
         original.priority = Some(Priority::Medium);
         original.tags = Tags::parse(&["x"]).unwrap();
-        tasks.insert(&original).await.unwrap();
+        tasks.insert(&original, None).await.unwrap();
         let me = uid("alice");
         let on = tasks
             .toggle_completed(&me, tid(1), micros(11, 5), None)
@@ -464,7 +514,7 @@ on_both!(
         let mut done = task("alice", 4, "Done", at(10));
         done.set_completed(true, micros(11, 7));
         for original in [task("alice", 1, "Plain", at(10)), rich, ended, done] {
-            tasks.insert(&original).await.unwrap();
+            tasks.insert(&original, None).await.unwrap();
             for (step, now) in [micros(20, 1), micros(21, 2)].into_iter().enumerate() {
                 let before = tasks.read(&me, original.id).await.unwrap();
                 let Edited::Replaced(expected) = before.toggle(now, tid(99)) else {
@@ -491,7 +541,7 @@ on_both!(
         }
         // A task that repeats is the domain's to complete: the statement leaves it alone.
         let repeating = recurring("alice", 5, "2026-12-02");
-        tasks.insert(&repeating).await.unwrap();
+        tasks.insert(&repeating, None).await.unwrap();
         assert!(matches!(
             repeating.toggle(at(30), tid(99)),
             Edited::Recurred { .. }
@@ -513,7 +563,7 @@ on_both!(
     |t: Ctx| async move {
         let tasks = repos(&t).await;
         let original = recurring("alice", 1, "2026-12-02");
-        tasks.insert(&original).await.unwrap();
+        tasks.insert(&original, None).await.unwrap();
         let me = uid("alice");
         for expected in [None, Some(1)] {
             assert_eq!(
@@ -562,7 +612,7 @@ on_both!(
         let mut original = recurring("alice", 1, "2026-12-02");
         original.remind_at = Some(micros(1_796_000_000, 42));
         original.tags = Tags::parse(&["garden"]).unwrap();
-        tasks.insert(&original).await.unwrap();
+        tasks.insert(&original, None).await.unwrap();
         let me = uid("alice");
 
         let Edited::Recurred { finished, next } = original.complete(at(100), tid(2)) else {
@@ -652,9 +702,12 @@ on_both!(
 
 on_both!(deleting_removes_exactly_one_task, |t: Ctx| async move {
     let tasks = repos(&t).await;
-    tasks.insert(&task("alice", 1, "go", at(10))).await.unwrap();
     tasks
-        .insert(&task("alice", 2, "stay", at(11)))
+        .insert(&task("alice", 1, "go", at(10)), None)
+        .await
+        .unwrap();
+    tasks
+        .insert(&task("alice", 2, "stay", at(11)), None)
         .await
         .unwrap();
     let me = uid("alice");
@@ -668,7 +721,7 @@ on_both!(a_stale_delete_keeps_the_task, |t: Ctx| async move {
     let tasks = repos(&t).await;
     let mut kept = task("alice", 1, "keep", at(10));
     kept.version = 5;
-    tasks.insert(&kept).await.unwrap();
+    tasks.insert(&kept, None).await.unwrap();
     let me = uid("alice");
     assert!(!tasks.delete(&me, tid(1), Some(4), at(99)).await.unwrap());
     assert_eq!(tasks.read(&me, tid(1)).await, Some(kept), "{}", t.backend);
@@ -680,7 +733,7 @@ on_both!(a_stale_delete_keeps_the_task, |t: Ctx| async move {
 async fn placed(tasks: &SeaTaskRepository, n: u128, position: &str) -> Task {
     let mut t = task("alice", n, &format!("task {n}"), at(10));
     t.position = todo_domain::Position::parse(position).unwrap();
-    tasks.insert(&t).await.unwrap();
+    tasks.insert(&t, None).await.unwrap();
     t
 }
 
@@ -714,7 +767,7 @@ on_both!(
         // Bob's tasks are no neighbours of Alice's.
         let mut bobs = task("bob", 9, "bob's", at(10));
         bobs.position = todo_domain::Position::parse("c").unwrap();
-        tasks.insert(&bobs).await.unwrap();
+        tasks.insert(&bobs, None).await.unwrap();
 
         assert!(move_into(&tasks, &m, &gap(Some("V"), Some("k"))).await);
         assert_eq!(position_of(&tasks, "alice", 3).await, "c");

@@ -174,9 +174,15 @@ on_both!(
             .unwrap();
         users.create_if_absent(&user("bob", None, 1)).await.unwrap();
         inbox_in(&t.db, "alice").await;
-        tasks.insert(&task("alice", 1, "a", at(5))).await.unwrap();
+        tasks
+            .insert(&task("alice", 1, "a", at(5)), None)
+            .await
+            .unwrap();
         inbox_in(&t.db, "bob").await;
-        tasks.insert(&task("bob", 2, "b", at(5))).await.unwrap();
+        tasks
+            .insert(&task("bob", 2, "b", at(5)), None)
+            .await
+            .unwrap();
         t.db.execute_unprepared(
         r#"INSERT INTO session (id, "expiresAt", token, "createdAt", "updatedAt", "userId")
            VALUES ('s1', '2099-01-01T00:00:00Z', 'tok', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'alice')"#,
@@ -232,7 +238,10 @@ on_both!(
             users.create_if_absent(&user(id, role, 1)).await.unwrap();
         }
         inbox_in(&t.db, "root").await;
-        tasks.insert(&task("root", 1, "kept", at(5))).await.unwrap();
+        tasks
+            .insert(&task("root", 1, "kept", at(5)), None)
+            .await
+            .unwrap();
 
         // The only admin can neither lose the role nor be deleted; nothing is written.
         assert_eq!(

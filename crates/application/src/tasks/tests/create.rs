@@ -13,7 +13,7 @@ async fn creating_a_task_stores_it_open_and_stamped() {
     let mut tasks = with_room();
     tasks
         .expect_insert()
-        .withf(|t| {
+        .withf(|t, _| {
             t.id == tid(7)
                 && t.owner == uid("alice")
                 && t.title.as_str() == "buy milk"
@@ -24,7 +24,7 @@ async fn creating_a_task_stores_it_open_and_stamped() {
                 && t.version == 1
         })
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(true));
     let created = service(tasks)
         .create(&principal("alice"), &uid("alice"), new_task("buy milk"))
         .await
@@ -79,9 +79,9 @@ async fn creating_with_every_new_field_stores_them() {
     let mut tasks = with_room();
     tasks
         .expect_insert()
-        .withf(move |t| *t == stored)
+        .withf(move |t, _| *t == stored)
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(true));
     let created = service(tasks)
         .create(&principal("alice"), &uid("alice"), new)
         .await
@@ -94,9 +94,9 @@ async fn creating_a_completed_task_stamps_completed_at() {
     let mut tasks = with_room();
     tasks
         .expect_insert()
-        .withf(|t| t.completed && t.completed_at == Some(at(50)) && t.version == 1)
+        .withf(|t, _| t.completed && t.completed_at == Some(at(50)) && t.version == 1)
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(true));
     let new = NewTask {
         completed: true,
         ..new_task("file taxes")
@@ -143,7 +143,7 @@ async fn an_unreachable_store_is_reported_as_unavailable() {
     let mut tasks = with_room();
     tasks
         .expect_insert()
-        .returning(|_| Err(PortError::Unavailable("connection refused".into())));
+        .returning(|_, _| Err(PortError::Unavailable("connection refused".into())));
     let err = service(tasks)
         .create(&principal("alice"), &uid("alice"), new_task("x"))
         .await

@@ -18,14 +18,14 @@ async fn a_new_idempotency_key_creates_the_task_and_remembers_it_for_a_day() {
     let mut tasks = with_room();
     tasks
         .expect_insert_idempotent()
-        .withf(|t, k, fingerprint, expired_before| {
+        .withf(|t, _, k, fingerprint, expired_before| {
             t.id == tid(7)
                 && k.as_str() == "k-1"
                 && fingerprint == "abc"
                 && *expired_before == at(50) - chrono::TimeDelta::hours(24)
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(IdempotentInsert::Inserted));
+        .returning(|_, _, _, _, _| Ok(IdempotentInsert::Inserted));
     tasks.expect_insert().never();
     let created = service(tasks)
         .create_idempotent(
@@ -47,7 +47,7 @@ async fn a_retry_with_the_same_key_and_body_replays_the_first_task() {
     tasks
         .expect_insert_idempotent()
         .times(1)
-        .returning(|_, _, _, _| {
+        .returning(|_, _, _, _, _| {
             Ok(IdempotentInsert::Existing {
                 fingerprint: "abc".to_owned(),
                 task: Some(versioned(task("alice", 3, "first"), 2)),
@@ -77,7 +77,7 @@ async fn a_reused_key_with_another_body_or_a_deleted_task_is_refused() {
     tasks
         .expect_insert_idempotent()
         .times(1)
-        .returning(|_, _, _, _| {
+        .returning(|_, _, _, _, _| {
             Ok(IdempotentInsert::Existing {
                 fingerprint: "other".to_owned(),
                 task: Some(task("alice", 3, "first")),
@@ -100,7 +100,7 @@ async fn a_reused_key_with_another_body_or_a_deleted_task_is_refused() {
     tasks
         .expect_insert_idempotent()
         .times(1)
-        .returning(|_, _, _, _| {
+        .returning(|_, _, _, _, _| {
             Ok(IdempotentInsert::Existing {
                 fingerprint: "abc".to_owned(),
                 task: None,

@@ -27,7 +27,7 @@ fn service(tasks: MockTaskRepository) -> TaskService {
     service_with(tasks, inboxes_only())
 }
 
-/// Tasks in lists with room for more (creates count the open tasks of their list).
+/// Tasks in lists with room for more (a task moved into a list counts its open tasks).
 fn with_room() -> MockTaskRepository {
     let mut tasks = MockTaskRepository::new();
     tasks.expect_open_in_list().returning(|_| Ok(0));
