@@ -25,6 +25,7 @@ import type {
   TaskQuery,
   TaskRef,
   TaskStats,
+  TrashEntry,
   User,
   Welcome,
 } from "./types.js";
@@ -108,6 +109,8 @@ export interface TodoClient {
   tasks(userId: string): TasksApi;
   /** The caller's lists and their members under `/api/{userId}/lists/…`. */
   lists(userId: string): ListsApi;
+  /** What the caller deleted, under `/api/{userId}/trash/…`. */
+  trash(userId: string): TrashApi;
   /** The admin routes (the caller needs an admin role). */
   readonly admin: AdminApi;
   /** `GET /`: name and version. */
@@ -146,6 +149,23 @@ export interface ListsApi {
   setMemberRole(list: string, userId: string, role: MemberRole, options?: CallOptions): Promise<Member>;
   /** Removes a member; removing oneself leaves the list. */
   removeMember(list: string, userId: string, options?: CallOptions): Promise<void>;
+}
+
+export interface TrashApi {
+  /** Every entry of the caller's trash, newest first, following each `rel="next"` link. */
+  list(query?: PageQuery, options?: CallOptions): Promise<TrashEntry[]>;
+  /** The entries page by page (`limit` per page), following `rel="next"`. */
+  pages(query?: PageQuery, options?: CallOptions): AsyncGenerator<TrashEntry[], void, undefined>;
+  /**
+   * Puts an entry back (same ids): a task into its list while the caller may still edit it,
+   * else into their Inbox; a list with its tasks and members. The answer's `list_id` is
+   * where the tasks are now. A 404 when the entry is not (or no longer) in the trash.
+   */
+  restore(entry: string | TrashEntry, options?: CallOptions): Promise<TrashEntry>;
+  /** Forgets one entry for good. */
+  delete(entry: string | TrashEntry, options?: CallOptions): Promise<void>;
+  /** Forgets every entry. */
+  empty(options?: CallOptions): Promise<void>;
 }
 
 export interface TasksApi {
@@ -634,6 +654,54 @@ export function createTodoClient(options: TodoClientOptions): TodoClient {
     };
   }
 
+  function trash(userId: string): TrashApi {
+    const user = { user_id: userId };
+    const one = (entry: string | TrashEntry) => ({
+      user_id: userId,
+      entry_id: typeof entry === "string" ? entry : entry.id,
+    });
+    const api: TrashApi = {
+      list: (query = {}, o) => collect(api.pages(query, o)),
+      pages: (query = {}, o) =>
+        pagesOf((next) =>
+          retrying(
+            () =>
+              raw.GET("/api/{user_id}/trash", {
+                params: { path: user, query },
+                signal: o?.signal,
+                ...(next === undefined ? {} : { querySerializer: () => next }),
+              }),
+            o?.signal,
+          ).then((outcome) => page<TrashEntry>(outcome)),
+        ),
+      async restore(entry, o) {
+        return unwrap(
+          await raw.POST("/api/{user_id}/trash/{entry_id}/restore", {
+            params: { path: one(entry) },
+            signal: o?.signal,
+          }),
+        );
+      },
+      async delete(entry, o) {
+        unwrap(
+          await raw.DELETE("/api/{user_id}/trash/{entry_id}", {
+            params: { path: one(entry) },
+            signal: o?.signal,
+          }),
+        );
+      },
+      async empty(o) {
+        unwrap(
+          await raw.DELETE("/api/{user_id}/trash", {
+            params: { path: user },
+            signal: o?.signal,
+          }),
+        );
+      },
+    };
+    return api;
+  }
+
   const get = async <D>(attempt: () => Promise<Outcome<D>>, o?: CallOptions): Promise<D> =>
     unwrap(await retrying(attempt, o?.signal));
 
@@ -641,6 +709,7 @@ export function createTodoClient(options: TodoClientOptions): TodoClient {
     raw,
     tasks,
     lists,
+    trash,
     admin,
     me: (o) => get(() => raw.GET("/api/me", { signal: o?.signal }), o),
     welcome: (o) => get(() => raw.GET("/", { signal: o?.signal }), o),

@@ -10,6 +10,7 @@ export {
   type TasksApi,
   type TodoClient,
   type TodoClientOptions,
+  type TrashApi,
   type WriteOptions,
 } from "./client.js";
 export { ApiProblem, PreconditionFailed, problemFrom, versionOf } from "./problem.js";

@@ -328,6 +328,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/trash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description What the caller deleted and can still restore, newest first (by `deleted_at`, then id), as a bare JSON array: each task they deleted (with the subtasks deleted with it, counted in `task_count`) and each list they deleted (with its tasks). An entry stays until it is restored, forgotten, or purged after `trash.retention_days` (30 by default; its `purge_at`). When more remain, `Link: <…>; rel="next"` points to the next page. */
+        get: operations["list_trash"];
+        put?: never;
+        post?: never;
+        /** @description Empties the caller's trash: every entry is forgotten for good (an empty trash answers 204 too). */
+        delete: operations["empty_trash"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/trash/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Forgets an entry for good: what it holds can no longer be restored. */
+        delete: operations["delete_entry"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/trash/{entry_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Puts an entry back and removes it from the trash. A task comes back with the subtasks deleted with it, keeping their ids: into the list it was deleted from while the caller is still an editor or the owner of it, otherwise (they were made a viewer or removed, or the list is gone) into the caller's Inbox. A list comes back with its tasks and those of its members who still have an account. Each restored task is a new version (`version` and `updated_at` change), so the sync feed shows it after its tombstone. The answer is the entry, its `list_id` the list the tasks are in now. */
+        post: operations["restore_entry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -836,6 +888,59 @@ export interface components {
              */
             user_id: string;
         };
+        /**
+         * @description Something the caller deleted, kept in their trash until it is restored, forgotten, or
+         *     purged at `purge_at`.
+         */
+        TrashEntryDto: {
+            /**
+             * Format: date-time
+             * @description When it was deleted, in UTC with microseconds.
+             * @example 2026-11-25T09:30:00.000000Z
+             */
+            deleted_at: string;
+            /**
+             * Format: uuid
+             * @description The id of the task or list it holds (restored, it keeps this id).
+             * @example 0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a00
+             */
+            id: string;
+            kind: components["schemas"]["TrashEntryKind"];
+            /**
+             * Format: uuid
+             * @description A task's list: the one it was deleted from (in a listing), or the one it is in
+             *     now (in the answer of a restore: that list, or the caller's Inbox when they can no
+             *     longer change that list's tasks). A list entry: the list itself.
+             * @example 0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a01
+             */
+            list_id: string;
+            /**
+             * Format: date-time
+             * @description When it is purged for good: `deleted_at` plus the retention
+             *     (`trash.retention_days`, 30 days by default). The purge runs periodically, so an
+             *     entry may still be listed for a while after this moment.
+             * @example 2026-12-25T09:30:00.000000Z
+             */
+            purge_at: string;
+            /**
+             * Format: int32
+             * @description How many tasks it holds: the task and the subtasks deleted with it, or the list's
+             *     tasks (0 for an empty list).
+             * @example 3
+             */
+            task_count: number;
+            /**
+             * @description The task's title or the list's name, as they were when deleted.
+             * @example Buy milk
+             */
+            title: string;
+        };
+        /**
+         * @description What a trash entry holds.
+         * @example task
+         * @enum {string}
+         */
+        TrashEntryKind: "task" | "list";
         /**
          * @description Body of `PATCH /api/{user_id}/lists/{list_id}`: every field optional; an absent field
          *     keeps its value.
@@ -2738,6 +2843,7 @@ export interface operations {
                 /**
                  * @description Only the tasks of this list (one the caller is a member of; another is simply
                  *     empty). The tasks of an archived list are listed when it is named here.
+                 * @example 0192f0c1-7c5e-7000-8000-000000000001
                  */
                 list_id?: string;
                 /**
@@ -3813,6 +3919,273 @@ export interface operations {
                 };
             };
             /** @description Not exactly one of `after`, `before`, `to`; a neighbour that is this task or none of the caller's; `to` not `top` or `bottom` */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    list_trash: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1–1000 (the default and maximum are configured; both default to 1000, the
+                 *     maximum this document states).
+                 */
+                limit?: number;
+                /**
+                 * @description Where to continue: copy it from the `Link: <…>; rel="next"` header (opaque; one the
+                 *     service did not hand out is a 422).
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The caller's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the caller's trash */
+            200: {
+                headers: {
+                    /** @description `</api/alice/trash?cursor=…&limit=50>; rel="next"` when more remain */
+                    Link?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrashEntryDto"][];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unknown parameter, a `limit` out of range, a damaged `cursor` */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    empty_trash: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The caller's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Emptied */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The user id in the path is not one */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    delete_entry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The caller's user id */
+                user_id: string;
+                /** @description The entry's id: the deleted task's or list's */
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Forgotten */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such entry in the caller's trash (also another user's entry) */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The entry id is not a UUID */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    restore_entry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The caller's user id */
+                user_id: string;
+                /** @description The entry's id: the deleted task's or list's */
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restored */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrashEntryDto"];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such entry in the caller's trash (also another user's entry, and one restored, forgotten or purged meanwhile) */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The entry id is not a UUID */
             422: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

@@ -38,6 +38,13 @@ export type MemberRole = Schemas["MemberRole"];
 export type ListPlacement = { after: string } | { before: string };
 /** A list to act on: its id, or the list as you last saw it (sends `If-Match`). */
 export type ListRef = string | Pick<List, "id" | "version">;
+/**
+ * Something the caller deleted, restorable until `purge_at`: a task (with its subtasks) or
+ * a list (with its tasks and members). Its `id` is the task's or list's.
+ */
+export type TrashEntry = Schemas["TrashEntryDto"];
+/** What a trash entry holds: `task` or `list`. */
+export type TrashEntryKind = Schemas["TrashEntryKind"];
 export type Welcome = Schemas["Welcome"];
 export type Health = Schemas["Health"];
 

@@ -74,7 +74,7 @@ export function clientSuite(label: string, database: Database | string): void {
       server = await startServer(database);
       tokens = {};
       tokens.alice = await server.devToken("alice", { admin: true });
-      for (const id of ["bob", "carol", "dora", "erin"]) tokens[id] = await server.devToken(id);
+      for (const id of ["bob", "carol", "dora", "erin", "fay"]) tokens[id] = await server.devToken(id);
       alice = client("alice");
     }, { timeout: 90_000 });
 
@@ -455,6 +455,42 @@ export function clientSuite(label: string, database: Database | string): void {
       await dora.lists("dora").delete(shared.id);
     });
 
+    test("trash: a deleted task and list listed, restored, forgotten, emptied", T, async () => {
+      const fay = client("fay");
+      const trash = fay.trash("fay");
+      assert.deepEqual(await trash.list(), []);
+      const parent = await fay.tasks("fay").create({ title: "Pack" });
+      await fay.tasks("fay").create({ title: "Socks", parent_id: parent.id });
+      await fay.tasks("fay").delete(parent.id);
+      const list = await fay.lists("fay").create({ name: "Trip" });
+      await fay.tasks("fay").create({ title: "Tickets", list_id: list.id });
+      await fay.lists("fay").delete(list.id);
+      const entries = await trash.list({ limit: 1 });
+      assert.deepEqual(entries.map((e) => [e.kind, e.id, e.task_count]), [
+        ["list", list.id, 1],
+        ["task", parent.id, 2],
+      ]);
+      const pages = [];
+      for await (const page of trash.pages({ limit: 1 })) pages.push(page.length);
+      assert.deepEqual(pages, [1, 1]);
+      assert.equal(Date.parse(entries[1]!.purge_at) - Date.parse(entries[1]!.deleted_at), 30 * 86_400_000);
+
+      const restored = await trash.restore(entries[1]!);
+      assert.equal(restored.list_id, parent.list_id);
+      const back = await fay.tasks("fay").get(parent.id);
+      assert.equal(back.subtask_count, 1);
+      assert.ok(back.version > parent.version);
+      await problem(trash.restore(parent.id), 404);
+      await problem(trash.restore("not-a-uuid"), 422);
+
+      await trash.delete(list.id);
+      await problem(trash.delete(list.id), 404);
+      await fay.tasks("fay").delete(back.id);
+      await trash.empty();
+      assert.deepEqual(await trash.list(), []);
+      await problem(client("dora").trash("fay").list(), 403);
+    });
+
     test("the example walks through list, create, toggle, pages and sync", T, async () => {
       const result = await walkthrough(client("erin"), "erin");
       assert.equal(result.titleProblem, "must not be empty");
@@ -472,7 +508,7 @@ export function clientSuite(label: string, database: Database | string): void {
       const { operations } = await documentOperations();
       const missing = operations.filter((op) => !called.has(op));
       assert.deepEqual(missing, [], `not exercised: ${missing.join(", ")}`);
-      assert.equal(operations.length, 31);
+      assert.equal(operations.length, 35);
     });
   });
 }

@@ -9,7 +9,8 @@
 //!   last task's sort value: microseconds since the epoch, a priority rank, `n` for none,
 //!   or the folded title or the position as hexadecimal UTF-8;
 //! - the admin's user list: `<microseconds>_<user id as hexadecimal UTF-8>`;
-//! - a user's lists: `<position as hexadecimal UTF-8>_<list id>`.
+//! - a user's lists: `<position as hexadecimal UTF-8>_<list id>`;
+//! - a user's trash: `<deletion time in microseconds>_<entry id>`.
 
 use std::fmt::Write as _;
 
@@ -185,6 +186,32 @@ pub(crate) fn decode_list_cursor(raw: &str) -> Result<(Position, ListId), Domain
         let position = String::from_utf8(unhex(position)?).ok()?;
         let id = uuid::Uuid::try_parse(id).ok()?;
         Some((Position::parse(&position).ok()?, ListId::from_uuid(id)))
+    };
+    decode().ok_or_else(malformed)
+}
+
+/// `<microseconds>_<entry id>`: a place in a user's trash (newest first).
+pub(crate) fn encode_trash_cursor(cursor: &(Timestamp, uuid::Uuid)) -> String {
+    format!("{}_{}", cursor.0.timestamp_micros(), cursor.1.simple())
+}
+
+/// Parses a cursor of a user's trash: only the form [`encode_trash_cursor`] writes
+/// (decimal digits, `_`, 32 lower-case hexadecimal digits).
+///
+/// # Errors
+/// `DomainError::Invalid` for field `cursor` when it is not one.
+pub(crate) fn decode_trash_cursor(raw: &str) -> Result<(Timestamp, uuid::Uuid), DomainError> {
+    let decode = || {
+        let (micros, id) = raw.split_once('_')?;
+        let lower_hex = id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if micros.is_empty() || !micros.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if id.len() != 32 || !lower_hex {
+            return None;
+        }
+        let at = instant(micros.parse().ok()?)?;
+        Some((at, uuid::Uuid::try_parse(id).ok()?))
     };
     decode().ok_or_else(malformed)
 }
@@ -460,6 +487,37 @@ mod tests {
             "30_00000000000000000000000000000abc",
         ] {
             assert!(decode_list_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn trash_cursors_round_trip_and_refuse_garbage() {
+        let cursor = (
+            chrono::DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
+            uuid::Uuid::from_u128(0xabc),
+        );
+        let text = encode_trash_cursor(&cursor);
+        assert_eq!(text, "1764000000123456_00000000000000000000000000000abc");
+        assert_eq!(decode_trash_cursor(&text).unwrap(), cursor);
+        for bad in [
+            "",
+            "_",
+            "1764000000123456",
+            "1764000000123456_",
+            "_00000000000000000000000000000abc",
+            "-5_00000000000000000000000000000abc",
+            "+5_00000000000000000000000000000abc",
+            "x_00000000000000000000000000000abc",
+            "1_00000000000000000000000000000ABC",
+            "1_00000000-0000-0000-0000-000000000abc",
+            "1_0000000000000000000000000000abc",
+            "99999999999999999999_00000000000000000000000000000abc",
+        ] {
+            assert_eq!(
+                decode_trash_cursor(bad).unwrap_err().to_string(),
+                "cursor must be a cursor taken from a Link header",
+                "{bad:?}"
+            );
         }
     }
 

@@ -21,6 +21,8 @@ mod rate_limit;
 mod services;
 mod task_json;
 mod telemetry;
+mod trash;
+mod trash_json;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -40,11 +42,13 @@ pub use rate_limit::{Budget, Policy, RateLimitSettings, RateLimiter};
 pub use services::{HttpSettings, Services};
 pub use task_json::tasks_body;
 pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
+pub use trash_json::{TrashEntryDto, TrashEntryKind};
 
 /// The single route table, used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
     use handlers as h;
     use lists as l;
+    use trash as t;
     if services.http.metrics_on_main_port {
         cfg.service(web::resource("/metrics").get(health::metrics));
     }
@@ -109,6 +113,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                                 .patch(l::set_member_role)
                                 .delete(l::remove_member),
                         ),
+                )
+                // A user's trash, under one prefix for the same reason.
+                .service(
+                    web::scope("/{user_id}/trash")
+                        .service(web::resource("").get(t::list_trash).delete(t::empty_trash))
+                        .service(web::resource("/{entry_id}").delete(t::delete_entry))
+                        .service(web::resource("/{entry_id}/restore").post(t::restore_entry)),
                 )
                 .service(web::resource("/{user_id}/tags").get(h::list_tags))
                 .service(web::resource("/admin/users").get(h::admin_list_users))

@@ -14,7 +14,8 @@ use crate::list_json::{
     TransferList, UpdateList,
 };
 use crate::openapi_parts::{RateLimits, TimeZoneName};
-use crate::{handlers, health, lists};
+use crate::trash_json::{TrashEntryDto, TrashEntryKind};
+use crate::{handlers, health, lists, trash};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,6 +50,10 @@ use crate::{handlers, health, lists};
         lists::add_member,
         lists::set_member_role,
         lists::remove_member,
+        trash::list_trash,
+        trash::restore_entry,
+        trash::delete_entry,
+        trash::empty_trash,
         handlers::admin_list_users,
         handlers::admin_list_user_tasks,
         handlers::admin_set_role,
@@ -59,12 +64,14 @@ use crate::{handlers, health, lists};
         TaskDto, Priority, CreateTask, UpdateTask, CompleteTask, MoveTask, MoveEnd, ChangeDto,
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
         Welcome, Health, Problem, FieldError, TimeZoneName, ListDto, ListRole, MemberDto,
-        MemberRole, CreateList, UpdateList, MoveList, AddMember, SetMemberRole, TransferList
+        MemberRole, CreateList, UpdateList, MoveList, AddMember, SetMemberRole, TransferList,
+        TrashEntryDto, TrashEntryKind
     )),
     modifiers(&BearerAuth, &RateLimits),
     tags(
         (name = "tasks", description = "The tasks of every list the caller is a member of"),
         (name = "lists", description = "Lists, their members and their roles"),
+        (name = "trash", description = "Deleted tasks and lists, restored or forgotten"),
         (name = "users", description = "The caller's account"),
         (name = "admin", description = "Users and their tasks, for admins"),
         (name = "service", description = "Liveness, readiness and metadata"),

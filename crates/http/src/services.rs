@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use todo_application::ports::ReadinessProbe;
-use todo_application::{AdminService, AuthService, ListService, TaskService};
+use todo_application::{AdminService, AuthService, ListService, TaskService, TrashService};
 
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitSettings, RateLimiter};
@@ -41,6 +41,8 @@ impl Default for HttpSettings {
 pub struct Services {
     pub tasks: TaskService,
     pub lists: ListService,
+    /// What users deleted and can restore.
+    pub trash: TrashService,
     pub admin: AdminService,
     pub auth: AuthService,
     pub readiness: Arc<dyn ReadinessProbe>,
@@ -55,6 +57,7 @@ impl Services {
     pub fn new(
         tasks: TaskService,
         lists: ListService,
+        trash: TrashService,
         admin: AdminService,
         auth: AuthService,
         readiness: Arc<dyn ReadinessProbe>,
@@ -63,6 +66,7 @@ impl Services {
         Self {
             tasks,
             lists,
+            trash,
             admin,
             auth,
             readiness,

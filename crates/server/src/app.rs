@@ -7,11 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use todo_application::ports::{
     Clock, CredentialVerifier, IdGenerator, JwksSource, ListRepository, Purged, ReadinessProbe,
-    SystemClock, TaskRepository, UserRepository, UuidV7Ids,
+    SystemClock, TaskRepository, TrashRepository, UserRepository, UuidV7Ids,
 };
 use todo_application::{
     AdminService, AuthService, Inboxes, ListService, PageSettings, SyncSettings, TaskService,
-    UserCache,
+    TrashService, UserCache,
 };
 use todo_auth::{
     Hs256Settings, Hs256Verifier, HttpJwksSource, JwksSettings, JwksVerifier, SessionVerifier,
@@ -20,7 +20,7 @@ use todo_domain::{AdminRoles, UserId};
 use todo_http::{HttpSettings, Metrics, Services};
 use todo_persistence::{
     DatabaseConnection, Db, SeaJwksSource, SeaListRepository, SeaPoolMetrics, SeaReadiness,
-    SeaSessionRepository, SeaTaskRepository, SeaUserRepository,
+    SeaSessionRepository, SeaTaskRepository, SeaTrashRepository, SeaUserRepository,
 };
 
 use crate::settings::{JwksSourceKind, Settings};
@@ -111,6 +111,7 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
     let tasks: Arc<dyn TaskRepository> = Arc::new(SeaTaskRepository::new(db.clone()));
     let lists: Arc<dyn ListRepository> = Arc::new(SeaListRepository::new(db.clone()));
     let users: Arc<dyn UserRepository> = Arc::new(SeaUserRepository::new(db.clone()));
+    let trash: Arc<dyn TrashRepository> = Arc::new(SeaTrashRepository::new(db.clone()));
     let readiness: Arc<dyn ReadinessProbe> = Arc::new(SeaReadiness::new(db.clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Ids);
@@ -155,9 +156,18 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
             )),
             ..SyncSettings::default()
         }),
-        ListService::new(lists, users.clone(), clock.clone(), ids, inboxes.clone())
-            .with_limits(limits)
-            .with_pages(pages),
+        ListService::new(
+            lists.clone(),
+            users.clone(),
+            clock.clone(),
+            ids,
+            inboxes.clone(),
+        )
+        .with_limits(limits)
+        .with_pages(pages),
+        TrashService::new(trash, lists, inboxes.clone(), clock.clone())
+            .with_pages(pages)
+            .with_retention(settings.trash_retention()),
         AdminService::new(
             users.clone(),
             tasks,
@@ -377,29 +387,42 @@ impl Application {
     }
 }
 
-/// Forgets expired tombstones and idempotency keys every `interval`, the first time one
-/// interval after start-up (a start stays as light as it can be). A failure is logged and
-/// retried at the next tick.
+/// Forgets expired tombstones, idempotency keys and trash entries every `interval`, the
+/// first time one interval after start-up (a start stays as light as it can be). A
+/// failure is logged and retried at the next tick.
 async fn purge_periodically(services: Services, interval: Duration) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match services.tasks.purge_expired().await {
-            Ok(Purged {
-                tombstones: 0,
-                keys: 0,
-            }) => tracing::debug!("purge: nothing expired"),
-            Ok(Purged { tombstones, keys }) => {
-                tracing::info!(
-                    tombstones,
-                    idempotency_keys = keys,
-                    "purged expired sync records"
-                );
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, cause = ?std::error::Error::source(&err).map(ToString::to_string), "purging expired sync records failed; retrying at the next interval");
-            }
+        purge_once(&services).await;
+    }
+}
+
+/// One round of the purge: the sync records, then the trash; each failure is logged on
+/// its own, so that one does not hold the other back.
+async fn purge_once(services: &Services) {
+    match services.tasks.purge_expired().await {
+        Ok(Purged {
+            tombstones: 0,
+            keys: 0,
+        }) => tracing::debug!("purge: no sync record expired"),
+        Ok(Purged { tombstones, keys }) => {
+            tracing::info!(
+                tombstones,
+                idempotency_keys = keys,
+                "purged expired sync records"
+            );
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, cause = ?std::error::Error::source(&err).map(ToString::to_string), "purging expired sync records failed; retrying at the next interval");
+        }
+    }
+    match services.trash.purge_expired().await {
+        Ok(0) => tracing::debug!("purge: no trash entry expired"),
+        Ok(entries) => tracing::info!(entries, "purged expired trash entries"),
+        Err(err) => {
+            tracing::warn!(error = %err, cause = ?std::error::Error::source(&err).map(ToString::to_string), "purging expired trash entries failed; retrying at the next interval");
         }
     }
 }

@@ -170,6 +170,13 @@ pub struct SyncSection {
     pub purge_interval_secs: u64,
 }
 
+/// The trash of deleted tasks and lists.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TrashSection {
+    /// Days a deleted task or list stays restorable before the purge forgets it.
+    pub retention_days: u32,
+}
+
 /// How many of each thing there may be (lists, members, open tasks, nesting levels).
 #[derive(Debug, Clone, Deserialize)]
 pub struct LimitsSection {
@@ -223,6 +230,7 @@ pub struct Settings {
     pub auth: AuthSection,
     pub pagination: PaginationSection,
     pub sync: SyncSection,
+    pub trash: TrashSection,
     pub limits: LimitsSection,
     pub log: LogSection,
     pub rate_limit: RateLimitSection,
@@ -341,6 +349,7 @@ impl Settings {
             .set_default("pagination.max_limit", 1000)?
             .set_default("sync.tombstone_retention_days", 30)?
             .set_default("sync.purge_interval_secs", 3600)?
+            .set_default("trash.retention_days", 30)?
             .set_default("limits.lists_per_user", 1000)?
             .set_default("limits.members_per_list", 100)?
             .set_default("limits.open_tasks_per_list", 10_000)?
@@ -440,6 +449,12 @@ impl Settings {
         if self.sync.purge_interval_secs == 0 {
             return Err(invalid("sync.purge_interval_secs", "must be at least 1"));
         }
+        if !(1..=3650).contains(&self.trash.retention_days) {
+            return Err(invalid(
+                "trash.retention_days",
+                "must be between 1 and 3650",
+            ));
+        }
         for (key, value, min) in [
             ("limits.lists_per_user", self.limits.lists_per_user, 1),
             ("limits.members_per_list", self.limits.members_per_list, 1),
@@ -500,6 +515,12 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// How long the trash keeps a deleted task or list (`trash.retention_days`).
+    #[must_use]
+    pub fn trash_retention(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::days(i64::from(self.trash.retention_days))
     }
 
     /// The limits the services apply.
@@ -776,6 +797,29 @@ mod tests {
             std::fs::write(dir.join("dev.toml"), toml).unwrap();
             let err = Settings::build(&[], &dir, None).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn trash_retention_defaults_to_30_days_and_is_checked() {
+        let s = Settings::build(&[], &nowhere(), None).unwrap();
+        assert_eq!(s.trash.retention_days, 30);
+        assert_eq!(s.trash_retention(), chrono::TimeDelta::days(30));
+        let dir = std::env::temp_dir().join(format!("todo-settings-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("dev.toml"), "[trash]\nretention_days = 7\n").unwrap();
+        assert_eq!(
+            Settings::build(&[], &dir, None).unwrap().trash_retention(),
+            chrono::TimeDelta::days(7)
+        );
+        for toml in [
+            "[trash]\nretention_days = 0\n",
+            "[trash]\nretention_days = 3651\n",
+        ] {
+            std::fs::write(dir.join("dev.toml"), toml).unwrap();
+            let err = Settings::build(&[], &dir, None).unwrap_err();
+            assert!(err.to_string().contains("trash.retention_days"), "{err}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

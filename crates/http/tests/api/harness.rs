@@ -8,18 +8,19 @@ use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 use todo_application::ports::{
     Clock, CredentialVerifier, IdGenerator, ListRepository, PortError, ReadinessProbe, SystemClock,
-    TaskRepository, UserRepository, UuidV7Ids,
+    TaskRepository, TrashRepository, UserRepository, UuidV7Ids,
 };
 use todo_application::ports::{CredentialError, VerifiedCredential};
 use todo_application::{
-    AdminService, AuthService, Inboxes, Limits, ListService, PageSettings, TaskService, UserCache,
+    AdminService, AuthService, Inboxes, Limits, ListService, PageSettings, TaskService,
+    TrashService, UserCache,
 };
 use todo_auth::{Hs256Issuer, Hs256Settings, Hs256Verifier, SessionVerifier};
 use todo_domain::{AdminRoles, RoleList, User, UserId};
 use todo_http::{HttpSettings, RateLimitSettings, Services};
 use todo_persistence::{
     DatabaseConnection, PoolSettings, SeaListRepository, SeaReadiness, SeaSessionRepository,
-    SeaTaskRepository, SeaUserRepository,
+    SeaTaskRepository, SeaTrashRepository, SeaUserRepository,
 };
 
 pub const SECRET: &[u8] = b"http-test-secret-0123456789abcdef0123";
@@ -50,6 +51,8 @@ pub struct Options {
     pub cors_origins: Vec<String>,
     pub rate_limits: RateLimitSettings,
     pub limits: Limits,
+    /// How long the trash keeps an entry.
+    pub trash_retention: TimeDelta,
 }
 
 impl Default for Options {
@@ -61,6 +64,7 @@ impl Default for Options {
             cors_origins: vec!["http://localhost:3000".to_owned()],
             rate_limits: RateLimitSettings::default(),
             limits: Limits::default(),
+            trash_retention: TimeDelta::days(30),
         }
     }
 }
@@ -77,6 +81,7 @@ pub async fn app_with(options: Options) -> TestApp {
     let tasks: Arc<dyn TaskRepository> = Arc::new(SeaTaskRepository::new(db.clone()));
     let lists: Arc<dyn ListRepository> = Arc::new(SeaListRepository::new(db.clone()));
     let users: Arc<dyn UserRepository> = Arc::new(SeaUserRepository::new(db.clone()));
+    let trash: Arc<dyn TrashRepository> = Arc::new(SeaTrashRepository::new(db.clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Ids);
     let inboxes = Inboxes::new(lists.clone(), clock.clone(), ids.clone());
@@ -109,9 +114,18 @@ pub async fn app_with(options: Options) -> TestApp {
             pages,
         )
         .with_limits(options.limits),
-        ListService::new(lists, users.clone(), clock.clone(), ids, inboxes.clone())
-            .with_limits(options.limits)
-            .with_pages(pages),
+        ListService::new(
+            lists.clone(),
+            users.clone(),
+            clock.clone(),
+            ids,
+            inboxes.clone(),
+        )
+        .with_limits(options.limits)
+        .with_pages(pages),
+        TrashService::new(trash, lists, inboxes.clone(), clock.clone())
+            .with_pages(pages)
+            .with_retention(options.trash_retention),
         AdminService::new(
             users.clone(),
             tasks,

@@ -19,3 +19,4 @@ mod service;
 mod subtasks;
 mod sync;
 mod tasks;
+mod trash;
