@@ -279,7 +279,8 @@ export interface components {
             /** @description Record the task as already done (default false). */
             completed?: boolean | null;
             /**
-             * @description Up to 4000 characters; empty means none.
+             * @description Up to 4000 characters, no control characters but line breaks and tabs; empty or
+             *     only white space means none.
              * @example Two litres, oat
              */
             description?: string | null;
@@ -315,7 +316,7 @@ export interface components {
              *       "errands"
              *     ]
              */
-            tags?: string[] | null;
+            tags?: components["schemas"]["TagName"][] | null;
             time_zone?: components["schemas"]["TimeZoneName"] | null;
             /**
              * @description 1–200 characters after trimming, no control characters.
@@ -428,6 +429,11 @@ export interface components {
              */
             tag: string;
         };
+        /**
+         * @description A tag: 1–50 characters after trimming white space, no control characters, no comma
+         * @example home
+         */
+        TagName: string;
         /**
          * @description A task as returned by every task endpoint. Single-task responses also carry its
          *     `version` as a strong `ETag` (`"3"`), to send back in `If-Match`.
@@ -545,7 +551,7 @@ export interface components {
         UpdateTask: {
             /** @description `true` or `false`; not `null`. */
             completed?: boolean;
-            /** @description `null` or `""` removes the description. */
+            /** @description `null`, `""` or only white space removes the description. */
             description?: string | null;
             /**
              * @description A date `YYYY-MM-DD` or an RFC 3339 date-time with an offset; `null` removes it
@@ -577,7 +583,7 @@ export interface components {
              *       "work"
              *     ]
              */
-            tags?: string[] | null;
+            tags?: components["schemas"]["TagName"][] | null;
             time_zone?: components["schemas"]["TimeZoneName"] | null;
             /**
              * @description Not `null`.
@@ -1446,7 +1452,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A value breaks a rule (`errors[0].field` names it), or the `Idempotency-Key` was used with a different body */
+            /** @description A value breaks a rule (`errors[0].field` names it), including the rules no schema states: a `recurrence` the RRULE grammar does not allow, or one without a `due`; or the `Idempotency-Key` was used with a different body */
             422: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -1802,7 +1808,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A value breaks a rule; `errors[0].field` names it */
+            /** @description A value breaks a rule (`errors[0].field` names it), including the rules no schema states: a `recurrence` the RRULE grammar does not allow, or one without a `due` */
             422: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -2031,7 +2037,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A value breaks a rule; `errors[0].field` names it */
+            /** @description A value breaks a rule (`errors[0].field` names it), including the rules no schema states: a `recurrence` the RRULE grammar does not allow, or one without a `due` */
             422: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

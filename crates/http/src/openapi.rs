@@ -9,7 +9,7 @@ use crate::dto::{
     Welcome,
 };
 use crate::error::{FieldError, Problem};
-use crate::openapi_parts::{RateLimits, TimeZoneName};
+use crate::openapi_parts::{RateLimits, TagName, TimeZoneName};
 use crate::{handlers, health};
 
 #[derive(OpenApi)]
@@ -43,7 +43,7 @@ use crate::{handlers, health};
     components(schemas(
         TaskDto, Priority, CreateTask, UpdateTask, CompleteTask, MoveTask, MoveEnd, ChangeDto,
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
-        Welcome, Health, Problem, FieldError, TimeZoneName
+        Welcome, Health, Problem, FieldError, TimeZoneName, TagName
     )),
     modifiers(&BearerAuth, &RateLimits),
     tags(

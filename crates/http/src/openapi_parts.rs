@@ -116,6 +116,33 @@ impl utoipa::PartialSchema for TimeZoneName {
 
 impl utoipa::ToSchema for TimeZoneName {}
 
+/// One tag, as the service accepts it: 1–50 characters once trimmed of white space, no
+/// control characters and no comma (`todo_domain::Tag`). The pattern is that rule, with
+/// white space spelled out as Unicode's `White_Space` (what Rust's `trim` removes) so that
+/// every regex engine reads it alike.
+pub(crate) struct TagName;
+
+/// The pattern of [`TagName`]: optional white space, then a visible character, optionally
+/// anything but control characters and commas up to another visible one, then white space.
+pub(crate) const TAG_PATTERN: &str = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000,]([^\u0000-\u001F\u007F-\u009F,]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000,])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$";
+
+impl utoipa::PartialSchema for TagName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A tag: 1–50 characters after trimming white space, no control characters, no comma",
+            ))
+            .min_length(Some(1))
+            .max_length(Some(50))
+            .pattern(Some(TAG_PATTERN))
+            .examples(["home"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TagName {}
+
 /// 429 of a used-up request budget (reads or writes per user, auth failures per address).
 #[derive(IntoResponses)]
 #[response(
