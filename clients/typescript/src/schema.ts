@@ -637,9 +637,9 @@ export interface components {
     parameters: never;
     requestBodies: never;
     headers: {
-        /** @description What is left of that budget: `"reads";r=5999;t=1` is 5999 requests left, whole again in 1 second. */
+        /** @description What is left of those budgets: `"reads";r=5999;t=1, "address_reads";r=11999;t=1` is 5999 requests left to the user and 11999 to the address, each whole again in 1 second. */
         RateLimit: string;
-        /** @description The budget this request counts against, in the IETF httpapi draft's form: `"reads";q=6000;w=10` is 6000 requests per 10 seconds (per user; `auth_failures` per client address). Per replica. */
+        /** @description The budgets this request counts against, in the IETF httpapi draft's form: `"reads";q=6000;w=10, "address_reads";q=12000;w=10` is 6000 requests per 10 seconds for the user and 12000 for the client address (`auth_failures` instead of the user's budget on a refused credential). Per replica. */
         "RateLimit-Policy": string;
     };
     pathItems: never;

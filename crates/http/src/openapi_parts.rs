@@ -143,7 +143,8 @@ impl utoipa::PartialSchema for TagName {
 
 impl utoipa::ToSchema for TagName {}
 
-/// 429 of a used-up request budget (reads or writes per user, auth failures per address).
+/// 429 of a used-up request budget (reads or writes per user; reads, writes or auth
+/// failures per client address).
 #[derive(IntoResponses)]
 #[response(
     status = 429,
@@ -156,11 +157,11 @@ pub(crate) struct TooManyRequests(Problem);
 const RATELIMIT_HEADERS: [(&str, &str); 2] = [
     (
         "RateLimit-Policy",
-        "The budget this request counts against, in the IETF httpapi draft's form: `\"reads\";q=6000;w=10` is 6000 requests per 10 seconds (per user; `auth_failures` per client address). Per replica.",
+        "The budgets this request counts against, in the IETF httpapi draft's form: `\"reads\";q=6000;w=10, \"address_reads\";q=12000;w=10` is 6000 requests per 10 seconds for the user and 12000 for the client address (`auth_failures` instead of the user's budget on a refused credential). Per replica.",
     ),
     (
         "RateLimit",
-        "What is left of that budget: `\"reads\";r=5999;t=1` is 5999 requests left, whole again in 1 second.",
+        "What is left of those budgets: `\"reads\";r=5999;t=1, \"address_reads\";r=11999;t=1` is 5999 requests left to the user and 11999 to the address, each whole again in 1 second.",
     ),
 ];
 
