@@ -144,7 +144,7 @@ def main():
     parser.add_argument("extra", nargs="*", help="more schemathesis options, after --")
     args = parser.parse_args()
     if args.examples is None:
-        args.examples = 25 if args.quick else 500
+        args.examples = 10 if args.quick else 500
     if args.max_time is None:
         args.max_time = 900 if args.quick else 1800
     if args.workers is None:
