@@ -124,7 +124,7 @@ pub(crate) struct TagName;
 
 /// The pattern of [`TagName`]: optional white space, then a visible character, optionally
 /// anything but control characters and commas up to another visible one, then white space.
-pub(crate) const TAG_PATTERN: &str = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000,]([^\u0000-\u001F\u007F-\u009F,]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000,])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$";
+pub(crate) const TAG_PATTERN: &str = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000,]([^\u0000-\u001F\u007F-\u009F,]{0,48}[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000,])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$";
 
 impl utoipa::PartialSchema for TagName {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
@@ -134,7 +134,6 @@ impl utoipa::PartialSchema for TagName {
                 "A tag: 1–50 characters after trimming white space, no control characters, no comma",
             ))
             .min_length(Some(1))
-            .max_length(Some(50))
             .pattern(Some(TAG_PATTERN))
             .examples(["home"])
             .into()

@@ -427,6 +427,9 @@ async fn titles_descriptions_tags_and_positions_have_the_patterns_the_server_app
         long(129),
         long(200),
         long(201),
+        format!("  {}\t", long(200)),
+        format!(" {} ", long(201)),
+        format!("\u{2008}{}", long(50)),
     ];
     let cases: [(&str, &Value, Body); 4] = [
         ("title", &create["title"], |v| json!({"title": v})),
