@@ -11,9 +11,19 @@ failure.
     python3 fuzz/run.py --quick     # make fuzz-quick (part of make test): bounded
     python3 fuzz/run.py             # make fuzz: a long run, a new seed each time
 
+The quick pass is deterministic: a fixed seed, one worker (so the requests reach the server
+in the same order each time), a bounded number of examples per operation, and a time limit
+far above what it needs, so that it ends on its examples, not on the clock. A run that
+errors without any check failing (schemathesis or Hypothesis itself crashing while
+generating, which this version does now and then) is run once more, and says so; a check
+failure is never retried.
+
 PostgreSQL is expected at FUZZ_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+When it is unreachable the run says so and is skipped, as the other PostgreSQL tests of make
+test are, unless CI=true, where that is a failure.
 """
 import argparse, json, os, secrets, subprocess, sys, tempfile, time, urllib.request
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 from support import (  # noqa: E402
@@ -65,8 +75,34 @@ def seed(base, db_url, who, role):
     return token, ids
 
 
-def run(exe, base, who, token, task_id, args, report):
+def outcome(report):
+    """(check failures, errors) of a JUnit report; None when it is missing or unreadable."""
+    try:
+        root = ET.parse(report).getroot()
+    except (OSError, ET.ParseError):
+        return None
+    return len(root.findall(".//failure")), len(root.findall(".//error"))
+
+
+def run(exe, base, who, token, task_id, args, report, server):
+    """Schemathesis as `who`, once more if it errored without any check failing; True when
+    it found nothing."""
+    for attempt in (1, 2):
+        ok = run_once(exe, base, who, token, task_id, args, report)
+        if ok or attempt == 2 or server.poll() is not None:
+            return ok
+        found = outcome(report)
+        if found is None or found[0] > 0 or found[1] == 0:
+            return False
+        print(f"== {who}: schemathesis errored ({found[1]} error(s)) without any check failing: "
+              "running it once more ==", flush=True)
+    return False
+
+
+def run_once(exe, base, who, token, task_id, args, report):
     """One schemathesis run as `who`; True when it found nothing."""
+    if os.path.exists(report):
+        os.unlink(report)  # never read an earlier run's report as this one's
     config = f"""
 [parameters]
 "path.user_id" = "{who}"
@@ -76,9 +112,16 @@ def run(exe, base, who, token, task_id, args, report):
         f.write(config)
         f.write(open(os.path.join(HERE, "schemathesis.toml")).read())
         path = f.name
+    # Every check runs: all but max_response_time are on by default. `--checks all` is not
+    # passed, because a check named on the command line is on for every operation, whatever
+    # fuzz/schemathesis.toml turns off for some.
     cmd = [exe, "--config-file", path, "run", f"{base}/openapi.json",
-           "--checks", "all", "--max-examples", str(args.examples), "--max-time", str(args.max_time),
-           "--workers", "2", "--request-timeout", "10", "-H", f"Authorization: Bearer {token}",
+           "--max-examples", str(args.examples), "--max-time", str(args.max_time),
+           "--workers", str(args.workers), "--request-timeout", "10",
+           # No example database: nothing of an earlier run is replayed (the same seed
+           # gives the same cases), and Hypothesis skips its Pareto optimisation of the
+           # targeted metrics, which made the bounded pass take many times longer.
+           "--generation-database", "none", "-H", f"Authorization: Bearer {token}",
            "--report", "junit", "--report-junit-path", report, "--no-color"]
     if args.seed is not None:
         cmd += ["--seed", str(args.seed)]
@@ -97,21 +140,37 @@ def main():
     parser.add_argument("--examples", type=int, help="examples per operation")
     parser.add_argument("--max-time", type=int, help="seconds per run (user, then admin)")
     parser.add_argument("--seed", type=int, help="random seed (the quick pass fixes one)")
+    parser.add_argument("--workers", type=int, help="concurrent workers (the quick pass: 1)")
     parser.add_argument("extra", nargs="*", help="more schemathesis options, after --")
     args = parser.parse_args()
     if args.examples is None:
-        args.examples = 25 if args.quick else 500
+        args.examples = 10 if args.quick else 500
     if args.max_time is None:
-        args.max_time = 120 if args.quick else 1800
+        args.max_time = 900 if args.quick else 1800
+    if args.workers is None:
+        args.workers = 1 if args.quick else 2
     if args.seed is None and args.quick:
         args.seed = 16
     binary = server_bin("debug")
     if not os.path.exists(binary):
         sys.exit(f"{binary} is missing: run `cargo build -p todo-server` first")
+    reachable = subprocess.run(["psql", PG, "-qtAc", "SELECT 1"], capture_output=True, text=True)
+    if reachable.returncode != 0:
+        reason = f"PostgreSQL is unreachable at {PG}: {reachable.stderr.strip()}"
+        if os.environ.get("CI") == "true":
+            sys.exit(reason)
+        print(f"schemathesis: skipped ({reason})")
+        return
     exe = venv()
     db, db_url = fresh_database(PG, "fuzz")
     port = free_port()
-    env = production_env(db_url, port, SECRET)
+    # The pass sends hundreds of refused credentials from one address (its authentication
+    # checks): the auth-failures budget would answer them 429 with a Retry-After, which
+    # schemathesis waits out and retries, so that the pass took many times longer and tested
+    # the budget instead of the operations. It is raised for the pass; the budgets have their
+    # own tests (crates/http/tests/api/rate_limits.rs).
+    env = production_env(db_url, port, SECRET,
+                         TODO__RATE_LIMIT__AUTH_FAILURES_QUOTA="1000000")
     reports = os.path.join(target_dir(), "fuzz-reports")
     os.makedirs(reports, exist_ok=True)
     log = open(os.path.join(reports, "server.log"), "w")
@@ -133,9 +192,9 @@ def main():
         user_token, user_tasks = seed(base, db_url, "fuzz-user", "user")
         admin_token, admin_tasks = seed(base, db_url, "fuzz-admin", "admin")
         ok = run(exe, base, "fuzz-user", user_token, user_tasks[0], args,
-                 os.path.join(reports, "user.xml"))
+                 os.path.join(reports, "user.xml"), proc)
         ok = run(exe, base, "fuzz-admin", admin_token, admin_tasks[0], args,
-                 os.path.join(reports, "admin.xml")) and ok
+                 os.path.join(reports, "admin.xml"), proc) and ok
     finally:
         proc.terminate()
         try:

@@ -479,7 +479,8 @@ export interface components {
             /** @description Record the task as already done (default false). */
             completed?: boolean | null;
             /**
-             * @description Up to 4000 characters; empty means none.
+             * @description Up to 4000 characters, no control characters but line breaks and tabs; empty or
+             *     only white space means none.
              * @example Two litres, oat
              */
             description?: string | null;
@@ -527,7 +528,7 @@ export interface components {
              *       "errands"
              *     ]
              */
-            tags?: string[] | null;
+            tags?: components["schemas"]["TagName"][] | null;
             time_zone?: components["schemas"]["TimeZoneName"] | null;
             /**
              * @description 1–200 characters after trimming, no control characters.
@@ -746,6 +747,11 @@ export interface components {
              */
             tag: string;
         };
+        /**
+         * @description A tag: 1–50 characters after trimming white space, no control characters, no comma
+         * @example home
+         */
+        TagName: string;
         /**
          * @description A task as returned by every task endpoint. Single-task responses also carry its
          *     `version` as a strong `ETag` (`"3"`), to send back in `If-Match`.
@@ -971,7 +977,7 @@ export interface components {
             assignee_id?: string | null;
             /** @description `true` or `false`; not `null`. */
             completed?: boolean;
-            /** @description `null` or `""` removes the description. */
+            /** @description `null`, `""` or only white space removes the description. */
             description?: string | null;
             /**
              * @description A date `YYYY-MM-DD` or an RFC 3339 date-time with an offset; `null` removes it
@@ -1015,7 +1021,7 @@ export interface components {
              *       "work"
              *     ]
              */
-            tags?: string[] | null;
+            tags?: components["schemas"]["TagName"][] | null;
             time_zone?: components["schemas"]["TimeZoneName"] | null;
             /**
              * @description Not `null`.
@@ -1069,9 +1075,9 @@ export interface components {
     parameters: never;
     requestBodies: never;
     headers: {
-        /** @description What is left of that budget: `"reads";r=5999;t=1` is 5999 requests left, whole again in 1 second. */
+        /** @description What is left of those budgets: `"reads";r=5999;t=1, "address_reads";r=11999;t=1` is 5999 requests left to the user and 11999 to the address, each whole again in 1 second. */
         RateLimit: string;
-        /** @description The budget this request counts against, in the IETF httpapi draft's form: `"reads";q=6000;w=10` is 6000 requests per 10 seconds (per user; `auth_failures` per client address). Per replica. */
+        /** @description The budgets this request counts against, in the IETF httpapi draft's form: `"reads";q=6000;w=10, "address_reads";q=12000;w=10` is 6000 requests per 10 seconds for the user and 12000 for the client address (`auth_failures` instead of the user's budget on a refused credential). Per replica. */
         "RateLimit-Policy": string;
     };
     pathItems: never;
@@ -3067,7 +3073,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A value breaks a rule (`errors[0].field` names it), or the `Idempotency-Key` was used with a different body */
+            /** @description A value breaks a rule (`errors[0].field` names it), including the rules no schema states: a `recurrence` the RRULE grammar does not allow, or one without a `due`; or the `Idempotency-Key` was used with a different body */
             422: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3423,7 +3429,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A value breaks a rule; `errors[0].field` names it */
+            /** @description A value breaks a rule (`errors[0].field` names it), including the rules no schema states: a `recurrence` the RRULE grammar does not allow, or one without a `due` */
             422: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3652,7 +3658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A value breaks a rule; `errors[0].field` names it */
+            /** @description A value breaks a rule (`errors[0].field` names it), including the rules no schema states: a `recurrence` the RRULE grammar does not allow, or one without a `due` */
             422: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

@@ -139,11 +139,20 @@ impl From<todo_domain::Task> for TaskDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
     /// 1–200 characters after trimming, no control characters.
-    #[schema(example = "Buy milk", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Buy milk",
+        min_length = 1,
+        pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\u0000-\u001F\u007F-\u009F]{0,198}[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub title: String,
-    /// Up to 4000 characters; empty means none.
+    /// Up to 4000 characters, no control characters but line breaks and tabs; empty or
+    /// only white space means none.
     #[serde(default)]
-    #[schema(example = "Two litres, oat", max_length = 4000)]
+    #[schema(
+        example = "Two litres, oat",
+        max_length = 4000,
+        pattern = r"^([\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*|[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*)$"
+    )]
     pub description: Option<String>,
     /// Record the task as already done (default false).
     #[serde(default)]
@@ -154,7 +163,7 @@ pub struct CreateTask {
     pub priority: Option<String>,
     /// At most 20 tags of 1–50 characters, no commas; duplicates ignoring case are dropped.
     #[serde(default)]
-    #[schema(example = json!(["home", "errands"]), max_items = 20)]
+    #[schema(value_type = Option<Vec<crate::openapi_parts::TagName>>, example = json!(["home", "errands"]), max_items = 20)]
     pub tags: Option<Vec<String>>,
     /// An all-day date `YYYY-MM-DD`, or an RFC 3339 date-time with an offset or `Z`
     /// (stored in UTC).
@@ -177,7 +186,12 @@ pub struct CreateTask {
     /// A place in the manual order (base-62 digits `0-9A-Za-z`, 1–128, not ending in `0`);
     /// by default after every task created before it.
     #[serde(default)]
-    #[schema(example = "V", max_length = 128)]
+    #[schema(
+        example = "V",
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[0-9A-Za-z]*[1-9A-Za-z]$"
+    )]
     pub position: Option<String>,
     /// The list it goes into (one where the caller is an editor or the owner); by default
     /// the parent's, or else the caller's Inbox.
@@ -236,11 +250,11 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub struct UpdateTask {
     /// Not `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, example = "Buy oat milk", min_length = 1, max_length = 200)]
+    #[schema(value_type = String, example = "Buy oat milk", min_length = 1, pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\u0000-\u001F\u007F-\u009F]{0,198}[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$")]
     pub title: Option<Option<String>>,
-    /// `null` or `""` removes the description.
+    /// `null`, `""` or only white space removes the description.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 4000)]
+    #[schema(value_type = Option<String>, max_length = 4000, pattern = r"^([\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*|[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*)$")]
     pub description: Option<Option<String>>,
     /// `true` or `false`; not `null`.
     #[serde(default, deserialize_with = "present")]
@@ -252,7 +266,7 @@ pub struct UpdateTask {
     pub priority: Option<Option<String>>,
     /// Replaces all tags; `null` or `[]` removes them.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>, example = json!(["work"]), max_items = 20)]
+    #[schema(value_type = Option<Vec<crate::openapi_parts::TagName>>, example = json!(["work"]), max_items = 20)]
     pub tags: Option<Option<Vec<String>>>,
     /// A date `YYYY-MM-DD` or an RFC 3339 date-time with an offset; `null` removes it
     /// (refused while the task has a `recurrence`).
@@ -274,7 +288,7 @@ pub struct UpdateTask {
     /// A place in the manual order (base-62 digits, 1–128, not ending in `0`); not
     /// `null`. `POST …/move` computes one from the neighbours for you.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, example = "V1", max_length = 128)]
+    #[schema(value_type = String, example = "V1", min_length = 1, max_length = 128, pattern = "^[0-9A-Za-z]*[1-9A-Za-z]$")]
     pub position: Option<Option<String>>,
     /// Moves it (with its subtasks) into this list, where the caller must be an editor or
     /// the owner; a subtask moved alone becomes top-level there. Not `null`.

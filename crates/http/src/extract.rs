@@ -1,6 +1,6 @@
 //! Request extractors: the bearer principal and JSON bodies with precise errors.
 
-use std::future::Future;
+use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
@@ -8,13 +8,14 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
+use futures_util::future::Either;
 use serde::de::DeserializeOwned;
 use todo_application::{ApplicationError, AuthFailure};
 use todo_domain::Principal;
 use tracing_actix_web::RootSpan;
 
 use crate::error::ApiError;
-use crate::rate_limit::{Budget, Decision};
+use crate::rate_limit::{Budget, Decision, Spent};
 use crate::services::{HttpSettings, Services};
 
 /// The authenticated caller, from `Authorization: Bearer <credential>`.
@@ -23,88 +24,124 @@ pub struct Authenticated(pub Principal);
 
 impl FromRequest for Authenticated {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Either<
+        Ready<Result<Self, ApiError>>,
+        Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>,
+    >;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The budgets are decided in plain functions before and after the one await, so
+        // that the future holds no more than it did without them.
+        let (services, credential, spent) = match before_authentication(req) {
+            Ok(ready) => ready,
+            Err(err) => return Either::Left(ready(Err(err))),
+        };
         let req = req.clone();
-        Box::pin(async move {
-            let services = services(&req)?;
-            let limits = services.rate_limits.settings().enabled;
-            let outcome = match bearer(&req) {
-                Ok(credential) => {
-                    // An address whose failures used up its budget is refused before its
-                    // credential costs a verification or a database lookup.
-                    let addr = limits.then(|| client_addr(&req, &services));
-                    if let Some(addr) = addr {
-                        let check = services.rate_limits.check_auth_failures(addr);
-                        if check.retry_after().is_some() {
-                            return Err(limited(&req, &services, check));
-                        }
-                    }
-                    let outcome = services
-                        .auth
-                        .authenticate(&credential)
-                        .await
-                        .map_err(ApiError::from);
-                    if let (
-                        Some(addr),
-                        Err(ApiError::App(ApplicationError::Unauthenticated { .. })),
-                    ) = (addr, &outcome)
-                    {
-                        let decision = services.rate_limits.record_auth_failure(addr);
-                        req.extensions_mut().insert(decision);
-                    }
-                    outcome
-                }
-                Err(err) => {
-                    if limits {
-                        let addr = client_addr(&req, &services);
-                        let decision = services.rate_limits.check_auth_failures(addr);
-                        req.extensions_mut().insert(decision);
-                    }
-                    Err(err)
-                }
-            };
-            let principal = outcome.inspect_err(|err| {
-                if let Some(reason) = failure_reason(err) {
-                    services.metrics.auth_failure(reason);
-                }
-            })?;
-            if let Some(span) = req.extensions().get::<RootSpan>() {
-                span.record("user_id", tracing::field::display(&principal.user_id));
-            }
-            if limits {
-                let budget = Budget::of_method(req.method());
-                let decision = services
-                    .rate_limits
-                    .take_user(budget, principal.user_id.as_str());
-                if decision.retry_after().is_some() {
-                    return Err(limited(&req, &services, decision));
-                }
-                req.extensions_mut().insert(decision);
-            }
-            Ok(Self(principal))
-        })
+        Either::Right(Box::pin(async move {
+            let outcome = services.auth.authenticate(&credential).await;
+            after_authentication(&req, &services, spent, outcome.map_err(ApiError::from))
+        }))
     }
 }
 
-/// The 429 of a used-up budget, counted, its state kept for the `RateLimit` headers.
-fn limited(req: &HttpRequest, services: &Services, decision: Decision) -> ApiError {
-    services.metrics.rate_limited(decision.budget);
-    req.extensions_mut().insert(decision);
-    ApiError::RateLimited(decision)
+/// Everything before the credential is verified: the client address's reads or writes
+/// (429 when used up), the bearer header (401), and the address's auth failures (429
+/// before the credential costs a verification or a database lookup).
+fn before_authentication(
+    req: &HttpRequest,
+) -> Result<(web::Data<Services>, String, Spent), ApiError> {
+    let services = services(req)?;
+    let limiter = &services.rate_limits;
+    let mut spent = Spent::default();
+    let addr = limiter.settings().enabled.then(|| {
+        let addr = client_addr(req, &services);
+        spent.address = Some(limiter.take_address(Budget::of_method(req.method()), addr));
+        addr
+    });
+    if let Some(refusal) = spent.refusal() {
+        return Err(limited(req, &services, spent, refusal));
+    }
+    let credential = match bearer(req) {
+        Ok(credential) => credential,
+        Err(err) => {
+            if let Some(addr) = addr {
+                spent.caller = Some(limiter.check_auth_failures(addr));
+                req.extensions_mut().insert(spent);
+            }
+            if let Some(reason) = failure_reason(&err) {
+                services.metrics.auth_failure(reason);
+            }
+            return Err(err);
+        }
+    };
+    if let Some(addr) = addr {
+        let check = limiter.check_auth_failures(addr);
+        if check.retry_after().is_some() {
+            spent.caller = Some(check);
+            return Err(limited(req, &services, spent, check));
+        }
+    }
+    Ok((services, credential, spent))
+}
+
+/// Everything after: a refused credential counts against the address's auth failures; a
+/// known caller spends one of the user's reads or writes (429 when none is left).
+fn after_authentication(
+    req: &HttpRequest,
+    services: &Services,
+    mut spent: Spent,
+    outcome: Result<Principal, ApiError>,
+) -> Result<Authenticated, ApiError> {
+    let limiter = &services.rate_limits;
+    let limits = limiter.settings().enabled;
+    let principal = match outcome {
+        Ok(principal) => principal,
+        Err(err) => {
+            if let Some(reason) = failure_reason(&err) {
+                services.metrics.auth_failure(reason);
+            }
+            if limits {
+                if let ApiError::App(ApplicationError::Unauthenticated { .. }) = err {
+                    let addr = client_addr(req, services);
+                    spent.caller = Some(limiter.record_auth_failure(addr));
+                }
+                req.extensions_mut().insert(spent);
+            }
+            return Err(err);
+        }
+    };
+    if let Some(span) = req.extensions().get::<RootSpan>() {
+        span.record("user_id", tracing::field::display(&principal.user_id));
+    }
+    if limits {
+        let decision =
+            limiter.take_user(Budget::of_method(req.method()), principal.user_id.as_str());
+        spent.caller = Some(decision);
+        if decision.retry_after().is_some() {
+            return Err(limited(req, services, spent, decision));
+        }
+        req.extensions_mut().insert(spent);
+    }
+    Ok(Authenticated(principal))
+}
+
+/// The 429 of a used-up budget, counted, what was spent kept for the `RateLimit` headers.
+fn limited(req: &HttpRequest, services: &Services, spent: Spent, refusal: Decision) -> ApiError {
+    services.metrics.rate_limited(refusal.budget);
+    req.extensions_mut().insert(spent);
+    ApiError::RateLimited(refusal)
 }
 
 /// The client's address for per-address budgets (`X-Forwarded-For` only from a trusted
-/// proxy).
+/// proxy, and only read then).
 fn client_addr(req: &HttpRequest, services: &Services) -> std::net::IpAddr {
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
     services
         .rate_limits
-        .client_addr(req.peer_addr().map(|a| a.ip()), forwarded)
+        .client_addr(req.peer_addr().map(|a| a.ip()), || {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+        })
 }
 
 /// A short, bounded label for why authentication failed (for metrics).

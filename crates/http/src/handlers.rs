@@ -159,7 +159,7 @@ pub async fn list_tasks(
                 ("Idempotent-Replayed" = String, description = "`true` when this answers a retry of an earlier request with the same `Idempotency-Key`"))),
         BadRequest, Unauthenticated, Forbidden, PayloadTooLarge, UnsupportedMediaType,
         (status = 409, description = "The task created with this `Idempotency-Key` has been deleted since", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value breaks a rule (`errors[0].field` names it), or the `Idempotency-Key` was used with a different body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule (`errors[0].field` names it), including the rules no schema states: a `recurrence` the RRULE grammar does not allow, or one without a `due`; or the `Idempotency-Key` was used with a different body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn create_task(
@@ -228,7 +228,7 @@ pub async fn get_task(
         (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
         Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion, PayloadTooLarge, UnsupportedMediaType,
-        (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule (`errors[0].field` names it), including the rules no schema states: a `recurrence` the RRULE grammar does not allow, or one without a `due`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn put_task(
@@ -249,7 +249,7 @@ pub async fn put_task(
         (status = 200, description = "The updated task (completing a repeating one returns it moved on to its next occurrence)", body = TaskDto, headers(("ETag" = String, description = "The task's version as a strong entity tag, e.g. `\"3\"`; send it back in `If-Match`"))),
         (status = 400, description = "Malformed JSON, or a malformed `If-Match` (not a quoted version or `*`, a weak `W/` tag, a list of several)", body = Problem, content_type = "application/problem+json"),
         Unauthenticated, Forbidden, NotFound, KeepsChanging, StaleVersion, PayloadTooLarge, UnsupportedMediaType,
-        (status = 422, description = "A value breaks a rule; `errors[0].field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule (`errors[0].field` names it), including the rules no schema states: a `recurrence` the RRULE grammar does not allow, or one without a `due`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn patch_task(

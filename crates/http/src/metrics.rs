@@ -42,7 +42,7 @@ struct Counters {
 pub struct Metrics {
     in_flight: AtomicI64,
     /// Requests refused by the reads, writes and auth-failures budgets.
-    limited: [AtomicU64; 3],
+    limited: [AtomicU64; Budget::ALL.len()],
     counters: Mutex<Counters>,
     pool: Option<Arc<dyn PoolMetrics>>,
 }
@@ -96,7 +96,7 @@ impl Metrics {
 
     /// Counts a request refused with 429 by `budget`.
     pub fn rate_limited(&self, budget: Budget) {
-        if let Some(counter) = self.limited.get(budget_index(budget)) {
+        if let Some(counter) = self.limited.get(budget.index()) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -161,10 +161,10 @@ impl Metrics {
             "# HELP rate_limited_total Requests refused with 429, by budget."
         );
         let _ = writeln!(out, "# TYPE rate_limited_total counter");
-        for budget in [Budget::Reads, Budget::Writes, Budget::AuthFailures] {
+        for budget in Budget::ALL {
             let n = self
                 .limited
-                .get(budget_index(budget))
+                .get(budget.index())
                 .map_or(0, |c| c.load(Ordering::Relaxed));
             let _ = writeln!(
                 out,
@@ -204,14 +204,6 @@ impl Metrics {
             let _ = writeln!(out, "db_pool_waiting {}", s.waiting);
         }
         out
-    }
-}
-
-fn budget_index(budget: Budget) -> usize {
-    match budget {
-        Budget::Reads => 0,
-        Budget::Writes => 1,
-        Budget::AuthFailures => 2,
     }
 }
 

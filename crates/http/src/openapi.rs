@@ -13,7 +13,7 @@ use crate::list_json::{
     AddMember, CreateList, ListDto, ListRole, MemberDto, MemberRole, MoveList, SetMemberRole,
     TransferList, UpdateList,
 };
-use crate::openapi_parts::{RateLimits, TimeZoneName};
+use crate::openapi_parts::{RateLimits, TagName, TimeZoneName};
 use crate::trash_json::{TrashEntryDto, TrashEntryKind};
 use crate::{handlers, health, lists, trash};
 
@@ -63,9 +63,9 @@ use crate::{handlers, health, lists, trash};
     components(schemas(
         TaskDto, Priority, CreateTask, UpdateTask, CompleteTask, MoveTask, MoveEnd, ChangeDto,
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
-        Welcome, Health, Problem, FieldError, TimeZoneName, ListDto, ListRole, MemberDto,
-        MemberRole, CreateList, UpdateList, MoveList, AddMember, SetMemberRole, TransferList,
-        TrashEntryDto, TrashEntryKind
+        Welcome, Health, Problem, FieldError, TimeZoneName, TagName, ListDto, ListRole,
+        MemberDto, MemberRole, CreateList, UpdateList, MoveList, AddMember, SetMemberRole,
+        TransferList, TrashEntryDto, TrashEntryKind
     )),
     modifiers(&BearerAuth, &RateLimits),
     tags(

@@ -164,7 +164,34 @@ impl utoipa::PartialSchema for TimeZoneName {
 
 impl utoipa::ToSchema for TimeZoneName {}
 
-/// 429 of a used-up request budget (reads or writes per user, auth failures per address).
+/// One tag, as the service accepts it: 1–50 characters once trimmed of white space, no
+/// control characters and no comma (`todo_domain::Tag`). The pattern is that rule, with
+/// white space spelled out as Unicode's `White_Space` (what Rust's `trim` removes) so that
+/// every regex engine reads it alike.
+pub(crate) struct TagName;
+
+/// The pattern of [`TagName`]: optional white space, then a visible character, optionally
+/// anything but control characters and commas up to another visible one, then white space.
+pub(crate) const TAG_PATTERN: &str = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000,]([^\u0000-\u001F\u007F-\u009F,]{0,48}[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000,])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$";
+
+impl utoipa::PartialSchema for TagName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A tag: 1–50 characters after trimming white space, no control characters, no comma",
+            ))
+            .min_length(Some(1))
+            .pattern(Some(TAG_PATTERN))
+            .examples(["home"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TagName {}
+
+/// 429 of a used-up request budget (reads or writes per user; reads, writes or auth
+/// failures per client address).
 #[derive(IntoResponses)]
 #[response(
     status = 429,
@@ -177,11 +204,11 @@ pub(crate) struct TooManyRequests(Problem);
 const RATELIMIT_HEADERS: [(&str, &str); 2] = [
     (
         "RateLimit-Policy",
-        "The budget this request counts against, in the IETF httpapi draft's form: `\"reads\";q=6000;w=10` is 6000 requests per 10 seconds (per user; `auth_failures` per client address). Per replica.",
+        "The budgets this request counts against, in the IETF httpapi draft's form: `\"reads\";q=6000;w=10, \"address_reads\";q=12000;w=10` is 6000 requests per 10 seconds for the user and 12000 for the client address (`auth_failures` instead of the user's budget on a refused credential). Per replica.",
     ),
     (
         "RateLimit",
-        "What is left of that budget: `\"reads\";r=5999;t=1` is 5999 requests left, whole again in 1 second.",
+        "What is left of those budgets: `\"reads\";r=5999;t=1, \"address_reads\";r=11999;t=1` is 5999 requests left to the user and 11999 to the address, each whole again in 1 second.",
     ),
 ];
 

@@ -1,5 +1,5 @@
-//! Request budgets: token buckets per user (reads, writes) and per client address
-//! (authentication failures), kept in this process only.
+//! Request budgets: token buckets per user (reads, writes) and per client address (reads,
+//! writes, authentication failures), kept in this process only.
 //!
 //! Each bucket is one number, its "theoretical arrival time" (the generic cell rate
 //! algorithm, an exact token bucket): a budget of `quota` requests per `window` lets
@@ -7,6 +7,10 @@
 //! passed is full, so full buckets can be dropped without changing any answer; that is
 //! how the maps stay bounded. Time is passed in (`now`, since the limiter started), so
 //! the rules are tested without a clock.
+//!
+//! Everything here is plain synchronous code, called outside of any future, and a request
+//! within its budgets allocates nothing here but its `RateLimit` header value: the
+//! `RateLimit-Policy` values are written once, when the limiter is built.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -14,6 +18,8 @@ use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use actix_web::http::header::HeaderValue;
 
 /// A route class, each with its own budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +30,10 @@ pub enum Budget {
     Writes,
     /// Refused credentials, per client address.
     AuthFailures,
+    /// GET and HEAD, per client address, whoever sends them (with a credential or not).
+    AddressReads,
+    /// Every other method, per client address.
+    AddressWrites,
 }
 
 impl Budget {
@@ -39,6 +49,38 @@ impl Budget {
         }
     }
 
+    /// The per-address budget of the same requests: address reads for reads, address
+    /// writes for writes (the others are per address already).
+    #[must_use]
+    pub fn of_address(self) -> Self {
+        match self {
+            Self::Reads => Self::AddressReads,
+            Self::Writes => Self::AddressWrites,
+            other => other,
+        }
+    }
+
+    /// Every budget, in the order of metrics.
+    pub const ALL: [Self; 5] = [
+        Self::Reads,
+        Self::Writes,
+        Self::AuthFailures,
+        Self::AddressReads,
+        Self::AddressWrites,
+    ];
+
+    /// Its place in [`Budget::ALL`].
+    #[must_use]
+    pub fn index(self) -> usize {
+        match self {
+            Self::Reads => 0,
+            Self::Writes => 1,
+            Self::AuthFailures => 2,
+            Self::AddressReads => 3,
+            Self::AddressWrites => 4,
+        }
+    }
+
     /// The name in headers, metrics and problem details.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -46,12 +88,14 @@ impl Budget {
             Self::Reads => "reads",
             Self::Writes => "writes",
             Self::AuthFailures => "auth_failures",
+            Self::AddressReads => "address_reads",
+            Self::AddressWrites => "address_writes",
         }
     }
 
     fn counted(self) -> &'static str {
         match self {
-            Self::Reads | Self::Writes => "requests",
+            Self::Reads | Self::Writes | Self::AddressReads | Self::AddressWrites => "requests",
             Self::AuthFailures => "failed authentications",
         }
     }
@@ -59,7 +103,7 @@ impl Budget {
     fn scope(self) -> &'static str {
         match self {
             Self::Reads | Self::Writes => "this user",
-            Self::AuthFailures => "this address",
+            Self::AuthFailures | Self::AddressReads | Self::AddressWrites => "this address",
         }
     }
 }
@@ -162,6 +206,9 @@ pub struct RateLimitSettings {
     pub reads: Policy,
     pub writes: Policy,
     pub auth_failures: Policy,
+    /// Reads and writes per client address, whoever sends them.
+    pub address_reads: Policy,
+    pub address_writes: Policy,
     /// Most buckets kept per budget; past it, full buckets are dropped, then the fullest.
     pub max_entries: usize,
     /// Peers whose `X-Forwarded-For` is believed; empty: the peer address is the client's.
@@ -184,6 +231,14 @@ impl Default for RateLimitSettings {
                 quota: 100,
                 window: Duration::from_secs(60),
             },
+            address_reads: Policy {
+                quota: 12_000,
+                window: Duration::from_secs(10),
+            },
+            address_writes: Policy {
+                quota: 6000,
+                window: Duration::from_secs(10),
+            },
             max_entries: 100_000,
             trusted_proxies: Vec::new(),
         }
@@ -197,6 +252,8 @@ impl RateLimitSettings {
             Budget::Reads => self.reads,
             Budget::Writes => self.writes,
             Budget::AuthFailures => self.auth_failures,
+            Budget::AddressReads => self.address_reads,
+            Budget::AddressWrites => self.address_writes,
         }
     }
 }
@@ -210,25 +267,28 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// `RateLimit-Policy`, in the structured-field form of the IETF httpapi draft.
-    #[must_use]
-    pub fn policy_header(&self) -> String {
-        format!(
-            "\"{}\";q={};w={}",
-            self.budget.as_str(),
-            self.policy.quota,
-            self.policy.window.as_secs()
-        )
+    /// One item of `RateLimit-Policy`, in the structured-field form of the IETF httpapi
+    /// draft: `"reads";q=6000;w=10`.
+    fn write_policy(budget: Budget, policy: Policy, out: &mut Line) {
+        out.quoted(budget.as_str());
+        out.push(b";q=");
+        out.number(u64::from(policy.quota));
+        out.push(b";w=");
+        out.number(policy.window.as_secs());
     }
 
-    /// `RateLimit`: what is left of the budget and when it is whole again.
-    #[must_use]
-    pub fn limit_header(&self) -> String {
+    /// One item of `RateLimit`: what is left of the budget and when it is whole again,
+    /// `"reads";r=5999;t=1`.
+    fn write_limit(&self, out: &mut Line) {
         let (remaining, reset) = match self.take {
             Take::Allowed { remaining, reset } => (remaining, reset),
             Take::Limited { retry_after } => (0, retry_after),
         };
-        format!("\"{}\";r={remaining};t={reset}", self.budget.as_str())
+        out.quoted(self.budget.as_str());
+        out.push(b";r=");
+        out.number(u64::from(remaining));
+        out.push(b";t=");
+        out.number(reset);
     }
 
     /// Seconds until a request may be made again, when refused.
@@ -252,6 +312,142 @@ impl Decision {
             self.budget.scope(),
             self.retry_after().unwrap_or(1)
         )
+    }
+}
+
+/// What a request was counted against: its client address's reads or writes, and the
+/// user's reads or writes (or, for a refused credential, the address's auth failures).
+/// Kept on the request for its `RateLimit` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Spent {
+    pub address: Option<Decision>,
+    pub caller: Option<Decision>,
+}
+
+impl Spent {
+    /// The decision of a refusal, if either refused.
+    #[must_use]
+    pub fn refusal(&self) -> Option<Decision> {
+        [self.address, self.caller]
+            .into_iter()
+            .flatten()
+            .find(|d| d.retry_after().is_some())
+    }
+}
+
+/// A header value written into a fixed buffer: no allocation until it becomes a
+/// `HeaderValue`. Longer values are cut (they cannot be: see [`Line::CAPACITY`]).
+struct Line {
+    bytes: [u8; Self::CAPACITY],
+    len: usize,
+}
+
+impl Line {
+    /// Two items of at most `"address_writes";r=<u32>;t=<u64>` (57 bytes) and their
+    /// separator.
+    const CAPACITY: usize = 128;
+
+    fn new() -> Self {
+        Self {
+            bytes: [0; Self::CAPACITY],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let end = (self.len + bytes.len()).min(Self::CAPACITY);
+        if let (Some(to), Some(from)) = (
+            self.bytes.get_mut(self.len..end),
+            bytes.get(..end - self.len),
+        ) {
+            to.copy_from_slice(from);
+        }
+        self.len = end;
+    }
+
+    fn quoted(&mut self, name: &str) {
+        self.push(b"\"");
+        self.push(name.as_bytes());
+        self.push(b"\"");
+    }
+
+    fn number(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            if let Some(d) = digits.get_mut(start) {
+                *d = b'0' + u8::try_from(n % 10).unwrap_or_default();
+            }
+            n /= 10;
+            if n == 0 || start == 0 {
+                break;
+            }
+        }
+        self.push(digits.get(start..).unwrap_or_default());
+    }
+
+    fn separator(&mut self) {
+        if self.len > 0 {
+            self.push(b", ");
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    fn header(&self) -> Option<HeaderValue> {
+        HeaderValue::from_bytes(self.as_bytes()).ok()
+    }
+}
+
+/// The `RateLimit-Policy` values, written once: for each user budget a request can be
+/// counted against (none, reads, writes, auth failures) and each address budget (none,
+/// address reads, address writes).
+struct PolicyHeaders {
+    values: [[Option<HeaderValue>; 3]; 4],
+}
+
+impl PolicyHeaders {
+    fn new(settings: &RateLimitSettings) -> Self {
+        let callers = [
+            None,
+            Some(Budget::Reads),
+            Some(Budget::Writes),
+            Some(Budget::AuthFailures),
+        ];
+        let addresses = [
+            None,
+            Some(Budget::AddressReads),
+            Some(Budget::AddressWrites),
+        ];
+        let values = callers.map(|caller| {
+            addresses.map(|address| {
+                let mut line = Line::new();
+                for budget in [caller, address].into_iter().flatten() {
+                    line.separator();
+                    Decision::write_policy(budget, settings.policy(budget), &mut line);
+                }
+                (line.len > 0).then(|| line.header()).flatten()
+            })
+        });
+        Self { values }
+    }
+
+    fn get(&self, caller: Option<Budget>, address: Option<Budget>) -> Option<&HeaderValue> {
+        let row = match caller {
+            None | Some(Budget::AddressReads | Budget::AddressWrites) => 0,
+            Some(Budget::Reads) => 1,
+            Some(Budget::Writes) => 2,
+            Some(Budget::AuthFailures) => 3,
+        };
+        let column = match address {
+            Some(Budget::AddressReads) => 1,
+            Some(Budget::AddressWrites) => 2,
+            _ => 0,
+        };
+        self.values.get(row)?.get(column)?.as_ref()
     }
 }
 
@@ -324,13 +520,17 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
     }
 }
 
-/// The service's budgets: per user for reads and writes, per address for auth failures.
+/// The service's budgets: per user for reads and writes, per address for reads, writes
+/// and auth failures.
 pub struct RateLimiter {
     settings: RateLimitSettings,
     started: Instant,
     reads: Buckets<String>,
     writes: Buckets<String>,
     auth_failures: Buckets<IpAddr>,
+    address_reads: Buckets<IpAddr>,
+    address_writes: Buckets<IpAddr>,
+    policy_headers: PolicyHeaders,
 }
 
 impl RateLimiter {
@@ -338,11 +538,14 @@ impl RateLimiter {
     pub fn new(settings: RateLimitSettings) -> Self {
         let max = settings.max_entries;
         Self {
+            policy_headers: PolicyHeaders::new(&settings),
             settings,
             started: Instant::now(),
             reads: Buckets::new(max),
             writes: Buckets::new(max),
             auth_failures: Buckets::new(max),
+            address_reads: Buckets::new(max),
+            address_writes: Buckets::new(max),
         }
     }
 
@@ -364,8 +567,8 @@ impl RateLimiter {
     fn take_user_at(&self, budget: Budget, user: &str, now: Duration) -> Decision {
         let policy = self.settings.policy(budget);
         let buckets = match budget {
-            Budget::Writes => &self.writes,
-            Budget::Reads | Budget::AuthFailures => &self.reads,
+            Budget::Writes | Budget::AddressWrites => &self.writes,
+            Budget::Reads | Budget::AuthFailures | Budget::AddressReads => &self.reads,
         };
         let take = buckets.with(user, now, |b| b.take(policy, now));
         Decision {
@@ -373,6 +576,60 @@ impl RateLimiter {
             policy,
             take,
         }
+    }
+
+    /// Spends one request of `addr`'s reads or writes budget (`budget` is the request's
+    /// per-user budget or its per-address one).
+    #[must_use]
+    pub fn take_address(&self, budget: Budget, addr: IpAddr) -> Decision {
+        self.take_address_at(budget.of_address(), addr, self.now())
+    }
+
+    fn take_address_at(&self, budget: Budget, addr: IpAddr, now: Duration) -> Decision {
+        let policy = self.settings.policy(budget);
+        let buckets = match budget {
+            Budget::AddressWrites | Budget::Writes => &self.address_writes,
+            _ => &self.address_reads,
+        };
+        let take = buckets.with(&addr, now, |b| b.take(policy, now));
+        Decision {
+            budget,
+            policy,
+            take,
+        }
+    }
+
+    /// `RateLimit-Policy` and `RateLimit` for what a request was counted against; without
+    /// any budget (a request refused before any was counted), the policy of its method's
+    /// budgets, and no `RateLimit`.
+    #[must_use]
+    pub fn headers(
+        &self,
+        spent: Option<&Spent>,
+        method: &actix_web::http::Method,
+    ) -> (Option<HeaderValue>, Option<HeaderValue>) {
+        let spent = spent.copied().unwrap_or_default();
+        if spent.address.is_none() && spent.caller.is_none() {
+            let budget = Budget::of_method(method);
+            let policy = self
+                .policy_headers
+                .get(Some(budget), Some(budget.of_address()))
+                .cloned();
+            return (policy, None);
+        }
+        let policy = self
+            .policy_headers
+            .get(
+                spent.caller.map(|d| d.budget),
+                spent.address.map(|d| d.budget),
+            )
+            .cloned();
+        let mut line = Line::new();
+        for decision in [spent.caller, spent.address].into_iter().flatten() {
+            line.separator();
+            decision.write_limit(&mut line);
+        }
+        (policy, line.header())
     }
 
     /// Whether `addr` may still try a credential (spends nothing).
@@ -404,9 +661,13 @@ impl RateLimiter {
     }
 
     /// The client's address: the peer, or when the peer is a trusted proxy, the last
-    /// address of `X-Forwarded-For` that is not one.
+    /// address of `X-Forwarded-For` that is not one (`forwarded_for` is asked only then).
     #[must_use]
-    pub fn client_addr(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> IpAddr {
+    pub fn client_addr<'a>(
+        &self,
+        peer: Option<IpAddr>,
+        forwarded_for: impl FnOnce() -> Option<&'a str>,
+    ) -> IpAddr {
         let unknown = IpAddr::from([0, 0, 0, 0]);
         let Some(peer) = peer else {
             return unknown;
@@ -415,7 +676,7 @@ impl RateLimiter {
         if !trusted.contains(&peer) {
             return peer;
         }
-        forwarded_for
+        forwarded_for()
             .into_iter()
             .flat_map(|v| v.rsplit(','))
             .map_while(|hop| hop.trim().parse::<IpAddr>().ok())
@@ -560,8 +821,13 @@ mod tests {
             refused.detail(),
             "the reads budget of 2 requests per 10 s for this user is used up; retry after 5 s"
         );
-        assert_eq!(refused.policy_header(), "\"reads\";q=2;w=10");
-        assert_eq!(refused.limit_header(), "\"reads\";r=0;t=5");
+        let spent = Spent {
+            address: None,
+            caller: Some(refused),
+        };
+        let (policy, limit) = l.headers(Some(&spent), &actix_web::http::Method::GET);
+        assert_eq!(policy.unwrap(), "\"reads\";q=2;w=10");
+        assert_eq!(limit.unwrap(), "\"reads\";r=0;t=5");
         assert!(
             l.take_user_at(Budget::Reads, "b", now)
                 .retry_after()
@@ -613,17 +879,120 @@ mod tests {
         let proxy = IpAddr::from([10, 0, 0, 9]);
         let client = IpAddr::from([203, 0, 113, 7]);
         let plain = limiter(10);
-        assert_eq!(plain.client_addr(Some(proxy), Some("198.51.100.1")), proxy);
-        assert_eq!(plain.client_addr(None, None), IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(
+            plain.client_addr(Some(proxy), || Some("198.51.100.1")),
+            proxy
+        );
+        assert_eq!(plain.client_addr(None, || None), IpAddr::from([0, 0, 0, 0]));
         let behind = RateLimiter::new(RateLimitSettings {
             trusted_proxies: vec![proxy],
             ..RateLimitSettings::default()
         });
         assert_eq!(
-            behind.client_addr(Some(proxy), Some("198.51.100.1, 203.0.113.7, 10.0.0.9")),
+            behind.client_addr(Some(proxy), || Some("198.51.100.1, 203.0.113.7, 10.0.0.9")),
             client
         );
-        assert_eq!(behind.client_addr(Some(proxy), None), proxy);
-        assert_eq!(behind.client_addr(Some(client), Some("1.1.1.1")), client);
+        assert_eq!(behind.client_addr(Some(proxy), || None), proxy);
+        assert_eq!(behind.client_addr(Some(client), || Some("1.1.1.1")), client);
+    }
+
+    #[test]
+    fn addresses_have_their_own_reads_and_writes_budgets() {
+        let l = RateLimiter::new(RateLimitSettings {
+            address_reads: policy(2, 10),
+            address_writes: policy(1, 10),
+            ..RateLimitSettings::default()
+        });
+        let a = IpAddr::from([10, 0, 0, 1]);
+        let b = IpAddr::from([10, 0, 0, 2]);
+        let now = secs(0);
+        for _ in 0..2 {
+            let d = l.take_address_at(Budget::AddressReads, a, now);
+            assert_eq!(d.budget, Budget::AddressReads);
+            assert!(d.retry_after().is_none());
+        }
+        let refused = l.take_address_at(Budget::AddressReads, a, now);
+        assert_eq!(refused.retry_after(), Some(5));
+        assert_eq!(
+            refused.detail(),
+            "the address reads budget of 2 requests per 10 s for this address is used up; retry after 5 s"
+        );
+        // Another address, and the same address's writes, are untouched.
+        assert!(
+            l.take_address_at(Budget::AddressReads, b, now)
+                .retry_after()
+                .is_none()
+        );
+        assert!(
+            l.take_address_at(Budget::AddressWrites, a, now)
+                .retry_after()
+                .is_none()
+        );
+        assert_eq!(
+            l.take_address_at(Budget::AddressWrites, a, now)
+                .retry_after(),
+            Some(10)
+        );
+        // The per-user budgets are others still.
+        assert!(
+            l.take_user_at(Budget::Reads, "a", now)
+                .retry_after()
+                .is_none()
+        );
+        assert_eq!(Budget::Reads.of_address(), Budget::AddressReads);
+        assert_eq!(Budget::Writes.of_address(), Budget::AddressWrites);
+    }
+
+    #[test]
+    fn headers_list_the_callers_budget_then_the_addresss() {
+        let l = RateLimiter::new(RateLimitSettings {
+            reads: policy(6000, 10),
+            address_reads: policy(12_000, 10),
+            auth_failures: policy(100, 60),
+            ..RateLimitSettings::default()
+        });
+        let addr = IpAddr::from([10, 0, 0, 1]);
+        let spent = Spent {
+            address: Some(l.take_address_at(Budget::AddressReads, addr, secs(0))),
+            caller: Some(l.take_user_at(Budget::Reads, "u", secs(0))),
+        };
+        let (policy, limit) = l.headers(Some(&spent), &actix_web::http::Method::GET);
+        assert_eq!(
+            policy.unwrap(),
+            "\"reads\";q=6000;w=10, \"address_reads\";q=12000;w=10"
+        );
+        assert_eq!(
+            limit.unwrap(),
+            "\"reads\";r=5999;t=1, \"address_reads\";r=11999;t=1"
+        );
+        let refused_credential = Spent {
+            caller: Some(l.auth_failures_at(addr, secs(0), true)),
+            ..spent
+        };
+        let (policy, _) = l.headers(Some(&refused_credential), &actix_web::http::Method::GET);
+        assert_eq!(
+            policy.unwrap(),
+            "\"auth_failures\";q=100;w=60, \"address_reads\";q=12000;w=10"
+        );
+        // Nothing counted: the policies of the method's budgets, no RateLimit.
+        let (policy, limit) = l.headers(None, &actix_web::http::Method::DELETE);
+        assert_eq!(
+            policy.unwrap(),
+            "\"writes\";q=3000;w=10, \"address_writes\";q=6000;w=10"
+        );
+        assert!(limit.is_none());
+    }
+
+    #[test]
+    fn header_numbers_are_written_in_full() {
+        let mut line = Line::new();
+        for n in [0, 7, 10, 4_294_967_295, u64::MAX] {
+            line.separator();
+            line.number(n);
+        }
+        assert_eq!(
+            std::str::from_utf8(line.as_bytes()).unwrap(),
+            "0, 7, 10, 4294967295, 18446744073709551615"
+        );
     }
 }

@@ -14,7 +14,7 @@ use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse};
 use actix_web::web;
 
 use crate::error::{PROBLEM_JSON, Problem};
-use crate::rate_limit::{Budget, Decision, Take};
+use crate::rate_limit::Spent;
 use crate::services::Services;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
@@ -103,36 +103,28 @@ pub async fn envelope(
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
-/// `RateLimit-Policy` and `RateLimit` on every response under `/api`: the budget the
+/// `RateLimit-Policy` and `RateLimit` on every response under `/api`: the budgets the
 /// request was counted against (set by the bearer extractor), or when it never got that
-/// far, the policy of its method's budget.
+/// far, the policies of its method's budgets. The policies are values written once; only
+/// `RateLimit` is written per request.
 fn rate_limit_headers(req: &HttpRequest, services: &Services, res: &mut HttpResponse) {
-    let limits = services.rate_limits.settings();
-    if !limits.enabled {
+    let limiter = &services.rate_limits;
+    if !limiter.settings().enabled {
         return;
     }
-    let decision = req.extensions().get::<Decision>().copied();
-    let (policy, limit) = match decision {
-        Some(d) => (d.policy_header(), Some(d.limit_header())),
-        None if req.path().starts_with("/api/") => {
-            let budget = Budget::of_method(req.method());
-            let d = Decision {
-                budget,
-                policy: limits.policy(budget),
-                take: Take::Allowed {
-                    remaining: 0,
-                    reset: 0,
-                },
-            };
-            (d.policy_header(), None)
+    let (policy, limit) = {
+        let extensions = req.extensions();
+        let spent = extensions.get::<Spent>();
+        if spent.is_none() && !req.path().starts_with("/api/") {
+            return;
         }
-        None => return,
+        limiter.headers(spent, req.method())
     };
     let headers = res.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&policy) {
+    if let Some(value) = policy {
         headers.insert(RATELIMIT_POLICY, value);
     }
-    if let Some(Ok(value)) = limit.map(|l| HeaderValue::from_str(&l)) {
+    if let Some(value) = limit {
         headers.insert(RATELIMIT, value);
     }
 }

@@ -210,6 +210,12 @@ pub struct RateLimitSection {
     /// are refused with 429 before they are verified.
     pub auth_failures_quota: u32,
     pub auth_failures_window_secs: u64,
+    /// GET and HEAD per client address, with a credential or not.
+    pub address_reads_quota: u32,
+    pub address_reads_window_secs: u64,
+    /// Every other method per client address.
+    pub address_writes_quota: u32,
+    pub address_writes_window_secs: u64,
     /// Most buckets kept per budget.
     pub max_entries: usize,
     /// Proxies whose `X-Forwarded-For` names the client (IP addresses); empty: none.
@@ -361,6 +367,10 @@ impl Settings {
             .set_default("rate_limit.writes_window_secs", 10)?
             .set_default("rate_limit.auth_failures_quota", 100)?
             .set_default("rate_limit.auth_failures_window_secs", 60)?
+            .set_default("rate_limit.address_reads_quota", 12_000)?
+            .set_default("rate_limit.address_reads_window_secs", 10)?
+            .set_default("rate_limit.address_writes_quota", 6000)?
+            .set_default("rate_limit.address_writes_window_secs", 10)?
             .set_default("rate_limit.max_entries", 100_000)?
             .set_default("rate_limit.trusted_proxies", Vec::<String>::new())?
             .set_default("log.format", if dev { "pretty" } else { "json" })?
@@ -493,6 +503,16 @@ impl Settings {
                 r.auth_failures_quota,
                 r.auth_failures_window_secs,
             ),
+            (
+                "rate_limit.address_reads",
+                r.address_reads_quota,
+                r.address_reads_window_secs,
+            ),
+            (
+                "rate_limit.address_writes",
+                r.address_writes_quota,
+                r.address_writes_window_secs,
+            ),
         ] {
             if quota == 0 {
                 return Err(invalid(&format!("{key}_quota"), "must be at least 1"));
@@ -547,6 +567,8 @@ impl Settings {
             reads: policy(r.reads_quota, r.reads_window_secs),
             writes: policy(r.writes_quota, r.writes_window_secs),
             auth_failures: policy(r.auth_failures_quota, r.auth_failures_window_secs),
+            address_reads: policy(r.address_reads_quota, r.address_reads_window_secs),
+            address_writes: policy(r.address_writes_quota, r.address_writes_window_secs),
             max_entries: r.max_entries,
             trusted_proxies: r
                 .trusted_proxies
@@ -735,11 +757,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("dev.toml"),
-            "[rate_limit]\nreads_quota = 5\ntrusted_proxies = [\"10.0.0.1\"]\n",
+            "[rate_limit]\nreads_quota = 5\naddress_writes_quota = 7\naddress_writes_window_secs = 3\ntrusted_proxies = [\"10.0.0.1\"]\n",
         )
         .unwrap();
         let limits = Settings::build(&[], &dir, None).unwrap().rate_limits();
         assert_eq!(limits.reads.quota, 5);
+        assert_eq!(
+            limits.address_writes,
+            todo_http::Policy {
+                quota: 7,
+                window: Duration::from_secs(3)
+            }
+        );
         assert_eq!(
             limits.trusted_proxies,
             vec![std::net::IpAddr::from([10, 0, 0, 1])]
@@ -752,6 +781,10 @@ mod tests {
             (
                 "[rate_limit]\nauth_failures_window_secs = 0\n",
                 "rate_limit.auth_failures_window_secs",
+            ),
+            (
+                "[rate_limit]\naddress_reads_quota = 0\n",
+                "rate_limit.address_reads_quota",
             ),
             (
                 "[rate_limit]\ntrusted_proxies = [\"proxy\"]\n",

@@ -365,3 +365,104 @@ async fn every_operation_declares_the_client_errors_it_answers() {
     let mv = &doc["paths"]["/api/{user_id}/tasks/{task_id}/move"]["post"];
     assert!(mv["responses"]["412"]["headers"]["ETag"].is_object());
 }
+
+/// A create's body with one field set to a value.
+type Body = fn(&str) -> Value;
+
+/// Whether `value` meets a string schema: its pattern and its lengths (in characters).
+fn meets(schema: &Value, value: &str) -> bool {
+    let chars = value.chars().count() as u64;
+    let pattern = schema["pattern"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no pattern in {schema}"));
+    regex::Regex::new(pattern).unwrap().is_match(value)
+        && schema["minLength"].as_u64().is_none_or(|min| chars >= min)
+        && schema["maxLength"].as_u64().is_none_or(|max| chars <= max)
+}
+
+#[actix_web::test]
+async fn titles_descriptions_tags_and_positions_have_the_patterns_the_server_applies() {
+    let app = app().await;
+    let alice = app.user("alice", None).await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let create = &schemas["CreateTask"]["properties"];
+    let update = &schemas["UpdateTask"]["properties"];
+    let tag = &schemas["TagName"];
+    assert_eq!(
+        create["tags"]["items"]["$ref"], "#/components/schemas/TagName",
+        "{create}"
+    );
+    for field in ["title", "description", "position"] {
+        assert_eq!(
+            create[field]["pattern"], update[field]["pattern"],
+            "{field}: one rule for create and update"
+        );
+    }
+
+    let long = |n: usize| "a".repeat(n);
+    let texts = [
+        String::new(),
+        " ".into(),
+        "\t\n".into(),
+        "a".into(),
+        " a ".into(),
+        "a b".into(),
+        "a\u{1}b".into(),
+        "a\u{7f}".into(),
+        "\u{85}a\u{a0}".into(),
+        "a\u{85}b".into(),
+        "\u{3000}".into(),
+        "a\nb".into(),
+        "a\tb\r\n".into(),
+        "a,b".into(),
+        "é ü 中".into(),
+        "\u{feff}".into(),
+        "z0".into(),
+        "0z".into(),
+        "Az9".into(),
+        long(50),
+        long(51),
+        long(128),
+        long(129),
+        long(200),
+        long(201),
+        format!("  {}\t", long(200)),
+        format!(" {} ", long(201)),
+        format!("\u{2008}{}", long(50)),
+    ];
+    let cases: [(&str, &Value, Body); 4] = [
+        ("title", &create["title"], |v| json!({"title": v})),
+        (
+            "description",
+            &create["description"],
+            |v| json!({"title": "t", "description": v}),
+        ),
+        (
+            "position",
+            &create["position"],
+            |v| json!({"title": "t", "position": v}),
+        ),
+        ("tags", tag, |v| json!({"title": "t", "tags": ["x", v]})),
+    ];
+    for (field, schema, body) in cases {
+        for value in &texts {
+            let res = app
+                .call(
+                    Method::POST,
+                    "/api/alice/tasks",
+                    Some(&alice),
+                    Some(body(value)),
+                )
+                .await;
+            let allowed = meets(schema, value);
+            assert!(
+                (res.status == 201) == allowed,
+                "{field} {value:?}: the document {} it, the server answered {}: {}",
+                if allowed { "allows" } else { "refuses" },
+                res.status,
+                res.raw
+            );
+        }
+    }
+}

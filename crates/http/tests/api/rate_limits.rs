@@ -1,5 +1,5 @@
-//! Request budgets: per user for reads and writes, per client address for refused
-//! credentials; `RateLimit` headers, 429 with `Retry-After` and a detail naming the budget,
+//! Request budgets: per user for reads and writes, per client address for reads, writes
+//! and refused credentials; `RateLimit` headers, 429 with `Retry-After` and a detail naming the budget,
 //! counters in `/metrics`.
 
 use std::net::SocketAddr;
@@ -68,11 +68,11 @@ async fn ordinary_responses_carry_the_budget_headers() {
     assert_eq!(res.status, 200);
     assert_eq!(
         res.header("ratelimit-policy").as_deref(),
-        Some("\"reads\";q=6000;w=10")
+        Some("\"reads\";q=6000;w=10, \"address_reads\";q=12000;w=10")
     );
     assert_eq!(
         res.header("ratelimit").as_deref(),
-        Some("\"reads\";r=5999;t=1")
+        Some("\"reads\";r=5999;t=1, \"address_reads\";r=11999;t=1")
     );
     let res = app
         .call(
@@ -85,16 +85,18 @@ async fn ordinary_responses_carry_the_budget_headers() {
     assert_eq!(res.status, 201);
     assert_eq!(
         res.header("ratelimit-policy").as_deref(),
-        Some("\"writes\";q=3000;w=10")
+        Some("\"writes\";q=3000;w=10, \"address_writes\";q=6000;w=10")
     );
     // A refused credential shows the address's auth-failures budget.
     let res = app
         .call(Method::GET, "/api/me", Some("nonsense"), None)
         .await;
     res.problem(401);
-    assert_eq!(
-        res.header("ratelimit").as_deref(),
-        Some("\"auth_failures\";r=99;t=1")
+    // (The address's reads refill by one every 0.83 ms: what is left depends on the clock.)
+    let limit = res.header("ratelimit").unwrap();
+    assert!(
+        limit.starts_with("\"auth_failures\";r=99;t=1, \"address_reads\";r="),
+        "{limit}"
     );
     // Outside /api: none.
     let res = app.call(Method::GET, "/health", None, None).await;
@@ -111,10 +113,9 @@ async fn a_user_over_the_reads_budget_gets_429_naming_it_and_others_are_unaffect
             .call(Method::GET, "/api/alice/tasks", Some(&alice), None)
             .await;
         assert_eq!(res.status, 200, "{}", res.raw);
-        assert_eq!(
-            res.header("ratelimit").unwrap(),
-            format!("\"reads\";r={remaining};t={}", (3 - remaining) * 20)
-        );
+        let limit = res.header("ratelimit").unwrap();
+        let expected = format!("\"reads\";r={remaining};t={}, ", (3 - remaining) * 20);
+        assert!(limit.starts_with(&expected), "{limit}");
     }
     let res = app
         .call(Method::GET, "/api/alice/tasks", Some(&alice), None)
@@ -127,12 +128,10 @@ async fn a_user_over_the_reads_budget_gets_429_naming_it_and_others_are_unaffect
     assert_eq!(res.header("retry-after").as_deref(), Some("20"));
     assert_eq!(
         res.header("ratelimit-policy").as_deref(),
-        Some("\"reads\";q=3;w=60")
+        Some("\"reads\";q=3;w=60, \"address_reads\";q=12000;w=10")
     );
-    assert_eq!(
-        res.header("ratelimit").as_deref(),
-        Some("\"reads\";r=0;t=20")
-    );
+    let limit = res.header("ratelimit").unwrap();
+    assert!(limit.starts_with("\"reads\";r=0;t=20, "), "{limit}");
     // Writes have their own budget; so has every other user.
     let res = app
         .call(
@@ -175,7 +174,7 @@ async fn an_address_out_of_auth_failures_is_refused_before_its_credential_is_ver
         assert_eq!(res.header("retry-after").as_deref(), Some("30"));
         assert_eq!(
             res.header("ratelimit-policy").as_deref(),
-            Some("\"auth_failures\";q=2;w=60")
+            Some("\"auth_failures\";q=2;w=60, \"address_reads\";q=12000;w=10")
         );
     }
     assert_eq!(app.verifications.load(Ordering::SeqCst), 2);
@@ -224,4 +223,140 @@ async fn disabled_limits_send_no_headers_and_refuse_nothing() {
         assert_eq!(res.header("ratelimit"), None);
         assert_eq!(res.header("ratelimit-policy"), None);
     }
+}
+
+fn address_limits() -> RateLimitSettings {
+    RateLimitSettings {
+        // Slow enough to refill nothing while a test runs: one every 6 s.
+        reads: Policy {
+            quota: 100,
+            window: Duration::from_secs(600),
+        },
+        address_reads: Policy {
+            quota: 4,
+            window: Duration::from_secs(60),
+        },
+        address_writes: Policy {
+            quota: 1,
+            window: Duration::from_secs(60),
+        },
+        ..RateLimitSettings::default()
+    }
+}
+
+#[actix_web::test]
+async fn an_address_over_its_reads_budget_gets_429_whoever_asks() {
+    let app = app_with(Options {
+        rate_limits: address_limits(),
+        ..Options::default()
+    })
+    .await;
+    let alice = app.user("alice", None).await;
+    let bob = app.user("bob", None).await;
+    let office = "203.0.113.7:4000";
+    // Two users and a request without a credential share the address's budget.
+    assert_eq!(
+        from(&app, office, "/api/alice/tasks", Some(&alice))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        from(&app, office, "/api/bob/tasks", Some(&bob))
+            .await
+            .status,
+        200
+    );
+    from(&app, office, "/api/me", None).await.problem(401);
+    let res = from(&app, office, "/api/bob/tasks", Some(&bob)).await;
+    assert_eq!(res.status, 200, "{}", res.raw);
+    assert_eq!(
+        res.header("ratelimit").as_deref(),
+        Some("\"reads\";r=98;t=12, \"address_reads\";r=0;t=60")
+    );
+    for token in [Some(alice.as_str()), None] {
+        let res = from(&app, office, "/api/alice/tasks", token).await;
+        let detail = res.problem(429);
+        assert_eq!(
+            detail,
+            "the address reads budget of 4 requests per 60 s for this address is used up; retry after 15 s"
+        );
+        assert_eq!(res.header("retry-after").as_deref(), Some("15"));
+        assert_eq!(
+            res.header("ratelimit").as_deref(),
+            Some("\"address_reads\";r=0;t=15")
+        );
+    }
+    assert_eq!(metric(&app, "address_reads").await, "2");
+    // The refusals cost no user anything, and another address is unaffected.
+    let res = from(&app, "198.51.100.1:4000", "/api/alice/tasks", Some(&alice)).await;
+    assert_eq!(res.status, 200, "{}", res.raw);
+    assert_eq!(
+        res.header("ratelimit").as_deref(),
+        Some("\"reads\";r=98;t=12, \"address_reads\";r=3;t=15")
+    );
+}
+
+#[actix_web::test]
+async fn an_address_over_its_writes_budget_gets_429_and_keeps_its_reads() {
+    let app = app_with(Options {
+        rate_limits: address_limits(),
+        ..Options::default()
+    })
+    .await;
+    let alice = app.user("alice", None).await;
+    let peer = "203.0.113.8:4000".parse::<SocketAddr>().unwrap();
+    let create = || {
+        TestRequest::post()
+            .uri("/api/alice/tasks")
+            .peer_addr(peer)
+            .insert_header(("authorization", format!("Bearer {alice}")))
+            .set_json(serde_json::json!({ "title": "a" }))
+    };
+    assert_eq!(app.send(create()).await.status, 201);
+    let res = app.send(create()).await;
+    let detail = res.problem(429);
+    assert!(
+        detail.starts_with("the address writes budget of 1 requests per 60 s for this address"),
+        "{detail}"
+    );
+    assert_eq!(
+        res.header("ratelimit-policy").as_deref(),
+        Some("\"address_writes\";q=1;w=60")
+    );
+    assert_eq!(metric(&app, "address_writes").await, "1");
+    assert_eq!(
+        from(&app, "203.0.113.8:4000", "/api/alice/tasks", Some(&alice))
+            .await
+            .status,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn address_budgets_follow_forwarded_for_only_from_a_trusted_proxy() {
+    let proxy = "10.0.0.9:4000".parse::<SocketAddr>().unwrap();
+    let app = app_with(Options {
+        rate_limits: RateLimitSettings {
+            trusted_proxies: vec![proxy.ip()],
+            ..address_limits()
+        },
+        ..Options::default()
+    })
+    .await;
+    let via = |client: &str| {
+        TestRequest::get()
+            .uri("/api/me")
+            .peer_addr(proxy)
+            .insert_header(("x-forwarded-for", client.to_owned()))
+    };
+    // Five clients behind the proxy: each its own budget.
+    for n in 1..=5 {
+        app.send(via(&format!("192.0.2.{n}"))).await.problem(401);
+    }
+    // One client, five times: the fifth is over.
+    for _ in 0..3 {
+        app.send(via("192.0.2.1")).await.problem(401);
+    }
+    app.send(via("192.0.2.1")).await.problem(429);
 }
