@@ -58,17 +58,38 @@ pub(super) async fn find_visible(
 /// The insert of `t`: a plain one, or, with `max_open`, one that writes nothing when
 /// `t`'s list holds that many open tasks already (`INSERT … SELECT … WHERE NOT EXISTS`
 /// the `max_open`-th open task: the scan stops there, and costs little for a list far from
-/// the limit).
+/// the limit). Its SQL is written once per backend and shape ([`built_insert`] is the
+/// statement built afresh, which a test holds it equal to).
 pub(super) fn insert_statement(backend: DbBackend, t: &Task, max_open: Option<u32>) -> Statement {
-    let insert = task_write::Entity::insert(to_row(t));
+    static PLAIN: SqlCache = SqlCache::new();
+    static LIMITED: SqlCache = SqlCache::new();
+    let row = to_row(t);
+    let mut values: Vec<Value> = task_write::Column::iter()
+        .filter_map(|c| sea_orm::ActiveModelTrait::get(&row, c).into_value())
+        .collect();
     let Some(max) = max_open else {
-        return insert.build(backend);
+        return PLAIN.statement(backend, values, || built_insert(backend, t, None));
+    };
+    values.extend([
+        Value::from(1_i32),
+        Value::from(t.list.as_uuid()),
+        Value::from(false),
+        Value::from(1_u64),
+        Value::from(u64::from(max.saturating_sub(1))),
+    ]);
+    LIMITED.statement(backend, values, || built_insert(backend, t, max_open))
+}
+
+/// [`insert_statement`], built by SeaORM and sea-query for this task.
+fn built_insert(backend: DbBackend, t: &Task, max_open: Option<u32>) -> Statement {
+    let Some(max) = max_open else {
+        return task_write::Entity::insert(to_row(t)).build(backend);
     };
     let row = to_row(t);
     let mut columns = Vec::new();
     let mut values = Vec::new();
     for column in task_write::Column::iter() {
-        if let Set(value) = sea_orm::ActiveModelTrait::get(&row, column) {
+        if let Some(value) = sea_orm::ActiveModelTrait::get(&row, column).into_value() {
             columns.push(column);
             values.push(Expr::val(value));
         }
@@ -89,7 +110,7 @@ pub(super) fn insert_statement(backend: DbBackend, t: &Task, max_open: Option<u3
     match statement.select_from(select) {
         Ok(statement) => backend.build(&statement.to_owned()),
         // Only when the columns and the values differ in number, which they cannot.
-        Err(_) => insert.build(backend),
+        Err(_) => task_write::Entity::insert(to_row(t)).build(backend),
     }
 }
 
@@ -485,6 +506,47 @@ mod tests {
             ),
             "{sql}"
         );
+    }
+
+    /// An insert's statement, its SQL built once per backend and shape (limited or not),
+    /// is the one built afresh for each task: with and without its optional values.
+    #[test]
+    fn insert_statements_are_built_afresh_ones_with_each_tasks_values() {
+        let owner = UserId::parse("alice").unwrap();
+        let list = ListId::from_uuid(uuid::Uuid::from_u128(9));
+        let now = chrono::DateTime::UNIX_EPOCH;
+        let plain = Task::new(
+            TaskId::from_uuid(uuid::Uuid::from_u128(1)),
+            owner.clone(),
+            list,
+            TaskTitle::parse("plain").unwrap(),
+            None,
+            now,
+        );
+        let mut full = Task::new(
+            TaskId::from_uuid(uuid::Uuid::from_u128(2)),
+            owner.clone(),
+            ListId::from_uuid(uuid::Uuid::from_u128(10)),
+            TaskTitle::parse("full").unwrap(),
+            todo_domain::TaskDescription::parse("notes").unwrap(),
+            now,
+        );
+        full.parent = Some(TaskId::from_uuid(uuid::Uuid::from_u128(3)));
+        full.assignee = Some(owner);
+        full.priority = Some(todo_domain::Priority::High);
+        full.tags = todo_domain::Tags::parse(&["home"]).unwrap();
+        full.set_completed(true, now);
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            for max in [None, Some(10_000), Some(1)] {
+                for t in [&plain, &full, &plain] {
+                    assert_eq!(
+                        insert_statement(backend, t, max),
+                        built_insert(backend, t, max),
+                        "{backend:?} {max:?}"
+                    );
+                }
+            }
+        }
     }
 
     /// A toggle's statement, its SQL built once per backend and shape (with or without a
