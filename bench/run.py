@@ -129,6 +129,8 @@ COLUMNS = """id, user_id, title, description, completed, created_at, updated_at,
  due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position,
  series_time, list_id, parent_id, assignee_id"""
 SUBTASKS = "(SELECT COUNT(*) FROM task c WHERE c.parent_id = task.id) AS subtasks"
+# The same columns, named by table where a join makes a name ambiguous.
+TASK_COLUMNS = ",".join(" task." + c.strip() for c in COLUMNS.split(","))
 PGBENCH = {
     "list": """\\set n random(1, {users})
 SELECT %s, %s FROM task WHERE list_id IN (SELECT m.list_id FROM list_member m
@@ -139,9 +141,9 @@ SELECT %s, %s FROM task WHERE list_id IN (SELECT m.list_id FROM list_member m
 \\set k random(1, {tasks})
 SELECT %s, %s, m.role FROM task JOIN list_member m ON m.list_id = task.list_id
  AND m.user_id = 'u' || lpad(:n::text, 4, '0')
- WHERE id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
+ WHERE task.id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
  LIMIT 1;
-""" % (COLUMNS, SUBTASKS),
+""" % (TASK_COLUMNS, SUBTASKS),
     "create": """\\set n random(1, {users})
 INSERT INTO task (%s, title_key, search_key, tags_key)
  SELECT gen_random_uuid(), 'u' || lpad(:n::text, 4, '0'), 'Bench task', NULL, false, now(), now(), NULL, '',
