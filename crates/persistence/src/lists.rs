@@ -77,15 +77,6 @@ const LIST_COLUMNS: &str = "l.id, l.owner_id, l.name, l.colour, l.position, l.ar
      l.inbox_of, l.created_at, l.updated_at, l.version, m.role, \
      (SELECT COUNT(*) FROM list_member c WHERE c.list_id = l.id) AS members";
 
-/// Runs `sql` with `raw`'s values: how many rows it wrote.
-async fn run(conn: &impl ConnectionTrait, raw: Raw, sql: String) -> Result<u64, PortError> {
-    Ok(conn
-        .execute_raw(raw.statement(sql))
-        .await
-        .map_err(map_db_err)?
-        .rows_affected())
-}
-
 /// Locks list `id`'s row until the transaction ends (PostgreSQL) and tells whether it is
 /// there (at version `expected`, when given).
 async fn lock_list(
@@ -129,7 +120,7 @@ pub(crate) async fn delete_list_rows(
         raw.p(now),
         raw.p(list)
     );
-    run(txn, raw, sql).await?;
+    raw.run(txn, sql).await?;
     let mut raw = Raw::new(backend);
     let sql = format!(
         "INSERT INTO list_access_lost (list_id, user_id, lost_at) \
@@ -138,15 +129,15 @@ pub(crate) async fn delete_list_rows(
         raw.p(now),
         raw.p(list)
     );
-    run(txn, raw, sql).await?;
+    raw.run(txn, sql).await?;
     for table in ["task", "list_member"] {
         let mut raw = Raw::new(backend);
         let sql = format!("DELETE FROM {table} WHERE list_id = {}", raw.p(list));
-        run(txn, raw, sql).await?;
+        raw.run(txn, sql).await?;
     }
     let mut raw = Raw::new(backend);
     let sql = format!("DELETE FROM task_list WHERE id = {}", raw.p(list));
-    run(txn, raw, sql).await
+    raw.run(txn, sql).await
 }
 
 /// Inserts `list` and its owner's membership, unless its owner owns `max_owned` lists
@@ -208,7 +199,7 @@ async fn insert_list(conn: &impl ConnectionTrait, list: &TaskList) -> Result<(),
         raw.p(list.updated_at),
         raw.p(list.version),
     );
-    run(conn, raw, sql).await?;
+    raw.run(conn, sql).await?;
     let mut raw = Raw::new(backend);
     let sql = format!(
         "INSERT INTO list_member (list_id, user_id, role, added_at) VALUES ({}, {}, 'owner', {})",
@@ -216,7 +207,7 @@ async fn insert_list(conn: &impl ConnectionTrait, list: &TaskList) -> Result<(),
         raw.p(list.owner.as_str()),
         raw.p(list.created_at),
     );
-    run(conn, raw, sql).await?;
+    raw.run(conn, sql).await?;
     Ok(())
 }
 
@@ -264,7 +255,7 @@ impl ListRepository for SeaListRepository {
             raw.p(candidate.updated_at),
             raw.p(candidate.version),
         );
-        if run(&txn, raw, sql).await? == 1 {
+        if raw.run(&txn, sql).await? == 1 {
             let mut raw = Raw::new(backend);
             let sql = format!(
                 "INSERT INTO list_member (list_id, user_id, role, added_at) \
@@ -273,7 +264,7 @@ impl ListRepository for SeaListRepository {
                 raw.p(candidate.owner.as_str()),
                 raw.p(candidate.created_at),
             );
-            run(&txn, raw, sql).await?;
+            raw.run(&txn, sql).await?;
             txn.commit().await.map_err(map_db_err)?;
             return Ok(candidate.id);
         }
@@ -389,7 +380,7 @@ impl ListRepository for SeaListRepository {
             raw.p(key.as_str()),
             raw.p(expired_before)
         );
-        run(&txn, raw, sql).await?;
+        raw.run(&txn, sql).await?;
         // A concurrent request with the same key waits here (PostgreSQL: on the primary
         // key; SQLite: on the write lock) until the first commits, then finds its row.
         let mut raw = Raw::new(backend);
@@ -402,7 +393,7 @@ impl ListRepository for SeaListRepository {
             raw.p(list.id.as_uuid()),
             raw.p(list.created_at)
         );
-        if run(&txn, raw, sql).await? == 1 {
+        if raw.run(&txn, sql).await? == 1 {
             if !insert_rows(&txn, list, max_owned).await? {
                 txn.rollback().await.map_err(map_db_err)?;
                 return Ok(IdempotentListInsert::Full);
@@ -443,7 +434,7 @@ impl ListRepository for SeaListRepository {
             raw.p(list.id.as_uuid()),
             raw.p(expected)
         );
-        Ok(run(&*db, raw, sql).await? == 1)
+        Ok(raw.run(&*db, sql).await? == 1)
     }
 
     async fn delete(
@@ -542,7 +533,7 @@ impl ListRepository for SeaListRepository {
             raw.p(role.as_str()),
             raw.p(now)
         );
-        run(&txn, raw, sql).await?;
+        raw.run(&txn, sql).await?;
         txn.commit().await.map_err(map_db_err)?;
         Ok(AddMember::Added)
     }
@@ -566,7 +557,7 @@ impl ListRepository for SeaListRepository {
             raw.p(list.as_uuid()),
             raw.p(user.as_str())
         );
-        Ok(run(&*db, raw, sql).await? == 1)
+        Ok(raw.run(&*db, sql).await? == 1)
     }
 
     async fn remove_member(
@@ -585,7 +576,7 @@ impl ListRepository for SeaListRepository {
             raw.p(list.as_uuid()),
             raw.p(user.as_str())
         );
-        if run(&txn, raw, sql).await? != 1 {
+        if raw.run(&txn, sql).await? != 1 {
             txn.rollback().await.map_err(map_db_err)?;
             return Ok(false);
         }
@@ -597,7 +588,7 @@ impl ListRepository for SeaListRepository {
             raw.p(list.as_uuid()),
             raw.p(user.as_str())
         );
-        run(&txn, raw, sql).await?;
+        raw.run(&txn, sql).await?;
         let mut raw = Raw::new(backend);
         let sql = format!(
             "INSERT INTO list_access_lost (list_id, user_id, lost_at) VALUES ({}, {}, {}) \
@@ -606,7 +597,7 @@ impl ListRepository for SeaListRepository {
             raw.p(user.as_str()),
             raw.p(now)
         );
-        run(&txn, raw, sql).await?;
+        raw.run(&txn, sql).await?;
         txn.commit().await.map_err(map_db_err)?;
         Ok(true)
     }
@@ -636,10 +627,10 @@ impl ListRepository for SeaListRepository {
         };
         let mut raw = Raw::new(backend);
         let promote = change(&mut raw, to, "editor", "owner");
-        let promoted = run(&txn, raw, promote).await?;
+        let promoted = raw.run(&txn, promote).await?;
         let mut raw = Raw::new(backend);
         let demote = change(&mut raw, from, "owner", "editor");
-        let demoted = run(&txn, raw, demote).await?;
+        let demoted = raw.run(&txn, demote).await?;
         if promoted != 1 || demoted != 1 {
             txn.rollback().await.map_err(map_db_err)?;
             return Ok(false);
@@ -652,7 +643,7 @@ impl ListRepository for SeaListRepository {
             raw.p(now),
             raw.p(list.as_uuid())
         );
-        run(&txn, raw, sql).await?;
+        raw.run(&txn, sql).await?;
         txn.commit().await.map_err(map_db_err)?;
         Ok(true)
     }

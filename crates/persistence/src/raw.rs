@@ -1,8 +1,8 @@
 //! Statements written as SQL text, with their values bound in order of appearance.
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait, Value,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait, Value,
 };
 use todo_application::ports::PortError;
 
@@ -35,6 +35,19 @@ impl Raw {
 
     pub(crate) fn statement(self, sql: impl Into<String>) -> Statement {
         Statement::from_sql_and_values(self.backend, sql.into(), self.values)
+    }
+
+    /// Runs `sql` with these values on `conn`: how many rows it wrote.
+    pub(crate) async fn run(
+        self,
+        conn: &impl ConnectionTrait,
+        sql: impl Into<String>,
+    ) -> Result<u64, PortError> {
+        Ok(conn
+            .execute_raw(self.statement(sql))
+            .await
+            .map_err(map_db_err)?
+            .rows_affected())
     }
 }
 

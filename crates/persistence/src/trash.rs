@@ -25,14 +25,6 @@ fn columns<C: Iterable + Iden>() -> Vec<String> {
     C::iter().map(|c| c.to_string()).collect()
 }
 
-async fn run(conn: &impl ConnectionTrait, raw: Raw, sql: String) -> Result<u64, PortError> {
-    Ok(conn
-        .execute_raw(raw.statement(sql))
-        .await
-        .map_err(map_db_err)?
-        .rows_affected())
-}
-
 /// A deleted task as its trash entry needs it.
 pub(crate) struct Deleted {
     pub id: uuid::Uuid,
@@ -103,7 +95,7 @@ async fn entry(
         raw.p(i64::try_from(tasks).unwrap_or(i64::MAX)),
         raw.p(now)
     );
-    run(txn, raw, sql).await?;
+    raw.run(txn, sql).await?;
     Ok(())
 }
 
@@ -121,7 +113,7 @@ async fn copy_tasks(
     let sql = format!(
         "INSERT INTO trash_task ({cols}, trash_id) SELECT {cols}, {id} FROM task WHERE {condition}"
     );
-    run(txn, raw, sql).await?;
+    raw.run(txn, sql).await?;
     Ok(())
 }
 
@@ -186,15 +178,20 @@ pub(crate) async fn keep_list(
     let tasks: i64 = row.try_get("", "n").map_err(map_db_err)?;
     let tasks = usize::try_from(tasks).unwrap_or(0);
     entry(txn, &owner, list, TrashKind::List, &name, list, tasks, now).await?;
-    for (trash, cols, key) in [
-        ("trash_list", columns::<task_list::Column>(), "id"),
-        ("trash_member", columns::<list_member::Column>(), "list_id"),
+    for (table, trash, cols, key) in [
+        (
+            "task_list",
+            "trash_list",
+            columns::<task_list::Column>(),
+            "id",
+        ),
+        (
+            "list_member",
+            "trash_member",
+            columns::<list_member::Column>(),
+            "list_id",
+        ),
     ] {
-        let table = if trash == "trash_list" {
-            "task_list"
-        } else {
-            "list_member"
-        };
         let cols = cols.join(", ");
         let mut raw = Raw::new(backend);
         let sql = format!(
@@ -202,7 +199,7 @@ pub(crate) async fn keep_list(
             raw.p(list),
             raw.p(list)
         );
-        run(txn, raw, sql).await?;
+        raw.run(txn, sql).await?;
     }
     copy_tasks(txn, list, |raw| format!("list_id = {}", raw.p(list))).await
 }
@@ -307,7 +304,7 @@ async fn lock_entry(txn: &DatabaseTransaction, entry: &TrashEntry) -> Result<boo
 async fn forget_and_commit(txn: DatabaseTransaction, entry: &TrashEntry) -> Result<(), PortError> {
     let mut raw = Raw::new(txn.get_database_backend());
     let sql = format!("DELETE FROM trash_entry WHERE id = {}", raw.p(entry.id));
-    run(&txn, raw, sql).await?;
+    raw.run(&txn, sql).await?;
     txn.commit().await.map_err(map_db_err)
 }
 
@@ -377,7 +374,7 @@ impl TrashRepository for SeaTrashRepository {
             columns::<task_write::Column>().join(", "),
             raw.p(entry.id)
         );
-        run(&txn, raw, sql).await?;
+        raw.run(&txn, sql).await?;
         forget_and_commit(txn, entry).await?;
         Ok(true)
     }
@@ -406,7 +403,7 @@ impl TrashRepository for SeaTrashRepository {
             list_cols.join(", "),
             raw.p(entry.id)
         );
-        run(&txn, raw, sql).await?;
+        raw.run(&txn, sql).await?;
         let member_cols = columns::<list_member::Column>().join(", ");
         let mut raw = Raw::new(backend);
         let sql = format!(
@@ -414,7 +411,7 @@ impl TrashRepository for SeaTrashRepository {
                WHERE m.trash_id = {} AND EXISTS (SELECT 1 FROM "user" u WHERE u.id = m.user_id)"#,
             raw.p(entry.id)
         );
-        run(&txn, raw, sql).await?;
+        raw.run(&txn, sql).await?;
         let mut raw = Raw::new(backend);
         let select = restored_columns(&mut raw, now, &entry.owner, None);
         let sql = format!(
@@ -422,7 +419,7 @@ impl TrashRepository for SeaTrashRepository {
             columns::<task_write::Column>().join(", "),
             raw.p(entry.id)
         );
-        run(&txn, raw, sql).await?;
+        raw.run(&txn, sql).await?;
         forget_and_commit(txn, entry).await?;
         Ok(true)
     }
@@ -435,7 +432,7 @@ impl TrashRepository for SeaTrashRepository {
             raw.p(id),
             raw.p(owner.as_str())
         );
-        Ok(run(&*db, raw, sql).await? == 1)
+        Ok(raw.run(&*db, sql).await? == 1)
     }
 
     async fn empty(&self, owner: &UserId) -> Result<u64, PortError> {
@@ -445,7 +442,7 @@ impl TrashRepository for SeaTrashRepository {
             "DELETE FROM trash_entry WHERE user_id = {}",
             raw.p(owner.as_str())
         );
-        run(&*db, raw, sql).await
+        raw.run(&*db, sql).await
     }
 
     async fn purge(&self, before: Timestamp) -> Result<u64, PortError> {
@@ -455,7 +452,7 @@ impl TrashRepository for SeaTrashRepository {
             "DELETE FROM trash_entry WHERE deleted_at < {}",
             raw.p(before)
         );
-        run(&*db, raw, sql).await
+        raw.run(&*db, sql).await
     }
 }
 

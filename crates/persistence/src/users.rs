@@ -86,15 +86,6 @@ async fn write_role(
     Ok(result.rows_affected > 0)
 }
 
-/// Runs `sql` (its values bound by `raw`) in `txn`.
-async fn run(txn: &DatabaseTransaction, raw: Raw, sql: String) -> Result<u64, PortError> {
-    Ok(txn
-        .execute_raw(raw.statement(sql))
-        .await
-        .map_err(map_db_err)?
-        .rows_affected())
-}
-
 /// Hands `id`'s lists over before they go: each list they own to its earliest editor
 /// (who becomes the creator of the tasks `id` created in it), or, without an editor, the
 /// list is deleted with its tasks (their tombstones and its members' lost access
@@ -140,7 +131,7 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
                 raw.p(list),
                 raw.p(heir.as_str())
             );
-            run(txn, raw, sql).await?;
+            raw.run(txn, sql).await?;
             let mut raw = Raw::new(backend);
             let sql = format!(
                 "UPDATE task_list SET owner_id = {}, inbox_of = NULL, updated_at = {}, \
@@ -149,7 +140,7 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
                 raw.p(now),
                 raw.p(list)
             );
-            run(txn, raw, sql).await?;
+            raw.run(txn, sql).await?;
         } else {
             delete_list_rows(txn, ListId::from_uuid(list), now).await?;
         }
@@ -165,7 +156,7 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
         raw.p(now),
         raw.p(id.as_str())
     );
-    run(txn, raw, sql).await?;
+    raw.run(txn, sql).await?;
     let mut raw = Raw::new(backend);
     let sql = format!(
         "UPDATE task SET assignee_id = NULL, updated_at = {}, version = version + 1 \
@@ -173,7 +164,7 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
         raw.p(now),
         raw.p(id.as_str())
     );
-    run(txn, raw, sql).await?;
+    raw.run(txn, sql).await?;
     // The tombstones of tasks they created in lists would go with their user row: they
     // go to the list's owner, or, the list deleted, to a member who lost it with them.
     let mut raw = Raw::new(backend);
@@ -186,13 +177,13 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
         raw.p(id.as_str()),
         raw.p(id.as_str())
     );
-    run(txn, raw, sql).await?;
+    raw.run(txn, sql).await?;
     let mut raw = Raw::new(backend);
     let sql = format!(
         "DELETE FROM list_member WHERE user_id = {}",
         raw.p(id.as_str())
     );
-    run(txn, raw, sql).await?;
+    raw.run(txn, sql).await?;
     Ok(())
 }
 
