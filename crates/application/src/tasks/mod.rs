@@ -25,7 +25,7 @@ pub use self::moving::MoveTo;
 pub use self::sync::{Created, Idempotency, SyncSettings};
 use crate::error::ApplicationError;
 use crate::inbox::Inboxes;
-use crate::lists::Limits;
+use crate::limits::Limits;
 use crate::pagination::{Page, PageSettings, task_page};
 use crate::ports::{Clock, IdGenerator, ListRepository, TaskRepository};
 
