@@ -128,15 +128,18 @@ ANALYZE;
 COLUMNS = """id, user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,
  due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position,
  series_time, list_id, parent_id, assignee_id"""
-SUBTASKS = "(SELECT COUNT(*) FROM task c WHERE c.parent_id = task.id) AS subtasks"
+SUBTASKS = "subtask_count AS subtasks"
 # The same columns, named by table where a join makes a name ambiguous.
 TASK_COLUMNS = ",".join(" task." + c.strip() for c in COLUMNS.split(","))
+PAGE_COLUMNS = ",".join(" t." + c.strip() for c in COLUMNS.split(","))
 PGBENCH = {
     "list": """\\set n random(1, {users})
-SELECT %s, %s FROM task WHERE list_id IN (SELECT m.list_id FROM list_member m
- JOIN task_list ON task_list.id = m.list_id AND NOT task_list.archived
- WHERE m.user_id = 'u' || lpad(:n::text, 4, '0')) ORDER BY created_at, id LIMIT 1001;
-""" % (COLUMNS, SUBTASKS),
+SELECT %s, t.subtasks FROM list_member m CROSS JOIN LATERAL (SELECT %s, %s FROM task
+ WHERE task.list_id = m.list_id ORDER BY created_at, id LIMIT 1001) t
+ WHERE m.user_id = (SELECT 'u' || lpad(:n::text, 4, '0'))
+ AND EXISTS (SELECT 1 FROM task_list l WHERE l.id = m.list_id AND NOT l.archived)
+ ORDER BY t.created_at, t.id LIMIT 1001;
+""" % (PAGE_COLUMNS, TASK_COLUMNS, SUBTASKS),
     "get": """\\set n random(1, {users})
 \\set k random(1, {tasks})
 SELECT %s, %s, m.role FROM task JOIN list_member m ON m.list_id = task.list_id
@@ -159,7 +162,7 @@ UPDATE task SET completed = NOT completed, completed_at = (CASE WHEN (completed)
  WHERE id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
    AND list_id IN (SELECT m.list_id FROM list_member m WHERE m.user_id = 'u' || lpad(:n::text, 4, '0')
    AND m.role <> 'viewer') AND (completed OR recurrence IS NULL)
-   AND NOT EXISTS (SELECT 1 FROM task c WHERE c.parent_id = task.id AND NOT c.completed)
+   AND (subtask_count = 0 OR NOT EXISTS (SELECT 1 FROM task c WHERE c.parent_id = task.id AND NOT c.completed))
  RETURNING %s, %s;
 """ % (COLUMNS, SUBTASKS),
 }

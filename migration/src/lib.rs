@@ -18,6 +18,7 @@ mod m20261201_000006_task_sync;
 mod m20261203_000007_better_auth_core;
 mod m20261203_000008_lists;
 mod m20261203_000009_trash;
+mod m20261203_000010_list_orders;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_better_auth_core::Migration),
             Box::new(m20261203_000008_lists::Migration),
             Box::new(m20261203_000009_trash::Migration),
+            Box::new(m20261203_000010_list_orders::Migration),
         ]
     }
 }

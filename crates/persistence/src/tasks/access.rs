@@ -47,18 +47,18 @@ pub(super) fn visible(caller: &UserId, lists: Lists) -> SimpleExpr {
 }
 
 /// How many subtasks the task has (one level down), selected after its columns as
-/// [`super::row::SUBTASKS`].
+/// [`super::row::SUBTASKS`]: the count the database keeps with every insert, delete and
+/// change of parent (`m20261203_000010_list_orders`).
 pub(super) fn subtask_count() -> SimpleExpr {
     Expr::cust(SUBTASK_COUNT)
 }
 
 /// [`subtask_count`]'s SQL.
-pub(super) const SUBTASK_COUNT: &str =
-    r#"(SELECT COUNT(*) FROM "task" AS "c" WHERE "c"."parent_id" = "task"."id")"#;
+pub(super) const SUBTASK_COUNT: &str = r#""task"."subtask_count""#;
 
-/// The task has no open subtask.
+/// The task has no open subtask (a task without subtasks is not looked for).
 pub(super) fn no_open_subtask() -> SimpleExpr {
     Expr::cust(
-        r#"NOT EXISTS (SELECT 1 FROM "task" AS "c" WHERE "c"."parent_id" = "task"."id" AND NOT "c"."completed")"#,
+        r#"("task"."subtask_count" = 0 OR NOT EXISTS (SELECT 1 FROM "task" AS "c" WHERE "c"."parent_id" = "task"."id" AND NOT "c"."completed"))"#,
     )
 }

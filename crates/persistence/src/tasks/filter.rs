@@ -1,9 +1,11 @@
 //! Which of an owner's tasks a list reads, in which order: filters, sorts and cursors.
 
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, NullOrdering};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, JoinType, LikeExpr, NullOrdering, Query, SelectStatement,
+};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, IntoSimpleExpr, Order, QueryFilter, QueryOrder,
-    QuerySelect, Value,
+    ColumnTrait, Condition, DbBackend, EntityTrait, IdenStatic, IntoSimpleExpr, Order, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Value,
 };
 use todo_application::ports::PortError;
 use todo_domain::{
@@ -13,6 +15,7 @@ use todo_domain::{
 
 use super::access::{Lists, subtask_count, visible};
 use super::row::SUBTASKS;
+use crate::entities::list_member;
 use crate::entities::task::{Column, Entity};
 use crate::entities::task_write;
 
@@ -40,20 +43,29 @@ fn containing(literal: &str) -> LikeExpr {
     LikeExpr::new(pattern).escape(LIKE_ESCAPE)
 }
 
+/// Which of `caller`'s lists a search reads: the one `filter.list` names (archived or not,
+/// if they are a member), all of them with `filter.archived`, else the unarchived ones.
+fn lists_read(filter: &TaskFilter) -> Lists {
+    if filter.list.is_some() || filter.archived {
+        Lists::All
+    } else {
+        Lists::Unarchived
+    }
+}
+
 /// The tasks `caller` may see that pass `filter`, "overdue" and "due today" judged by
 /// `window`: those of the lists they are a member of, archived ones only with
 /// `filter.archived` or when `filter.list` names one.
 fn matching(caller: &UserId, filter: &TaskFilter, window: &DueWindow) -> Condition {
     let mut all = Condition::all();
     if let Some(list) = filter.list {
-        all = all
-            .add(Column::ListId.eq(list.as_uuid()))
-            .add(visible(caller, Lists::All));
-    } else if filter.archived {
-        all = all.add(visible(caller, Lists::All));
-    } else {
-        all = all.add(visible(caller, Lists::Unarchived));
+        all = all.add(Column::ListId.eq(list.as_uuid()));
     }
+    passing(all.add(visible(caller, lists_read(filter))), filter, window)
+}
+
+/// `all` and the conditions of `filter` but for the lists it reads.
+fn passing(mut all: Condition, filter: &TaskFilter, window: &DueWindow) -> Condition {
     match filter.parent {
         None => {}
         Some(None) => all = all.add(Column::ParentId.is_null()),
@@ -130,14 +142,14 @@ pub(super) fn due_today(window: &DueWindow) -> Condition {
 }
 
 /// The column `key` orders by, and whether it may be NULL (such tasks come last).
-fn sort_column(key: SortKey) -> (Expr, bool) {
+fn sort_column(key: SortKey) -> (&'static str, bool) {
     match key {
-        SortKey::CreatedAt => (Column::CreatedAt.into_simple_expr(), false),
-        SortKey::UpdatedAt => (Column::UpdatedAt.into_simple_expr(), false),
-        SortKey::Due => (Column::DueAt.into_simple_expr(), true),
-        SortKey::Priority => (Column::Priority.into_simple_expr(), true),
-        SortKey::Title => (task_write::Column::TitleKey.into_simple_expr(), false),
-        SortKey::Position => (Column::Position.into_simple_expr(), false),
+        SortKey::CreatedAt => (Column::CreatedAt.as_str(), false),
+        SortKey::UpdatedAt => (Column::UpdatedAt.as_str(), false),
+        SortKey::Due => (Column::DueAt.as_str(), true),
+        SortKey::Priority => (Column::Priority.as_str(), true),
+        SortKey::Title => (task_write::Column::TitleKey.as_str(), false),
+        SortKey::Position => (Column::Position.as_str(), false),
     }
 }
 
@@ -164,7 +176,8 @@ pub(super) fn cursor_value(key: SortKey, value: &SortValue) -> Result<Option<Val
 /// The tasks strictly after `cursor` in `sort`'s order: `(value, id)` beyond the cursor's,
 /// where NULL values come after every other, in both directions.
 fn after_cursor(sort: Sort, cursor: &ListCursor) -> Result<Condition, PortError> {
-    let (column, nullable) = sort_column(sort.key);
+    let (name, nullable) = sort_column(sort.key);
+    let column = Expr::col((Entity, Alias::new(name)));
     let beyond = |left: Expr, right: Expr| {
         if sort.descending {
             left.lt(right)
@@ -193,15 +206,83 @@ fn after_cursor(sort: Sort, cursor: &ListCursor) -> Result<Condition, PortError>
 }
 
 /// The one statement of
-/// [`TaskRepository::search`](todo_application::ports::TaskRepository::search).
+/// [`TaskRepository::search`](todo_application::ports::TaskRepository::search) on `backend`.
+///
+/// On PostgreSQL it reads a page of each of the caller's lists (each list's tasks in the
+/// order asked for, from that list's index) and keeps the first `limit` of those: a list of
+/// 10 000 tasks is read 100 rows at a time, not sorted whole for every page. The caller's
+/// id is a sub-select, so that the plan PostgreSQL makes for any caller costs the same as
+/// one made for a given caller, and the prepared statement is planned once (it would
+/// otherwise be planned again at every execution, which costs more than running it).
+/// SQLite reads the tasks of the caller's lists with one condition (it has no LATERAL).
 pub(super) fn search_statement(
+    backend: DbBackend,
     caller: &UserId,
     query: &TaskQuery,
     limit: u32,
     after: Option<&ListCursor>,
+) -> Result<SelectStatement, PortError> {
+    let filter = &query.filter;
+    if backend != DbBackend::Postgres {
+        let select = tasks().filter(matching(caller, filter, &query.window));
+        return Ok(ordered(select, query.sort, limit, after)?.into_query());
+    }
+    let (m, t) = (Alias::new("m"), Alias::new("t"));
+    let mut page = tasks().filter(passing(
+        Condition::all().add(
+            Expr::col((Entity, Column::ListId)).equals((m.clone(), list_member::Column::ListId)),
+        ),
+        filter,
+        &query.window,
+    ));
+    let (name, nullable) = sort_column(query.sort.key);
+    if query.sort.key == SortKey::Title {
+        // Not a column of the entity: selected for the order of the page of pages.
+        page = page.column(task_write::Column::TitleKey);
+    }
+    let page = ordered(page, query.sort, limit, after)?.into_query();
+    let mut lists = Condition::all().add(
+        Expr::col((m.clone(), list_member::Column::UserId))
+            .eq(Expr::cust_with_values("(SELECT $1)", [caller.as_str()])),
+    );
+    if let Some(list) = filter.list {
+        lists = lists.add(Expr::col((m.clone(), list_member::Column::ListId)).eq(list.as_uuid()));
+    }
+    if lists_read(filter) == Lists::Unarchived {
+        lists = lists.add(Expr::cust(
+            r#"EXISTS (SELECT 1 FROM "task_list" AS "l" WHERE "l"."id" = "m"."list_id" AND NOT "l"."archived")"#,
+        ));
+    }
+    let order = if query.sort.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let column = Expr::col((t.clone(), Alias::new(name)));
+    let mut select = Query::select();
+    select
+        .column((t.clone(), Asterisk))
+        .from_as(list_member::Entity, m)
+        .join_lateral(JoinType::InnerJoin, page, t.clone(), Expr::cust("TRUE"))
+        .cond_where(lists);
+    if nullable {
+        select.order_by_expr_with_nulls(column, order.clone(), NullOrdering::Last);
+    } else {
+        select.order_by_expr(column, order.clone());
+    }
+    select
+        .order_by_expr(Expr::col((t, Column::Id)), order)
+        .limit(u64::from(limit));
+    Ok(select)
+}
+
+/// `select` in `sort`'s order from after `after`, at most `limit` rows.
+fn ordered(
+    mut select: sea_orm::Select<Entity>,
+    sort: Sort,
+    limit: u32,
+    after: Option<&ListCursor>,
 ) -> Result<sea_orm::Select<Entity>, PortError> {
-    let sort = query.sort;
-    let mut select = tasks().filter(matching(caller, &query.filter, &query.window));
     if let Some(cursor) = after {
         select = select.filter(after_cursor(sort, cursor)?);
     }
@@ -210,7 +291,8 @@ pub(super) fn search_statement(
     } else {
         Order::Asc
     };
-    let (column, nullable) = sort_column(sort.key);
+    let (name, nullable) = sort_column(sort.key);
+    let column = Expr::col((Entity, Alias::new(name)));
     // NULLS LAST only where there can be NULLs: a NOT NULL column keeps the plain order,
     // which every index on it serves in both directions.
     select = if nullable {
@@ -228,80 +310,105 @@ mod tests {
     use sea_orm::{DbBackend, QueryTrait};
     use todo_domain::{Tag, TaskId, TimeZone};
 
-    /// The plain list is the statement `list` issues; a filtered one adds its conditions,
-    /// a sort by a column that may be NULL orders NULLs last, and a cursor continues with a
-    /// row comparison (or, past a value, with the NULLs).
-    #[test]
-    fn search_statements_read_as_intended() {
-        let owner = UserId::parse("alice").unwrap();
-        let window = DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC);
-        let get = tasks().build(DbBackend::Postgres).sql;
-        let list_columns = get.split_once(r#" AS "subtasks" FROM "#).unwrap().0;
-        let sql = |filter: TaskFilter, sort: &str, after: Option<ListCursor>| {
-            let query = TaskQuery {
-                filter,
-                sort: Sort::parse(sort).unwrap(),
-                window,
-            };
-            let select = search_statement(&owner, &query, 51, after.as_ref()).unwrap();
-            let sql = select.build(DbBackend::Postgres).sql;
-            // The columns: those of `task` and the subtask count, as `get` and `list` read
-            // them.
-            let (columns, rest) = sql.split_once(r#" AS "subtasks" FROM "#).unwrap();
-            assert_eq!(columns, list_columns);
-            rest.to_owned()
+    fn statement(
+        backend: DbBackend,
+        filter: TaskFilter,
+        sort: &str,
+        after: Option<ListCursor>,
+    ) -> String {
+        let query = TaskQuery {
+            filter,
+            sort: Sort::parse(sort).unwrap(),
+            window: DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC),
         };
-        let list = tasks()
-            .filter(visible(&owner, Lists::Unarchived))
-            .order_by_asc(Column::CreatedAt)
-            .order_by_asc(Column::Id)
-            .limit(51)
-            .build(DbBackend::Postgres)
-            .sql;
-        assert!(list.ends_with(&format!(
-            r#" AS "subtasks" FROM {}"#,
-            sql(TaskFilter::default(), "created_at", None)
-        )));
-        let filter = TaskFilter {
+        let caller = UserId::parse("alice").unwrap();
+        let select = search_statement(backend, &caller, &query, 51, after.as_ref()).unwrap();
+        backend.build(&select).sql
+    }
+
+    fn overdue_work() -> TaskFilter {
+        TaskFilter {
             status: Status::Pending,
             tags: vec![Tag::parse("Work").unwrap()],
             text: Some(todo_domain::SearchText::parse("50%").unwrap()),
             overdue: true,
             ..TaskFilter::default()
+        }
+    }
+
+    fn after(value: SortValue) -> Option<ListCursor> {
+        Some(ListCursor {
+            value,
+            id: TaskId::from_uuid(uuid::Uuid::nil()),
+        })
+    }
+
+    /// On PostgreSQL: a page of each of the caller's unarchived lists from its own index
+    /// (the filter, the cursor and the order inside), then the first of those; the
+    /// columns are those of `task` and the subtask count, as `get` reads them.
+    #[test]
+    fn postgres_reads_a_page_of_each_list_then_the_first_of_those() {
+        let get = tasks().build(DbBackend::Postgres).sql;
+        let columns = get.split_once(" FROM ").unwrap().0;
+        assert_eq!(
+            columns,
+            r#"SELECT "task"."id", "task"."user_id", "task"."title", "task"."description", "task"."completed", "task"."created_at", "task"."updated_at", "task"."priority", "task"."tags", "task"."due_at", "task"."due_all_day", "task"."remind_at", "task"."completed_at", "task"."recurrence", "task"."time_zone", "task"."occurrences_done", "task"."version", "task"."position", "task"."series_time", "task"."list_id", "task"."parent_id", "task"."assignee_id", "task"."subtask_count" AS "subtasks""#
+        );
+        let page = |rest: &str| {
+            format!(
+                r#"SELECT "t".* FROM "list_member" AS "m" INNER JOIN LATERAL (SELECT "task"."id", "task"."user_id", "task"."title", "task"."description", "task"."completed", "task"."created_at", "task"."updated_at", "task"."priority", "task"."tags", "task"."due_at", "task"."due_all_day", "task"."remind_at", "task"."completed_at", "task"."recurrence", "task"."time_zone", "task"."occurrences_done", "task"."version", "task"."position", "task"."series_time", "task"."list_id", "task"."parent_id", "task"."assignee_id", "task"."subtask_count" AS "subtasks" FROM "task" WHERE "task"."list_id" = "m"."list_id"{rest}"#
+            )
         };
-        let id = TaskId::from_uuid(uuid::Uuid::nil());
+        let unarchived = r#"(EXISTS (SELECT 1 FROM "task_list" AS "l" WHERE "l"."id" = "m"."list_id" AND NOT "l"."archived"))"#;
         assert_eq!(
-            sql(
-                filter.clone(),
-                "-due",
-                Some(ListCursor {
-                    value: SortValue::Instant(Some(chrono::DateTime::UNIX_EPOCH)),
-                    id
-                })
-            ),
-            r#""task" WHERE "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" INNER JOIN "task_list" ON "task_list"."id" = "m"."list_id" AND (NOT "task_list"."archived") WHERE "m"."user_id" = $1) AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND (("task"."due_at", "task"."id") < ($9, $10) OR "task"."due_at" IS NULL) ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $11"#
-        );
-        assert_eq!(
-            sql(
-                filter,
-                "-due",
-                Some(ListCursor {
-                    value: SortValue::Instant(None),
-                    id
-                })
-            ),
-            r#""task" WHERE "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" INNER JOIN "task_list" ON "task_list"."id" = "m"."list_id" AND (NOT "task_list"."archived") WHERE "m"."user_id" = $1) AND "task"."completed" = $2 AND "task"."tags_key" LIKE $3 ESCAPE E'\\' AND "task"."search_key" LIKE $4 ESCAPE E'\\' AND (("task"."due_all_day" = $5 AND "task"."due_at" < $6) OR ("task"."due_all_day" = $7 AND "task"."due_at" < $8)) AND "task"."due_at" IS NULL AND "task"."id" < $9 ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $10"#
-        );
-        assert_eq!(
-            sql(
+            statement(
+                DbBackend::Postgres,
                 TaskFilter::default(),
-                "title",
-                Some(ListCursor {
-                    value: SortValue::Text("b".to_owned()),
-                    id
-                })
+                "created_at",
+                None
             ),
-            r#""task" WHERE "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" INNER JOIN "task_list" ON "task_list"."id" = "m"."list_id" AND (NOT "task_list"."archived") WHERE "m"."user_id" = $1) AND ("task"."title_key", "task"."id") > ($2, $3) ORDER BY "task"."title_key" ASC, "task"."id" ASC LIMIT $4"#
+            page(&format!(
+                r#" ORDER BY "task"."created_at" ASC, "task"."id" ASC LIMIT $1) AS "t" ON TRUE WHERE "m"."user_id" = ((SELECT $2)) AND {unarchived} ORDER BY "t"."created_at" ASC, "t"."id" ASC LIMIT $3"#
+            ))
+        );
+        assert_eq!(
+            statement(
+                DbBackend::Postgres,
+                overdue_work(),
+                "-due",
+                after(SortValue::Instant(Some(chrono::DateTime::UNIX_EPOCH)))
+            ),
+            page(&format!(
+                r#" AND "task"."completed" = $1 AND "task"."tags_key" LIKE $2 ESCAPE E'\\' AND "task"."search_key" LIKE $3 ESCAPE E'\\' AND (("task"."due_all_day" = $4 AND "task"."due_at" < $5) OR ("task"."due_all_day" = $6 AND "task"."due_at" < $7)) AND (("task"."due_at", "task"."id") < ($8, $9) OR "task"."due_at" IS NULL) ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT $10) AS "t" ON TRUE WHERE "m"."user_id" = ((SELECT $11)) AND {unarchived} ORDER BY "t"."due_at" DESC NULLS LAST, "t"."id" DESC LIMIT $12"#
+            ))
+        );
+        // The title key is not a column of the entity: selected for the outer order.
+        assert_eq!(
+            statement(DbBackend::Postgres, TaskFilter::default(), "title", after(SortValue::Text("b".to_owned()))),
+            page(&format!(r#" AND ("task"."title_key", "task"."id") > ($1, $2) ORDER BY "task"."title_key" ASC, "task"."id" ASC LIMIT $3) AS "t" ON TRUE WHERE "m"."user_id" = ((SELECT $4)) AND {unarchived} ORDER BY "t"."title_key" ASC, "t"."id" ASC LIMIT $5"#))
+                .replace(r#""subtasks" FROM"#, r#""subtasks", "task"."title_key" FROM"#)
+        );
+    }
+
+    /// On SQLite: the tasks of the caller's lists in one condition, then the filter, the
+    /// cursor and the order; a sort by a column that may be NULL orders NULLs last.
+    #[test]
+    fn sqlite_reads_the_callers_lists_in_one_condition() {
+        let lists = r#"SELECT "task"."id", "task"."user_id", "task"."title", "task"."description", "task"."completed", "task"."created_at", "task"."updated_at", "task"."priority", "task"."tags", "task"."due_at", "task"."due_all_day", "task"."remind_at", "task"."completed_at", "task"."recurrence", "task"."time_zone", "task"."occurrences_done", "task"."version", "task"."position", "task"."series_time", "task"."list_id", "task"."parent_id", "task"."assignee_id", "task"."subtask_count" AS "subtasks" FROM "task" WHERE "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" INNER JOIN "task_list" ON "task_list"."id" = "m"."list_id" AND (NOT "task_list"."archived") WHERE "m"."user_id" = ?)"#;
+        assert_eq!(
+            statement(DbBackend::Sqlite, TaskFilter::default(), "created_at", None),
+            format!(r#"{lists} ORDER BY "task"."created_at" ASC, "task"."id" ASC LIMIT ?"#)
+        );
+        assert_eq!(
+            statement(
+                DbBackend::Sqlite,
+                overdue_work(),
+                "-due",
+                after(SortValue::Instant(None))
+            ),
+            format!(
+                r#"{lists} AND "task"."completed" = ? AND "task"."tags_key" LIKE ? ESCAPE '\' AND "task"."search_key" LIKE ? ESCAPE '\' AND (("task"."due_all_day" = ? AND "task"."due_at" < ?) OR ("task"."due_all_day" = ? AND "task"."due_at" < ?)) AND "task"."due_at" IS NULL AND "task"."id" < ? ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT ?"#
+            )
         );
     }
 
@@ -309,49 +416,43 @@ mod tests {
     /// `archived`; the one named by `list`, archived or not, if the caller is a member.
     #[test]
     fn searches_read_the_callers_lists() {
-        let caller = UserId::parse("alice").unwrap();
-        let window = DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC);
-        let condition = |filter: TaskFilter| {
-            let query = TaskQuery {
-                filter,
-                sort: Sort::default(),
-                window,
-            };
-            let sql = search_statement(&caller, &query, 10, None)
-                .unwrap()
-                .build(DbBackend::Postgres)
-                .sql;
-            let (_, rest) = sql
-                .split_once(r#" AS "subtasks" FROM "task" WHERE "#)
-                .unwrap();
+        let list = todo_domain::ListId::from_uuid(uuid::Uuid::nil());
+        let named = TaskFilter {
+            list: Some(list),
+            parent: Some(None),
+            assignee: Some(UserId::parse("bob").unwrap()),
+            ..TaskFilter::default()
+        };
+        let archived = TaskFilter {
+            archived: true,
+            ..TaskFilter::default()
+        };
+        let lists = |backend, filter| {
+            let sql = statement(backend, filter, "created_at", None);
+            let (_, rest) = sql.split_once(" WHERE ").unwrap();
             rest.split_once(" ORDER BY ").unwrap().0.to_owned()
         };
-        let members = r#""task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = $"#;
+        let outer = |filter| {
+            let sql = statement(DbBackend::Postgres, filter, "created_at", None);
+            let (_, rest) = sql.split_once(r#" AS "t" ON TRUE WHERE "#).unwrap();
+            rest.split_once(" ORDER BY ").unwrap().0.to_owned()
+        };
+        let members = r#""task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = ?)"#;
+        assert_eq!(lists(DbBackend::Sqlite, archived.clone()), members);
+        assert_eq!(outer(archived), r#""m"."user_id" = ((SELECT $2))"#);
         assert_eq!(
-            condition(TaskFilter {
-                archived: true,
-                ..TaskFilter::default()
-            }),
-            format!("{members}1)")
-        );
-        let list = todo_domain::ListId::from_uuid(uuid::Uuid::nil());
-        assert_eq!(
-            condition(TaskFilter {
-                list: Some(list),
-                parent: Some(None),
-                assignee: Some(UserId::parse("bob").unwrap()),
-                ..TaskFilter::default()
-            }),
+            lists(DbBackend::Sqlite, named.clone()),
             format!(
-                r#""task"."list_id" = $1 AND {members}2) AND "task"."parent_id" IS NULL AND "task"."assignee_id" = $3"#
+                r#""task"."list_id" = ? AND {members} AND "task"."parent_id" IS NULL AND "task"."assignee_id" = ?"#
             )
         );
-        assert!(
-            condition(TaskFilter {
-                parent: Some(Some(TaskId::from_uuid(uuid::Uuid::nil()))),
-                ..TaskFilter::default()
-            })
-            .ends_with(r#"AND (NOT "task_list"."archived") WHERE "m"."user_id" = $1) AND "task"."parent_id" = $2"#)
+        assert_eq!(
+            lists(DbBackend::Postgres, named.clone()),
+            r#""task"."list_id" = "m"."list_id" AND "task"."parent_id" IS NULL AND "task"."assignee_id" = $1"#
+        );
+        assert_eq!(
+            outer(named),
+            r#""m"."user_id" = ((SELECT $3)) AND "m"."list_id" = $4"#
         );
     }
 

@@ -69,11 +69,18 @@ impl TaskRepository for SeaTaskRepository {
         limit: u32,
         after: Option<ListCursor>,
     ) -> Result<Vec<Task>, PortError> {
-        let select = search_statement(owner, query, limit, after.as_ref())?.into_model::<TaskRow>();
         let db = self.db.conn().await.map_err(map_db_err)?;
+        let backend = db.get_database_backend();
+        let select = TaskRow::find_by_statement(backend.build(&search_statement(
+            backend,
+            owner,
+            query,
+            limit,
+            after.as_ref(),
+        )?));
         // The plain list has one plan for every caller: their lists, then the
-        // `(list_id, created_at, id)` index.
-        let rows = if db.get_database_backend() == DbBackend::Postgres && !query.is_plain() {
+        // `(list_id, created_at, id)` index of each.
+        let rows = if backend == DbBackend::Postgres && !query.is_plain() {
             // The statement is prepared once per connection; after five executions
             // PostgreSQL would plan it once for any owner, as if every owner had the
             // average number of tasks, and for an owner with thousands it then sorts them
@@ -303,17 +310,11 @@ impl TaskRepository for SeaTaskRepository {
             sort: Sort::SYNC,
             window: DueWindow::at(since, TimeZone::UTC),
         };
-        let tasks = search_statement(caller, &changed, limit, after.as_ref())?;
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let tombstones = tombstones_statement(
-            db.get_database_backend(),
-            caller,
-            since,
-            limit,
-            after.as_ref(),
-        )?;
-        let tasks = tasks
-            .into_model::<TaskRow>()
+        let backend = db.get_database_backend();
+        let tasks = search_statement(backend, caller, &changed, limit, after.as_ref())?;
+        let tombstones = tombstones_statement(backend, caller, since, limit, after.as_ref())?;
+        let tasks = TaskRow::find_by_statement(backend.build(&tasks))
             .all(&*db)
             .await
             .map_err(map_db_err)?

@@ -579,7 +579,7 @@ mod tests {
             .collect();
         assert!(
             sql.ends_with(&format!(
-                r#" AND "task"."version" = $4 AND ("completed" OR "task"."recurrence" IS NULL) AND "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = $5 AND "m"."role" <> ('viewer')) AND (NOT EXISTS (SELECT 1 FROM "task" AS "c" WHERE "c"."parent_id" = "task"."id" AND NOT "c"."completed")) RETURNING {}, {} AS "subtasks""#,
+                r#" AND "task"."version" = $4 AND ("completed" OR "task"."recurrence" IS NULL) AND "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = $5 AND "m"."role" <> ('viewer')) AND (("task"."subtask_count" = 0 OR NOT EXISTS (SELECT 1 FROM "task" AS "c" WHERE "c"."parent_id" = "task"."id" AND NOT "c"."completed"))) RETURNING {}, {} AS "subtasks""#,
                 columns.join(", "),
                 super::super::access::SUBTASK_COUNT
             )),
@@ -651,7 +651,7 @@ mod tests {
             .update()
             .build(DbBackend::Postgres)
             .sql,
-            r#"UPDATE "task" SET "completed" = NOT "completed", "completed_at" = (CASE WHEN ("completed") THEN NULL ELSE $1 END), "updated_at" = $2, "version" = "version" + 1 WHERE "task"."id" = $3 AND ("completed" OR "task"."recurrence" IS NULL) AND "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = $4 AND "m"."role" <> ('viewer')) AND (NOT EXISTS (SELECT 1 FROM "task" AS "c" WHERE "c"."parent_id" = "task"."id" AND NOT "c"."completed"))"#
+            r#"UPDATE "task" SET "completed" = NOT "completed", "completed_at" = (CASE WHEN ("completed") THEN NULL ELSE $1 END), "updated_at" = $2, "version" = "version" + 1 WHERE "task"."id" = $3 AND ("completed" OR "task"."recurrence" IS NULL) AND "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = $4 AND "m"."role" <> ('viewer')) AND (("task"."subtask_count" = 0 OR NOT EXISTS (SELECT 1 FROM "task" AS "c" WHERE "c"."parent_id" = "task"."id" AND NOT "c"."completed")))"#
         );
     }
 }

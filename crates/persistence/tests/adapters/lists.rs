@@ -511,6 +511,61 @@ on_both!(
     }
 );
 
+/// Tasks whose stored subtask count differs from the rows that name them as parent.
+async fn miscounted(t: &Ctx) -> i64 {
+    count_of(
+        t,
+        "SELECT COUNT(*) AS n FROM task p \
+         WHERE p.subtask_count <> (SELECT COUNT(*) FROM task c WHERE c.parent_id = p.id)",
+    )
+    .await
+}
+
+on_both!(subtask_counts_follow_every_write, |t: Ctx| async move {
+    let r = repos(&t).await;
+    let (alice, bob) = (uid("alice"), uid("bob"));
+    r.lists
+        .insert(&list("alice", 1, "Shared"), 1_000)
+        .await
+        .unwrap();
+    r.lists
+        .add_member(lid(1), &bob, Role::Editor, at(20), 100)
+        .await
+        .unwrap();
+    let one = task_in("alice", 1, lid(1));
+    let two = task_in("alice", 2, lid(1));
+    for task in [&one, &two] {
+        r.tasks.insert(task, None).await.unwrap();
+    }
+    let four = subtask("alice", 4, &one);
+    for task in [&subtask("bob", 3, &one), &four, &subtask("alice", 5, &four)] {
+        r.tasks.insert(task, None).await.unwrap();
+    }
+    let count = |n| {
+        let tasks = &r.tasks;
+        let alice = &alice;
+        async move { tasks.read(alice, tid(n)).await.unwrap().subtasks }
+    };
+    assert_eq!((count(1).await, count(2).await, count(4).await), (2, 0, 1));
+    assert_eq!(miscounted(&t).await, 0);
+
+    // Moved under another parent: one less there, one more here.
+    let mut moved = r.tasks.read(&alice, tid(4)).await.unwrap();
+    moved.parent = Some(tid(2));
+    moved.version += 1;
+    assert!(r.tasks.replace(&moved, moved.version - 1).await.unwrap());
+    assert_eq!((count(1).await, count(2).await, count(4).await), (1, 1, 1));
+
+    // Deleted with its own subtask: its parent has none left.
+    assert!(r.tasks.delete(&alice, tid(4), None, at(50)).await.unwrap());
+    assert_eq!((count(1).await, count(2).await), (1, 0));
+    assert_eq!(miscounted(&t).await, 0);
+
+    // Deleting bob deletes or keeps his subtask; the count says which.
+    assert!(r.users.delete(&bob).await.unwrap());
+    assert_eq!(miscounted(&t).await, 0, "{}", t.backend);
+});
+
 on_both!(
     toggle_needs_an_editor_and_no_open_subtask,
     |t: Ctx| async move {
@@ -1144,7 +1199,7 @@ on_both!(
     |t: Ctx| async move {
         use todo_migration::{Migrator, MigratorTrait};
         Migrator::up(&t.db, Some(7)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 2);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 3);
         let users = SeaUserRepository::new(t.db.clone());
         for (id, created) in [("alice", 1), ("bob", 2)] {
             users

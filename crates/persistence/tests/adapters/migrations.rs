@@ -717,7 +717,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first three migrations.
         Migrator::up(&t.db, Some(3)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 6);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 7);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -800,9 +800,9 @@ on_both!(
             t.backend
         );
 
-        // Down and up again (this migration and the five after it, the third of which
+        // Down and up again (this migration and the six after it, the third of which
         // keeps Better Auth's tables): the columns go and come back, the rows stay.
-        Migrator::down(&t.db, Some(6)).await.unwrap();
+        Migrator::down(&t.db, Some(7)).await.unwrap();
         let columns = if t.backend == "postgres" {
             "SELECT COUNT(*) AS n FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = 'task'"
@@ -819,7 +819,7 @@ on_both!(
         };
         assert_eq!(count_columns().await, 7, "{}", t.backend);
         todo_persistence::migrate(&t.db).await.unwrap();
-        assert_eq!(count_columns().await, 25, "{}", t.backend);
+        assert_eq!(count_columns().await, 26, "{}", t.backend);
         // Lists went down with the migration: up again, it is in a new Inbox.
         let inbox = inbox_in(&t.db, "alice").await;
         assert_eq!(
@@ -942,7 +942,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first four migrations.
         Migrator::up(&t.db, Some(4)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 5);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 6);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -1039,16 +1039,17 @@ on_both!(
 
         // Its indexes; running again changes nothing.
         let indexes = task_indexes(&t).await;
+        // (per list since the lists: `m20261203_000010_list_orders` replaced the per-user ones)
         let mine = [
-            "idx_task_user_due",
-            "idx_task_user_priority",
-            "idx_task_user_status",
-            "idx_task_user_title",
-            "idx_task_user_updated",
+            "idx_task_list_due",
+            "idx_task_list_priority",
+            "idx_task_list_status",
+            "idx_task_list_title",
+            "idx_task_list_updated",
         ];
         let mut expected = mine.to_vec();
         if t.backend == "postgres" {
-            expected.extend(["idx_task_user_due_desc", "idx_task_user_priority_desc"]);
+            expected.extend(["idx_task_list_due_desc", "idx_task_list_priority_desc"]);
             let trgm = count_of(
                 &t,
                 "SELECT COUNT(*) AS n FROM pg_available_extensions WHERE name = 'pg_trgm'",
@@ -1068,9 +1069,9 @@ on_both!(
         todo_persistence::migrate(&t.db).await.unwrap();
         assert_eq!(task_indexes(&t).await, indexes);
 
-        // Down (with the four after it, the second of which keeps Better Auth's tables):
+        // Down (with the five after it, the second of which keeps Better Auth's tables):
         // its indexes and columns go, the rows stay. Up: the keys are back.
-        Migrator::down(&t.db, Some(5)).await.unwrap();
+        Migrator::down(&t.db, Some(6)).await.unwrap();
         let after_down = task_indexes(&t).await;
         assert!(
             after_down.iter().all(|i| !expected.contains(&i.as_str())),
@@ -1086,7 +1087,7 @@ on_both!(
         };
         assert_eq!(count_of(&t, columns).await, 17, "{}", t.backend);
         todo_persistence::migrate(&t.db).await.unwrap();
-        assert_eq!(count_of(&t, columns).await, 25, "{}", t.backend);
+        assert_eq!(count_of(&t, columns).await, 26, "{}", t.backend);
         old_tasks_are_found(&t).await;
     }
 );
