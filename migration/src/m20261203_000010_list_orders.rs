@@ -162,11 +162,11 @@ impl MigrationTrait for Migration {
         let backend = manager.get_database_backend();
         let db = manager.get_connection();
         let n = orders(backend);
-        for (name, _) in &USER_ORDERS[..n] {
+        for (name, _) in USER_ORDERS.iter().take(n) {
             db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
                 .await?;
         }
-        for (name, columns) in &LIST_ORDERS[..n] {
+        for (name, columns) in LIST_ORDERS.iter().take(n) {
             db.execute_unprepared(&format!(
                 "CREATE INDEX IF NOT EXISTS {name} ON task {columns}"
             ))
@@ -229,11 +229,11 @@ impl MigrationTrait for Migration {
             .await?;
         }
         let n = orders(backend);
-        for (name, _) in &LIST_ORDERS[..n] {
+        for (name, _) in LIST_ORDERS.iter().take(n) {
             db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}"))
                 .await?;
         }
-        for (name, columns) in &USER_ORDERS[..n] {
+        for (name, columns) in USER_ORDERS.iter().take(n) {
             db.execute_unprepared(&format!(
                 "CREATE INDEX IF NOT EXISTS {name} ON task {columns}"
             ))

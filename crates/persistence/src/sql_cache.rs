@@ -38,4 +38,31 @@ impl SqlCache {
         let sql = cell.get_or_init(|| build().sql);
         Statement::from_sql_and_values(backend, sql.as_str(), values)
     }
+
+    /// [`Self::statement`] for a `build` that may fail (it is called only while the SQL is
+    /// not written yet).
+    pub(crate) fn try_statement<E>(
+        &self,
+        backend: DbBackend,
+        values: Vec<Value>,
+        build: impl FnOnce() -> Result<Statement, E>,
+    ) -> Result<Statement, E> {
+        let cell = match backend {
+            DbBackend::Postgres => &self.postgres,
+            DbBackend::Sqlite => &self.sqlite,
+            _ => return build(),
+        };
+        let sql = match cell.get() {
+            Some(sql) => sql,
+            None => {
+                let built = build()?;
+                cell.get_or_init(|| built.sql)
+            }
+        };
+        Ok(Statement::from_sql_and_values(
+            backend,
+            sql.as_str(),
+            values,
+        ))
+    }
 }

@@ -5,7 +5,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ColumnTrait, Condition, DbBackend, EntityTrait, IdenStatic, IntoSimpleExpr, Order, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Value,
+    QueryOrder, QuerySelect, QueryTrait, Statement, Value,
 };
 use todo_application::ports::PortError;
 use todo_domain::{
@@ -18,6 +18,7 @@ use super::row::SUBTASKS;
 use crate::entities::list_member;
 use crate::entities::task::{Column, Entity};
 use crate::entities::task_write;
+use crate::sql_cache::SqlCache;
 
 /// Every column of `task` and its subtask count: what every read of tasks selects.
 pub(super) fn tasks() -> sea_orm::Select<Entity> {
@@ -276,6 +277,48 @@ pub(super) fn search_statement(
     Ok(select)
 }
 
+/// [`search_statement`] for the plain list (every task of the caller's unarchived lists,
+/// oldest first), from after `after`: its SQL written once per backend, with and without a
+/// cursor, bound to this call's values (a test holds it equal to the one built afresh).
+pub(super) fn plain_statement(
+    backend: DbBackend,
+    caller: &UserId,
+    limit: u32,
+    after: Option<&ListCursor>,
+) -> Result<Statement, PortError> {
+    static FIRST: SqlCache = SqlCache::new();
+    static LATER: SqlCache = SqlCache::new();
+    let limit_value = Value::from(u64::from(limit));
+    let caller_value = Value::from(caller.as_str());
+    let query = TaskQuery {
+        filter: TaskFilter::default(),
+        sort: Sort::default(),
+        window: DueWindow::at(chrono::DateTime::UNIX_EPOCH, todo_domain::TimeZone::UTC),
+    };
+    let built = || -> Result<Statement, PortError> {
+        Ok(backend.build(&search_statement(backend, caller, &query, limit, after)?))
+    };
+    let mut cursor = Vec::new();
+    if let Some(at) = after {
+        // A creation time is never NULL; a cursor without one has a statement of its own.
+        let Some(value) = cursor_value(SortKey::CreatedAt, &at.value)? else {
+            return built();
+        };
+        cursor.extend([value, Value::from(at.id.as_uuid())]);
+    }
+    let values = if backend == DbBackend::Postgres {
+        cursor.extend([limit_value.clone(), caller_value, limit_value]);
+        cursor
+    } else {
+        let mut values = vec![caller_value];
+        values.extend(cursor);
+        values.push(limit_value);
+        values
+    };
+    let cache = if after.is_some() { &LATER } else { &FIRST };
+    cache.try_statement(backend, values, built)
+}
+
 /// `select` in `sort`'s order from after `after`, at most `limit` rows.
 fn ordered(
     mut select: sea_orm::Select<Entity>,
@@ -388,6 +431,39 @@ mod tests {
             page(&format!(r#" AND ("task"."title_key", "task"."id") > ($1, $2) ORDER BY "task"."title_key" ASC, "task"."id" ASC LIMIT $3) AS "t" ON TRUE WHERE "m"."user_id" = ((SELECT $4)) AND {unarchived} ORDER BY "t"."title_key" ASC, "t"."id" ASC LIMIT $5"#))
                 .replace(r#""subtasks" FROM"#, r#""subtasks", "task"."title_key" FROM"#)
         );
+    }
+
+    /// The plain list's statement, its SQL written once per backend (with and without a
+    /// cursor), is the one built afresh for each caller, limit and cursor.
+    #[test]
+    fn plain_statements_are_built_afresh_ones_with_each_calls_values() {
+        let plain = TaskQuery {
+            filter: TaskFilter::default(),
+            sort: Sort::default(),
+            window: DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC),
+        };
+        let at = |micros: i64, id: u128| ListCursor {
+            value: SortValue::Instant(chrono::DateTime::from_timestamp_micros(micros)),
+            id: TaskId::from_uuid(uuid::Uuid::from_u128(id)),
+        };
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            for (caller, limit, after) in [
+                ("alice", 51, None),
+                ("bob", 1001, None),
+                ("alice", 51, Some(at(1_700_000_000_000_000, 7))),
+                ("carol", 3, Some(at(5, 9))),
+            ] {
+                let caller = UserId::parse(caller).unwrap();
+                let built = backend.build(
+                    &search_statement(backend, &caller, &plain, limit, after.as_ref()).unwrap(),
+                );
+                assert_eq!(
+                    plain_statement(backend, &caller, limit, after.as_ref()).unwrap(),
+                    built,
+                    "{backend:?} {caller:?} {limit} {after:?}"
+                );
+            }
+        }
     }
 
     /// On SQLite: the tasks of the caller's lists in one condition, then the filter, the

@@ -29,7 +29,7 @@ mod row;
 mod statements;
 
 use access::{Lists, visible};
-use filter::{cursor_value, due_before_now, due_today, search_statement};
+use filter::{cursor_value, due_before_now, due_today, plain_statement, search_statement};
 use row::{StatsRow, TaskRow, tags_from_stored, to_row};
 use statements::{
     Toggle, at_version, before_write, cascade, delete_with_tombstones, find_visible,
@@ -71,13 +71,18 @@ impl TaskRepository for SeaTaskRepository {
     ) -> Result<Vec<Task>, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let backend = db.get_database_backend();
-        let select = TaskRow::find_by_statement(backend.build(&search_statement(
-            backend,
-            owner,
-            query,
-            limit,
-            after.as_ref(),
-        )?));
+        let statement = if query.is_plain() {
+            plain_statement(backend, owner, limit, after.as_ref())?
+        } else {
+            backend.build(&search_statement(
+                backend,
+                owner,
+                query,
+                limit,
+                after.as_ref(),
+            )?)
+        };
+        let select = TaskRow::find_by_statement(statement);
         // The plain list has one plan for every caller: their lists, then the
         // `(list_id, created_at, id)` index of each.
         let rows = if backend == DbBackend::Postgres && !query.is_plain() {
