@@ -12,7 +12,7 @@ run:
 ## the PostgreSQL adapters again through PgBouncer, the Better Auth interop suite and the
 ## TypeScript client's.
 ## PostgreSQL is expected at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
-test: test-rust test-pooler interop client
+test: test-rust test-pooler interop client fuzz-quick
 
 test-rust:
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
@@ -60,15 +60,16 @@ client-generate:
 
 ## Every operation of the OpenAPI document, generated from the document itself (schemathesis,
 ## pinned, in a virtualenv under the target directory), against the debug binary on a fresh
-## PostgreSQL database, with a seeded user's token and then an admin's: a bounded pass with a
-## fixed seed. Fails on any failure of any check (fuzz/run.py, fuzz/schemathesis.toml). Not
-## yet part of make test: it still finds values the document allows and the server refuses.
+## PostgreSQL database, with a seeded user's token and then an admin's (a task, a shared list,
+## its member and a trash entry seeded, so that every route is reachable): the document's
+## examples and every boundary and invalid value of each parameter, with a fixed seed. Fails
+## on any failure of any check (fuzz/run.py, fuzz/schemathesis.toml). Part of make test.
 fuzz-quick:
 	$(CARGO) build -p todo-server
 	python3 fuzz/run.py --quick
 
-## The same, long: 500 examples per operation, up to 30 minutes per token, a new seed each
-## time. Not part of make test.
+## The same, long, with the random phases too (fuzzing, stateful): 500 examples per
+## operation, up to 30 minutes per token, a new seed each time. Not part of make test.
 fuzz:
 	$(CARGO) build -p todo-server
 	python3 fuzz/run.py

@@ -418,7 +418,7 @@ export interface components {
     schemas: {
         /**
          * @description Body of `POST /api/{user_id}/lists/{list_id}/members`: exactly one of `user_id` or
-         *     `email`, and the role.
+         *     `email`, and the role (two properties, no other).
          */
         AddMember: {
             /**

@@ -276,9 +276,10 @@ impl MoveList {
 }
 
 /// Body of `POST /api/{user_id}/lists/{list_id}/members`: exactly one of `user_id` or
-/// `email`, and the role.
+/// `email`, and the role (two properties, no other).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 2, max_properties = 2)]
 pub struct AddMember {
     /// The id of an existing user.
     #[serde(default)]

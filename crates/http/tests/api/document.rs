@@ -330,6 +330,53 @@ async fn move_task_is_exactly_one_of_after_before_or_to() {
     }
 }
 
+/// The document says what the server holds a new member's body to: the role and exactly
+/// one of `user_id` or `email`, so that a client generated from it cannot send both.
+#[actix_web::test]
+async fn add_member_is_the_role_and_exactly_one_of_user_id_or_email() {
+    let app = app().await;
+    let alice = app.user("alice", None).await;
+    app.user("bob", None).await;
+    let doc = document(&app).await;
+    let schema = &doc["components"]["schemas"]["AddMember"];
+    assert_eq!(schema["required"], json!(["role"]));
+    assert_eq!(schema["minProperties"], 2);
+    assert_eq!(schema["maxProperties"], 2);
+    assert_eq!(schema["additionalProperties"], false);
+
+    let list = app
+        .call(
+            Method::POST,
+            "/api/alice/lists",
+            Some(&alice),
+            Some(json!({"name": "Shared"})),
+        )
+        .await;
+    assert_eq!(list.status, 201, "{}", list.raw);
+    let url = format!(
+        "/api/alice/lists/{}/members",
+        list.body["id"].as_str().unwrap()
+    );
+    for body in [
+        json!({"user_id": "bob", "email": "bob@example.com", "role": "editor"}),
+        json!({"role": "editor"}),
+    ] {
+        let res = app
+            .call(Method::POST, &url, Some(&alice), Some(body.clone()))
+            .await;
+        assert_eq!(res.status, 422, "{body}: {}", res.raw);
+    }
+    let res = app
+        .call(
+            Method::POST,
+            &url,
+            Some(&alice),
+            Some(json!({"user_id": "bob", "role": "editor"})),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.raw);
+}
+
 #[actix_web::test]
 async fn every_operation_declares_the_client_errors_it_answers() {
     let app = app().await;
