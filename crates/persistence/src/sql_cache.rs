@@ -30,13 +30,12 @@ impl SqlCache {
         values: Vec<Value>,
         build: impl FnOnce() -> Statement,
     ) -> Statement {
-        let cell = match backend {
-            DbBackend::Postgres => &self.postgres,
-            DbBackend::Sqlite => &self.sqlite,
-            _ => return build(),
-        };
-        let sql = cell.get_or_init(|| build().sql);
-        Statement::from_sql_and_values(backend, sql.as_str(), values)
+        match self.try_statement(backend, values, || {
+            Ok::<_, std::convert::Infallible>(build())
+        }) {
+            Ok(statement) => statement,
+            Err(never) => match never {},
+        }
     }
 
     /// [`Self::statement`] for a `build` that may fail (it is called only while the SQL is

@@ -1,11 +1,12 @@
 //! Which of an owner's tasks a list reads, in which order: filters, sorts and cursors.
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, JoinType, LikeExpr, NullOrdering, Query, SelectStatement,
+    Alias, Asterisk, Expr, ExprTrait, IntoIden, JoinType, LikeExpr, NullOrdering, Query,
+    SelectStatement,
 };
 use sea_orm::{
     ColumnTrait, Condition, DbBackend, EntityTrait, IdenStatic, IntoSimpleExpr, Order, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Statement, Value,
+    QuerySelect, QueryTrait, Statement, Value,
 };
 use todo_application::ports::PortError;
 use todo_domain::{
@@ -236,7 +237,6 @@ pub(super) fn search_statement(
         filter,
         &query.window,
     ));
-    let (name, nullable) = sort_column(query.sort.key);
     if query.sort.key == SortKey::Title {
         // Not a column of the entity: selected for the order of the page of pages.
         page = page.column(task_write::Column::TitleKey);
@@ -254,26 +254,13 @@ pub(super) fn search_statement(
             r#"EXISTS (SELECT 1 FROM "task_list" AS "l" WHERE "l"."id" = "m"."list_id" AND NOT "l"."archived")"#,
         ));
     }
-    let order = if query.sort.descending {
-        Order::Desc
-    } else {
-        Order::Asc
-    };
-    let column = Expr::col((t.clone(), Alias::new(name)));
     let mut select = Query::select();
     select
         .column((t.clone(), Asterisk))
         .from_as(list_member::Entity, m)
         .join_lateral(JoinType::InnerJoin, page, t.clone(), Expr::cust("TRUE"))
         .cond_where(lists);
-    if nullable {
-        select.order_by_expr_with_nulls(column, order.clone(), NullOrdering::Last);
-    } else {
-        select.order_by_expr(column, order.clone());
-    }
-    select
-        .order_by_expr(Expr::col((t, Column::Id)), order)
-        .limit(u64::from(limit));
+    order_and_limit(&mut select, t, query.sort, limit);
     Ok(select)
 }
 
@@ -329,21 +316,30 @@ fn ordered(
     if let Some(cursor) = after {
         select = select.filter(after_cursor(sort, cursor)?);
     }
+    order_and_limit(QueryTrait::query(&mut select), Entity, sort, limit);
+    Ok(select)
+}
+
+/// Orders `select` by `sort`'s column of `table`, then its id, and keeps `limit` rows.
+fn order_and_limit(select: &mut SelectStatement, table: impl IntoIden, sort: Sort, limit: u32) {
+    let table = table.into_iden();
     let order = if sort.descending {
         Order::Desc
     } else {
         Order::Asc
     };
     let (name, nullable) = sort_column(sort.key);
-    let column = Expr::col((Entity, Alias::new(name)));
+    let column = Expr::col((table.clone(), Alias::new(name)));
     // NULLS LAST only where there can be NULLs: a NOT NULL column keeps the plain order,
     // which every index on it serves in both directions.
-    select = if nullable {
-        select.order_by_with_nulls(column, order.clone(), NullOrdering::Last)
+    if nullable {
+        select.order_by_expr_with_nulls(column, order.clone(), NullOrdering::Last);
     } else {
-        select.order_by(column, order.clone())
-    };
-    Ok(select.order_by(Column::Id, order).limit(u64::from(limit)))
+        select.order_by_expr(column, order.clone());
+    }
+    select
+        .order_by_expr(Expr::col((table, Column::Id)), order)
+        .limit(u64::from(limit));
 }
 
 #[cfg(test)]
