@@ -98,42 +98,40 @@ const PG_COUNT_FUNCTION: &str = "CREATE OR REPLACE FUNCTION task_subtask_count()
        RETURN NULL; \
      END $$";
 
-/// `(trigger, event, condition)`: the function runs only for rows that have (or had) a
-/// parent, so writing a top-level task costs the condition alone.
-const TRIGGERS: [(&str, &str, &str); 3] = [
+/// `UPDATE`s of a parent's count, for SQLite's trigger bodies (it has no shared functions).
+const SQLITE_DECREMENT: &str =
+    "UPDATE task SET subtask_count = subtask_count - 1 WHERE id = OLD.parent_id;";
+const SQLITE_INCREMENT: &str =
+    "UPDATE task SET subtask_count = subtask_count + 1 WHERE id = NEW.parent_id;";
+
+/// `(trigger, event, condition, SQLite body)`: the function runs only for rows that have
+/// (or had) a parent, so writing a top-level task costs the condition alone.
+const TRIGGERS: [(&str, &str, &str, &[&str]); 3] = [
     (
         "task_subtask_added",
         "AFTER INSERT ON task",
         "NEW.parent_id IS NOT NULL",
+        &[SQLITE_INCREMENT],
     ),
     (
         "task_subtask_removed",
         "AFTER DELETE ON task",
         "OLD.parent_id IS NOT NULL",
+        &[SQLITE_DECREMENT],
     ),
     (
         "task_subtask_moved",
         "AFTER UPDATE OF parent_id ON task",
         "OLD.parent_id IS DISTINCT FROM NEW.parent_id",
+        // `UPDATE … WHERE id = NULL` changes nothing: either side may be NULL.
+        &[SQLITE_DECREMENT, SQLITE_INCREMENT],
     ),
 ];
 
-/// SQLite: each trigger's body (it has no shared functions).
-fn sqlite_body(trigger: &str) -> &'static str {
-    let decrement = "UPDATE task SET subtask_count = subtask_count - 1 WHERE id = OLD.parent_id;";
-    let increment = "UPDATE task SET subtask_count = subtask_count + 1 WHERE id = NEW.parent_id;";
-    match trigger {
-        "task_subtask_added" => increment,
-        "task_subtask_removed" => decrement,
-        // `UPDATE … WHERE id = NULL` changes nothing: either side may be NULL.
-        _ => {
-            "UPDATE task SET subtask_count = subtask_count - 1 WHERE id = OLD.parent_id; \
-              UPDATE task SET subtask_count = subtask_count + 1 WHERE id = NEW.parent_id;"
-        }
-    }
-}
-
-fn trigger_sql(backend: DbBackend, (name, event, condition): (&str, &str, &str)) -> String {
+fn trigger_sql(
+    backend: DbBackend,
+    (name, event, condition, sqlite_body): (&str, &str, &str, &[&str]),
+) -> String {
     match backend {
         DbBackend::Postgres => format!(
             "CREATE TRIGGER {name} {event} FOR EACH ROW WHEN ({condition}) \
@@ -145,7 +143,7 @@ fn trigger_sql(backend: DbBackend, (name, event, condition): (&str, &str, &str))
             format!(
                 "CREATE TRIGGER IF NOT EXISTS {name} {event} FOR EACH ROW WHEN {condition} \
                  BEGIN {} END",
-                sqlite_body(name)
+                sqlite_body.join(" ")
             )
         }
     }
