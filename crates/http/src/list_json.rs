@@ -142,7 +142,11 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[serde(deny_unknown_fields)]
 pub struct CreateList {
     /// 1–100 characters after trimming, no control characters.
-    #[schema(example = "Groceries", min_length = 1, max_length = 100)]
+    #[schema(
+        example = "Groceries",
+        min_length = 1,
+        pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\u0000-\u001F\u007F-\u009F]{0,98}[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
     /// `#` and six hexadecimal digits (kept in lower case); default none.
     #[serde(default)]
@@ -151,7 +155,12 @@ pub struct CreateList {
     /// A place among the caller's lists (base-62 digits `0-9A-Za-z`, 1–128, not ending in
     /// `0`); by default after every list created before it.
     #[serde(default)]
-    #[schema(example = "V", max_length = 128)]
+    #[schema(
+        example = "V",
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[0-9A-Za-z]*[1-9A-Za-z]$"
+    )]
     pub position: Option<String>,
     #[serde(default, rename = "id")]
     #[schema(ignore)]
@@ -194,7 +203,7 @@ impl CreateList {
 pub struct UpdateList {
     /// Not `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, example = "Shopping", min_length = 1, max_length = 100)]
+    #[schema(value_type = String, example = "Shopping", min_length = 1, pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\u0000-\u001F\u007F-\u009F]{0,98}[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$")]
     pub name: Option<Option<String>>,
     /// `#rrggbb`; `null` removes the colour.
     #[serde(default, deserialize_with = "present")]

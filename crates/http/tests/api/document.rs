@@ -427,28 +427,11 @@ fn meets(schema: &Value, value: &str) -> bool {
         && schema["maxLength"].as_u64().is_none_or(|max| chars <= max)
 }
 
-#[actix_web::test]
-async fn titles_descriptions_tags_and_positions_have_the_patterns_the_server_applies() {
-    let app = app().await;
-    let alice = app.user("alice", None).await;
-    let doc = document(&app).await;
-    let schemas = &doc["components"]["schemas"];
-    let create = &schemas["CreateTask"]["properties"];
-    let update = &schemas["UpdateTask"]["properties"];
-    let tag = &schemas["TagName"];
-    assert_eq!(
-        create["tags"]["items"]["$ref"], "#/components/schemas/TagName",
-        "{create}"
-    );
-    for field in ["title", "description", "position"] {
-        assert_eq!(
-            create[field]["pattern"], update[field]["pattern"],
-            "{field}: one rule for create and update"
-        );
-    }
-
+/// Values at each side of the text rules: empty, white space only, control characters,
+/// Unicode white space, base-62 digits, and lengths around 50, 100, 128 and 200.
+fn texts() -> Vec<String> {
     let long = |n: usize| "a".repeat(n);
-    let texts = [
+    vec![
         String::new(),
         " ".into(),
         "\t\n".into(),
@@ -472,12 +455,58 @@ async fn titles_descriptions_tags_and_positions_have_the_patterns_the_server_app
         long(51),
         long(128),
         long(129),
+        long(100),
+        long(101),
+        format!("  {}\t", long(100)),
+        format!(" {} ", long(101)),
         long(200),
         long(201),
         format!("  {}\t", long(200)),
         format!(" {} ", long(201)),
         format!("\u{2008}{}", long(50)),
-    ];
+    ]
+}
+
+/// Sends each of [`texts`] as each field to `path`, and holds the server's answer (201 or
+/// a refusal) to what the field's schema says of the value.
+async fn held_to_schemas(app: &TestApp, token: &str, path: &str, cases: &[(&str, &Value, Body)]) {
+    for (field, schema, body) in cases {
+        for value in &texts() {
+            let res = app
+                .call(Method::POST, path, Some(token), Some(body(value)))
+                .await;
+            let allowed = meets(schema, value);
+            assert!(
+                (res.status == 201) == allowed,
+                "{field} {value:?}: the document {} it, the server answered {}: {}",
+                if allowed { "allows" } else { "refuses" },
+                res.status,
+                res.raw
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn titles_descriptions_tags_and_positions_have_the_patterns_the_server_applies() {
+    let app = app().await;
+    let alice = app.user("alice", None).await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let create = &schemas["CreateTask"]["properties"];
+    let update = &schemas["UpdateTask"]["properties"];
+    let tag = &schemas["TagName"];
+    assert_eq!(
+        create["tags"]["items"]["$ref"], "#/components/schemas/TagName",
+        "{create}"
+    );
+    for field in ["title", "description", "position"] {
+        assert_eq!(
+            create[field]["pattern"], update[field]["pattern"],
+            "{field}: one rule for create and update"
+        );
+    }
+
     let cases: [(&str, &Value, Body); 4] = [
         ("title", &create["title"], |v| json!({"title": v})),
         (
@@ -492,24 +521,28 @@ async fn titles_descriptions_tags_and_positions_have_the_patterns_the_server_app
         ),
         ("tags", tag, |v| json!({"title": "t", "tags": ["x", v]})),
     ];
-    for (field, schema, body) in cases {
-        for value in &texts {
-            let res = app
-                .call(
-                    Method::POST,
-                    "/api/alice/tasks",
-                    Some(&alice),
-                    Some(body(value)),
-                )
-                .await;
-            let allowed = meets(schema, value);
-            assert!(
-                (res.status == 201) == allowed,
-                "{field} {value:?}: the document {} it, the server answered {}: {}",
-                if allowed { "allows" } else { "refuses" },
-                res.status,
-                res.raw
-            );
-        }
-    }
+    held_to_schemas(&app, &alice, "/api/alice/tasks", &cases).await;
+}
+
+#[actix_web::test]
+async fn list_names_and_positions_have_the_patterns_the_server_applies() {
+    let app = app().await;
+    let alice = app.user("alice", None).await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let create = &schemas["CreateList"]["properties"];
+    let update = &schemas["UpdateList"]["properties"];
+    assert_eq!(
+        create["name"]["pattern"], update["name"]["pattern"],
+        "one rule for a name"
+    );
+    let cases: [(&str, &Value, Body); 2] = [
+        ("name", &create["name"], |v| json!({"name": v})),
+        (
+            "position",
+            &create["position"],
+            |v| json!({"name": "n", "position": v}),
+        ),
+    ];
+    held_to_schemas(&app, &alice, "/api/alice/lists", &cases).await;
 }
