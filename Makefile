@@ -68,8 +68,9 @@ fuzz-quick:
 	$(CARGO) build -p todo-server
 	python3 fuzz/run.py --quick
 
-## The same, long, with the random phases too (fuzzing, stateful): 500 examples per
-## operation, up to 30 minutes per token, a new seed each time. Not part of make test.
+## The same, long, with the random phases too: 500 examples per operation, a new seed each
+## time; the stateful phase (ids from earlier responses) runs after the others. Up to 30
+## minutes per run, four runs (two phase groups, two tokens). Not part of make test.
 fuzz:
 	$(CARGO) build -p todo-server
 	python3 fuzz/run.py

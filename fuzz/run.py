@@ -5,8 +5,10 @@ Creates (once) a virtualenv with a pinned schemathesis in the cargo target direc
 creates a fresh PostgreSQL database, starts the debug todo-server on a free loopback port
 configured through the environment only, seeds a user and an admin with a few tasks, and
 runs every check over every operation twice: with the user's token, then the admin's.
-Path parameters are the seeded ids, so that every route is reachable. Exits non-zero on any
-failure.
+Path parameters are the seeded ids, so that every route is reachable, except in the
+stateful phase, run on its own after the others, where they come from earlier responses.
+Exits non-zero on any failure. The server logs each request's route and status to
+target/fuzz-reports/server.log.
 
     python3 fuzz/run.py --quick     # make fuzz-quick (part of make test): bounded
     python3 fuzz/run.py             # make fuzz: a long run, a new seed each time
@@ -15,8 +17,8 @@ The quick pass is deterministic: a fixed seed, one worker (so the requests reach
 in the same order each time), the examples of the document and schemathesis's coverage
 phase (every boundary and every invalid value of each parameter and body property: about
 2 700 cases per token, 20 s), and a time limit far above what it needs, so that it ends on
-its cases, not on the clock. Its random phases (fuzzing, stateful) are the long pass's: with
-one worker they did not end within 15 minutes. A run that
+its cases, not on the clock. Its random phases (fuzzing, stateful) are the long pass's, which
+ends on the clock (`--max-time` per run) as much as on its cases. A run that
 errors without any check failing (schemathesis or Hypothesis itself crashing while
 generating, which this version does now and then) is run once more, and says so; a check
 failure is never retried.
@@ -108,6 +110,29 @@ def outcome(report):
     return len(root.findall(".//failure")), len(root.findall(".//error"))
 
 
+def passes(args):
+    """The schemathesis runs per token, as (name, phases, pinned): the phases that draw
+    their path parameters from the seeded ids (`pinned`), then the stateful phase, which
+    takes them from the responses of earlier calls (links), as a client does. Pinned there,
+    a seeded list deleted by one step would be sent to every later step as if it came from
+    the list just created, which the check of created resources reports as that list gone."""
+    phases = ["examples", "coverage"] if args.quick else ["examples", "coverage", "fuzzing", "stateful"]
+    extra = list(args.extra)
+    for i, a in enumerate(extra):
+        if a == "--phases" and i + 1 < len(extra):
+            phases = extra[i + 1].split(",")
+            del extra[i:i + 2]
+            break
+        if a.startswith("--phases="):
+            phases = a.split("=", 1)[1].split(",")
+            del extra[i]
+            break
+    args.extra = extra
+    pinned = [p for p in phases if p != "stateful"]
+    return ([("", pinned, True)] if pinned else []) + \
+        ([("-stateful", ["stateful"], False)] if "stateful" in phases else [])
+
+
 def run(exe, base, who, token, ids, args, report, server):
     """Schemathesis as `who`, once more if it errored without any check failing; True when
     it found nothing."""
@@ -130,7 +155,8 @@ def run_once(exe, base, who, token, ids, args, report):
     config = f"""
 [parameters]
 "path.user_id" = "{who}"
-""" + "".join(f'"path.{name}" = "{value}"\n' for name, value in ids.items())
+""" + "".join(f'"path.{name}" = "{value}"\n' for name, value in ids.items()
+              if args.pinned)
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
         f.write(config)
         f.write(open(os.path.join(HERE, "schemathesis.toml")).read())
@@ -141,6 +167,7 @@ def run_once(exe, base, who, token, ids, args, report):
     cmd = [exe, "--config-file", path, "run", f"{base}/openapi.json",
            "--max-examples", str(args.examples), "--max-time", str(args.max_time),
            "--workers", str(args.workers), "--request-timeout", "10",
+           "--phases", ",".join(args.phases),
            # No example database: nothing of an earlier run is replayed (the same seed
            # gives the same cases), and Hypothesis skips its Pareto optimisation of the
            # targeted metrics, which made the bounded pass take many times longer.
@@ -149,7 +176,8 @@ def run_once(exe, base, who, token, ids, args, report):
     if args.seed is not None:
         cmd += ["--seed", str(args.seed)]
     cmd += args.extra
-    print(f"\n== schemathesis as {who} ({args.examples} examples per operation) ==", flush=True)
+    print(f"\n== schemathesis as {who}: {','.join(args.phases)} "
+          f"({args.examples} examples per operation) ==", flush=True)
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=os.path.dirname(report))
     print(f"== {who}: exit {done.returncode} after {time.monotonic() - started:.0f} s ==", flush=True)
@@ -161,7 +189,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the bounded pass of make test")
     parser.add_argument("--examples", type=int, help="examples per operation")
-    parser.add_argument("--max-time", type=int, help="seconds per run (user, then admin)")
+    parser.add_argument("--max-time", type=int, help="seconds per schemathesis run (each phase group, each token)")
     parser.add_argument("--seed", type=int, help="random seed (the quick pass fixes one)")
     parser.add_argument("--workers", type=int, help="concurrent workers (the quick pass: 1)")
     parser.add_argument("extra", nargs="*", help="more schemathesis options, after --")
@@ -174,8 +202,7 @@ def main():
         args.workers = 1 if args.quick else 2
     if args.seed is None and args.quick:
         args.seed = 16
-    if args.quick and not any(a.startswith("--phases") for a in args.extra):
-        args.extra = ["--phases", "examples,coverage", *args.extra]
+    runs = passes(args)
     binary = server_bin("debug")
     if not os.path.exists(binary):
         sys.exit(f"{binary} is missing: run `cargo build -p todo-server` first")
@@ -194,7 +221,9 @@ def main():
     # schemathesis waits out and retries, so that the pass took many times longer and tested
     # the budget instead of the operations. It is raised for the pass; the budgets have their
     # own tests (crates/http/tests/api/rate_limits.rs).
-    env = production_env(db_url, port, SECRET,
+    # Every request is logged (at info: method, route, status, request id), so that a
+    # failure's steps can be followed in fuzz-reports/server.log.
+    env = production_env(db_url, port, SECRET, "info",
                          TODO__RATE_LIMIT__AUTH_FAILURES_QUOTA="1000000")
     reports = os.path.join(target_dir(), "fuzz-reports")
     os.makedirs(reports, exist_ok=True)
@@ -216,10 +245,12 @@ def main():
             time.sleep(0.05)
         user_token, user_ids = seed(base, db_url, "fuzz-user", "user")
         admin_token, admin_ids = seed(base, db_url, "fuzz-admin", "admin")
-        ok = run(exe, base, "fuzz-user", user_token, user_ids, args,
-                 os.path.join(reports, "user.xml"), proc)
-        ok = run(exe, base, "fuzz-admin", admin_token, admin_ids, args,
-                 os.path.join(reports, "admin.xml"), proc) and ok
+        ok = True
+        for suffix, args.phases, args.pinned in runs:
+            for who, token, ids in (("fuzz-user", user_token, user_ids),
+                                    ("fuzz-admin", admin_token, admin_ids)):
+                report = os.path.join(reports, f"{who.removeprefix('fuzz-')}{suffix}.xml")
+                ok = run(exe, base, who, token, ids, args, report, proc) and ok
     finally:
         proc.terminate()
         try:
