@@ -422,17 +422,17 @@ export interface components {
          */
         AddMember: {
             /**
-             * @description The e-mail address of an existing user (compared ignoring case).
+             * @description The e-mail address of an existing user (compared ignoring case); not `null`.
              * @example ada@example.com
              */
-            email?: string | null;
+            email?: string;
             /** @description `viewer` or `editor`. */
             role: components["schemas"]["MemberRole"];
             /**
-             * @description The id of an existing user.
+             * @description The id of an existing user; not `null`.
              * @example PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr
              */
-            user_id?: string | null;
+            user_id?: string;
         };
         /** @description One entry of the sync feed: a task as it is now, or a deleted one. */
         ChangeDto: components["schemas"]["TaskDto"] | components["schemas"]["DeletedTaskDto"];
@@ -2261,7 +2261,7 @@ export interface operations {
             path: {
                 user_id: string;
                 list_id: string;
-                /** @description The member's user id (the caller's own to leave) */
+                /** @description The member's user id (the caller's own to leave): no control characters, at most 255 bytes */
                 member_id: string;
             };
             cookie?: never;
@@ -2341,7 +2341,7 @@ export interface operations {
             path: {
                 user_id: string;
                 list_id: string;
-                /** @description The member's user id */
+                /** @description The member's user id: no control characters, at most 255 bytes */
                 member_id: string;
             };
             cookie?: never;

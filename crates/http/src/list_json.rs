@@ -290,18 +290,19 @@ impl MoveList {
 #[serde(deny_unknown_fields)]
 #[schema(min_properties = 2, max_properties = 2)]
 pub struct AddMember {
-    /// The id of an existing user.
-    #[serde(default)]
+    /// The id of an existing user; not `null`.
+    #[serde(default, deserialize_with = "present")]
     #[schema(
+        value_type = String,
         example = "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr",
         min_length = 1,
         max_length = 255
     )]
-    pub user_id: Option<String>,
-    /// The e-mail address of an existing user (compared ignoring case).
-    #[serde(default)]
-    #[schema(example = "ada@example.com", min_length = 1, max_length = 320)]
-    pub email: Option<String>,
+    pub user_id: Option<Option<String>>,
+    /// The e-mail address of an existing user (compared ignoring case); not `null`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, example = "ada@example.com", min_length = 1, max_length = 320)]
+    pub email: Option<Option<String>>,
     /// `viewer` or `editor`.
     #[schema(value_type = MemberRole)]
     pub role: String,
@@ -311,11 +312,12 @@ impl FromEmptyBody for AddMember {}
 
 impl AddMember {
     pub(crate) fn into_domain(self) -> Result<(MemberRef, Role)> {
+        // A property given as `null` is given: one of them, once, with a value.
         let who = match (self.user_id, self.email) {
-            (Some(id), None) => {
+            (Some(Some(id)), None) => {
                 MemberRef::Id(as_field(todo_domain::UserId::parse(&id), "user_id")?)
             }
-            (None, Some(email)) => {
+            (None, Some(Some(email))) => {
                 let email = email.trim();
                 if email.is_empty() || email.len() > 320 || email.chars().any(char::is_control) {
                     return Err(invalid("email", "must be an e-mail address"));

@@ -351,7 +351,7 @@ pub async fn add_member(
 #[utoipa::path(patch, path = "/api/{user_id}/lists/{list_id}/members/{member_id}", tag = "lists",
     description = "Gives a member another role (the owner only). The owner's own role does not change this way: transfer the list instead.",
     params(("user_id" = String, Path), ("list_id" = String, Path, format = "uuid"),
-        ("member_id" = String, Path, description = "The member's user id")),
+        ("member_id" = String, Path, description = "The member's user id: no control characters, at most 255 bytes", pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$", min_length = 1, max_length = 255)),
     request_body = SetMemberRole,
     responses(
         (status = 200, description = "The member with their new role", body = MemberDto),
@@ -380,7 +380,7 @@ pub async fn set_member_role(
 #[utoipa::path(delete, path = "/api/{user_id}/lists/{list_id}/members/{member_id}", tag = "lists",
     description = "Removes a member: the owner removes anyone but themself; any other member removes only themself (leaves the list). Their assignments in the list are cleared, and their sync feed shows a tombstone for each of its tasks.",
     params(("user_id" = String, Path), ("list_id" = String, Path, format = "uuid"),
-        ("member_id" = String, Path, description = "The member's user id (the caller's own to leave)")),
+        ("member_id" = String, Path, description = "The member's user id (the caller's own to leave): no control characters, at most 255 bytes", pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$", min_length = 1, max_length = 255)),
     responses(
         (status = 204, description = "Removed"),
         Unauthenticated, RoleRequired,

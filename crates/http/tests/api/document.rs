@@ -343,6 +343,12 @@ async fn add_member_is_the_role_and_exactly_one_of_user_id_or_email() {
     assert_eq!(schema["minProperties"], 2);
     assert_eq!(schema["maxProperties"], 2);
     assert_eq!(schema["additionalProperties"], false);
+    for field in ["user_id", "email"] {
+        assert_eq!(
+            schema["properties"][field]["type"], "string",
+            "{field} is not nullable"
+        );
+    }
 
     let list = app
         .call(
@@ -360,6 +366,10 @@ async fn add_member_is_the_role_and_exactly_one_of_user_id_or_email() {
     for body in [
         json!({"user_id": "bob", "email": "bob@example.com", "role": "editor"}),
         json!({"role": "editor"}),
+        // Three properties, one of them null: not the one-of-two the schema states.
+        json!({"user_id": "bob", "email": null, "role": "editor"}),
+        json!({"user_id": null, "email": "bob@example.com", "role": "editor"}),
+        json!({"user_id": null, "role": "editor"}),
     ] {
         let res = app
             .call(Method::POST, &url, Some(&alice), Some(body.clone()))
@@ -545,4 +555,49 @@ async fn list_names_and_positions_have_the_patterns_the_server_applies() {
         ),
     ];
     held_to_schemas(&app, &alice, "/api/alice/lists", &cases).await;
+}
+
+#[actix_web::test]
+async fn a_member_id_in_a_path_has_the_pattern_the_server_applies() {
+    let app = app().await;
+    let alice = app.user("alice", None).await;
+    let doc = document(&app).await;
+    let list = app
+        .call(
+            Method::POST,
+            "/api/alice/lists",
+            Some(&alice),
+            Some(json!({"name": "Shared"})),
+        )
+        .await;
+    assert_eq!(list.status, 201, "{}", list.raw);
+    let path = "/api/{user_id}/lists/{list_id}/members/{member_id}";
+    for (method, verb) in [(Method::PATCH, "patch"), (Method::DELETE, "delete")] {
+        let params = doc["paths"][path][verb]["parameters"].as_array().unwrap();
+        let member = params.iter().find(|p| p["name"] == "member_id").unwrap();
+        // (raw value, its form in a path, what the server answers)
+        for (raw, encoded, status) in [
+            ("nobody", "nobody", 404),
+            ("a\u{1}b", "a%01b", 422),
+            ("a\u{85}b", "a%C2%85b", 422),
+        ] {
+            assert_eq!(
+                meets(&member["schema"], raw),
+                status != 422,
+                "{verb} {raw:?}"
+            );
+            let res = app
+                .call(
+                    method.clone(),
+                    &format!(
+                        "/api/alice/lists/{}/members/{encoded}",
+                        list.body["id"].as_str().unwrap()
+                    ),
+                    Some(&alice),
+                    (method == Method::PATCH).then(|| json!({"role": "viewer"})),
+                )
+                .await;
+            assert_eq!(res.status, status, "{verb} {raw:?}: {}", res.raw);
+        }
+    }
 }
