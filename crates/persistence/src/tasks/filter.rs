@@ -2,7 +2,7 @@
 
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, IntoIden, JoinType, LikeExpr, NullOrdering, Query,
-    SelectStatement,
+    SelectStatement, UnionType,
 };
 use sea_orm::{
     ColumnTrait, Condition, DbBackend, EntityTrait, IdenStatic, IntoSimpleExpr, Order, QueryFilter,
@@ -14,7 +14,7 @@ use todo_domain::{
     search_keys,
 };
 
-use super::access::{Lists, subtask_count, visible};
+use super::access::{Lists, member_lists, subtask_count, visible};
 use super::row::SUBTASKS;
 use crate::entities::list_member;
 use crate::entities::task::{Column, Entity};
@@ -264,6 +264,72 @@ pub(super) fn search_statement(
     Ok(select)
 }
 
+/// The most lists [`spelled_statement`] names one by one; a caller with more is searched
+/// with [`search_statement`].
+pub(super) const SPELLED_LISTS: usize = 32;
+
+/// The caller's lists a search of `filter` reads: [`lists_read`], only `filter.list` when
+/// it names one.
+pub(super) fn searched_lists(caller: &UserId, filter: &TaskFilter) -> SelectStatement {
+    let mut select = member_lists(caller, lists_read(filter));
+    if let Some(list) = filter.list {
+        select.and_where(
+            Expr::col((Alias::new("m"), list_member::Column::ListId)).eq(list.as_uuid()),
+        );
+    }
+    select
+}
+
+/// A filtered search on PostgreSQL over `lists` (the caller's [`searched_lists`], read
+/// just before in the same transaction, at least one): a page of each list with the list's
+/// id as a value, then the first `limit` of those. Planned for these values (the filtered
+/// path plans every execution), each page is planned with its own list's statistics: a
+/// page of a list of 10 000 tasks walks the sort's index to the page's end, where the one
+/// statement for any list ([`search_statement`], with the list a join parameter estimated at
+/// the average list) reads the list's every match and sorts them.
+pub(super) fn spelled_statement(
+    lists: &[uuid::Uuid],
+    query: &TaskQuery,
+    limit: u32,
+    after: Option<&ListCursor>,
+) -> Result<SelectStatement, PortError> {
+    let page = |list: uuid::Uuid| -> Result<SelectStatement, PortError> {
+        let mut page = tasks().filter(passing(
+            Condition::all().add(Column::ListId.eq(list)),
+            &query.filter,
+            &query.window,
+        ));
+        if query.sort.key == SortKey::Title {
+            // Not a column of the entity: selected for the order of the page of pages.
+            page = page.column(task_write::Column::TitleKey);
+        }
+        Ok(ordered(page, query.sort, limit, after)?.into_query())
+    };
+    let mut pages: Option<SelectStatement> = None;
+    for (i, list) in lists.iter().enumerate() {
+        let one = Query::select()
+            .column(Asterisk)
+            .from_subquery(page(*list)?, Alias::new(format!("p{i}")))
+            .to_owned();
+        match pages.as_mut() {
+            None => pages = Some(one),
+            Some(union) => {
+                union.union(UnionType::All, one);
+            }
+        }
+    }
+    let Some(pages) = pages else {
+        return Err(PortError::Other("a search of no list".into()));
+    };
+    let t = Alias::new("t");
+    let mut select = Query::select();
+    select
+        .column((t.clone(), Asterisk))
+        .from_subquery(pages, t.clone());
+    order_and_limit(&mut select, t, query.sort, limit);
+    Ok(select)
+}
+
 /// [`search_statement`] for the plain list (every task of the caller's unarchived lists,
 /// oldest first), from after `after`: its SQL written once per backend, with and without a
 /// cursor, bound to this call's values (a test holds it equal to the one built afresh).
@@ -380,6 +446,58 @@ mod tests {
             value,
             id: TaskId::from_uuid(uuid::Uuid::nil()),
         })
+    }
+
+    /// A filtered search on PostgreSQL once the caller's lists are read: a page of each
+    /// list with the list's id a value of its own (planned with that list's statistics),
+    /// the filter, cursor and order inside each, then the first of those in the same order.
+    #[test]
+    fn a_spelled_search_names_each_list_and_keeps_the_first_of_their_pages() {
+        let lists = [uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2)];
+        let query = TaskQuery {
+            filter: overdue_work(),
+            sort: Sort::parse("-due").unwrap(),
+            window: DueWindow::at(chrono::DateTime::UNIX_EPOCH, TimeZone::UTC),
+        };
+        let select = spelled_statement(&lists, &query, 51, None).unwrap();
+        let built = DbBackend::Postgres.build(&select);
+        let sql = built.sql;
+        assert_eq!(sql.matches(r#""task"."list_id" = $"#).count(), 2, "{sql}");
+        assert_eq!(sql.matches("UNION ALL").count(), 1, "{sql}");
+        assert_eq!(
+            sql.matches(r#"ORDER BY "task"."due_at" DESC NULLS LAST, "task"."id" DESC LIMIT"#)
+                .count(),
+            2,
+            "{sql}"
+        );
+        let outer = sql.rsplit_once(r#") AS "t" "#).unwrap().1;
+        assert!(
+            outer.starts_with(r#"ORDER BY "t"."due_at" DESC NULLS LAST, "t"."id" DESC LIMIT $"#),
+            "{sql}"
+        );
+        let values = built.values.unwrap().0;
+        assert!(values.contains(&Value::from(lists[0])) && values.contains(&Value::from(lists[1])));
+        assert!(!sql.contains("list_member"), "the lists are values: {sql}");
+    }
+
+    #[test]
+    fn searched_lists_are_the_named_one_or_the_unarchived_ones() {
+        let caller = UserId::parse("alice").unwrap();
+        let all = DbBackend::Postgres
+            .build(&searched_lists(&caller, &overdue_work()))
+            .sql;
+        assert!(all.contains(r#"NOT "task_list"."archived""#), "{all}");
+        let named = TaskFilter {
+            list: Some(todo_domain::ListId::from_uuid(uuid::Uuid::from_u128(7))),
+            ..overdue_work()
+        };
+        let one = DbBackend::Postgres
+            .build(&searched_lists(&caller, &named))
+            .sql;
+        assert!(
+            !one.contains("archived") && one.contains(r#""m"."list_id" = $2"#),
+            "{one}"
+        );
     }
 
     /// On PostgreSQL: a page of each of the caller's unarchived lists from its own index

@@ -29,7 +29,10 @@ mod row;
 mod statements;
 
 use access::{Lists, visible};
-use filter::{cursor_value, due_before_now, due_today, plain_statement, search_statement};
+use filter::{
+    SPELLED_LISTS, cursor_value, due_before_now, due_today, plain_statement, search_statement,
+    searched_lists, spelled_statement,
+};
 use row::{StatsRow, TaskRow, tags_from_stored, to_row};
 use statements::{
     Toggle, at_version, before_write, cascade, delete_with_tombstones, find_visible,
@@ -46,6 +49,39 @@ impl SeaTaskRepository {
     pub fn new(db: impl Into<Db>) -> Self {
         Self { db: db.into() }
     }
+}
+
+/// The rows of a filtered search on PostgreSQL, in `txn`: the caller's lists first, then
+/// a page of each (named one by one, up to [`SPELLED_LISTS`]).
+async fn spelled_search(
+    txn: &sea_orm::DatabaseTransaction,
+    owner: &UserId,
+    query: &TaskQuery,
+    limit: u32,
+    after: Option<&ListCursor>,
+) -> Result<Vec<TaskRow>, PortError> {
+    let backend = txn.get_database_backend();
+    let lists = txn
+        .query_all_raw(backend.build(&searched_lists(owner, &query.filter)))
+        .await
+        .map_err(map_db_err)?
+        .iter()
+        .map(|row| row.try_get::<uuid::Uuid>("", "list_id"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(map_db_err)?;
+    let statement = match lists.len() {
+        0 => None,
+        1..=SPELLED_LISTS => Some(spelled_statement(&lists, query, limit, after)?),
+        _ => Some(search_statement(backend, owner, query, limit, after)?),
+    };
+    let rows = match statement {
+        Some(statement) => TaskRow::find_by_statement(backend.build(&statement))
+            .all(txn)
+            .await
+            .map_err(map_db_err)?,
+        None => Vec::new(),
+    };
+    Ok(rows)
 }
 
 #[async_trait]
@@ -71,37 +107,47 @@ impl TaskRepository for SeaTaskRepository {
     ) -> Result<Vec<Task>, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let backend = db.get_database_backend();
-        let statement = if query.is_plain() {
-            plain_statement(backend, owner, limit, after.as_ref())?
-        } else {
-            backend.build(&search_statement(
-                backend,
-                owner,
-                query,
-                limit,
-                after.as_ref(),
-            )?)
-        };
-        let select = TaskRow::find_by_statement(statement);
-        // The plain list has one plan for every caller: their lists, then the
-        // `(list_id, created_at, id)` index of each.
-        let rows = if backend == DbBackend::Postgres && !query.is_plain() {
-            // The statement is prepared once per connection; after five executions
-            // PostgreSQL would plan it once for any owner, as if every owner had the
-            // average number of tasks, and for an owner with thousands it then sorts them
-            // all instead of walking the sort's index. Planned with this owner's values every
-            // time, in a transaction so that the setting ends with it (and survives a
-            // transaction-mode pooler).
-            let txn = db.begin().await.map_err(map_db_err)?;
-            txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+        if backend != DbBackend::Postgres || query.is_plain() {
+            // The plain list has one plan for every caller: their lists, then the
+            // `(list_id, created_at, id)` index of each.
+            let statement = if query.is_plain() {
+                plain_statement(backend, owner, limit, after.as_ref())?
+            } else {
+                backend.build(&search_statement(
+                    backend,
+                    owner,
+                    query,
+                    limit,
+                    after.as_ref(),
+                )?)
+            };
+            let rows = TaskRow::find_by_statement(statement)
+                .all(&*db)
                 .await
                 .map_err(map_db_err)?;
-            let rows = select.all(&txn).await.map_err(map_db_err)?;
-            txn.commit().await.map_err(map_db_err)?;
-            rows
-        } else {
-            select.all(&*db).await.map_err(map_db_err)?
+            return rows.into_iter().map(TaskRow::task).collect();
+        }
+        // A filtered search is planned with this caller's values every time: the statement
+        // is prepared once per connection, and after five executions PostgreSQL would plan
+        // it once for any caller, as if every list had the average number of tasks; for a
+        // list of thousands it then sorts them all instead of walking the sort's index.
+        // Its lists are read first and named as values (up to `SPELLED_LISTS`), so that
+        // each list's page is planned with that list's statistics. In a transaction, so
+        // that the setting ends with it (and survives a transaction-mode pooler).
+        let txn = db.begin().await.map_err(map_db_err)?;
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await
+            .map_err(map_db_err)?;
+        // Ended here on every path: a transaction left open on an error would hold its
+        // connection until it is dropped.
+        let rows = match spelled_search(&txn, owner, query, limit, after.as_ref()).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                txn.rollback().await.map_err(map_db_err)?;
+                return Err(e);
+            }
         };
+        txn.commit().await.map_err(map_db_err)?;
         rows.into_iter().map(TaskRow::task).collect()
     }
 
