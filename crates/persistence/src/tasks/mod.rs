@@ -61,8 +61,14 @@ async fn spelled_search(
     after: Option<&ListCursor>,
 ) -> Result<Vec<TaskRow>, PortError> {
     let backend = txn.get_database_backend();
+    // `SET LOCAL plan_cache_mode = force_custom_plan` in the same round trip (once per list
+    // read; without any, no statement follows).
+    let mut read = searched_lists(owner, &query.filter);
+    read.expr(Expr::cust(
+        "set_config('plan_cache_mode', 'force_custom_plan', true)",
+    ));
     let lists = txn
-        .query_all_raw(backend.build(&searched_lists(owner, &query.filter)))
+        .query_all_raw(backend.build(&read))
         .await
         .map_err(map_db_err)?
         .iter()
@@ -133,11 +139,9 @@ impl TaskRepository for SeaTaskRepository {
         // list of thousands it then sorts them all instead of walking the sort's index.
         // Its lists are read first and named as values (up to `SPELLED_LISTS`), so that
         // each list's page is planned with that list's statistics. In a transaction, so
-        // that the setting ends with it (and survives a transaction-mode pooler).
+        // that the setting (made by the read of the lists) ends with it and survives a
+        // transaction-mode pooler.
         let txn = db.begin().await.map_err(map_db_err)?;
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
-            .await
-            .map_err(map_db_err)?;
         // Ended here on every path: a transaction left open on an error would hold its
         // connection until it is dropped.
         let rows = match spelled_search(&txn, owner, query, limit, after.as_ref()).await {

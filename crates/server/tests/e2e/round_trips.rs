@@ -260,8 +260,9 @@ async fn every_task_request_costs_one_round_trip_once_auth_is_cached() {
         seen,
         [
             ("list", [1, 0, 1]),
-            // A filtered list is planned with its own values: BEGIN, SET LOCAL
-            // plan_cache_mode, the SELECT, COMMIT (see `SeaTaskRepository::search`).
+            // A filtered list is planned with its own values: BEGIN, the caller's lists
+            // (setting plan_cache_mode for the transaction), the SELECT of their pages,
+            // COMMIT (see `SeaTaskRepository::search`).
             ("filtered", [4, 0, 1]),
             ("get", [1, 0, 1]),
             ("create", [1, 0, 1]),
