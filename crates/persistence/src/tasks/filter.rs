@@ -2,7 +2,7 @@
 
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, IntoIden, JoinType, LikeExpr, NullOrdering, Query,
-    SelectStatement, UnionType,
+    SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{
     ColumnTrait, Condition, DbBackend, EntityTrait, IdenStatic, IntoSimpleExpr, Order, QueryFilter,
@@ -230,18 +230,12 @@ pub(super) fn search_statement(
         return Ok(ordered(select, query.sort, limit, after)?.into_query());
     }
     let (m, t) = (Alias::new("m"), Alias::new("t"));
-    let mut page = tasks().filter(passing(
-        Condition::all().add(
-            Expr::col((Entity, Column::ListId)).equals((m.clone(), list_member::Column::ListId)),
-        ),
-        filter,
-        &query.window,
-    ));
-    if query.sort.key == SortKey::Title {
-        // Not a column of the entity: selected for the order of the page of pages.
-        page = page.column(task_write::Column::TitleKey);
-    }
-    let page = ordered(page, query.sort, limit, after)?.into_query();
+    let page = list_page(
+        Expr::col((Entity, Column::ListId)).equals((m.clone(), list_member::Column::ListId)),
+        query,
+        limit,
+        after,
+    )?;
     let mut lists = Condition::all().add(
         Expr::col((m.clone(), list_member::Column::UserId))
             .eq(Expr::cust_with_values("(SELECT $1)", [caller.as_str()])),
@@ -262,6 +256,27 @@ pub(super) fn search_statement(
         .cond_where(lists);
     order_and_limit(&mut select, t, query.sort, limit);
     Ok(select)
+}
+
+/// One list's page of a search: the tasks of the list `on` selects that pass the query's
+/// filter, in its order, from after `after`, at most `limit` (with the title's sort key
+/// when it sorts by title, for the order of the page of pages).
+fn list_page(
+    on: SimpleExpr,
+    query: &TaskQuery,
+    limit: u32,
+    after: Option<&ListCursor>,
+) -> Result<SelectStatement, PortError> {
+    let mut page = tasks().filter(passing(
+        Condition::all().add(on),
+        &query.filter,
+        &query.window,
+    ));
+    if query.sort.key == SortKey::Title {
+        // Not a column of the entity: selected for the order of the page of pages.
+        page = page.column(task_write::Column::TitleKey);
+    }
+    Ok(ordered(page, query.sort, limit, after)?.into_query())
 }
 
 /// The most lists [`spelled_statement`] names one by one; a caller with more is searched
@@ -293,34 +308,22 @@ pub(super) fn spelled_statement(
     limit: u32,
     after: Option<&ListCursor>,
 ) -> Result<SelectStatement, PortError> {
-    let page = |list: uuid::Uuid| -> Result<SelectStatement, PortError> {
-        let mut page = tasks().filter(passing(
-            Condition::all().add(Column::ListId.eq(list)),
-            &query.filter,
-            &query.window,
-        ));
-        if query.sort.key == SortKey::Title {
-            // Not a column of the entity: selected for the order of the page of pages.
-            page = page.column(task_write::Column::TitleKey);
-        }
-        Ok(ordered(page, query.sort, limit, after)?.into_query())
-    };
-    let mut pages: Option<SelectStatement> = None;
-    for (i, list) in lists.iter().enumerate() {
-        let one = Query::select()
+    let page = |i: usize, list: uuid::Uuid| -> Result<SelectStatement, PortError> {
+        Ok(Query::select()
             .column(Asterisk)
-            .from_subquery(page(*list)?, Alias::new(format!("p{i}")))
-            .to_owned();
-        match pages.as_mut() {
-            None => pages = Some(one),
-            Some(union) => {
-                union.union(UnionType::All, one);
-            }
-        }
-    }
-    let Some(pages) = pages else {
+            .from_subquery(
+                list_page(Column::ListId.eq(list), query, limit, after)?,
+                Alias::new(format!("p{i}")),
+            )
+            .to_owned())
+    };
+    let Some((first, rest)) = lists.split_first() else {
         return Err(PortError::Other("a search of no list".into()));
     };
+    let mut pages = page(0, *first)?;
+    for (i, list) in rest.iter().enumerate() {
+        pages.union(UnionType::All, page(i + 1, *list)?);
+    }
     let t = Alias::new("t");
     let mut select = Query::select();
     select

@@ -75,19 +75,18 @@ async fn spelled_search(
         .map(|row| row.try_get::<uuid::Uuid>("", "list_id"))
         .collect::<Result<Vec<_>, _>>()
         .map_err(map_db_err)?;
-    let statement = match lists.len() {
-        0 => None,
-        1..=SPELLED_LISTS => Some(spelled_statement(&lists, query, limit, after)?),
-        _ => Some(search_statement(backend, owner, query, limit, after)?),
+    if lists.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statement = if lists.len() <= SPELLED_LISTS {
+        spelled_statement(&lists, query, limit, after)?
+    } else {
+        search_statement(backend, owner, query, limit, after)?
     };
-    let rows = match statement {
-        Some(statement) => TaskRow::find_by_statement(backend.build(&statement))
-            .all(txn)
-            .await
-            .map_err(map_db_err)?,
-        None => Vec::new(),
-    };
-    Ok(rows)
+    TaskRow::find_by_statement(backend.build(&statement))
+        .all(txn)
+        .await
+        .map_err(map_db_err)
 }
 
 #[async_trait]
