@@ -350,19 +350,8 @@ async fn add_member_is_the_role_and_exactly_one_of_user_id_or_email() {
         );
     }
 
-    let list = app
-        .call(
-            Method::POST,
-            "/api/alice/lists",
-            Some(&alice),
-            Some(json!({"name": "Shared"})),
-        )
-        .await;
-    assert_eq!(list.status, 201, "{}", list.raw);
-    let url = format!(
-        "/api/alice/lists/{}/members",
-        list.body["id"].as_str().unwrap()
-    );
+    let list = app.list("alice", &alice, "Shared").await;
+    let url = format!("/api/alice/lists/{}/members", list["id"].as_str().unwrap());
     for body in [
         json!({"user_id": "bob", "email": "bob@example.com", "role": "editor"}),
         json!({"role": "editor"}),
@@ -480,8 +469,9 @@ fn texts() -> Vec<String> {
 /// Sends each of [`texts`] as each field to `path`, and holds the server's answer (201 or
 /// a refusal) to what the field's schema says of the value.
 async fn held_to_schemas(app: &TestApp, token: &str, path: &str, cases: &[(&str, &Value, Body)]) {
+    let texts = texts();
     for (field, schema, body) in cases {
-        for value in &texts() {
+        for value in &texts {
             let res = app
                 .call(Method::POST, path, Some(token), Some(body(value)))
                 .await;
@@ -562,15 +552,7 @@ async fn a_member_id_in_a_path_has_the_pattern_the_server_applies() {
     let app = app().await;
     let alice = app.user("alice", None).await;
     let doc = document(&app).await;
-    let list = app
-        .call(
-            Method::POST,
-            "/api/alice/lists",
-            Some(&alice),
-            Some(json!({"name": "Shared"})),
-        )
-        .await;
-    assert_eq!(list.status, 201, "{}", list.raw);
+    let list = app.list("alice", &alice, "Shared").await;
     let path = "/api/{user_id}/lists/{list_id}/members/{member_id}";
     for (method, verb) in [(Method::PATCH, "patch"), (Method::DELETE, "delete")] {
         let params = doc["paths"][path][verb]["parameters"].as_array().unwrap();
@@ -591,7 +573,7 @@ async fn a_member_id_in_a_path_has_the_pattern_the_server_applies() {
                     method.clone(),
                     &format!(
                         "/api/alice/lists/{}/members/{encoded}",
-                        list.body["id"].as_str().unwrap()
+                        list["id"].as_str().unwrap()
                     ),
                     Some(&alice),
                     (method == Method::PATCH).then(|| json!({"role": "viewer"})),
