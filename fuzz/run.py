@@ -115,7 +115,8 @@ def passes(args):
     their path parameters from the seeded ids (`pinned`), then the stateful phase, which
     takes them from the responses of earlier calls (links), as a client does. Pinned there,
     a seeded list deleted by one step would be sent to every later step as if it came from
-    the list just created, which the check of created resources reports as that list gone."""
+    the list just created, which the check of created resources reports as that list gone.
+    A `--phases` among the extra options chooses the phases, and is taken out of them."""
     phases = ["examples", "coverage"] if args.quick else ["examples", "coverage", "fuzzing", "stateful"]
     extra = list(args.extra)
     for i, a in enumerate(extra):
@@ -133,11 +134,11 @@ def passes(args):
         ([("-stateful", ["stateful"], False)] if "stateful" in phases else [])
 
 
-def run(exe, base, who, token, ids, args, report, server):
-    """Schemathesis as `who`, once more if it errored without any check failing; True when
-    it found nothing."""
+def run(exe, base, who, token, ids, phases, args, report, server):
+    """Schemathesis as `who` in `phases`, the path parameters `ids` pinned, once more if it
+    errored without any check failing; True when it found nothing."""
     for attempt in (1, 2):
-        ok = run_once(exe, base, who, token, ids, args, report)
+        ok = run_once(exe, base, who, token, ids, phases, args, report)
         if ok or attempt == 2 or server.poll() is not None:
             return ok
         found = outcome(report)
@@ -148,15 +149,14 @@ def run(exe, base, who, token, ids, args, report, server):
     return False
 
 
-def run_once(exe, base, who, token, ids, args, report):
+def run_once(exe, base, who, token, ids, phases, args, report):
     """One schemathesis run as `who`; True when it found nothing."""
     if os.path.exists(report):
         os.unlink(report)  # never read an earlier run's report as this one's
     config = f"""
 [parameters]
 "path.user_id" = "{who}"
-""" + "".join(f'"path.{name}" = "{value}"\n' for name, value in ids.items()
-              if args.pinned)
+""" + "".join(f'"path.{name}" = "{value}"\n' for name, value in ids.items())
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
         f.write(config)
         f.write(open(os.path.join(HERE, "schemathesis.toml")).read())
@@ -167,7 +167,7 @@ def run_once(exe, base, who, token, ids, args, report):
     cmd = [exe, "--config-file", path, "run", f"{base}/openapi.json",
            "--max-examples", str(args.examples), "--max-time", str(args.max_time),
            "--workers", str(args.workers), "--request-timeout", "10",
-           "--phases", ",".join(args.phases),
+           "--phases", ",".join(phases),
            # No example database: nothing of an earlier run is replayed (the same seed
            # gives the same cases), and Hypothesis skips its Pareto optimisation of the
            # targeted metrics, which made the bounded pass take many times longer.
@@ -176,7 +176,7 @@ def run_once(exe, base, who, token, ids, args, report):
     if args.seed is not None:
         cmd += ["--seed", str(args.seed)]
     cmd += args.extra
-    print(f"\n== schemathesis as {who}: {','.join(args.phases)} "
+    print(f"\n== schemathesis as {who}: {','.join(phases)} "
           f"({args.examples} examples per operation) ==", flush=True)
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=os.path.dirname(report))
@@ -246,11 +246,12 @@ def main():
         user_token, user_ids = seed(base, db_url, "fuzz-user", "user")
         admin_token, admin_ids = seed(base, db_url, "fuzz-admin", "admin")
         ok = True
-        for suffix, args.phases, args.pinned in runs:
+        for suffix, phases, pinned in runs:
             for who, token, ids in (("fuzz-user", user_token, user_ids),
                                     ("fuzz-admin", admin_token, admin_ids)):
                 report = os.path.join(reports, f"{who.removeprefix('fuzz-')}{suffix}.xml")
-                ok = run(exe, base, who, token, ids, args, report, proc) and ok
+                ok = run(exe, base, who, token, ids if pinned else {}, phases, args, report,
+                         proc) and ok
     finally:
         proc.terminate()
         try:
