@@ -137,7 +137,7 @@ PGBENCH = {
 SELECT %s, t.subtasks FROM list_member m CROSS JOIN LATERAL (SELECT %s, %s FROM task
  WHERE task.list_id = m.list_id ORDER BY created_at, id LIMIT 1001) t
  WHERE m.user_id = (SELECT 'u' || lpad(:n::text, 4, '0'))
- AND EXISTS (SELECT 1 FROM task_list l WHERE l.id = m.list_id AND NOT l.archived)
+ AND NOT m.list_archived
  ORDER BY t.created_at, t.id LIMIT 1001;
 """ % (PAGE_COLUMNS, TASK_COLUMNS, SUBTASKS),
     "get": """\\set n random(1, {users})

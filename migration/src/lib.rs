@@ -19,6 +19,7 @@ mod m20261203_000007_better_auth_core;
 mod m20261203_000008_lists;
 mod m20261203_000009_trash;
 mod m20261203_000010_list_orders;
+mod m20261203_000011_member_archived;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_lists::Migration),
             Box::new(m20261203_000009_trash::Migration),
             Box::new(m20261203_000010_list_orders::Migration),
+            Box::new(m20261203_000011_member_archived::Migration),
         ]
     }
 }

@@ -3,8 +3,8 @@
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use todo_domain::UserId;
 
+use crate::entities::list_member;
 use crate::entities::task::Column;
-use crate::entities::{list_member, task_list};
 
 /// Which of a caller's lists count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,27 +17,36 @@ pub(super) enum Lists {
     Editable,
 }
 
-/// `SELECT m.list_id FROM list_member m [JOIN task_list l …] WHERE m.user_id = caller …`.
+/// `SELECT m.list_id FROM list_member m WHERE m.user_id = caller …`: one range of
+/// `idx_list_member_user_archived` for the unarchived ones (each member row carries its
+/// list's `archived`).
 pub(super) fn member_lists(caller: &UserId, lists: Lists) -> SelectStatement {
     let m = Alias::new("m");
     let mut select = Query::select()
         .column((m.clone(), list_member::Column::ListId))
         .from_as(list_member::Entity, m.clone())
+        .and_where(Expr::col((m.clone(), list_member::Column::UserId)).eq(caller.as_str()))
         .to_owned();
-    if lists == Lists::Unarchived {
-        select.inner_join(
-            task_list::Entity,
-            Expr::col((task_list::Entity, task_list::Column::Id))
-                .equals((m.clone(), list_member::Column::ListId))
-                .and(Expr::col((task_list::Entity, task_list::Column::Archived)).not()),
-        );
-    }
-    select.and_where(Expr::col((m.clone(), list_member::Column::UserId)).eq(caller.as_str()));
-    if lists == Lists::Editable {
-        // A literal: the statement's values stay the caller's id alone.
-        select.and_where(Expr::col((m, list_member::Column::Role)).ne(Expr::cust("'viewer'")));
+    match lists {
+        Lists::All => {}
+        Lists::Unarchived => {
+            select.and_where(unarchived(&m));
+        }
+        Lists::Editable => {
+            // A literal: the statement's values stay the caller's id alone.
+            select.and_where(Expr::col((m, list_member::Column::Role)).ne(Expr::cust("'viewer'")));
+        }
     }
     select
+}
+
+/// The list of member row `m` is not archived: `list_member.list_archived`, the list's
+/// `archived` kept on each of its member rows by the database
+/// (`m20261203_000011_member_archived`). Not a column of the entity: the service never
+/// writes it, and the trash keeps member rows without it (a restored row takes its list's
+/// value again).
+pub(super) fn unarchived(m: &Alias) -> SimpleExpr {
+    Expr::col((m.clone(), Alias::new("list_archived"))).not()
 }
 
 /// The task's list is one of `caller`'s `lists`.

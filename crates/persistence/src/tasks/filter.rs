@@ -14,7 +14,7 @@ use todo_domain::{
     search_keys,
 };
 
-use super::access::{Lists, member_lists, subtask_count, visible};
+use super::access::{Lists, member_lists, subtask_count, unarchived, visible};
 use super::row::SUBTASKS;
 use crate::entities::list_member;
 use crate::entities::task::{Column, Entity};
@@ -244,9 +244,7 @@ pub(super) fn search_statement(
         lists = lists.add(Expr::col((m.clone(), list_member::Column::ListId)).eq(list.as_uuid()));
     }
     if lists_read(filter) == Lists::Unarchived {
-        lists = lists.add(Expr::cust(
-            r#"EXISTS (SELECT 1 FROM "task_list" AS "l" WHERE "l"."id" = "m"."list_id" AND NOT "l"."archived")"#,
-        ));
+        lists = lists.add(unarchived(&m));
     }
     let mut select = Query::select();
     select
@@ -489,7 +487,10 @@ mod tests {
         let all = DbBackend::Postgres
             .build(&searched_lists(&caller, &overdue_work()))
             .sql;
-        assert!(all.contains(r#"NOT "task_list"."archived""#), "{all}");
+        assert!(
+            all.contains(r#"NOT "m"."list_archived""#) && !all.contains("task_list"),
+            "{all}"
+        );
         let named = TaskFilter {
             list: Some(todo_domain::ListId::from_uuid(uuid::Uuid::from_u128(7))),
             ..overdue_work()
@@ -519,7 +520,7 @@ mod tests {
                 r#"SELECT "t".* FROM "list_member" AS "m" INNER JOIN LATERAL (SELECT "task"."id", "task"."user_id", "task"."title", "task"."description", "task"."completed", "task"."created_at", "task"."updated_at", "task"."priority", "task"."tags", "task"."due_at", "task"."due_all_day", "task"."remind_at", "task"."completed_at", "task"."recurrence", "task"."time_zone", "task"."occurrences_done", "task"."version", "task"."position", "task"."series_time", "task"."list_id", "task"."parent_id", "task"."assignee_id", "task"."subtask_count" AS "subtasks" FROM "task" WHERE "task"."list_id" = "m"."list_id"{rest}"#
             )
         };
-        let unarchived = r#"(EXISTS (SELECT 1 FROM "task_list" AS "l" WHERE "l"."id" = "m"."list_id" AND NOT "l"."archived"))"#;
+        let unarchived = r#"(NOT "m"."list_archived")"#;
         assert_eq!(
             statement(
                 DbBackend::Postgres,
@@ -587,7 +588,7 @@ mod tests {
     /// cursor and the order; a sort by a column that may be NULL orders NULLs last.
     #[test]
     fn sqlite_reads_the_callers_lists_in_one_condition() {
-        let lists = r#"SELECT "task"."id", "task"."user_id", "task"."title", "task"."description", "task"."completed", "task"."created_at", "task"."updated_at", "task"."priority", "task"."tags", "task"."due_at", "task"."due_all_day", "task"."remind_at", "task"."completed_at", "task"."recurrence", "task"."time_zone", "task"."occurrences_done", "task"."version", "task"."position", "task"."series_time", "task"."list_id", "task"."parent_id", "task"."assignee_id", "task"."subtask_count" AS "subtasks" FROM "task" WHERE "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" INNER JOIN "task_list" ON "task_list"."id" = "m"."list_id" AND (NOT "task_list"."archived") WHERE "m"."user_id" = ?)"#;
+        let lists = r#"SELECT "task"."id", "task"."user_id", "task"."title", "task"."description", "task"."completed", "task"."created_at", "task"."updated_at", "task"."priority", "task"."tags", "task"."due_at", "task"."due_all_day", "task"."remind_at", "task"."completed_at", "task"."recurrence", "task"."time_zone", "task"."occurrences_done", "task"."version", "task"."position", "task"."series_time", "task"."list_id", "task"."parent_id", "task"."assignee_id", "task"."subtask_count" AS "subtasks" FROM "task" WHERE "task"."list_id" IN (SELECT "m"."list_id" FROM "list_member" AS "m" WHERE "m"."user_id" = ? AND (NOT "m"."list_archived"))"#;
         assert_eq!(
             statement(DbBackend::Sqlite, TaskFilter::default(), "created_at", None),
             format!(r#"{lists} ORDER BY "task"."created_at" ASC, "task"."id" ASC LIMIT ?"#)

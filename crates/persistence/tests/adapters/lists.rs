@@ -304,6 +304,59 @@ on_both!(
     }
 );
 
+on_both!(
+    a_lists_archiving_reaches_every_member_and_each_new_one,
+    |t: Ctx| async move {
+        let r = repos(&t).await;
+        r.lists
+            .insert(&list("alice", 1, "Shared"), 1_000)
+            .await
+            .unwrap();
+        r.lists
+            .add_member(lid(1), &uid("bob"), Role::Editor, at(20), 100)
+            .await
+            .unwrap();
+        r.tasks
+            .insert(&task_in("alice", 1, lid(1)), None)
+            .await
+            .unwrap();
+        let lists = &r.lists;
+        let set = |archived: bool| async move {
+            let stored = lists.get(&uid("alice"), lid(1)).await.unwrap().unwrap();
+            let changed = stored
+                .list
+                .apply(
+                    &ListChanges {
+                        archived: Some(archived),
+                        ..ListChanges::default()
+                    },
+                    at(30),
+                )
+                .unwrap();
+            assert!(lists.replace(&changed, stored.list.version).await.unwrap());
+        };
+        assert_eq!(plain(&r.tasks, "bob").await, [1]);
+        set(true).await;
+        assert!(plain(&r.tasks, "alice").await.is_empty());
+        assert!(plain(&r.tasks, "bob").await.is_empty());
+        // carol joins the archived list: hidden from her too, until asked for.
+        r.lists
+            .add_member(lid(1), &uid("carol"), Role::Viewer, at(40), 100)
+            .await
+            .unwrap();
+        assert!(plain(&r.tasks, "carol").await.is_empty());
+        let all = TaskFilter {
+            archived: true,
+            ..TaskFilter::default()
+        };
+        assert_eq!(ids(&r.tasks, "carol", all).await, [1]);
+        set(false).await;
+        for who in ["alice", "bob", "carol"] {
+            assert_eq!(plain(&r.tasks, who).await, [1], "{who}");
+        }
+    }
+);
+
 on_both!(each_new_filter_and_subtask_counts, |t: Ctx| async move {
     let r = repos(&t).await;
     let inbox = inbox("alice");
@@ -1191,6 +1244,50 @@ on_both!(
     }
 );
 
+// A list archived before its members' rows carried it stays hidden from every member
+// once migrated; a list that was not stays listed.
+on_both!(
+    lists_archived_before_the_members_carried_it_stay_hidden,
+    migrated = false,
+    |t: Ctx| async move {
+        use todo_migration::{Migrator, MigratorTrait};
+        Migrator::up(&t.db, Some(10)).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 1);
+        let r = repos(&t).await;
+        for n in [1, 2] {
+            r.lists
+                .insert(&list("alice", n, &format!("List {n}")), 1_000)
+                .await
+                .unwrap();
+            r.lists
+                .add_member(lid(n), &uid("bob"), Role::Editor, at(20), 100)
+                .await
+                .unwrap();
+            r.tasks
+                .insert(&task_in("alice", n, lid(n)), None)
+                .await
+                .unwrap();
+        }
+        let stored = r.lists.get(&uid("alice"), lid(1)).await.unwrap().unwrap();
+        let archived = stored
+            .list
+            .apply(
+                &ListChanges {
+                    archived: Some(true),
+                    ..ListChanges::default()
+                },
+                at(30),
+            )
+            .unwrap();
+        assert!(r.lists.replace(&archived, 1).await.unwrap());
+        todo_persistence::migrate(&t.db).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
+        for who in ["alice", "bob"] {
+            assert_eq!(plain(&r.tasks, who).await, [2], "{}: {who}", t.backend);
+        }
+    }
+);
+
 // A database with tasks from before lists, migrated, then served, loses nothing: every task
 // is in its owner's Inbox, which the service then finds rather than making another.
 on_both!(
@@ -1199,7 +1296,7 @@ on_both!(
     |t: Ctx| async move {
         use todo_migration::{Migrator, MigratorTrait};
         Migrator::up(&t.db, Some(7)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 3);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 4);
         let users = SeaUserRepository::new(t.db.clone());
         for (id, created) in [("alice", 1), ("bob", 2)] {
             users
