@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test test-rust test-pooler pgbouncer interop client client-generate fuzz-quick fuzz smoke bench bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust test-pooler pgbouncer interop client client-generate fuzz-quick fuzz smoke bench bench-lean bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
@@ -80,8 +80,12 @@ smoke: release
 	python3 docker/smoke.py
 
 ## Load benchmarks against the pgbench ceiling (bench/README.md); never part of make test.
-bench: bench-tools release
+bench: bench-tools release bench-lean
 	python3 bench/run.py
+
+## The lean reference server of the bench endpoints (bench/lean), its own workspace.
+bench-lean:
+	$(CARGO) build --release --manifest-path bench/lean/Cargo.toml --target-dir $(or $(CARGO_TARGET_DIR),target)/lean
 
 ## wrk (installed from Debian's packages when missing and root) and pgbench.
 bench-tools:

@@ -8,14 +8,16 @@ Starts target/release/todo-server under callgrind on a fresh, seeded PostgreSQL 
 BENCH_REQUESTS requests one after another over one keep-alive connection, and dumps the
 counters. Prints instructions per request for the whole process (every thread: HTTP,
 auth, SeaORM and sqlx, JSON, tracing) and the functions that execute the most of them.
+Then the same for the lean reference server (bench/lean, when built: `make bench-lean`)
+on the same database, and ours ÷ lean per scenario.
 
     python3 bench/instructions.py            # list, get, create, toggle
     BENCH_SCENARIOS=get BENCH_REQUESTS=2000 python3 bench/instructions.py
 """
 import glob, http.client, json, os, random, re, shutil, subprocess, sys, tempfile, time
 
-from run import (BIN, PG, USERS, TASKS, SECRET, SHARED_USERS, create_database, seed, server_env,
-                 shared_user_id, user_id)
+from run import (BIN, LEAN_BIN, PG, USERS, TASKS, SECRET, SHARED_USERS, UNSEED, create_database,
+                 seed, server_env, shared_user_id, user_id)
 from support import free_port, hs256, psql
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1000"))
@@ -55,26 +57,16 @@ def control(pid, *args):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def main():
-    if not shutil.which("valgrind"):
-        sys.exit("valgrind is not installed (`apt-get install valgrind`)")
-    if not os.path.exists(BIN):
-        sys.exit(f"{BIN} is missing: run `make release` first")
-    db, db_url = create_database("instr")
-    port = free_port()
-    env = server_env(db_url, port)
+def count(binary, env, db_url, tokens):
+    """Instructions per request of `binary` (serving `env`'s database) for each scenario."""
     out_dir = tempfile.mkdtemp(prefix="callgrind-")
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/callgrind.out.%p",
-         "--dump-instr=no", BIN],
+         "--dump-instr=no", binary],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     results = []
     try:
-        conn = wait_ready(port, proc)
-        seed(db_url, env, 1)
-        tokens = {n: hs256(SECRET, user_id(n), 3600) for n in range(1, USERS + 1)}
-        tokens.update({shared_user_id(n): hs256(SECRET, shared_user_id(n), 3600)
-                       for n in range(1, SHARED_USERS + 1)})
+        conn = wait_ready(int(env["PORT"]), proc)
         rng = random.Random(42)
         for scenario in SCENARIOS:
             # Warm-up: every user's credential cached, the statements prepared.
@@ -90,20 +82,53 @@ def main():
             results.append({"scenario": scenario, "requests": REQUESTS,
                             "instructions_per_request": total / REQUESTS,
                             "top": [(name, ir / REQUESTS) for name, ir in top]})
+        for sql in UNSEED:
+            psql(db_url, sql)
     finally:
         proc.terminate()
         proc.wait()
-        psql(PG, f"DROP DATABASE IF EXISTS {db}")
         shutil.rmtree(out_dir, ignore_errors=True)
+    return results
 
-    for r in results:
-        print(f"\n{r['scenario']}: {r['instructions_per_request']:,.0f} instructions per request "
-              f"({r['requests']} requests, one connection)")
-        for name, ir in r["top"]:
-            print(f"  {ir:>9,.0f}  {name[:150]}")
+
+def main():
+    if not shutil.which("valgrind"):
+        sys.exit("valgrind is not installed (`apt-get install valgrind`)")
+    if not os.path.exists(BIN):
+        sys.exit(f"{BIN} is missing: run `make release` first")
+    db, db_url = create_database("instr")
+    env = server_env(db_url, free_port())
+    subprocess.run([BIN, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    seed(db_url, env, 1)
+    tokens = {n: hs256(SECRET, user_id(n), 3600) for n in range(1, USERS + 1)}
+    tokens.update({shared_user_id(n): hs256(SECRET, shared_user_id(n), 3600)
+                   for n in range(1, SHARED_USERS + 1)})
+    servers = [("ours", BIN)]
+    if os.path.exists(LEAN_BIN):
+        servers.append(("lean", LEAN_BIN))
+    else:
+        print(f"{LEAN_BIN} is missing (`make bench-lean`): ours alone", file=sys.stderr)
+    counted = {}
+    try:
+        for name, binary in servers:
+            counted[name] = count(binary, {**env, "PORT": str(free_port())}, db_url, tokens)
+    finally:
+        psql(PG, f"DROP DATABASE IF EXISTS {db}")
+
+    for name, results in counted.items():
+        for r in results:
+            print(f"\n{name}, {r['scenario']}: {r['instructions_per_request']:,.0f} instructions per "
+                  f"request ({r['requests']} requests, one connection)")
+            for fn, ir in r["top"]:
+                print(f"  {ir:>9,.0f}  {fn[:150]}")
     print()
-    for r in results:
-        print(json.dumps({"scenario": r["scenario"], "instructions_per_request": round(r["instructions_per_request"])}))
+    lean = {r["scenario"]: r["instructions_per_request"] for r in counted.get("lean", [])}
+    for r in counted["ours"]:
+        line = {"scenario": r["scenario"], "instructions_per_request": round(r["instructions_per_request"])}
+        if r["scenario"] in lean:
+            line["lean_instructions_per_request"] = round(lean[r["scenario"]])
+            line["ours_over_lean"] = round(r["instructions_per_request"] / lean[r["scenario"]], 2)
+        print(json.dumps(line))
 
 
 def wait_ready(port, proc):

@@ -7,8 +7,13 @@ Environment: BENCH_DURATION (seconds per run, default 3), BENCH_CONNECTIONS (32)
 BENCH_USERS (100), BENCH_TASKS (50), BENCH_SCENARIOS (comma-separated, default all),
 BENCH_RUST_LOG (the server's log filter, default warn), TODO__* (passed to the server),
 BENCH_PERF (set to 1: record each scenario's service run with `perf record` into
-target/bench/perf-<scenario>.data), SMOKE_PG_ADMIN_URL (admin URL of the PostgreSQL server,
-default postgres://postgres@127.0.0.1:5432/postgres).
+target/bench/perf-<scenario>.data), BENCH_ROUNDS (3: runs of each server per scenario,
+alternating; medians are reported), BENCH_LEAN_BIN (the lean reference server,
+default target/lean/release/todo-lean, built by `make bench`), SMOKE_PG_ADMIN_URL (admin
+URL of the PostgreSQL server, default postgres://postgres@127.0.0.1:5432/postgres).
+
+Each scenario runs against our server and against bench/lean (the same SQL behind the
+least HTTP and JSON machinery, no ORM, no domain), in alternating rounds on one database.
 """
 import json, os, re, resource, secrets, shutil, subprocess, sys, tempfile, time
 import urllib.request
@@ -26,6 +31,10 @@ SCENARIOS = [s for s in os.environ.get(
 # One user with BIG_TASKS tasks, listed a page at a time plainly and with a filter and a sort.
 BIG_USER, BIG_TASKS = "ubig", 10_000
 PERF = os.environ.get("BENCH_PERF") == "1"
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
+LEAN_BIN = os.environ.get("BENCH_LEAN_BIN") or os.path.join(target_dir(), "lean", "release", "todo-lean")
+# What the lean server serves: every scenario but the filtered, sorted page.
+LEAN_SCENARIOS = {"list", "get", "create", "toggle", "mixed", "shared", "big_plain"}
 # Creates (service and pgbench) are removed after each run so every scenario sees the seed.
 UNSEED = ["DELETE FROM task WHERE id::text NOT LIKE '%-0000-4000-8000-%'", "VACUUM ANALYZE task"]
 USERS = int(os.environ.get("BENCH_USERS", "100"))
@@ -232,6 +241,26 @@ def to_ms(text):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
+def measured(wrk, base, scenario, tokens_lua, pid, db_url):
+    """One wrk run of `scenario` against the server at `base` (process `pid`), with the CPU
+    each part spent per request; the rows it created are removed after it."""
+    cpu = cpu_split(pid)
+    run = run_wrk(wrk, base, scenario, tokens_lua)
+    run.update(per_request(cpu_split(pid), cpu, run["rps"] * DURATION))
+    for sql in UNSEED:
+        psql(db_url, sql)
+    return run
+
+
+def medians(runs):
+    """Each number's median over `runs` (the upper one of an even count); errors summed."""
+    out = {}
+    for k in runs[0]:
+        values = sorted(r[k] for r in runs)
+        out[k] = sum(values) if k in ("non_2xx", "errors") else values[len(values) // 2]
+    return out
+
+
 def run_pgbench(pgbench, db_url, scenario):
     tmp = tempfile.mkdtemp(prefix="pgbench-")
     script = os.path.join(tmp, f"{scenario}.sql")
@@ -304,12 +333,12 @@ def seed(db_url, env, big_tasks):
     psql(db_url, "VACUUM ANALYZE")
 
 
-def start(env):
+def start(env, binary=BIN):
     """Starts the server; returns it and the milliseconds from exec to the first 200 on
     /health/ready (polled every millisecond)."""
     base = f"http://127.0.0.1:{env['PORT']}/health/ready"
     started = time.monotonic()
-    proc = subprocess.Popen([BIN], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while True:
         try:
             with urllib.request.urlopen(base, timeout=1) as r:
@@ -357,6 +386,13 @@ def main():
         idle_rss = rss_kib(proc.pid, "VmRSS") / 1024
         tokens_lua = os.path.join(tempfile.mkdtemp(prefix="bench-"), "tokens.lua")
         lua_tokens(tokens_lua)
+        lean = None
+        if os.path.exists(LEAN_BIN):
+            lean_env = {**env, "PORT": str(free_port())}
+            lean, _ = start(lean_env, LEAN_BIN)
+            lean_base = f"http://127.0.0.1:{lean_env['PORT']}"
+        else:
+            print(f"{LEAN_BIN} is missing (`make bench` builds it): no lean reference", file=sys.stderr)
         for scenario in SCENARIOS:
             perf = None
             if PERF:
@@ -366,14 +402,15 @@ def main():
                     ["perf", "record", "-q", "-F", "999", "-g", "-p", str(proc.pid),
                      "-o", os.path.join(out_dir, f"perf-{scenario}.data")],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            cpu = cpu_split(proc.pid)
-            service = run_wrk(wrk, base, scenario, tokens_lua)
-            service.update(per_request(cpu_split(proc.pid), cpu, service["rps"] * DURATION))
+            ours_runs, lean_runs = [], []
+            for _ in range(ROUNDS):
+                ours_runs.append(measured(wrk, base, scenario, tokens_lua, proc.pid, db_url))
+                if lean and scenario in LEAN_SCENARIOS:
+                    lean_runs.append(measured(wrk, lean_base, scenario, tokens_lua, lean.pid, db_url))
             if perf:
                 perf.send_signal(2)
                 perf.wait()
-            for sql in UNSEED:
-                psql(db_url, sql)
+            service = medians(ours_runs)
             ceiling = None
             if scenario in PGBENCH:
                 cpu = cpu_split(None)
@@ -382,6 +419,9 @@ def main():
             for sql in UNSEED:
                 psql(db_url, sql)
             row = {"scenario": scenario, **{f"service_{k}": v for k, v in service.items()}}
+            if lean_runs:
+                row.update({f"lean_{k}": v for k, v in medians(lean_runs).items()})
+                row["lean_ratio"] = service["rps"] / row["lean_rps"] if row["lean_rps"] else 0.0
             if ceiling:
                 row.update({f"pgbench_{k}": v for k, v in ceiling.items()})
                 row["ratio"] = service["rps"] / ceiling["rps"] if ceiling["rps"] else 0.0
@@ -389,11 +429,13 @@ def main():
             rows.append(row)
         peak_rss = rss_kib(proc.pid, "VmHWM") / 1024
     finally:
-        proc.kill()
-        proc.wait()
+        for p in (proc, lean):
+            if p:
+                p.kill()
+                p.wait()
         psql(PG, f"DROP DATABASE IF EXISTS {db}")
 
-    print(f"\nmachine: {os.cpu_count()} cores; wrk -t{THREADS} -c{CONNS} -d{DURATION}s; "
+    print(f"\nmachine: {os.cpu_count()} cores; wrk -t{THREADS} -c{CONNS} -d{DURATION}s, medians of {ROUNDS}; "
           f"{USERS} users x {TASKS} tasks; PostgreSQL on loopback\n")
     print(f"{'scenario':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non2xx':>7} {'errors':>6} "
           f"| {'pgbench/s':>9} {'p99 ms':>8} | {'ratio':>6} {'p99x':>6} "
@@ -405,6 +447,19 @@ def main():
                + (f"{r['pgbench_cpu_us_db']:>10.0f} {r['pgbench_cpu_us_client']:>7.0f}" if "ratio" in r else f"{'-':>10} {'-':>7}"))
         print(f"{r['scenario']:<8} {r['service_rps']:>9.0f} {r['service_p50_ms']:>8.2f} {r['service_p99_ms']:>8.2f} "
               f"{r['service_non_2xx']:>7} {r['service_errors']:>6} | {ceil} | {cpu}")
+    if any("lean_rps" in r for r in rows):
+        print(f"\nagainst the lean reference (bench/lean), medians of {ROUNDS} alternating rounds:\n")
+        print(f"{'scenario':<8} {'ours/s':>9} {'lean/s':>9} {'ours÷lean':>9} | {'p99 ours':>8} {'lean':>6} "
+              f"| {'server µs/req ours':>18} {'lean':>5} | {'db µs/req ours':>14} {'lean':>5} "
+              f"| {'errors ours':>11} {'lean':>5}")
+        for r in rows:
+            if "lean_rps" not in r:
+                continue
+            print(f"{r['scenario']:<8} {r['service_rps']:>9.0f} {r['lean_rps']:>9.0f} {r['lean_ratio']:>9.2f} | "
+                  f"{r['service_p99_ms']:>8.2f} {r['lean_p99_ms']:>6.2f} | "
+                  f"{r['service_cpu_us_server']:>18.0f} {r['lean_cpu_us_server']:>5.0f} | "
+                  f"{r['service_cpu_us_db']:>14.0f} {r['lean_cpu_us_db']:>5.0f} | "
+                  f"{r['service_non_2xx'] + r['service_errors']:>11} {r['lean_non_2xx'] + r['lean_errors']:>5}")
     by_name = {r["scenario"]: r for r in rows}
     if "big_plain" in by_name and "big_filtered" in by_name:
         plain, filtered = by_name["big_plain"]["service_rps"], by_name["big_filtered"]["service_rps"]
