@@ -115,7 +115,13 @@ impl Db {
     /// [`Conn`]).
     pub(crate) async fn conn(&self) -> Result<Conn, DbErr> {
         let operation = Operation::start();
-        let conn = self.pool().await?;
+        let conn = match self.pool() {
+            Ok(conn) => conn,
+            // Once per serving thread: boxed, so that every operation's future (which
+            // holds this one) stays small — inline, opening a pool made it 7 KB, copied
+            // whole at each step of every request (issue 18).
+            Err(key) => Box::pin(self.open(key)).await?,
+        };
         Ok(Conn {
             conn,
             _operation: operation,
@@ -123,11 +129,12 @@ impl Db {
     }
 
     /// The pool for the calling thread: its own on a single-threaded runtime when per-thread
-    /// pools are configured, the shared one otherwise.
-    async fn pool(&self) -> Result<DatabaseConnection, DbErr> {
-        let Some(template) = &self.inner.per_thread else {
+    /// pools are configured, the shared one otherwise; `Err` with the thread's key when its
+    /// own is still to be opened.
+    fn pool(&self) -> Result<DatabaseConnection, (u64, tokio::runtime::Id)> {
+        if self.inner.per_thread.is_none() {
             return Ok(self.inner.shared.clone());
-        };
+        }
         let Ok(handle) = Handle::try_current() else {
             return Ok(self.inner.shared.clone());
         };
@@ -135,10 +142,14 @@ impl Db {
             return Ok(self.inner.shared.clone());
         }
         let key = (self.inner.id, handle.id());
-        if let Some(conn) = self.local(key) {
-            return Ok(conn);
-        }
-        // Lazy: builds the pool without connecting; connections open on first use, here.
+        self.local(key).ok_or(key)
+    }
+
+    /// Opens the pool of the thread of `key` (lazily: connections open on first use).
+    async fn open(&self, key: (u64, tokio::runtime::Id)) -> Result<DatabaseConnection, DbErr> {
+        let Some(template) = &self.inner.per_thread else {
+            return Ok(self.inner.shared.clone());
+        };
         let conn = Database::connect(template.clone()).await?;
         // Another task of this thread may have opened one meanwhile: keep the first.
         if let Some(existing) = self.local(key) {
@@ -197,6 +208,22 @@ impl Db {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Every repository operation's future holds this one, and a future is copied whole at
+    /// each step of a request: opening a thread's pool, inline, made it 7 KB.
+    #[test]
+    fn asking_for_a_connection_is_a_small_future() {
+        let db = Db::new(
+            DatabaseConnection::default(),
+            Some(ConnectOptions::new("postgres://localhost/db")),
+        );
+        let asked = db.conn();
+        assert!(
+            std::mem::size_of_val(&asked) <= 256,
+            "{}",
+            std::mem::size_of_val(&asked)
+        );
+    }
 
     #[tokio::test]
     async fn a_connection_counts_as_an_operation_until_dropped() {
