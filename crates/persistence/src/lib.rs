@@ -2,6 +2,7 @@
 
 mod connect;
 mod db;
+mod direct;
 mod entities;
 mod error;
 mod health;

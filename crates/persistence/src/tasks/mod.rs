@@ -36,7 +36,7 @@ use filter::{
 use row::{StatsRow, TaskRow, tags_from_stored, to_row};
 use statements::{
     Toggle, at_version, before_write, cascade, delete_with_tombstones, find_visible,
-    insert_statement, move_lock_statement, move_statement, replace_statement,
+    find_visible_now, insert_statement, move_lock_statement, move_statement, replace_statement,
 };
 
 /// Tasks in the `task` table; every read is scoped to the lists of its caller.
@@ -94,13 +94,15 @@ impl TaskRepository for SeaTaskRepository {
     async fn insert(&self, t: &Task, max_open: Option<u32>) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let statement = insert_statement(db.get_database_backend(), t, max_open);
-        let result = db.execute_raw(statement).await.map_err(map_db_err)?;
-        Ok(result.rows_affected() == 1)
+        let written = crate::direct::execute(&db, statement)
+            .await
+            .map_err(map_db_err)?;
+        Ok(written == 1)
     }
 
     async fn get(&self, caller: &UserId, id: TaskId) -> Result<Option<(Task, Role)>, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        find_visible(&*db, caller, id).await
+        find_visible_now(&db, caller, id).await
     }
 
     async fn search(
@@ -126,11 +128,16 @@ impl TaskRepository for SeaTaskRepository {
                     after.as_ref(),
                 )?)
             };
-            let rows = TaskRow::find_by_statement(statement)
-                .all(&*db)
+            return crate::direct::all(&db, statement)
                 .await
-                .map_err(map_db_err)?;
-            return rows.into_iter().map(TaskRow::task).collect();
+                .map_err(map_db_err)?
+                .iter()
+                .map(|row| {
+                    TaskRow::from_query_result(row, "")
+                        .map_err(map_db_err)?
+                        .task()
+                })
+                .collect();
         }
         // A filtered search is planned with this caller's values every time: the statement
         // is prepared once per connection, and after five executions PostgreSQL would plan
@@ -290,13 +297,15 @@ impl TaskRepository for SeaTaskRepository {
             now,
             expected,
         };
-        TaskRow::find_by_statement(toggle.statement(db.get_database_backend()))
-            .all(&*db)
+        let statement = toggle.statement(db.get_database_backend());
+        crate::direct::one(&db, statement)
             .await
             .map_err(map_db_err)?
-            .into_iter()
-            .next()
-            .map(TaskRow::task)
+            .map(|row| {
+                TaskRow::from_query_result(&row, "")
+                    .map_err(map_db_err)?
+                    .task()
+            })
             .transpose()
     }
 

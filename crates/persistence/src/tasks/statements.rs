@@ -40,19 +40,30 @@ pub(super) async fn find_visible(
     caller: &UserId,
     id: TaskId,
 ) -> Result<Option<(Task, Role)>, PortError> {
-    let Some(GetRow(row, role)) = GetRow::find_by_statement(find_visible_statement(
-        conn.get_database_backend(),
-        caller,
-        id,
-    ))
-    .one(conn)
-    .await
-    .map_err(map_db_err)?
-    else {
-        return Ok(None);
-    };
+    let statement = find_visible_statement(conn.get_database_backend(), caller, id);
+    let found = conn.query_one_raw(statement).await.map_err(map_db_err)?;
+    found.as_ref().map(task_and_role).transpose()
+}
+
+/// [`find_visible`] outside a transaction, on PostgreSQL straight on the pool
+/// ([`crate::direct`]).
+pub(super) async fn find_visible_now(
+    db: &sea_orm::DatabaseConnection,
+    caller: &UserId,
+    id: TaskId,
+) -> Result<Option<(Task, Role)>, PortError> {
+    let statement = find_visible_statement(db.get_database_backend(), caller, id);
+    let found = crate::direct::one(db, statement)
+        .await
+        .map_err(map_db_err)?;
+    found.as_ref().map(task_and_role).transpose()
+}
+
+/// A row of [`find_visible_statement`].
+fn task_and_role(found: &QueryResult) -> Result<(Task, Role), PortError> {
+    let GetRow(row, role) = GetRow::from_query_result(found, "").map_err(map_db_err)?;
     let role = Role::from_stored(&role).ok_or_else(|| corrupt("role", role))?;
-    Ok(Some((row.task()?, role)))
+    Ok((row.task()?, role))
 }
 
 /// The insert of `t`: a plain one, or, with `max_open`, one that writes nothing when
