@@ -58,6 +58,9 @@ impl FromQueryResult for TaskRow {
 
         // By position when the select list is the entity's columns in order (it is for
         // every read of a task), else by name: a name costs a hash lookup per column per row.
+        // By position the type is not compared with the column's: the column is the
+        // entity's, whose type the migrations fix (sqlx's comparison was 8% of a 50-task
+        // page; a test holds this decoding equal to SeaORM's for every column).
         fn col<'r, T>(row: &'r sqlx::postgres::PgRow, column: Column) -> Result<T, DbErr>
         where
             T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
@@ -69,7 +72,7 @@ impl FromQueryResult for TaskRow {
                 .get(index)
                 .is_some_and(|c| sqlx::Column::name(c) == name)
             {
-                row.try_get(index)
+                row.try_get_unchecked(index)
             } else {
                 row.try_get(name)
             };
@@ -272,6 +275,53 @@ pub(super) struct StatsRow {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// On PostgreSQL, the rows of a read decode to what SeaORM's own `from_query_result`
+    /// makes of them, column by column, NULLs and values alike.
+    #[tokio::test]
+    async fn postgres_rows_decode_as_seaorm_decodes_them() {
+        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+        let url = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let db = Database::connect(url).await.unwrap();
+        // Every column of `task` in order, with the column types of the migrations: one
+        // row with every optional value given, one with none.
+        let sql = "SELECT \
+            '00000000-0000-4000-8000-000000000001'::uuid AS id, 'alice'::text AS user_id, \
+            'Buy milk'::text AS title, d::text AS description, c AS completed, \
+            '2026-12-01T10:00:00.123456Z'::timestamptz AS created_at, \
+            '2026-12-02T10:00:00Z'::timestamptz AS updated_at, p::int2 AS priority, \
+            t::text AS tags, due::timestamptz AS due_at, c AS due_all_day, \
+            due::timestamptz AS remind_at, due::timestamptz AS completed_at, \
+            r::text AS recurrence, z::text AS time_zone, 3::int4 AS occurrences_done, \
+            7::int8 AS version, 'V'::text AS position, s::int8 AS series_time, \
+            '00000000-0000-4000-9000-000000000001'::uuid AS list_id, \
+            parent::uuid AS parent_id, a::text AS assignee_id, 2::int8 AS subtasks \
+            FROM (VALUES \
+              ('notes', true, 2, 'home' || chr(10) || 'work', '2026-12-24T00:00:00Z', \
+               'FREQ=DAILY', 'Europe/Paris', 3600000000, \
+               '00000000-0000-4000-8000-000000000002', 'bob'), \
+              (NULL, false, NULL, '', NULL, NULL, NULL, NULL, NULL, NULL)) \
+            AS v(d, c, p, t, due, r, z, s, parent, a)";
+        let rows = db
+            .query_all_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        for row in &rows {
+            let ours = TaskRow::from_query_result(row, "").unwrap();
+            let seaorms = task::Model::from_query_result(row, "").unwrap();
+            assert_eq!(ours.0, seaorms);
+            assert_eq!(ours.1, 2);
+        }
+        assert!(
+            rows.first()
+                .unwrap()
+                .try_get::<Option<String>>("", "description")
+                .unwrap()
+                .is_some()
+        );
+    }
 
     #[test]
     fn search_keys_are_folded_beyond_ascii() {
