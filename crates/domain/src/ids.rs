@@ -29,6 +29,14 @@ impl UserId {
         Ok(Self(raw.to_owned()))
     }
 
+    /// A user id as the store keeps it: one [`parse`](Self::parse) made when it was
+    /// written (the database refers to users by it), so not checked again. Every read of
+    /// a task rebuilds its ids; the rule stays in `parse` alone.
+    #[must_use]
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0

@@ -36,6 +36,14 @@ impl TaskTitle {
         Ok(Self(title.to_owned()))
     }
 
+    /// A title as the store keeps it: one [`parse`](Self::parse) made when it was
+    /// written, so not checked again (every listed task is rebuilt from its row; the rule
+    /// stays in `parse` alone).
+    #[must_use]
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
@@ -69,6 +77,14 @@ impl TaskDescription {
             return bad(InvalidReason::ControlCharacter);
         }
         Ok(Some(Self(raw.to_owned())))
+    }
+
+    /// A description as the store keeps it: one [`parse`](Self::parse) made when it was
+    /// written, so not checked again but for being blank (a row an older version wrote may
+    /// hold an empty one, which is none).
+    #[must_use]
+    pub fn from_stored(stored: String) -> Option<Self> {
+        (!stored.trim().is_empty()).then_some(Self(stored))
     }
 
     #[must_use]

@@ -136,24 +136,18 @@ impl TaskRow {
 fn to_domain(m: task::Model, subtasks: i64) -> Result<Task, PortError> {
     Ok(Task {
         id: TaskId::from_uuid(m.id),
-        owner: UserId::parse(&m.user_id).map_err(|e| corrupt("user id", e))?,
+        // The ids, the title and the description were parsed when written: taken as
+        // stored (a test holds the result equal to parsing them again).
+        owner: UserId::from_stored(m.user_id),
         list: ListId::from_uuid(
             m.list_id
                 .ok_or_else(|| corrupt("list id", "a task in no list"))?,
         ),
         parent: m.parent_id.map(TaskId::from_uuid),
-        assignee: m
-            .assignee_id
-            .as_deref()
-            .map(UserId::parse)
-            .transpose()
-            .map_err(|e| corrupt("assignee id", e))?,
+        assignee: m.assignee_id.map(UserId::from_stored),
         subtasks: u32::try_from(subtasks).map_err(|_| corrupt("subtask count", subtasks))?,
-        title: TaskTitle::parse(&m.title).map_err(|e| corrupt("title", e))?,
-        description: match m.description {
-            Some(d) => TaskDescription::parse(&d).map_err(|e| corrupt("description", e))?,
-            None => None,
-        },
+        title: TaskTitle::from_stored(m.title),
+        description: m.description.and_then(TaskDescription::from_stored),
         completed: m.completed,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -355,6 +349,58 @@ mod tests {
         let (_, search, tags) = keys(&t);
         assert_eq!(search, "äpfel & birnen\n");
         assert_eq!(tags, "");
+    }
+
+    /// A stored row's ids, title and description, taken as stored, are what parsing them
+    /// again makes of them (for every row the service writes, and for a blank description
+    /// an older version may have left).
+    #[test]
+    fn stored_values_rebuild_the_task_parsing_would() {
+        let model = |title: &str, description: Option<&str>, assignee: Option<&str>| task::Model {
+            id: uuid::Uuid::from_u128(1),
+            user_id: "alice_1".to_owned(),
+            title: title.to_owned(),
+            description: description.map(str::to_owned),
+            completed: false,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+            priority: None,
+            tags: String::new(),
+            due_at: None,
+            due_all_day: false,
+            remind_at: None,
+            completed_at: None,
+            recurrence: None,
+            time_zone: None,
+            occurrences_done: 0,
+            version: 1,
+            position: "V".to_owned(),
+            series_time: None,
+            list_id: Some(uuid::Uuid::from_u128(2)),
+            parent_id: None,
+            assignee_id: assignee.map(str::to_owned),
+        };
+        for m in [
+            model("Buy milk", None, None),
+            model(
+                "Äpfel & Birnen — ünïcödé",
+                Some("line one\nline two\ttab"),
+                Some("bob"),
+            ),
+            model("t", Some(""), None),
+            model("t", Some("  \n "), Some("x")),
+        ] {
+            let parsed = (
+                UserId::parse(&m.user_id).unwrap(),
+                m.assignee_id.as_deref().map(|a| UserId::parse(a).unwrap()),
+                TaskTitle::parse(&m.title).unwrap(),
+                m.description
+                    .as_deref()
+                    .and_then(|d| TaskDescription::parse(d).unwrap()),
+            );
+            let t = to_domain(m, 0).unwrap();
+            assert_eq!((t.owner, t.assignee, t.title, t.description), parsed);
+        }
     }
 
     #[test]
