@@ -120,7 +120,7 @@ impl Db {
             // Once per serving thread: boxed, so that every operation's future (which
             // holds this one) stays small — inline, opening a pool made it 7 KB, copied
             // whole at each step of every request (issue 18).
-            Err(key) => Box::pin(self.open(key)).await?,
+            Err((key, template)) => Box::pin(self.open(key, template)).await?,
         };
         Ok(Conn {
             conn,
@@ -129,12 +129,12 @@ impl Db {
     }
 
     /// The pool for the calling thread: its own on a single-threaded runtime when per-thread
-    /// pools are configured, the shared one otherwise; `Err` with the thread's key when its
-    /// own is still to be opened.
-    fn pool(&self) -> Result<DatabaseConnection, (u64, tokio::runtime::Id)> {
-        if self.inner.per_thread.is_none() {
+    /// pools are configured, the shared one otherwise; `Err` with the thread's key and how
+    /// to open its pool when that is still to be done.
+    fn pool(&self) -> Result<DatabaseConnection, ((u64, tokio::runtime::Id), &ConnectOptions)> {
+        let Some(template) = &self.inner.per_thread else {
             return Ok(self.inner.shared.clone());
-        }
+        };
         let Ok(handle) = Handle::try_current() else {
             return Ok(self.inner.shared.clone());
         };
@@ -142,14 +142,16 @@ impl Db {
             return Ok(self.inner.shared.clone());
         }
         let key = (self.inner.id, handle.id());
-        self.local(key).ok_or(key)
+        self.local(key).ok_or((key, template))
     }
 
-    /// Opens the pool of the thread of `key` (lazily: connections open on first use).
-    async fn open(&self, key: (u64, tokio::runtime::Id)) -> Result<DatabaseConnection, DbErr> {
-        let Some(template) = &self.inner.per_thread else {
-            return Ok(self.inner.shared.clone());
-        };
+    /// Opens the pool of the thread of `key` from `template` (lazily: connections open on
+    /// first use).
+    async fn open(
+        &self,
+        key: (u64, tokio::runtime::Id),
+        template: &ConnectOptions,
+    ) -> Result<DatabaseConnection, DbErr> {
         let conn = Database::connect(template.clone()).await?;
         // Another task of this thread may have opened one meanwhile: keep the first.
         if let Some(existing) = self.local(key) {

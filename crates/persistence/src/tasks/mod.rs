@@ -132,11 +132,7 @@ impl TaskRepository for SeaTaskRepository {
                 .await
                 .map_err(map_db_err)?
                 .iter()
-                .map(|row| {
-                    TaskRow::from_query_result(row, "")
-                        .map_err(map_db_err)?
-                        .task()
-                })
+                .map(TaskRow::read)
                 .collect();
         }
         // A filtered search is planned with this caller's values every time: the statement
@@ -301,11 +297,8 @@ impl TaskRepository for SeaTaskRepository {
         crate::direct::one(&db, statement)
             .await
             .map_err(map_db_err)?
-            .map(|row| {
-                TaskRow::from_query_result(&row, "")
-                    .map_err(map_db_err)?
-                    .task()
-            })
+            .as_ref()
+            .map(TaskRow::read)
             .transpose()
     }
 

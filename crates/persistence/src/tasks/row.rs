@@ -131,6 +131,14 @@ impl TaskRow {
     pub(super) fn task(self) -> Result<Task, PortError> {
         to_domain(self.0, self.1)
     }
+
+    /// The task of a row read by a statement run outside SeaORM's selectors
+    /// ([`crate::direct`]).
+    pub(super) fn read(row: &QueryResult) -> Result<Task, PortError> {
+        Self::from_query_result(row, "")
+            .map_err(crate::error::map_db_err)?
+            .task()
+    }
 }
 
 fn to_domain(m: task::Model, subtasks: i64) -> Result<Task, PortError> {
@@ -274,10 +282,8 @@ mod tests {
     /// makes of them, column by column, NULLs and values alike.
     #[tokio::test]
     async fn postgres_rows_decode_as_seaorm_decodes_them() {
-        use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-        let url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let db = Database::connect(url).await.unwrap();
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let db = crate::test_postgres().await;
         // Every column of `task` in order, with the column types of the migrations: one
         // row with every optional value given, one with none.
         let sql = "SELECT \
