@@ -95,7 +95,7 @@ pub(crate) async fn execute(conn: &DatabaseConnection, stmt: Statement) -> Resul
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use sea_orm::{Database, Value};
+    use sea_orm::Value;
 
     /// A statement with a value of each kind the task rows bind, NULLs included.
     fn values_back() -> Statement {
@@ -138,9 +138,7 @@ mod tests {
     /// errors' kinds.
     #[tokio::test]
     async fn straight_on_the_pool_is_what_seaorm_reads() {
-        let url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let db = Database::connect(url).await.unwrap();
+        let db = crate::test_postgres().await;
         let through = db.query_all_raw(values_back()).await.unwrap();
         let straight = all(&db, values_back()).await.unwrap();
         assert_eq!(decoded(&straight), decoded(&through));

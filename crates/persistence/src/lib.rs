@@ -27,3 +27,12 @@ pub use tasks::SeaTaskRepository;
 pub use todo_migration::{normalize_database_url, redact_url_secrets};
 pub use trash::SeaTrashRepository;
 pub use users::SeaUserRepository;
+
+/// The PostgreSQL server of the tests: `TEST_DATABASE_URL`, as the adapter tests read it.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn test_postgres() -> DatabaseConnection {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    sea_orm::Database::connect(url).await.unwrap()
+}

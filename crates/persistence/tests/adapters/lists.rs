@@ -304,6 +304,22 @@ on_both!(
     }
 );
 
+/// Archives (or unarchives) alice's list `list` at its stored version.
+async fn set_archived(lists: &SeaListRepository, list: ListId, archived: bool) {
+    let stored = lists.get(&uid("alice"), list).await.unwrap().unwrap();
+    let changed = stored
+        .list
+        .apply(
+            &ListChanges {
+                archived: Some(archived),
+                ..ListChanges::default()
+            },
+            at(30),
+        )
+        .unwrap();
+    assert!(lists.replace(&changed, stored.list.version).await.unwrap());
+}
+
 on_both!(
     a_lists_archiving_reaches_every_member_and_each_new_one,
     |t: Ctx| async move {
@@ -320,23 +336,8 @@ on_both!(
             .insert(&task_in("alice", 1, lid(1)), None)
             .await
             .unwrap();
-        let lists = &r.lists;
-        let set = |archived: bool| async move {
-            let stored = lists.get(&uid("alice"), lid(1)).await.unwrap().unwrap();
-            let changed = stored
-                .list
-                .apply(
-                    &ListChanges {
-                        archived: Some(archived),
-                        ..ListChanges::default()
-                    },
-                    at(30),
-                )
-                .unwrap();
-            assert!(lists.replace(&changed, stored.list.version).await.unwrap());
-        };
         assert_eq!(plain(&r.tasks, "bob").await, [1]);
-        set(true).await;
+        set_archived(&r.lists, lid(1), true).await;
         assert!(plain(&r.tasks, "alice").await.is_empty());
         assert!(plain(&r.tasks, "bob").await.is_empty());
         // carol joins the archived list: hidden from her too, until asked for.
@@ -350,7 +351,7 @@ on_both!(
             ..TaskFilter::default()
         };
         assert_eq!(ids(&r.tasks, "carol", all).await, [1]);
-        set(false).await;
+        set_archived(&r.lists, lid(1), false).await;
         for who in ["alice", "bob", "carol"] {
             assert_eq!(plain(&r.tasks, who).await, [1], "{who}");
         }
@@ -1268,18 +1269,7 @@ on_both!(
                 .await
                 .unwrap();
         }
-        let stored = r.lists.get(&uid("alice"), lid(1)).await.unwrap().unwrap();
-        let archived = stored
-            .list
-            .apply(
-                &ListChanges {
-                    archived: Some(true),
-                    ..ListChanges::default()
-                },
-                at(30),
-            )
-            .unwrap();
-        assert!(r.lists.replace(&archived, 1).await.unwrap());
+        set_archived(&r.lists, lid(1), true).await;
         todo_persistence::migrate(&t.db).await.unwrap();
         assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
         for who in ["alice", "bob"] {
