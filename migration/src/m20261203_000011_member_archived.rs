@@ -39,58 +39,39 @@ const PG_MEMBER_FUNCTION: &str = "CREATE OR REPLACE FUNCTION list_member_archive
        RETURN NEW; \
      END $$";
 
-/// `(trigger, table, event, condition)`.
-const TRIGGERS: [(&str, &str, &str, &str); 2] = [
-    (
-        "task_list_archived",
-        "task_list",
-        "AFTER UPDATE OF archived",
-        "OLD.archived IS DISTINCT FROM NEW.archived",
-    ),
-    (
-        "list_member_archived",
-        "list_member",
-        // SQLite cannot change the row being inserted: it writes it again after.
-        "BEFORE INSERT",
-        "",
-    ),
-];
+/// One trigger: its name, its table, and its definition on PostgreSQL and on SQLite.
+struct Trigger {
+    name: &'static str,
+    table: &'static str,
+    postgres: &'static str,
+    sqlite: &'static str,
+}
 
-fn create_trigger(
-    backend: DbBackend,
-    (name, table, event, condition): (&str, &str, &str, &str),
-) -> String {
-    match backend {
-        DbBackend::Postgres => {
-            let function = if table == "task_list" {
-                "list_member_archived_list"
-            } else {
-                "list_member_archived_member"
-            };
-            let when = if condition.is_empty() {
-                String::new()
-            } else {
-                format!("WHEN ({condition}) ")
-            };
-            format!(
-                "CREATE TRIGGER {name} {event} ON {table} FOR EACH ROW {when}\
-                 EXECUTE FUNCTION {function}()"
-            )
-        }
-        _ if table == "task_list" => format!(
-            "CREATE TRIGGER IF NOT EXISTS {name} {event} ON {table} FOR EACH ROW \
-             WHEN {} BEGIN \
+const TRIGGERS: [Trigger; 2] = [
+    Trigger {
+        name: "task_list_archived",
+        table: "task_list",
+        postgres: "CREATE TRIGGER task_list_archived AFTER UPDATE OF archived ON task_list \
+             FOR EACH ROW WHEN (OLD.archived IS DISTINCT FROM NEW.archived) \
+             EXECUTE FUNCTION list_member_archived_list()",
+        sqlite: "CREATE TRIGGER IF NOT EXISTS task_list_archived \
+             AFTER UPDATE OF archived ON task_list \
+             FOR EACH ROW WHEN OLD.archived IS NOT NEW.archived BEGIN \
              UPDATE list_member SET list_archived = NEW.archived WHERE list_id = NEW.id; END",
-            condition.replace("IS DISTINCT FROM", "IS NOT")
-        ),
-        _ => format!(
-            "CREATE TRIGGER IF NOT EXISTS {name} AFTER INSERT ON {table} FOR EACH ROW BEGIN \
+    },
+    Trigger {
+        name: "list_member_archived",
+        table: "list_member",
+        postgres: "CREATE TRIGGER list_member_archived BEFORE INSERT ON list_member \
+             FOR EACH ROW EXECUTE FUNCTION list_member_archived_member()",
+        // SQLite cannot change the row being inserted: it writes it again after.
+        sqlite: "CREATE TRIGGER IF NOT EXISTS list_member_archived \
+             AFTER INSERT ON list_member FOR EACH ROW BEGIN \
              UPDATE list_member SET list_archived = \
                COALESCE((SELECT archived FROM task_list WHERE id = NEW.list_id), 0) \
-             WHERE list_id = NEW.list_id AND user_id = NEW.user_id; END"
-        ),
-    }
-}
+             WHERE list_id = NEW.list_id AND user_id = NEW.user_id; END",
+    },
+];
 
 fn drop_trigger(backend: DbBackend, name: &str, table: &str) -> String {
     match backend {
@@ -126,11 +107,14 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(PG_LIST_FUNCTION).await?;
             db.execute_unprepared(PG_MEMBER_FUNCTION).await?;
         }
-        for trigger @ (name, table, ..) in TRIGGERS {
-            db.execute_unprepared(&drop_trigger(backend, name, table))
+        for trigger in TRIGGERS {
+            db.execute_unprepared(&drop_trigger(backend, trigger.name, trigger.table))
                 .await?;
-            db.execute_unprepared(&create_trigger(backend, trigger))
-                .await?;
+            let create = match backend {
+                DbBackend::Postgres => trigger.postgres,
+                _ => trigger.sqlite,
+            };
+            db.execute_unprepared(create).await?;
         }
         Ok(())
     }
@@ -138,8 +122,8 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let backend = manager.get_database_backend();
         let db = manager.get_connection();
-        for (name, table, ..) in TRIGGERS {
-            db.execute_unprepared(&drop_trigger(backend, name, table))
+        for trigger in TRIGGERS {
+            db.execute_unprepared(&drop_trigger(backend, trigger.name, trigger.table))
                 .await?;
         }
         if backend == DbBackend::Postgres {
