@@ -20,6 +20,7 @@ mod m20261203_000008_lists;
 mod m20261203_000009_trash;
 mod m20261203_000010_list_orders;
 mod m20261203_000011_member_archived;
+mod m20261204_000012_change_log;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_trash::Migration),
             Box::new(m20261203_000010_list_orders::Migration),
             Box::new(m20261203_000011_member_archived::Migration),
+            Box::new(m20261204_000012_change_log::Migration),
         ]
     }
 }

@@ -2,10 +2,51 @@
 
 use async_trait::async_trait;
 use todo_domain::{
-    AdminRoles, Change, DueWindow, Gap, IdempotencyKey, ListCursor, ListId, ListView, Member,
-    Position, Role, RoleList, Tags, Task, TaskId, TaskList, TaskQuery, TaskStats, Timestamp,
-    TrashEntry, User, UserId,
+    AdminRoles, Change, ChangeCursor, ChangeRecord, DueWindow, Edit, Gap, IdempotencyKey,
+    ListCursor, ListId, ListView, Member, Position, Role, RoleList, Tags, Task, TaskId, TaskList,
+    TaskQuery, TaskStats, Timestamp, TrashEntry, User, UserId,
 };
+
+/// What one read of the change log found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeRead {
+    /// The records, in order, each with the members of its list as they are now.
+    pub records: Vec<(ChangeRecord, Vec<UserId>)>,
+    /// The place up to which old records were pruned: a reader resuming before it has
+    /// missed some.
+    pub pruned: ChangeCursor,
+}
+
+/// The change log every write appends to, read in the one order every reader shares
+/// ([`ChangeCursor`]): a record is read only once no record before it can still appear.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ChangeLog: Send + Sync {
+    /// At most `limit` records after `after`, with their lists' members.
+    async fn read(&self, after: ChangeCursor, limit: u32) -> Result<ChangeRead, PortError>;
+    /// At most `limit` records after `after` and up to `up_to` that `reader` may see now
+    /// ([`ChangeRecord::visible_to`]).
+    async fn read_for(
+        &self,
+        reader: &UserId,
+        after: ChangeCursor,
+        up_to: ChangeCursor,
+        limit: u32,
+    ) -> Result<Vec<ChangeRecord>, PortError>;
+    /// Deletes the records written before `before`: how many.
+    async fn prune(&self, before: Timestamp) -> Result<u64, PortError>;
+    /// The place of the newest record a reader can read now.
+    async fn head(&self) -> Result<ChangeCursor, PortError>;
+}
+
+/// Wakes the readers of the change log when records may have been written: by this
+/// process, or (PostgreSQL) by another one sharing the database.
+#[async_trait]
+pub trait ChangeSignal: Send + Sync {
+    /// Resolves after the next write this signal hears of (or at once if one came since
+    /// the last call).
+    async fn written(&self);
+}
 
 /// Any error, boxed: the cause an adapter reports, logged and never shown.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -27,7 +68,8 @@ pub enum PortError {
 /// `caller` is scoped to the lists `caller` is a member of, so a task of any other list
 /// behaves exactly as a missing one. Writes that take a task were checked by the service
 /// against the caller's role first. Every write is a single statement or transaction.
-/// Every task read carries its `subtasks` count.
+/// Every task read carries its `subtasks` count. Every write appends its records to the
+/// change log ([`ChangeLog`]) in the same transaction: one per task it changed.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TaskRepository: Send + Sync {
@@ -57,8 +99,9 @@ pub trait TaskRepository: Send + Sync {
     /// subtasks at every depth move to that list too; when it went from open to
     /// completed, its open subtasks at every depth are completed at `task.updated_at`
     /// (each one's version + 1). `false` when nothing was written: no such task, or it
-    /// changed since it was read.
-    async fn replace(&self, task: &Task, expected: i64) -> Result<bool, PortError>;
+    /// changed since it was read. `edit` is the task's record; the subtasks carried along
+    /// get [`Edit::for_subtasks`]'s.
+    async fn replace(&self, task: &Task, expected: i64, edit: &Edit) -> Result<bool, PortError>;
     /// What nesting `id` under another task needs to know: the ids of its ancestors,
     /// nearest first (at most `limit`), and how many levels of subtasks lie below it (0:
     /// none, at most `limit`). Whatever the caller may see.
@@ -73,7 +116,13 @@ pub trait TaskRepository: Send + Sync {
     /// owner: concurrent moves never write positions that tie. `false` when nothing was
     /// written: no such task, it changed since it was read, or another task now lies in
     /// the gap.
-    async fn move_into(&self, task: &Task, expected: i64, gap: &Gap) -> Result<bool, PortError>;
+    async fn move_into(
+        &self,
+        task: &Task,
+        expected: i64,
+        gap: &Gap,
+        edit: &Edit,
+    ) -> Result<bool, PortError>;
     /// The one-statement form of [`Task::toggle`] at `now` for a task that does not
     /// repeat (no lost update between concurrent toggles, as nothing is read and written
     /// back): the task as `Task::toggle` leaves it. Only for a task in a list where
@@ -91,12 +140,13 @@ pub trait TaskRepository: Send + Sync {
     ) -> Result<Option<Task>, PortError>;
     /// In one transaction: inserts `finished` (the completed occurrence) and replaces
     /// `next` if its stored version is still `expected`. `false`, with nothing written,
-    /// when it is not.
+    /// when it is not. `edit` is `next`'s record; `finished` is recorded as created.
     async fn complete_occurrence(
         &self,
         finished: &Task,
         next: &Task,
         expected: i64,
+        edit: &Edit,
     ) -> Result<bool, PortError>;
     /// Deletes the task with its subtasks at every depth, records their tombstones
     /// (deleted at `now`) and keeps them in `caller`'s trash as one entry

@@ -4,6 +4,7 @@
 //! Value objects *parse* their input: once a `TaskTitle` exists, it is a valid title.
 
 pub mod access;
+mod changelog;
 mod due;
 mod error;
 mod ids;
@@ -23,6 +24,7 @@ mod time;
 pub mod trash;
 mod user;
 
+pub use changelog::{ChangeCursor, ChangeKind, ChangeRecord, Edit, task_fields};
 pub use due::{Due, parse_instant};
 pub use error::{DomainError, InvalidReason};
 pub use ids::{IdempotencyKey, TaskId, UserId};

@@ -81,6 +81,9 @@ struct Inner {
     per_thread: Option<ConnectOptions>,
     /// Every pool opened, for metrics and for closing.
     opened: Mutex<Vec<DatabaseConnection>>,
+    /// How many writes this process committed (each appended to the change log): what
+    /// wakes the change log's readers here and, on PostgreSQL, tells the other processes.
+    written: tokio::sync::watch::Sender<u64>,
 }
 
 impl From<DatabaseConnection> for Db {
@@ -101,8 +104,20 @@ impl Db {
                     o
                 }),
                 opened: Mutex::new(Vec::new()),
+                written: tokio::sync::watch::Sender::new(0),
             }),
         }
+    }
+
+    /// Counts a committed write (see [`Inner::written`]).
+    pub(crate) fn written(&self) {
+        self.inner.written.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Hears of every write [`Db::written`] counts from now on.
+    #[must_use]
+    pub fn writes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.written.subscribe()
     }
 
     /// The shared pool (start-up work: migrations, the admin promotion).

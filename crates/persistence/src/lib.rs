@@ -1,5 +1,6 @@
 //! SeaORM adapters of the todo service's ports, for PostgreSQL and SQLite.
 
+mod changelog;
 mod connect;
 mod db;
 mod direct;
@@ -16,6 +17,7 @@ mod trash;
 mod users;
 mod went_away;
 
+pub use changelog::SeaChangeLog;
 pub use connect::{ConnectError, PoolSettings, backend_name, connect, connect_per_thread, migrate};
 pub use db::Db;
 pub use health::{SeaPoolMetrics, SeaReadiness};

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use todo_domain::access::{self, ListAction};
 use todo_domain::{
-    DomainError, Due, Edited, ListCursor, ListId, ListSpec, Position, Principal, Priority,
+    DomainError, Due, Edit, Edited, ListCursor, ListId, ListSpec, Position, Principal, Priority,
     Recurrence, Tags, Task, TaskChanges, TaskDescription, TaskId, TaskTitle, TimeZone, Timestamp,
     UserId, policy,
 };
@@ -264,21 +264,31 @@ impl TaskService {
                 .await?;
             // One instant per write, so that `completed_at` equals `updated_at`.
             let edited = edit(&task, self.clock.now(), self.ids.new_task_id())?;
-            if let Some(written) = self.write(edited, task.version).await? {
+            if let Some(written) = self.write(owner, &task, edited).await? {
                 return Ok(written);
             }
         }
         Err(self.lost_race(owner, id, if_match).await)
     }
 
-    /// Writes the outcome of an edit read at version `expected`; `None` when the task
+    /// Writes `actor`'s edit of `before` (read at its version); `None` when the task
     /// changed meanwhile.
-    async fn write(&self, edited: Edited, expected: i64) -> Result<Option<Task>, ApplicationError> {
+    async fn write(
+        &self,
+        actor: &UserId,
+        before: &Task,
+        edited: Edited,
+    ) -> Result<Option<Task>, ApplicationError> {
+        let expected = before.version;
         let written = match &edited {
-            Edited::Replaced(task) => self.tasks.replace(task, expected).await?,
+            Edited::Replaced(task) => {
+                let edit = Edit::of_task(actor, before, task);
+                self.tasks.replace(task, expected, &edit).await?
+            }
             Edited::Recurred { finished, next } => {
+                let edit = Edit::of_task(actor, before, next);
                 self.tasks
-                    .complete_occurrence(finished, next, expected)
+                    .complete_occurrence(finished, next, expected, &edit)
                     .await?
             }
         };

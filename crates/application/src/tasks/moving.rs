@@ -1,7 +1,8 @@
 //! Moving a task in its owner's manual order (the `position` sort).
 
 use todo_domain::{
-    Gap, ListCursor, ListSpec, Position, Principal, Sort, SortKey, Task, TaskId, UserId, policy,
+    Edit, Gap, ListCursor, ListSpec, Position, Principal, Sort, SortKey, Task, TaskId, UserId,
+    policy,
 };
 
 use todo_domain::access::ListAction;
@@ -59,7 +60,12 @@ impl TaskService {
                 )
             })?;
             let moved = task.moved(position, self.clock.now());
-            if self.tasks.move_into(&moved, task.version, &gap).await? {
+            let edit = Edit::of_task(owner, &task, &moved);
+            if self
+                .tasks
+                .move_into(&moved, task.version, &gap, &edit)
+                .await?
+            {
                 return Ok(moved);
             }
         }

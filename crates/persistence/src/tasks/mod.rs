@@ -8,15 +8,16 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, TransactionTrait, TryInsertResult,
+    QuerySelect, QueryTrait, TransactionTrait, TryInsertResult,
 };
 use todo_application::ports::{IdempotentInsert, Lineage, PortError, Purged, TaskRepository};
 use todo_domain::{
-    Change, DueWindow, Gap, IdempotencyKey, ListCursor, ListId, Priority, Role, Sort, SortKey,
-    Tags, Task, TaskFilter, TaskId, TaskQuery, TaskStats, TimeZone, Timestamp, Tombstone, UserId,
-    merge_changes,
+    Change, ChangeKind, DueWindow, Edit, Gap, IdempotencyKey, ListCursor, ListId, Priority, Role,
+    Sort, SortKey, Tags, Task, TaskFilter, TaskId, TaskQuery, TaskStats, TimeZone, Timestamp,
+    Tombstone, UserId, merge_changes,
 };
 
+use crate::changelog;
 use crate::db::Db;
 use crate::entities::task::{Column, Entity};
 use crate::entities::{idempotency_key, list_access_lost, task_tombstone, task_write};
@@ -93,11 +94,29 @@ async fn spelled_search(
 impl TaskRepository for SeaTaskRepository {
     async fn insert(&self, t: &Task, max_open: Option<u32>) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let statement = insert_statement(db.get_database_backend(), t, max_open);
-        let written = crate::direct::execute(&db, statement)
-            .await
-            .map_err(map_db_err)?;
-        Ok(written == 1)
+        let backend = db.get_database_backend();
+        let statement = insert_statement(backend, t, max_open);
+        let edit = Edit::created(t);
+        let written = if backend == DbBackend::Postgres {
+            // The insert and its record, one statement: as many records as tasks.
+            let statement = changelog::recording_write(statement, &edit, t.created_at);
+            crate::direct::execute(&db, statement)
+                .await
+                .map_err(map_db_err)?
+                == 1
+        } else {
+            let txn = begin_write(&db).await?;
+            let written = txn.execute_raw(statement).await.map_err(map_db_err)?;
+            if written.rows_affected() == 1 {
+                record_task(&txn, &edit, t.id, t.created_at).await?;
+            }
+            txn.commit().await.map_err(map_db_err)?;
+            written.rows_affected() == 1
+        };
+        if written {
+            self.db.written();
+        }
+        Ok(written)
     }
 
     async fn get(&self, caller: &UserId, id: TaskId) -> Result<Option<(Task, Role)>, PortError> {
@@ -157,25 +176,40 @@ impl TaskRepository for SeaTaskRepository {
         rows.into_iter().map(TaskRow::task).collect()
     }
 
-    async fn replace(&self, t: &Task, expected: i64) -> Result<bool, PortError> {
+    async fn replace(&self, t: &Task, expected: i64, edit: &Edit) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
+        let backend = db.get_database_backend();
         // Most writes leave the task in its list and complete nothing: one statement,
-        // conditional on that too.
+        // conditional on that too (with its record, on PostgreSQL).
         // `completed >= t.completed`: for a completed task, only while it was completed
         // already; for an open one, always (one statement text for both, prepared once).
-        let nothing_follows = replace_statement(t, expected).filter(
-            Condition::all()
-                .add(task_write::Column::ListId.eq(t.list.as_uuid()))
-                .add(task_write::Column::Completed.gte(t.completed)),
-        );
-        if nothing_follows
-            .exec(&*db)
-            .await
-            .map_err(map_db_err)?
-            .rows_affected
-            == 1
-        {
-            return Ok(true);
+        let nothing_follows = replace_statement(t, expected)
+            .filter(
+                Condition::all()
+                    .add(task_write::Column::ListId.eq(t.list.as_uuid()))
+                    .add(task_write::Column::Completed.gte(t.completed)),
+            )
+            .build(backend);
+        if backend == DbBackend::Postgres {
+            let statement = changelog::recording_write(nothing_follows, edit, t.updated_at);
+            if crate::direct::execute(&db, statement)
+                .await
+                .map_err(map_db_err)?
+                == 1
+            {
+                self.db.written();
+                return Ok(true);
+            }
+        } else {
+            let txn = begin_write(&db).await?;
+            let written = txn.execute_raw(nothing_follows).await.map_err(map_db_err)?;
+            if written.rows_affected() == 1 {
+                record_task(&txn, edit, t.id, t.updated_at).await?;
+                txn.commit().await.map_err(map_db_err)?;
+                self.db.written();
+                return Ok(true);
+            }
+            txn.rollback().await.map_err(map_db_err)?;
         }
         // Else the row as it is (locked on PostgreSQL until the end), to know what
         // follows from the write: its version only grows, so the write at `expected`
@@ -193,8 +227,10 @@ impl TaskRepository for SeaTaskRepository {
             txn.rollback().await.map_err(map_db_err)?;
             return Ok(false);
         }
-        cascade(&txn, t, before).await?;
+        record_task(&txn, edit, t.id, t.updated_at).await?;
+        cascade(&txn, t, before, edit).await?;
         txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
         Ok(true)
     }
 
@@ -258,25 +294,35 @@ impl TaskRepository for SeaTaskRepository {
         u64::try_from(n).map_err(|_| corrupt("count", n))
     }
 
-    async fn move_into(&self, t: &Task, expected: i64, gap: &Gap) -> Result<bool, PortError> {
+    async fn move_into(
+        &self,
+        t: &Task,
+        expected: i64,
+        gap: &Gap,
+        edit: &Edit,
+    ) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let write = move_statement(t, expected, gap);
+        // SQLite: the write transaction runs one writer at a time, from its first read to
+        // its last write: the check and the write cannot be interleaved.
+        let txn = begin_write(&db).await?;
         if db.get_database_backend() == DbBackend::Postgres {
             // Under READ COMMITTED two moves into one gap would each see the other's task
             // not there yet: the list's lock makes them take turns, and the write of the
             // second sees the first's, committed before the lock was released.
-            let txn = db.begin().await.map_err(map_db_err)?;
             txn.execute_raw(move_lock_statement(t.list))
                 .await
                 .map_err(map_db_err)?;
-            let result = write.exec(&txn).await.map_err(map_db_err)?;
-            txn.commit().await.map_err(map_db_err)?;
-            return Ok(result.rows_affected == 1);
         }
-        // SQLite runs one writing statement at a time, from its first read to its last
-        // write: the check and the write, one statement, cannot be interleaved.
-        let result = write.exec(&*db).await.map_err(map_db_err)?;
-        Ok(result.rows_affected == 1)
+        let result = write.exec(&txn).await.map_err(map_db_err)?;
+        if result.rows_affected != 1 {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(false);
+        }
+        record_task(&txn, edit, t.id, t.updated_at).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
+        Ok(true)
     }
 
     async fn toggle_completed(
@@ -293,13 +339,35 @@ impl TaskRepository for SeaTaskRepository {
             now,
             expected,
         };
-        let statement = toggle.statement(db.get_database_backend());
-        crate::direct::one(&db, statement)
-            .await
-            .map_err(map_db_err)?
-            .as_ref()
-            .map(TaskRow::read)
-            .transpose()
+        let backend = db.get_database_backend();
+        let statement = toggle.statement(backend);
+        let toggled = if backend == DbBackend::Postgres {
+            let statement = changelog::recording_toggle(
+                statement,
+                &Edit::toggled(caller, true),
+                &Edit::toggled(caller, false),
+                now,
+            );
+            crate::direct::one(&db, statement)
+                .await
+                .map_err(map_db_err)?
+                .as_ref()
+                .map(TaskRow::read)
+                .transpose()?
+        } else {
+            let txn = begin_write(&db).await?;
+            let row = txn.query_one_raw(statement).await.map_err(map_db_err)?;
+            let toggled = row.as_ref().map(TaskRow::read).transpose()?;
+            if let Some(task) = &toggled {
+                record_task(&txn, &Edit::toggled(caller, task.completed), task.id, now).await?;
+            }
+            txn.commit().await.map_err(map_db_err)?;
+            toggled
+        };
+        if toggled.is_some() {
+            self.db.written();
+        }
+        Ok(toggled)
     }
 
     async fn complete_occurrence(
@@ -307,9 +375,10 @@ impl TaskRepository for SeaTaskRepository {
         finished: &Task,
         next: &Task,
         expected: i64,
+        edit: &Edit,
     ) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let txn = db.begin().await.map_err(map_db_err)?;
+        let txn = begin_write(&db).await?;
         let advanced = replace_statement(next, expected)
             .exec(&txn)
             .await
@@ -323,7 +392,11 @@ impl TaskRepository for SeaTaskRepository {
             .exec_without_returning(&txn)
             .await
             .map_err(map_db_err)?;
+        record_task(&txn, edit, next.id, next.updated_at).await?;
+        let created = Edit::new(ChangeKind::TaskCreated, edit.actor.clone(), Vec::new());
+        record_task(&txn, &created, finished.id, finished.created_at).await?;
         txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
         Ok(true)
     }
 
@@ -337,6 +410,9 @@ impl TaskRepository for SeaTaskRepository {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let root = at_version(id, expected).add(visible(caller, Lists::Editable));
         let deleted = delete_with_tombstones(&db, root, now, caller).await?;
+        if deleted > 0 {
+            self.db.written();
+        }
         Ok(deleted > 0)
     }
 
@@ -345,7 +421,11 @@ impl TaskRepository for SeaTaskRepository {
         let completed = Condition::all()
             .add(visible(caller, Lists::Editable))
             .add(Column::Completed.eq(true));
-        delete_with_tombstones(&db, completed, now, caller).await
+        let deleted = delete_with_tombstones(&db, completed, now, caller).await?;
+        if deleted > 0 {
+            self.db.written();
+        }
+        Ok(deleted)
     }
 
     async fn changes(
@@ -518,7 +598,9 @@ impl TaskRepository for SeaTaskRepository {
                 txn.rollback().await.map_err(map_db_err)?;
                 return Ok(IdempotentInsert::Full);
             }
+            record_task(&txn, &Edit::created(t), t.id, t.created_at).await?;
             txn.commit().await.map_err(map_db_err)?;
+            self.db.written();
             return Ok(IdempotentInsert::Inserted);
         }
         let used = Keys::find()
@@ -563,6 +645,16 @@ impl TaskRepository for SeaTaskRepository {
             keys: keys.rows_affected,
         })
     }
+}
+
+/// Appends `edit`'s record of task `id` as it is now, at `at`, in `txn`.
+async fn record_task(
+    txn: &impl ConnectionTrait,
+    edit: &Edit,
+    id: TaskId,
+    at: Timestamp,
+) -> Result<(), PortError> {
+    changelog::record_tasks(txn, edit, at, |raw| format!("id = {}", raw.p(id.as_uuid()))).await
 }
 
 /// The tombstones of `caller`'s sync feed, in `(deleted_at, id)` order: those of tasks

@@ -8,11 +8,12 @@ use sea_orm::{
     Iterable, QueryFilter, QueryResult, QuerySelect, QueryTrait, Statement, Value,
 };
 use todo_application::ports::PortError;
-use todo_domain::{Gap, ListId, Role, Task, TaskId, Timestamp, UserId};
+use todo_domain::{Edit, Gap, ListId, Role, Task, TaskId, Timestamp, UserId};
 
 use super::access::{Lists, no_open_subtask, visible};
 use super::filter::tasks;
 use super::row::{SUBTASKS, TaskRow, to_row};
+use crate::changelog;
 use crate::entities::task::{Column, Entity};
 use crate::entities::{list_member, task_tombstone, task_write};
 use crate::error::{corrupt, map_db_err};
@@ -188,40 +189,59 @@ fn subtree_of(raw: &mut Raw, root: TaskId) -> String {
 }
 
 /// What follows from writing `t` over `before` (its list and whether it was completed):
-/// its subtasks at every depth follow it into its list, and are completed with it.
+/// its subtasks at every depth follow it into its list, and are completed with it; each
+/// gets `edit`'s record for subtasks ([`Edit::for_subtasks`]).
 pub(super) async fn cascade(
     conn: &impl ConnectionTrait,
     t: &Task,
     before: (Option<uuid::Uuid>, bool),
+    edit: &Edit,
 ) -> Result<(), PortError> {
     let backend = conn.get_database_backend();
     let (list, completed) = before;
+    let sub_edit = edit.for_subtasks();
+    // Runs one cascading update and records the tasks it wrote.
+    let run = |statement: Statement| async {
+        let rows = conn.query_all_raw(statement).await.map_err(map_db_err)?;
+        if let Some(sub_edit) = &sub_edit {
+            let targets = rows
+                .iter()
+                .map(|row| {
+                    Ok(changelog::Target {
+                        list: row.try_get("", "list_id").map_err(map_db_err)?,
+                        task: Some(row.try_get("", "id").map_err(map_db_err)?),
+                        subject: None,
+                        version: Some(row.try_get("", "version").map_err(map_db_err)?),
+                    })
+                })
+                .collect::<Result<Vec<_>, PortError>>()?;
+            changelog::record(conn, sub_edit, &targets, t.updated_at).await?;
+        }
+        Ok::<_, PortError>(())
+    };
     if list != Some(t.list.as_uuid()) {
         let mut raw = Raw::new(backend);
         let sql = format!(
             "{}UPDATE task SET list_id = {}, updated_at = {}, version = version + 1 \
-             WHERE id IN (SELECT id FROM sub)",
+             WHERE id IN (SELECT id FROM sub) RETURNING id, list_id, version",
             subtree_of(&mut raw, t.id),
             raw.p(t.list.as_uuid()),
             raw.p(t.updated_at),
         );
-        conn.execute_raw(raw.statement(sql))
-            .await
-            .map_err(map_db_err)?;
+        run(raw.statement(sql)).await?;
     }
     if t.completed && !completed {
         let mut raw = Raw::new(backend);
         let sql = format!(
             "{}UPDATE task SET completed = {}, completed_at = {}, updated_at = {}, \
-             version = version + 1 WHERE id IN (SELECT id FROM sub) AND NOT completed",
+             version = version + 1 WHERE id IN (SELECT id FROM sub) AND NOT completed \
+             RETURNING id, list_id, version",
             subtree_of(&mut raw, t.id),
             raw.p(true),
             raw.p(t.updated_at),
             raw.p(t.updated_at),
         );
-        conn.execute_raw(raw.statement(sql))
-            .await
-            .map_err(map_db_err)?;
+        run(raw.statement(sql)).await?;
     }
     Ok(())
 }
@@ -440,6 +460,18 @@ pub(super) async fn delete_with_tombstones(
         .map(crate::trash::Deleted::from_row)
         .collect::<Result<Vec<_>, _>>()?;
     crate::trash::keep_tasks(&txn, trash_owner, &deleted, now).await?;
+    let targets = gone
+        .iter()
+        .map(|row| {
+            Ok(changelog::Target {
+                list: row.try_get("", "list_id").map_err(map_db_err)?,
+                task: Some(row.try_get("", "id").map_err(map_db_err)?),
+                subject: None,
+                version: None,
+            })
+        })
+        .collect::<Result<Vec<_>, PortError>>()?;
+    changelog::record(&txn, &Edit::deleted(trash_owner), &targets, now).await?;
     let tombstones = gone
         .iter()
         .map(|row| {

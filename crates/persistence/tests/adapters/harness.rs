@@ -326,3 +326,12 @@ pub async fn plain_page(
     let query = todo_domain::ListSpec::default().query(chrono::DateTime::UNIX_EPOCH);
     tasks.search(owner, &query, limit, after).await.unwrap()
 }
+
+/// An edit's record for writes whose record the test does not look at.
+pub fn any_edit() -> todo_domain::Edit {
+    todo_domain::Edit::new(
+        todo_domain::ChangeKind::TaskUpdated,
+        uid("tester"),
+        Vec::new(),
+    )
+}

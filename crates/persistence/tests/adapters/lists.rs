@@ -527,8 +527,11 @@ on_both!(
         moved.list = lid(1);
         moved.version = 2;
         moved.updated_at = at(300);
-        assert!(!r.tasks.replace(&moved, 5).await.unwrap(), "stale");
-        assert!(r.tasks.replace(&moved, 1).await.unwrap());
+        assert!(
+            !r.tasks.replace(&moved, 5, &any_edit()).await.unwrap(),
+            "stale"
+        );
+        assert!(r.tasks.replace(&moved, 1, &any_edit()).await.unwrap());
         for n in 1..=3 {
             assert_eq!(
                 r.tasks.read(&alice, tid(n)).await.unwrap().list,
@@ -542,7 +545,7 @@ on_both!(
         completed.set_completed(true, at(400));
         completed.updated_at = at(400);
         completed.version = 3;
-        assert!(r.tasks.replace(&completed, 2).await.unwrap());
+        assert!(r.tasks.replace(&completed, 2, &any_edit()).await.unwrap());
         let child = r.tasks.read(&alice, tid(2)).await.unwrap();
         assert!(child.completed);
         assert_eq!(
@@ -560,7 +563,7 @@ on_both!(
         let mut reopened = completed.clone();
         reopened.set_completed(false, at(500));
         reopened.version = 4;
-        assert!(r.tasks.replace(&reopened, 3).await.unwrap());
+        assert!(r.tasks.replace(&reopened, 3, &any_edit()).await.unwrap());
         assert!(r.tasks.read(&alice, tid(2)).await.unwrap().completed);
     }
 );
@@ -607,7 +610,12 @@ on_both!(subtask_counts_follow_every_write, |t: Ctx| async move {
     let mut moved = r.tasks.read(&alice, tid(4)).await.unwrap();
     moved.parent = Some(tid(2));
     moved.version += 1;
-    assert!(r.tasks.replace(&moved, moved.version - 1).await.unwrap());
+    assert!(
+        r.tasks
+            .replace(&moved, moved.version - 1, &any_edit())
+            .await
+            .unwrap()
+    );
     assert_eq!((count(1).await, count(2).await, count(4).await), (1, 1, 1));
 
     // Deleted with its own subtask: its parent has none left.
@@ -1253,8 +1261,9 @@ on_both!(
     |t: Ctx| async move {
         use todo_migration::{Migrator, MigratorTrait};
         Migrator::up(&t.db, Some(10)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 1);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 2);
         let r = repos(&t).await;
+        let backend = t.db.get_database_backend();
         for n in [1, 2] {
             r.lists
                 .insert(&list("alice", n, &format!("List {n}")), 1_000)
@@ -1264,10 +1273,28 @@ on_both!(
                 .add_member(lid(n), &uid("bob"), Role::Editor, at(20), 100)
                 .await
                 .unwrap();
-            r.tasks
-                .insert(&task_in("alice", n, lid(n)), None)
-                .await
-                .unwrap();
+            // As that version wrote it (today's writes append to the change log, which it
+            // did not have).
+            let (a, b, c, d) = if backend == sea_orm::DbBackend::Postgres {
+                ("$1", "$2", "$3", "$4")
+            } else {
+                ("?", "?", "?", "?")
+            };
+            t.db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO task (id, user_id, list_id, title, completed, created_at, \
+                     updated_at, position) VALUES ({a}, 'alice', {b}, 'task', false, {c}, {d}, '')"
+                ),
+                [
+                    tid(n).as_uuid().into(),
+                    lid(n).as_uuid().into(),
+                    at(30).into(),
+                    at(30).into(),
+                ],
+            ))
+            .await
+            .unwrap();
         }
         set_archived(&r.lists, lid(1), true).await;
         todo_persistence::migrate(&t.db).await.unwrap();
@@ -1286,7 +1313,7 @@ on_both!(
     |t: Ctx| async move {
         use todo_migration::{Migrator, MigratorTrait};
         Migrator::up(&t.db, Some(7)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 4);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 5);
         let users = SeaUserRepository::new(t.db.clone());
         for (id, created) in [("alice", 1), ("bob", 2)] {
             users

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod changelog;
 mod lists;
 mod lost_connections;
 mod migrations;

@@ -611,7 +611,7 @@ on_both!(the_keys_follow_every_write, |t: Ctx| async move {
     apples.due = due("2026-12-02");
     apples.recurrence = Some(todo_domain::Recurrence::parse("FREQ=DAILY").unwrap());
     apples.version = 2;
-    assert!(tasks.replace(&apples, 1).await.unwrap());
+    assert!(tasks.replace(&apples, 1, &any_edit()).await.unwrap());
     assert!(
         found(&tasks, &about("milk")).await.is_empty(),
         "{}",
@@ -630,7 +630,7 @@ on_both!(the_keys_follow_every_write, |t: Ctx| async move {
     };
     assert!(
         tasks
-            .complete_occurrence(&finished, &next, 2)
+            .complete_occurrence(&finished, &next, 2, &any_edit())
             .await
             .unwrap()
     );

@@ -394,7 +394,11 @@ on_both!(
         };
         let next = edited(&original, &changes, at(20));
         assert_eq!(next.version, 2);
-        assert!(tasks.replace(&next, 1).await.unwrap(), "{}", t.backend);
+        assert!(
+            tasks.replace(&next, 1, &any_edit()).await.unwrap(),
+            "{}",
+            t.backend
+        );
         let read = tasks.read(&me, tid(1)).await.unwrap();
         assert_eq!(read, next, "{}", t.backend);
         assert_eq!(read.created_at, at(10), "the creation time is kept");
@@ -408,7 +412,11 @@ on_both!(
             },
             at(30),
         );
-        assert!(!tasks.replace(&stale, 1).await.unwrap(), "{}", t.backend);
+        assert!(
+            !tasks.replace(&stale, 1, &any_edit()).await.unwrap(),
+            "{}",
+            t.backend
+        );
         assert_eq!(tasks.read(&me, tid(1)).await.unwrap(), next);
 
         // Clearing every optional field, and completing, at the current version.
@@ -425,7 +433,7 @@ on_both!(
             },
             at(40),
         );
-        assert!(tasks.replace(&cleared, 2).await.unwrap());
+        assert!(tasks.replace(&cleared, 2, &any_edit()).await.unwrap());
         let read = tasks.read(&me, tid(1)).await.unwrap();
         assert_eq!(read, cleared, "{}", t.backend);
         assert_eq!((read.version, read.completed_at), (3, Some(at(40))));
@@ -435,7 +443,7 @@ on_both!(
             id: tid(2),
             ..cleared.clone()
         };
-        assert!(!tasks.replace(&missing, 3).await.unwrap());
+        assert!(!tasks.replace(&missing, 3, &any_edit()).await.unwrap());
         assert_eq!(count(&t).await, 1, "{}", t.backend);
     }
 );
@@ -583,7 +591,7 @@ on_both!(
         done.set_completed(true, at(30));
         done.updated_at = at(30);
         done.version = 2;
-        assert!(tasks.replace(&done, 1).await.unwrap());
+        assert!(tasks.replace(&done, 1, &any_edit()).await.unwrap());
         let reopened = tasks
             .toggle_completed(&me, tid(1), at(40), Some(2))
             .await
@@ -620,7 +628,7 @@ on_both!(
         };
         assert!(
             tasks
-                .complete_occurrence(&finished, &next, original.version)
+                .complete_occurrence(&finished, &next, original.version, &any_edit())
                 .await
                 .unwrap(),
             "{}",
@@ -643,7 +651,7 @@ on_both!(
         };
         assert!(
             !tasks
-                .complete_occurrence(&again, &again_next, original.version)
+                .complete_occurrence(&again, &again_next, original.version, &any_edit())
                 .await
                 .unwrap(),
             "{}",
@@ -667,7 +675,7 @@ on_both!(
             panic!()
         };
         let err = tasks
-            .complete_occurrence(&clash, &clash_next, next.version)
+            .complete_occurrence(&clash, &clash_next, next.version, &any_edit())
             .await
             .unwrap_err();
         assert!(
@@ -692,7 +700,7 @@ on_both!(
         };
         assert!(
             tasks
-                .complete_occurrence(&third, &third_next, next.version)
+                .complete_occurrence(&third, &third_next, next.version, &any_edit())
                 .await
                 .unwrap()
         );
@@ -748,7 +756,10 @@ fn gap(low: Option<&str>, high: Option<&str>) -> todo_domain::Gap {
 /// `t` moved into `gap` at the position the gap gives, written if the gap is still empty.
 async fn move_into(tasks: &SeaTaskRepository, t: &Task, gap: &todo_domain::Gap) -> bool {
     let moved = t.moved(gap.position().unwrap(), at(20));
-    tasks.move_into(&moved, t.version, gap).await.unwrap()
+    tasks
+        .move_into(&moved, t.version, gap, &any_edit())
+        .await
+        .unwrap()
 }
 
 async fn position_of(tasks: &SeaTaskRepository, owner: &str, n: u128) -> String {

@@ -231,7 +231,7 @@ on_both!(
         for t in [&mut two, &mut four] {
             t.set_completed(true, at(150));
             t.version += 1;
-            assert!(r.tasks.replace(t, 1).await.unwrap());
+            assert!(r.tasks.replace(t, 1, &any_edit()).await.unwrap());
         }
         assert_eq!(
             r.tasks

@@ -17,7 +17,7 @@ async fn completion_is_set_when_given_and_toggled_when_not() {
         .returning(|_, _| Ok(Some((task("alice", 1, "x"), Role::Owner))));
     tasks
         .expect_replace()
-        .withf(|t, expected| {
+        .withf(|t, expected, _| {
             t.completed
                 && t.completed_at == Some(at(50))
                 && t.title.as_str() == "x"
@@ -25,7 +25,7 @@ async fn completion_is_set_when_given_and_toggled_when_not() {
                 && *expected == 1
         })
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     tasks
         .expect_toggle_completed()
         .with(eq(uid("alice")), eq(tid(1)), eq(at(50)), eq(None))
@@ -58,11 +58,11 @@ async fn reopening_clears_completed_at() {
     });
     tasks
         .expect_replace()
-        .withf(|t, expected| {
+        .withf(|t, expected, _| {
             !t.completed && t.completed_at.is_none() && t.version == 3 && *expected == 2
         })
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     let got = service(tasks)
         .set_completed(
             &principal("alice"),
@@ -142,7 +142,7 @@ async fn toggling_an_open_recurring_task_records_the_occurrence_and_moves_it_on(
         });
     tasks
         .expect_complete_occurrence()
-        .withf(|finished, next, expected| {
+        .withf(|finished, next, expected, _| {
             finished.id == tid(7)
                 && finished.owner == uid("alice")
                 && finished.title.as_str() == "water plants"
@@ -163,7 +163,7 @@ async fn toggling_an_open_recurring_task_records_the_occurrence_and_moves_it_on(
         })
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     tasks.expect_replace().never();
     let got = service(tasks)
         .set_completed(&principal("alice"), &uid("alice"), tid(1), None, None)
@@ -194,10 +194,10 @@ async fn a_recurring_toggle_that_loses_a_race_completes_the_fresh_state() {
         });
     tasks
         .expect_complete_occurrence()
-        .withf(|_, _, expected| *expected == 1)
+        .withf(|_, _, expected, _| *expected == 1)
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(false));
+        .returning(|_, _, _, _| Ok(false));
     tasks
         .expect_get()
         .times(1)
@@ -208,7 +208,7 @@ async fn a_recurring_toggle_that_loses_a_race_completes_the_fresh_state() {
         });
     tasks
         .expect_complete_occurrence()
-        .withf(|finished, next, expected| {
+        .withf(|finished, next, expected, _| {
             finished.title.as_str() == "water roses"
                 && next.title.as_str() == "water roses"
                 && next.due == Some(due("2026-12-08"))
@@ -217,7 +217,7 @@ async fn a_recurring_toggle_that_loses_a_race_completes_the_fresh_state() {
         })
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let got = service(tasks)
         .set_completed(&principal("alice"), &uid("alice"), tid(1), None, None)
         .await
@@ -240,7 +240,7 @@ async fn a_toggle_of_a_task_that_stopped_repeating_is_one_consistent_write() {
         .returning(|_, _| Ok(Some((versioned(task("alice", 1, "x"), 2), Role::Owner))));
     tasks
         .expect_replace()
-        .withf(|t, expected| {
+        .withf(|t, expected, _| {
             t.completed
                 && t.completed_at.is_some()
                 && t.completed_at == Some(t.updated_at)
@@ -248,7 +248,7 @@ async fn a_toggle_of_a_task_that_stopped_repeating_is_one_consistent_write() {
                 && *expected == 2
         })
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     tasks.expect_complete_occurrence().never();
     let svc = build(
         tasks,
@@ -275,7 +275,7 @@ async fn completing_a_recurring_task_through_set_completed_records_an_occurrence
     });
     tasks
         .expect_complete_occurrence()
-        .withf(|finished, next, expected| {
+        .withf(|finished, next, expected, _| {
             finished.id == tid(7)
                 && finished.completed
                 && finished.completed_at == Some(at(50))
@@ -287,7 +287,7 @@ async fn completing_a_recurring_task_through_set_completed_records_an_occurrence
                 && *expected == 2
         })
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let got = service(tasks)
         .set_completed(
             &principal("alice"),

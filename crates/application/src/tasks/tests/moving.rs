@@ -45,14 +45,14 @@ async fn moving_after_a_task_lands_between_it_and_the_next_one() {
         .returning(|_, _, _, _| Ok(vec![placed(1, "W"), placed(3, "k")]));
     tasks
         .expect_move_into()
-        .withf(|t, expected, gap| {
+        .withf(|t, expected, gap, _| {
             t.id == tid(1)
                 && t.position.as_str() == "c"
                 && *expected == 1
                 && *gap == between(Some("V"), Some("k"))
         })
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let moved = service(tasks)
         .move_task(
             &principal("alice"),
@@ -83,9 +83,9 @@ async fn moving_to_the_top_or_bottom_steps_past_the_end() {
             .returning(move |_, _, _, _| Ok(vec![placed(2, neighbour)]));
         tasks
             .expect_move_into()
-            .withf(move |t, _, _| t.position.as_str() == expected)
+            .withf(move |t, _, _, _| t.position.as_str() == expected)
             .times(1)
-            .returning(|_, _, _| Ok(true));
+            .returning(|_, _, _, _| Ok(true));
         service(tasks)
             .move_task(&principal("alice"), &uid("alice"), tid(1), to, Some(1))
             .await
@@ -109,7 +109,7 @@ async fn a_task_moved_to_the_bottom_stays_above_tasks_created_later() {
     tasks
         .expect_move_into()
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let moved = service(tasks)
         .move_task(
             &principal("alice"),
@@ -181,18 +181,18 @@ async fn a_move_whose_place_was_taken_is_retried_between_the_new_neighbours() {
     let mut seq = mockall::Sequence::new();
     tasks
         .expect_move_into()
-        .withf(|t, _, gap| t.position.as_str() == "c" && *gap == between(Some("V"), Some("k")))
+        .withf(|t, _, gap, _| t.position.as_str() == "c" && *gap == between(Some("V"), Some("k")))
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(false));
+        .returning(|_, _, _, _| Ok(false));
     tasks
         .expect_move_into()
-        .withf(|t, expected, gap| {
+        .withf(|t, expected, gap, _| {
             t.position.as_str() == "Y" && *expected == 1 && *gap == between(Some("V"), Some("c"))
         })
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let moved = service(tasks)
         .move_task(
             &principal("alice"),
@@ -214,7 +214,7 @@ async fn a_move_whose_place_keeps_being_taken_is_a_conflict_to_retry() {
     tasks
         .expect_move_into()
         .times(MOVE_ATTEMPTS)
-        .returning(|_, _, _| Ok(false));
+        .returning(|_, _, _, _| Ok(false));
     let err = service(tasks)
         .move_task(
             &principal("alice"),
@@ -253,9 +253,9 @@ async fn a_move_of_a_task_that_changed_meanwhile_answers_for_its_version() {
         .returning(|_, _, _, _| Ok(vec![placed(3, "k")]));
     tasks
         .expect_move_into()
-        .withf(|_, expected, _| *expected == 1)
+        .withf(|_, expected, _, _| *expected == 1)
         .times(1)
-        .returning(|_, _, _| Ok(false));
+        .returning(|_, _, _, _| Ok(false));
     let err = service(tasks)
         .move_task(
             &principal("alice"),

@@ -228,9 +228,9 @@ async fn a_subtask_moved_to_another_list_leaves_its_parent_and_unassigns_strange
     });
     tasks
         .expect_replace()
-        .withf(|t, _| t.list == lid(5) && t.parent.is_none() && t.assignee.is_none())
+        .withf(|t, _, _| t.list == lid(5) && t.parent.is_none() && t.assignee.is_none())
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     let svc = service_with(tasks, lists_with(Some(Role::Editor), "bob"));
     let moved = TaskChanges {
         list: Some(lid(5)),

@@ -119,9 +119,9 @@ async fn an_editor_changes_tasks_someone_else_created() {
         .returning(|_, _| Ok(Some((task("bob", 1, "x"), Role::Editor))));
     tasks
         .expect_replace()
-        .withf(|t, expected| t.title.as_str() == "y" && t.owner == uid("bob") && *expected == 1)
+        .withf(|t, expected, _| t.title.as_str() == "y" && t.owner == uid("bob") && *expected == 1)
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     let updated = service(tasks)
         .update(
             &principal("alice"),

@@ -72,7 +72,7 @@ async fn updates_are_stamped_with_the_clock() {
         .returning(|_, _| Ok(Some((task("alice", 1, "old"), Role::Owner))));
     tasks
         .expect_replace()
-        .withf(|t, expected| {
+        .withf(|t, expected, _| {
             t.owner == uid("alice")
                 && t.id == tid(1)
                 && t.title.as_str() == "new"
@@ -83,7 +83,7 @@ async fn updates_are_stamped_with_the_clock() {
         })
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     let got = service(tasks)
         .update(
             &principal("alice"),
@@ -108,9 +108,9 @@ async fn an_update_with_a_matching_if_match_replaces_at_that_version() {
         .returning(|_, _| Ok(Some((versioned(task("alice", 1, "old"), 3), Role::Owner))));
     tasks
         .expect_replace()
-        .withf(|t, expected| t.title.as_str() == "new" && t.version == 4 && *expected == 3)
+        .withf(|t, expected, _| t.title.as_str() == "new" && t.version == 4 && *expected == 3)
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     let got = service(tasks)
         .update(
             &principal("alice"),
@@ -157,7 +157,7 @@ async fn an_update_retries_after_a_concurrent_write_and_keeps_both_changes() {
         .returning(|_, _| Ok(Some((task("alice", 1, "buy milk"), Role::Owner))));
     tasks
         .expect_replace()
-        .withf(|t, expected| {
+        .withf(|t, expected, _| {
             t.title.as_str() == "buy milk"
                 && t.priority == Some(Priority::High)
                 && t.version == 2
@@ -166,7 +166,7 @@ async fn an_update_retries_after_a_concurrent_write_and_keeps_both_changes() {
         .times(1)
         .in_sequence(&mut seq)
         // Another request renamed it in between.
-        .returning(|_, _| Ok(false));
+        .returning(|_, _, _| Ok(false));
     tasks
         .expect_get()
         .times(1)
@@ -178,7 +178,7 @@ async fn an_update_retries_after_a_concurrent_write_and_keeps_both_changes() {
         });
     tasks
         .expect_replace()
-        .withf(|t, expected| {
+        .withf(|t, expected, _| {
             t.title.as_str() == "buy oat milk"
                 && t.tags == Tags::parse(&["shopping"]).unwrap()
                 && t.priority == Some(Priority::High)
@@ -188,7 +188,7 @@ async fn an_update_retries_after_a_concurrent_write_and_keeps_both_changes() {
         })
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(true));
     let got = service(tasks)
         .update(
             &principal("alice"),
@@ -217,9 +217,9 @@ async fn an_update_gives_up_with_conflict_when_the_task_keeps_changing() {
     });
     tasks
         .expect_replace()
-        .withf(|t, expected| t.version == expected + 1)
+        .withf(|t, expected, _| t.version == expected + 1)
         .times(WRITE_ATTEMPTS)
-        .returning(|_, _| Ok(false));
+        .returning(|_, _, _| Ok(false));
     let err = service(tasks)
         .update(
             &principal("alice"),
@@ -244,10 +244,10 @@ async fn an_update_with_if_match_that_loses_a_race_reports_the_new_version() {
         .returning(|_, _| Ok(Some((versioned(task("alice", 1, "old"), 3), Role::Owner))));
     tasks
         .expect_replace()
-        .withf(|_, expected| *expected == 3)
+        .withf(|_, expected, _| *expected == 3)
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(false));
+        .returning(|_, _, _| Ok(false));
     tasks
         .expect_get()
         .times(1)
@@ -283,7 +283,7 @@ async fn a_task_deleted_during_an_update_is_not_found() {
         .expect_replace()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(false));
+        .returning(|_, _, _| Ok(false));
     tasks
         .expect_get()
         .times(1)
@@ -332,7 +332,7 @@ async fn a_store_failure_while_writing_is_reported() {
     tasks
         .expect_replace()
         .times(1)
-        .returning(|_, _| Err(PortError::Unavailable("pool timed out".into())));
+        .returning(|_, _, _| Err(PortError::Unavailable("pool timed out".into())));
     let err = service(tasks)
         .update(
             &principal("alice"),
@@ -344,4 +344,38 @@ async fn a_store_failure_while_writing_is_reported() {
         .await
         .unwrap_err();
     assert!(matches!(err, ApplicationError::Unavailable(_)), "{err:?}");
+}
+
+/// The write carries its change record: the editor (an editor of alice's list acting as
+/// themself), the kind and the names of the fields that changed.
+#[tokio::test]
+async fn an_update_hands_the_store_its_change_record() {
+    let mut tasks = MockTaskRepository::new();
+    tasks
+        .expect_get()
+        .returning(|_, _| Ok(Some((task("alice", 1, "same"), Role::Editor))));
+    tasks
+        .expect_replace()
+        .times(1)
+        .withf(|t, expected, edit| {
+            *expected == 1
+                && t.priority == Some(Priority::High)
+                && *edit
+                    == todo_domain::Edit::new(
+                        todo_domain::ChangeKind::TaskUpdated,
+                        uid("bob"),
+                        vec!["priority"],
+                    )
+        })
+        .returning(|_, _, _| Ok(true));
+    service(tasks)
+        .update(
+            &principal("bob"),
+            &uid("bob"),
+            tid(1),
+            set_priority(Priority::High),
+            None,
+        )
+        .await
+        .unwrap();
 }

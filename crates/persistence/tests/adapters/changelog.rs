@@ -1,0 +1,279 @@
+//! The change log: every task write appends its records in its own transaction, a refused
+//! write appends none, and readers never skip a record committed out of id order.
+
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use todo_application::ports::{ChangeLog, ListRepository, TaskRepository};
+use todo_domain::{
+    ChangeCursor, ChangeKind, ChangeRecord, Edit, ListName, Task, TaskList, TaskTitle,
+};
+use todo_persistence::{SeaChangeLog, SeaListRepository, SeaTaskRepository};
+
+use crate::harness::*;
+
+/// Every record after `after`, with the readers each reaches.
+async fn read_all(log: &SeaChangeLog, after: ChangeCursor) -> Vec<(ChangeRecord, Vec<String>)> {
+    log.read(after, 1_000)
+        .await
+        .unwrap()
+        .records
+        .into_iter()
+        .map(|(r, readers)| {
+            let mut readers: Vec<String> = readers.iter().map(|u| u.as_str().to_owned()).collect();
+            readers.sort();
+            (r, readers)
+        })
+        .collect()
+}
+
+/// A record as the test compares it: kind, task number, version, fields.
+fn summary(r: &ChangeRecord) -> (ChangeKind, u128, Option<i64>, Vec<String>) {
+    (
+        r.kind,
+        r.task.map_or(0, |t| t.as_uuid().as_u128()),
+        r.version,
+        r.fields.clone(),
+    )
+}
+
+fn fields(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
+on_both!(
+    every_task_write_appends_its_records_and_a_refused_one_none,
+    migrated = true,
+    |t: Ctx| async move {
+        users_with_inboxes(&t.db, &[("alice", 1), ("bob", 2)]).await;
+        let tasks = SeaTaskRepository::new(t.db.clone());
+        let lists = SeaListRepository::new(t.db.clone());
+        let log = SeaChangeLog::new(t.db.clone());
+        let inbox = inbox_in(&t.db, "alice").await;
+        let alice = uid("alice");
+        let bob = uid("bob");
+        let start = log.head().await.unwrap();
+
+        let parent = in_list(task("alice", 1, "parent", at(100)), inbox);
+        let mut child = in_list(task("alice", 2, "child", at(101)), inbox);
+        child.parent = Some(parent.id);
+        assert!(tasks.insert(&parent, None).await.unwrap());
+        assert!(tasks.insert(&child, None).await.unwrap());
+        // Refused: the list already holds one open task and the limit is 1.
+        let third = in_list(task("alice", 3, "third", at(102)), inbox);
+        assert!(!tasks.insert(&third, Some(1)).await.unwrap());
+
+        // Retitled by bob (the actor is whoever the edit names).
+        let mut retitled = parent.clone();
+        retitled.title = TaskTitle::parse("the parent").unwrap();
+        retitled.version = 2;
+        let edit = Edit::of_task(&bob, &parent, &retitled);
+        // Stale: nothing written, nothing recorded.
+        assert!(!tasks.replace(&retitled, 7, &edit).await.unwrap());
+        assert!(tasks.replace(&retitled, 1, &edit).await.unwrap());
+
+        // Completed: its open subtask with it.
+        let mut done = retitled.clone();
+        done.set_completed(true, at(200));
+        done.version = 3;
+        let edit = Edit::of_task(&alice, &retitled, &done);
+        assert!(tasks.replace(&done, 2, &edit).await.unwrap());
+
+        // Reopened by a toggle: an update of `completed`.
+        let reopened = tasks
+            .toggle_completed(&alice, parent.id, at(300), None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!reopened.completed);
+
+        // Moved to another list: its subtask follows.
+        let other = TaskList::new(
+            lid(9),
+            alice.clone(),
+            ListName::parse("Other").unwrap(),
+            at(5),
+        );
+        assert!(lists.insert(&other, 100).await.unwrap());
+        let mut moved: Task = reopened.clone();
+        moved.list = other.id;
+        moved.version = reopened.version + 1;
+        let edit = Edit::of_task(&alice, &reopened, &moved);
+        assert!(
+            tasks
+                .replace(&moved, reopened.version, &edit)
+                .await
+                .unwrap()
+        );
+
+        // Deleted, with its subtask.
+        assert!(!tasks.delete(&bob, parent.id, None, at(400)).await.unwrap());
+        assert!(
+            tasks
+                .delete(&alice, parent.id, None, at(400))
+                .await
+                .unwrap()
+        );
+
+        let read = read_all(&log, start).await;
+        let got: Vec<_> = read.iter().map(|(r, _)| summary(r)).collect();
+        let (created, updated, completed, moved_kind, deleted) = (
+            ChangeKind::TaskCreated,
+            ChangeKind::TaskUpdated,
+            ChangeKind::TaskCompleted,
+            ChangeKind::TaskMoved,
+            ChangeKind::TaskDeleted,
+        );
+        let want = [
+            (created, 1, Some(1), fields(&[])),
+            (created, 2, Some(1), fields(&[])),
+            (updated, 1, Some(2), fields(&["title"])),
+            (completed, 1, Some(3), fields(&["completed"])),
+            (completed, 2, Some(2), fields(&["completed"])),
+            (updated, 1, Some(4), fields(&["completed"])),
+            (moved_kind, 1, Some(5), fields(&["list_id"])),
+            (moved_kind, 2, Some(3), fields(&["list_id"])),
+        ];
+        assert_eq!(got[..want.len()], want[..], "{}", t.backend);
+        // The deletions: one per task, in either order, without a version.
+        let mut gone: Vec<_> = got[want.len()..].to_vec();
+        gone.sort_by_key(|g| g.1);
+        assert_eq!(
+            gone,
+            vec![
+                (deleted, 1, None, fields(&[])),
+                (deleted, 2, None, fields(&[]))
+            ],
+            "{}",
+            t.backend
+        );
+        // Actors as each write named them; lists as the rows were; readers: the members.
+        let actors: Vec<&str> = read.iter().map(|(r, _)| r.actor.as_str()).collect();
+        assert_eq!(
+            actors,
+            [
+                "alice", "alice", "bob", "alice", "alice", "alice", "alice", "alice", "alice",
+                "alice"
+            ],
+            "{}",
+            t.backend
+        );
+        assert_eq!(read[0].0.list, Some(inbox));
+        assert_eq!(read[7].0.list, Some(other.id));
+        assert!(read.iter().all(|(_, readers)| readers == &["alice"]));
+        // In order, no cursor twice; the head is the last one.
+        assert!(read.windows(2).all(|w| w[0].0.cursor < w[1].0.cursor));
+        assert_eq!(log.head().await.unwrap(), read.last().unwrap().0.cursor);
+        // Resuming from the middle reads the rest.
+        let rest = read_all(&log, read[4].0.cursor).await;
+        assert_eq!(rest.len(), read.len() - 5);
+        assert_eq!(rest[0].0, read[5].0);
+        // What alice may read of it, up to the fourth record.
+        let hers = log
+            .read_for(&alice, start, read[3].0.cursor, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            hers,
+            read[..4].iter().map(|(r, _)| r.clone()).collect::<Vec<_>>()
+        );
+        assert!(
+            log.read_for(&bob, start, read[9].0.cursor, 100)
+                .await
+                .unwrap()
+                .is_empty(),
+            "bob is a member of none of these lists"
+        );
+    }
+);
+
+on_both!(
+    pruning_drops_old_records_and_says_up_to_where,
+    migrated = true,
+    |t: Ctx| async move {
+        users_with_inboxes(&t.db, &[("alice", 1)]).await;
+        let tasks = SeaTaskRepository::new(t.db.clone());
+        let log = SeaChangeLog::new(t.db.clone());
+        let inbox = inbox_in(&t.db, "alice").await;
+        for n in 1..=3 {
+            let created = at(1_000 * i64::try_from(n).unwrap());
+            assert!(
+                tasks
+                    .insert(&in_list(task("alice", n, "t", created), inbox), None)
+                    .await
+                    .unwrap()
+            );
+        }
+        let before = read_all(&log, ChangeCursor::START).await;
+        assert_eq!(before.len(), 3);
+        assert_eq!(log.prune(at(2_500)).await.unwrap(), 2);
+        let read = log.read(ChangeCursor::START, 100).await.unwrap();
+        assert_eq!(read.pruned, before[1].0.cursor, "{}", t.backend);
+        assert_eq!(read.records.len(), 1);
+        assert_eq!(read.records[0].0, before[2].0);
+        // Nothing older left: the place stays.
+        assert_eq!(log.prune(at(2_500)).await.unwrap(), 0);
+        assert_eq!(
+            log.read(ChangeCursor::START, 100).await.unwrap().pruned,
+            before[1].0.cursor
+        );
+    }
+);
+
+/// PostgreSQL hands out record ids (and transaction ids) before commit: a transaction that
+/// took its id first may commit last. A reader must not read past its record while it can
+/// still commit, and must read it once it has.
+#[test]
+fn a_record_committed_after_a_later_one_is_read_in_its_place() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let Some(pg) = postgres().await else { return };
+        todo_persistence::migrate(&pg.db).await.unwrap();
+        users_with_inboxes(&pg.db, &[("alice", 1)]).await;
+        let inbox = inbox_in(&pg.db, "alice").await;
+        let tasks = SeaTaskRepository::new(pg.db.clone());
+        let log = SeaChangeLog::new(pg.db.clone());
+        let start = log.head().await.unwrap();
+
+        // The first write: its transaction takes its id and its record's, and stays open.
+        let first = pg.db.begin().await.unwrap();
+        first
+            .execute_unprepared(&format!(
+                "INSERT INTO change_log (kind, list_id, actor_id, fields, at) \
+                 VALUES ('list.updated', '{}', 'alice', 'name', now())",
+                inbox.as_uuid()
+            ))
+            .await
+            .unwrap();
+        // The second write commits first.
+        assert!(
+            tasks
+                .insert(&in_list(task("alice", 1, "later", at(10)), inbox), None)
+                .await
+                .unwrap()
+        );
+        // The second's record exists, but a reader may not pass the first's yet.
+        let read = read_all(&log, start).await;
+        assert!(read.is_empty(), "read past an open transaction: {read:?}");
+
+        first.commit().await.unwrap();
+        // Now both, the first's first (other tests' transactions on this server may hold
+        // the reader back a moment).
+        let mut read = Vec::new();
+        for _ in 0..200 {
+            read = read_all(&log, start).await;
+            if read.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let kinds: Vec<ChangeKind> = read.iter().map(|(r, _)| r.kind).collect();
+        assert_eq!(kinds, [ChangeKind::ListUpdated, ChangeKind::TaskCreated]);
+        assert!(read[0].0.cursor < read[1].0.cursor);
+        assert!(
+            read[0].0.cursor.id < read[1].0.cursor.id,
+            "the first took the smaller id"
+        );
+    });
+}
