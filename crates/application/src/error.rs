@@ -34,6 +34,12 @@ pub enum ApplicationError {
     /// A limit on how many of something there may be is reached.
     #[error("{0}")]
     Limit(String),
+    /// Too many of something are open at once; the client may retry after the delay.
+    #[error("{detail}")]
+    TooMany {
+        detail: String,
+        retry_after_secs: u32,
+    },
     /// The store cannot be reached; the client may retry.
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] BoxError),

@@ -204,7 +204,7 @@ impl ResponseError for ApiError {
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited(_) | Self::App(A::TooMany { .. }) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -235,6 +235,13 @@ impl ResponseError for ApiError {
             let retry_after = decision.retry_after().unwrap_or(1);
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        if let Self::App(ApplicationError::TooMany {
+            retry_after_secs, ..
+        }) = self
+        {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
         if let Self::BodyTimeout(_) = self {
             // The rest of the body may still come: this connection cannot carry another request.

@@ -163,7 +163,7 @@ fn unauthenticated(detail: &str) -> ApiError {
 }
 
 /// The credential of an `Authorization: Bearer …` header.
-fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+pub(crate) fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -5,6 +5,7 @@ mod conditional;
 mod cursor;
 mod dto;
 mod error;
+mod events;
 mod extract;
 mod handlers;
 mod health;
@@ -122,6 +123,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                         .service(web::resource("/{entry_id}/restore").post(t::restore_entry)),
                 )
                 .service(web::resource("/{user_id}/tags").get(h::list_tags))
+                .service(web::resource("/{user_id}/events").get(events::events))
                 .service(web::resource("/admin/users").get(h::admin_list_users))
                 .service(web::resource("/admin/users/{user_id}").delete(h::admin_delete_user))
                 .service(

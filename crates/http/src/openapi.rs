@@ -9,13 +9,14 @@ use crate::dto::{
     Welcome,
 };
 use crate::error::{FieldError, Problem};
+use crate::events::ChangeEventDto;
 use crate::list_json::{
     AddMember, CreateList, ListDto, ListRole, MemberDto, MemberRole, MoveList, SetMemberRole,
     TransferList, UpdateList,
 };
 use crate::openapi_parts::{RateLimits, TagName, TimeZoneName};
 use crate::trash_json::{TrashEntryDto, TrashEntryKind};
-use crate::{handlers, health, lists, trash};
+use crate::{events, handlers, health, lists, trash};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +40,7 @@ use crate::{handlers, health, lists, trash};
         handlers::clear_completed,
         handlers::list_tags,
         handlers::task_stats,
+        events::events,
         lists::list_lists,
         lists::create_list,
         lists::get_list,
@@ -65,12 +67,13 @@ use crate::{handlers, health, lists, trash};
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
         Welcome, Health, Problem, FieldError, TimeZoneName, TagName, ListDto, ListRole,
         MemberDto, MemberRole, CreateList, UpdateList, MoveList, AddMember, SetMemberRole,
-        TransferList, TrashEntryDto, TrashEntryKind
+        TransferList, TrashEntryDto, TrashEntryKind, ChangeEventDto
     )),
     modifiers(&BearerAuth, &RateLimits),
     tags(
         (name = "tasks", description = "The tasks of every list the caller is a member of"),
         (name = "lists", description = "Lists, their members and their roles"),
+        (name = "events", description = "The caller's changes, live, as a resumable event stream"),
         (name = "trash", description = "Deleted tasks and lists, restored or forgotten"),
         (name = "users", description = "The caller's account"),
         (name = "admin", description = "Users and their tasks, for admins"),

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use todo_application::ports::ReadinessProbe;
-use todo_application::{AdminService, AuthService, ListService, TaskService, TrashService};
+use todo_application::{
+    AdminService, AuthService, EventHub, ListService, TaskService, TrashService,
+};
 
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitSettings, RateLimiter};
@@ -50,6 +52,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// The request budgets (docs/api.md, *Rate limits*).
     pub rate_limits: Arc<RateLimiter>,
+    /// The live event stream (`None`: not running; its endpoint answers 503).
+    pub events: Option<EventHub>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -73,6 +77,7 @@ impl Services {
             http,
             metrics: Arc::new(Metrics::default()),
             rate_limits: Arc::new(RateLimiter::new(RateLimitSettings::default())),
+            events: None,
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -91,10 +96,21 @@ impl Services {
         self
     }
 
+    /// Serves the event stream from `hub`.
+    #[must_use]
+    pub fn with_events(mut self, hub: EventHub) -> Self {
+        self.events = Some(hub);
+        self
+    }
+
     /// From now on `/health/ready` answers 503 so load balancers stop sending traffic, and
     /// every response closes its connection so clients move to another replica.
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
+        // Open streams end now, inside the grace period, instead of holding it to the end.
+        if let Some(hub) = &self.events {
+            hub.close();
+        }
     }
 
     #[must_use]

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use todo_application::ports::{
-    Clock, CredentialVerifier, IdGenerator, JwksSource, ListRepository, Purged, ReadinessProbe,
-    SystemClock, TaskRepository, TrashRepository, UserRepository, UuidV7Ids,
+    ChangeLog, Clock, CredentialVerifier, IdGenerator, JwksSource, ListRepository, Purged,
+    ReadinessProbe, SystemClock, TaskRepository, TrashRepository, UserRepository, UuidV7Ids,
 };
 use todo_application::{
-    AdminService, AuthService, Inboxes, ListService, PageSettings, SyncSettings, TaskService,
-    TrashService, UserCache,
+    AdminService, AuthService, EventHub, Inboxes, ListService, PageSettings, SyncSettings,
+    TaskService, TrashService, UserCache,
 };
 use todo_auth::{
     Hs256Settings, Hs256Verifier, HttpJwksSource, JwksSettings, JwksVerifier, SessionVerifier,
@@ -19,8 +19,9 @@ use todo_auth::{
 use todo_domain::{AdminRoles, UserId};
 use todo_http::{HttpSettings, Metrics, Services};
 use todo_persistence::{
-    DatabaseConnection, Db, SeaJwksSource, SeaListRepository, SeaPoolMetrics, SeaReadiness,
-    SeaSessionRepository, SeaTaskRepository, SeaTrashRepository, SeaUserRepository,
+    DatabaseConnection, Db, SeaChangeLog, SeaChangeSignal, SeaJwksSource, SeaListRepository,
+    SeaPoolMetrics, SeaReadiness, SeaSessionRepository, SeaTaskRepository, SeaTrashRepository,
+    SeaUserRepository,
 };
 
 use crate::settings::{JwksSourceKind, Settings};
@@ -264,6 +265,10 @@ pub struct Application {
     db: Db,
     shutdown_delay: Duration,
     purge_interval: Duration,
+    /// How long the change log keeps a change.
+    change_retention: chrono::TimeDelta,
+    /// Where the connection that hears other replicas' changes goes (PostgreSQL).
+    listen_url: String,
 }
 
 impl Application {
@@ -273,7 +278,11 @@ impl Application {
         if settings.database.migrate_on_start {
             migrate(db.shared()).await?;
         }
-        let services = services(&settings, &db)?;
+        let log: Arc<dyn ChangeLog> = Arc::new(SeaChangeLog::new(db.clone()));
+        let hub = EventHub::start(log, settings.events())
+            .await
+            .context("could not read the change log")?;
+        let services = services(&settings, &db)?.with_events(hub);
         if let Some(id) = &settings.auth.admin_user_id {
             let id = UserId::parse(id)
                 .map_err(|e| anyhow::anyhow!("configuration error in `ADMIN_USER_ID`: {e}"))?;
@@ -337,6 +346,8 @@ impl Application {
             db,
             shutdown_delay: Duration::from_millis(settings.http.shutdown_delay_ms),
             purge_interval: Duration::from_secs(settings.sync.purge_interval_secs),
+            change_retention: settings.change_retention(),
+            listen_url: settings.listen_url().to_owned(),
         })
     }
 
@@ -362,7 +373,16 @@ impl Application {
         let purge = tokio::spawn(purge_periodically(
             self.services.clone(),
             self.purge_interval,
+            self.change_retention,
         ));
+        // The reader of the change log, woken by this process's writes and (PostgreSQL)
+        // the other replicas' notifications.
+        let signal = Arc::new(SeaChangeSignal::start(&self.db, &self.listen_url));
+        let reader = self
+            .services
+            .events
+            .clone()
+            .map(|hub| tokio::spawn(hub.run(signal.clone(), Arc::new(SystemClock))));
         let services = self.services.clone();
         let delay = self.shutdown_delay;
         tokio::spawn(async move {
@@ -379,6 +399,10 @@ impl Application {
         });
         self.server.await.context("the HTTP server failed")?;
         purge.abort();
+        if let Some(reader) = reader {
+            reader.abort();
+        }
+        drop(signal);
         if let Err(err) = self.db.close().await {
             tracing::warn!(error = %err, "closing the database pool failed");
         }
@@ -390,18 +414,27 @@ impl Application {
 /// Forgets expired tombstones, idempotency keys and trash entries every `interval`, the
 /// first time one interval after start-up (a start stays as light as it can be). A
 /// failure is logged and retried at the next tick.
-async fn purge_periodically(services: Services, interval: Duration) {
+async fn purge_periodically(services: Services, interval: Duration, changes: chrono::TimeDelta) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        purge_once(&services).await;
+        purge_once(&services, changes).await;
     }
 }
 
 /// One round of the purge: the sync records, then the trash; each failure is logged on
 /// its own, so that one does not hold the other back.
-async fn purge_once(services: &Services) {
+async fn purge_once(services: &Services, changes: chrono::TimeDelta) {
+    if let Some(hub) = &services.events {
+        match hub.prune(SystemClock.now() - changes).await {
+            Ok(0) => tracing::debug!("purge: no change expired"),
+            Ok(records) => tracing::info!(records, "pruned expired changes from the change log"),
+            Err(err) => {
+                tracing::warn!(error = %err, "pruning the change log failed; retrying at the next interval");
+            }
+        }
+    }
     match services.tasks.purge_expired().await {
         Ok(Purged {
             tombstones: 0,

@@ -108,6 +108,9 @@ pub struct HttpSection {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSection {
     pub url: Secret,
+    /// PostgreSQL: where the connection that `LISTEN`s for other replicas' changes goes
+    /// when `url` is a transaction-mode pooler (Neon: the unpooled endpoint). Default: `url`.
+    pub direct_url: Option<Secret>,
     pub migrate_on_start: bool,
     pub max_connections: u32,
     pub min_connections: u32,
@@ -177,6 +180,23 @@ pub struct TrashSection {
     pub retention_days: u32,
 }
 
+/// The change log the event stream reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChangesSection {
+    /// Days a change is kept for streams resuming from it.
+    pub retention_days: u32,
+}
+
+/// The live event stream (`GET /api/{user_id}/events`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventsSection {
+    /// Seconds between the comment lines that keep an idle stream open through proxies.
+    pub heartbeat_secs: u64,
+    pub max_streams_per_user: u32,
+    /// Open streams in one process.
+    pub max_streams: u32,
+}
+
 /// How many of each thing there may be (lists, members, open tasks, nesting levels).
 #[derive(Debug, Clone, Deserialize)]
 pub struct LimitsSection {
@@ -237,6 +257,8 @@ pub struct Settings {
     pub pagination: PaginationSection,
     pub sync: SyncSection,
     pub trash: TrashSection,
+    pub changes: ChangesSection,
+    pub events: EventsSection,
     pub limits: LimitsSection,
     pub log: LogSection,
     pub rate_limit: RateLimitSection,
@@ -356,6 +378,10 @@ impl Settings {
             .set_default("sync.tombstone_retention_days", 30)?
             .set_default("sync.purge_interval_secs", 3600)?
             .set_default("trash.retention_days", 30)?
+            .set_default("changes.retention_days", 7)?
+            .set_default("events.heartbeat_secs", 15)?
+            .set_default("events.max_streams_per_user", 10)?
+            .set_default("events.max_streams", 10_000)?
             .set_default("limits.lists_per_user", 1000)?
             .set_default("limits.members_per_list", 100)?
             .set_default("limits.open_tasks_per_list", 10_000)?
@@ -381,6 +407,7 @@ impl Settings {
         }
         for (plain, key) in [
             ("DATABASE_URL", "database.url"),
+            ("DATABASE_DIRECT_URL", "database.direct_url"),
             ("BETTER_AUTH_SECRET", "auth.secret"),
             ("BETTER_AUTH_URL", "auth.better_auth_url"),
             ("ADMIN_USER_ID", "auth.admin_user_id"),
@@ -465,7 +492,25 @@ impl Settings {
                 "must be between 1 and 3650",
             ));
         }
+        if !(1..=3650).contains(&self.changes.retention_days) {
+            return Err(invalid(
+                "changes.retention_days",
+                "must be between 1 and 3650",
+            ));
+        }
+        if !(1..=3600).contains(&self.events.heartbeat_secs) {
+            return Err(invalid(
+                "events.heartbeat_secs",
+                "must be between 1 and 3600",
+            ));
+        }
         for (key, value, min) in [
+            (
+                "events.max_streams_per_user",
+                self.events.max_streams_per_user,
+                1,
+            ),
+            ("events.max_streams", self.events.max_streams, 1),
             ("limits.lists_per_user", self.limits.lists_per_user, 1),
             ("limits.members_per_list", self.limits.members_per_list, 1),
             (
@@ -541,6 +586,35 @@ impl Settings {
     #[must_use]
     pub fn trash_retention(&self) -> chrono::TimeDelta {
         chrono::TimeDelta::days(i64::from(self.trash.retention_days))
+    }
+
+    /// How long the change log keeps a change (`changes.retention_days`).
+    #[must_use]
+    pub fn change_retention(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::days(i64::from(self.changes.retention_days))
+    }
+
+    /// The event stream's settings; a stream's credential is checked again as often as
+    /// the credential cache forgets it.
+    #[must_use]
+    pub fn events(&self) -> todo_application::EventSettings {
+        todo_application::EventSettings {
+            heartbeat: std::time::Duration::from_secs(self.events.heartbeat_secs),
+            recheck: std::time::Duration::from_secs(self.auth.cache_ttl_secs.max(1)),
+            max_streams_per_user: self.events.max_streams_per_user,
+            max_streams: self.events.max_streams,
+            ..todo_application::EventSettings::default()
+        }
+    }
+
+    /// The URL of the connection that `LISTEN`s (PostgreSQL).
+    #[must_use]
+    pub fn listen_url(&self) -> &str {
+        self.database
+            .direct_url
+            .as_ref()
+            .unwrap_or(&self.database.url)
+            .expose()
     }
 
     /// The limits the services apply.

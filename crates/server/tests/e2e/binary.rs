@@ -11,7 +11,7 @@ use crate::pg::Schema;
 const BIN: &str = env!("CARGO_BIN_EXE_todo-server");
 
 /// A fresh empty working directory.
-fn workdir() -> PathBuf {
+pub(crate) fn workdir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("todo-e2e-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -29,7 +29,7 @@ fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
     cmd
 }
 
-fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+pub(crate) fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     command(dir, env).args(args).output().unwrap()
 }
 
@@ -41,13 +41,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
-    async fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+    pub(crate) async fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
         let port = free_port().to_string();
         let mut all = env.to_vec();
         all.push(("PORT", &port));
@@ -89,7 +89,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and returns whether the process exited successfully.
-    fn terminate(mut self) -> bool {
+    pub(crate) fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -4,6 +4,7 @@
 
 mod admins;
 mod binary;
+mod events;
 mod moves;
 mod outage;
 mod pg;

@@ -25,6 +25,22 @@ fn psql(sql: &str) -> Result<(), String> {
     }
 }
 
+/// Runs `sql` on the test database (any schema), which must succeed: its rows, one per
+/// line, columns separated by `|`.
+pub fn psql_query(sql: &str) -> String {
+    let out = Command::new("psql")
+        .arg(base_url())
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-t", "-A", "-c", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 impl Schema {
     /// `None` (with the reason printed) when PostgreSQL is unavailable outside CI;
     /// a failure in CI, where PostgreSQL is required.

@@ -1,0 +1,127 @@
+//! What wakes the change log's reader: this process's writes, and on PostgreSQL the other
+//! processes' ones, heard through `LISTEN`.
+//!
+//! Each process that writes sends `NOTIFY todo_changes` after its writes commit (one for
+//! however many committed while the last was on its way), through its pool; each process
+//! keeps one connection of its own that `LISTEN`s. `LISTEN` does not survive a
+//! transaction-mode pooler (PgBouncer, Neon's pooled endpoint): that connection goes to the
+//! direct URL when there is one. A lost listening connection is opened again with backoff;
+//! the reader reads the log on a timer besides, so a notification lost meanwhile delays an
+//! event, never loses it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use todo_application::ports::ChangeSignal;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::db::Db;
+
+/// The channel the processes notify each other on.
+pub const CHANNEL: &str = "todo_changes";
+
+/// Wakes the reader of the change log (see the module).
+pub struct SeaChangeSignal {
+    notify: Arc<Notify>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for SeaChangeSignal {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+#[async_trait]
+impl ChangeSignal for SeaChangeSignal {
+    async fn written(&self) {
+        self.notify.notified().await;
+    }
+}
+
+impl SeaChangeSignal {
+    /// Hears of `db`'s writes in this process, and on PostgreSQL tells the other processes
+    /// of them and hears of theirs on a connection to `listen_url`. Spawns its tasks on
+    /// the current runtime; dropping the signal stops them.
+    #[must_use]
+    pub fn start(db: &Db, listen_url: &str) -> Self {
+        let notify = Arc::new(Notify::new());
+        let mut tasks = vec![tokio::spawn(hear_local(db.writes(), notify.clone()))];
+        if db.shared().get_database_backend() == DbBackend::Postgres {
+            tasks.push(tokio::spawn(tell_others(db.clone())));
+            tasks.push(tokio::spawn(listen(listen_url.to_owned(), notify.clone())));
+        }
+        Self { notify, tasks }
+    }
+}
+
+async fn hear_local(mut writes: tokio::sync::watch::Receiver<u64>, notify: Arc<Notify>) {
+    while writes.changed().await.is_ok() {
+        notify.notify_one();
+    }
+}
+
+/// After each write (or run of writes) of this process, one `NOTIFY`.
+async fn tell_others(db: Db) {
+    let mut writes = db.writes();
+    while writes.changed().await.is_ok() {
+        let statement = Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT pg_notify('{CHANNEL}', '')"),
+        );
+        if let Err(err) = db.shared().execute_raw(statement).await {
+            // The other processes read the log on their timer meanwhile.
+            tracing::warn!(error = %err, "could not notify the other processes of a write");
+        }
+    }
+}
+
+/// Listens for the other processes' writes, reconnecting with backoff when the connection
+/// is lost (a wake-up then, so the reader catches up).
+async fn listen(url: String, notify: Arc<Notify>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut listener = match PgListener::connect(&url).await {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "could not open the listening connection; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if let Err(err) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %err, "could not LISTEN; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            continue;
+        }
+        tracing::debug!("listening for the other processes' changes");
+        backoff = Duration::from_millis(100);
+        // Whatever was written while not listening.
+        notify.notify_one();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(_)) => notify.notify_one(),
+                Ok(None) => {
+                    // Lost; the next call opens it again (and LISTENs).
+                    tracing::warn!("the listening connection was lost; reconnecting");
+                    notify.notify_one();
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "the listening connection failed; reconnecting");
+                    notify.notify_one();
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
