@@ -81,8 +81,6 @@ pub struct EventStats {
 struct State {
     /// The place up to which the hub has read and fanned out.
     position: ChangeCursor,
-    /// The place up to which the log was pruned.
-    pruned: ChangeCursor,
     /// Each user's newest visible change seen since `floor` was set.
     marks: HashMap<UserId, ChangeCursor>,
     /// The mark of a user not in `marks`: no change of theirs came after it.
@@ -118,7 +116,6 @@ impl EventHub {
         settings: EventSettings,
     ) -> Result<Self, ApplicationError> {
         let head = log.head().await?;
-        let pruned = log.read(head, 1).await?.pruned;
         let (fanout, _) = broadcast::channel(1024);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -127,7 +124,6 @@ impl EventHub {
                 fanout,
                 state: Mutex::new(State {
                     position: head,
-                    pruned,
                     marks: HashMap::new(),
                     floor: head,
                     healthy: true,
@@ -197,7 +193,6 @@ impl EventHub {
             total += n;
             let mut state = self.state();
             state.healthy = true;
-            state.pruned = read.pruned;
             let Some((last, _)) = read.records.last() else {
                 return Ok(total);
             };
@@ -401,10 +396,8 @@ impl Subscription {
     /// Reads from the log what came after `last`, up to the hub's place; a reset when
     /// that is older than the log keeps.
     async fn read_missed(&mut self) -> Result<Option<Delivery>, ApplicationError> {
-        let (up_to, pruned) = {
-            let state = self.hub.state();
-            (state.position, state.pruned)
-        };
+        let up_to = self.hub.position();
+        let pruned = self.hub.inner.log.pruned().await?;
         if self.last > up_to {
             // Ahead of this process: another replica's cursor (it read a moment sooner),
             // taken from the fan-out once this one passes it; or no place the log ever

@@ -12,9 +12,6 @@ use todo_domain::{
 pub struct ChangeRead {
     /// The records, in order, each with the members of its list as they are now.
     pub records: Vec<(ChangeRecord, Vec<UserId>)>,
-    /// The place up to which old records were pruned: a reader resuming before it has
-    /// missed some.
-    pub pruned: ChangeCursor,
 }
 
 /// The change log every write appends to, read in the one order every reader shares
@@ -33,6 +30,9 @@ pub trait ChangeLog: Send + Sync {
         up_to: ChangeCursor,
         limit: u32,
     ) -> Result<Vec<ChangeRecord>, PortError>;
+    /// The place up to which old records were pruned: a reader resuming before it has
+    /// missed some.
+    async fn pruned(&self) -> Result<ChangeCursor, PortError>;
     /// Deletes the records written before `before`: how many.
     async fn prune(&self, before: Timestamp) -> Result<u64, PortError>;
     /// The place of the newest record a reader can read now.
@@ -218,6 +218,8 @@ pub struct Lineage {
 /// statement or transaction.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
+/// Every write appends its records to the change log in its transaction: `list.*` by the
+/// list's owner (their writes alone change a list), `member.*` with the member as subject.
 pub trait ListRepository: Send + Sync {
     /// The id of `candidate.owner`'s Inbox, created as `candidate` (with its owner as
     /// member) when they have none; concurrent calls create one.
@@ -251,9 +253,10 @@ pub trait ListRepository: Send + Sync {
         fingerprint: &str,
         expired_before: Timestamp,
     ) -> Result<IdempotentListInsert, PortError>;
-    /// Writes every mutable field of `list` if its stored version is still `expected`.
-    /// `false` when nothing was written.
-    async fn replace(&self, list: &TaskList, expected: i64) -> Result<bool, PortError>;
+    /// Writes every mutable field of `list` if its stored version is still `expected`,
+    /// with `edit`'s record. `false` when nothing was written.
+    async fn replace(&self, list: &TaskList, expected: i64, edit: &Edit)
+    -> Result<bool, PortError>;
     /// Deletes the list with its tasks (recording their tombstones, deleted at `now`) and
     /// its members (recording that each lost access at `now`), keeping it whole in its
     /// owner's trash ([`TrashRepository`]), in one transaction; with
@@ -287,10 +290,12 @@ pub trait ListRepository: Send + Sync {
     /// Removes a member other than the owner, clears their assignments in the list and
     /// records that they lost access at `now`, in one transaction. `false` when `user` is
     /// not such a member.
+    /// `actor`: who removes them (the owner, or they themself, leaving).
     async fn remove_member(
         &self,
         list: ListId,
         user: &UserId,
+        actor: &UserId,
         now: Timestamp,
     ) -> Result<bool, PortError>;
     /// Makes `to` the owner and `from` an editor, in one transaction, only while `from`

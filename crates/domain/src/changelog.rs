@@ -69,16 +69,6 @@ impl ChangeKind {
     pub fn from_stored(stored: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == stored)
     }
-
-    /// A change to a membership: its record also reaches the member it concerns, who may
-    /// no longer be one when it is read.
-    #[must_use]
-    pub const fn is_membership(self) -> bool {
-        matches!(
-            self,
-            Self::MemberAdded | Self::MemberUpdated | Self::MemberRemoved
-        )
-    }
 }
 
 /// What a write says about itself: the kind, who made it and the names of the fields it
@@ -252,7 +242,8 @@ pub struct ChangeRecord {
     pub list: Option<ListId>,
     pub task: Option<TaskId>,
     pub actor: UserId,
-    /// The member a membership change concerns.
+    /// The user a change concerns beyond its list's members: the member added, changed or
+    /// removed; each former member of a deleted list.
     pub subject: Option<UserId>,
     /// The changed task's or list's version after the change.
     pub version: Option<i64>,
@@ -262,12 +253,12 @@ pub struct ChangeRecord {
 
 impl ChangeRecord {
     /// Whether `reader` may see it, given whether they are a member of its list when it is
-    /// delivered: members see their lists' changes; the member a membership change
-    /// concerns sees that change too (a removed member learns of the removal, and of
-    /// nothing after it).
+    /// delivered: members see their lists' changes; the user a change concerns sees that
+    /// change too (a removed member learns of the removal, and of nothing after it; the
+    /// members of a deleted list, of its deletion).
     #[must_use]
     pub fn visible_to(&self, reader: &UserId, member_of_list: bool) -> bool {
-        member_of_list || (self.kind.is_membership() && self.subject.as_ref() == Some(reader))
+        member_of_list || self.subject.as_ref() == Some(reader)
     }
 }
 
@@ -408,10 +399,13 @@ mod tests {
             fields: Vec::new(),
             at: chrono::DateTime::UNIX_EPOCH,
         };
+        let dave = UserId::parse("dave").unwrap();
         assert!(record.visible_to(&carol, true));
-        assert!(!record.visible_to(&carol, false));
+        assert!(record.visible_to(&dave, true));
         record.kind = ChangeKind::MemberRemoved;
         assert!(record.visible_to(&carol, false));
-        assert!(!record.visible_to(&UserId::parse("dave").unwrap(), false));
+        assert!(!record.visible_to(&dave, false));
+        record.subject = None;
+        assert!(!record.visible_to(&carol, false));
     }
 }

@@ -260,7 +260,6 @@ impl ChangeLog for SeaChangeLog {
                 _ => read.records.push((record, reader.into_iter().collect())),
             }
         }
-        read.pruned = self.pruned_up_to(&*db).await?;
         Ok(read)
     }
 
@@ -281,7 +280,7 @@ impl ChangeLog for SeaChangeLog {
             "SELECT {READ} FROM change_log c WHERE {after} \
              AND (c.tx < {} OR (c.tx = {} AND c.id <= {})) \
              AND (c.list_id IN (SELECT list_id FROM list_member WHERE user_id = {}) \
-                  OR (c.subject_id = {} AND c.kind LIKE 'member.%')) \
+                  OR c.subject_id = {}) \
              ORDER BY c.tx, c.id LIMIT {}",
             raw.p(up_tx),
             raw.p(up_tx),
@@ -296,6 +295,11 @@ impl ChangeLog for SeaChangeLog {
             .iter()
             .map(read_record)
             .collect()
+    }
+
+    async fn pruned(&self) -> Result<ChangeCursor, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        self.pruned_up_to(&*db).await
     }
 
     async fn prune(&self, before: Timestamp) -> Result<u64, PortError> {

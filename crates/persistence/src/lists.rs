@@ -9,10 +9,11 @@ use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult};
 use todo_application::ports::{AddMember, IdempotentListInsert, ListRepository, PortError};
 use todo_domain::{
-    Colour, IdempotencyKey, ListId, ListName, ListView, Member, Position, Role, TaskList,
-    Timestamp, UserId,
+    ChangeKind, Colour, Edit, IdempotencyKey, ListId, ListName, ListView, Member, Position, Role,
+    TaskList, Timestamp, UserId,
 };
 
+use crate::changelog;
 use crate::db::Db;
 use crate::error::{corrupt, map_db_err};
 use crate::raw::{Raw, begin_write, for_update};
@@ -140,6 +141,43 @@ pub(crate) async fn delete_list_rows(
     raw.run(txn, sql).await
 }
 
+/// The records of deleting list `id` (locked) by its owner: the deletion for each of
+/// its members (who will be members no more when it is read), and each of its tasks'.
+async fn record_list_deletion(
+    txn: &DatabaseTransaction,
+    id: ListId,
+    now: Timestamp,
+) -> Result<(), PortError> {
+    let owner = owner_of(txn, id)
+        .await?
+        .ok_or_else(|| corrupt("list", "locked but cannot be read"))?;
+    let mut raw = Raw::new(txn.get_database_backend());
+    let sql = format!(
+        "SELECT user_id FROM list_member WHERE list_id = {}",
+        raw.p(id.as_uuid())
+    );
+    let members = txn
+        .query_all_raw(raw.statement(sql))
+        .await
+        .map_err(map_db_err)?
+        .iter()
+        .map(|row| {
+            Ok(changelog::Target {
+                list: Some(id.as_uuid()),
+                task: None,
+                subject: Some(row.try_get("", "user_id").map_err(map_db_err)?),
+                version: None,
+            })
+        })
+        .collect::<Result<Vec<_>, PortError>>()?;
+    let deleted = Edit::new(ChangeKind::ListDeleted, owner.clone(), Vec::new());
+    changelog::record(txn, &deleted, &members, now).await?;
+    changelog::record_tasks(txn, &Edit::deleted(&owner), now, |raw| {
+        format!("list_id = {}", raw.p(id.as_uuid()))
+    })
+    .await
+}
+
 /// Inserts `list` and its owner's membership, unless its owner owns `max_owned` lists
 /// already: `false` then, with nothing written. Run it in a write transaction: on
 /// PostgreSQL it locks the owner's user row, so that two inserts of one owner take turns
@@ -211,6 +249,60 @@ async fn insert_list(conn: &impl ConnectionTrait, list: &TaskList) -> Result<(),
     Ok(())
 }
 
+/// Appends the record of a change to list `list` (its version after the change, read
+/// from its row), concerning `subject` when given, in `txn`.
+async fn record_list(
+    conn: &impl ConnectionTrait,
+    edit: &Edit,
+    list: ListId,
+    subject: Option<&UserId>,
+    at: Timestamp,
+) -> Result<(), PortError> {
+    let mut raw = Raw::new(conn.get_database_backend());
+    let sql = format!(
+        "SELECT version FROM task_list WHERE id = {}",
+        raw.p(list.as_uuid())
+    );
+    let version: Option<i64> = match conn
+        .query_one_raw(raw.statement(sql))
+        .await
+        .map_err(map_db_err)?
+    {
+        Some(row) => Some(row.try_get("", "version").map_err(map_db_err)?),
+        None => None,
+    };
+    let target = changelog::Target {
+        list: Some(list.as_uuid()),
+        task: None,
+        subject: subject.map(|s| s.as_str().to_owned()),
+        version,
+    };
+    changelog::record(conn, edit, &[target], at).await
+}
+
+/// The owner of list `list`, if it is there.
+async fn owner_of(conn: &impl ConnectionTrait, list: ListId) -> Result<Option<UserId>, PortError> {
+    let mut raw = Raw::new(conn.get_database_backend());
+    let sql = format!(
+        "SELECT owner_id FROM task_list WHERE id = {}",
+        raw.p(list.as_uuid())
+    );
+    conn.query_one_raw(raw.statement(sql))
+        .await
+        .map_err(map_db_err)?
+        .map(|row| {
+            row.try_get::<String>("", "owner_id")
+                .map(UserId::from_stored)
+        })
+        .transpose()
+        .map_err(map_db_err)
+}
+
+/// The record of a list's creation by its owner.
+fn created(list: &TaskList) -> Edit {
+    Edit::new(ChangeKind::ListCreated, list.owner.clone(), Vec::new())
+}
+
 /// The id of `owner`'s Inbox, if they have one.
 async fn inbox_of(
     conn: &impl ConnectionTrait,
@@ -265,7 +357,16 @@ impl ListRepository for SeaListRepository {
                 raw.p(candidate.created_at),
             );
             raw.run(&txn, sql).await?;
+            record_list(
+                &txn,
+                &created(candidate),
+                candidate.id,
+                None,
+                candidate.created_at,
+            )
+            .await?;
             txn.commit().await.map_err(map_db_err)?;
+            self.db.written();
             return Ok(candidate.id);
         }
         let id = inbox_of(&txn, &candidate.owner)
@@ -356,7 +457,9 @@ impl ListRepository for SeaListRepository {
             txn.rollback().await.map_err(map_db_err)?;
             return Ok(false);
         }
+        record_list(&txn, &created(list), list.id, None, list.created_at).await?;
         txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
         Ok(true)
     }
 
@@ -398,7 +501,9 @@ impl ListRepository for SeaListRepository {
                 txn.rollback().await.map_err(map_db_err)?;
                 return Ok(IdempotentListInsert::Full);
             }
+            record_list(&txn, &created(list), list.id, None, list.created_at).await?;
             txn.commit().await.map_err(map_db_err)?;
+            self.db.written();
             return Ok(IdempotentListInsert::Inserted);
         }
         let mut raw = Raw::new(backend);
@@ -419,8 +524,14 @@ impl ListRepository for SeaListRepository {
         })
     }
 
-    async fn replace(&self, list: &TaskList, expected: i64) -> Result<bool, PortError> {
+    async fn replace(
+        &self,
+        list: &TaskList,
+        expected: i64,
+        edit: &Edit,
+    ) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
+        let txn = begin_write(&db).await?;
         let mut raw = Raw::new(db.get_database_backend());
         let sql = format!(
             "UPDATE task_list SET name = {}, colour = {}, position = {}, archived = {}, \
@@ -434,7 +545,14 @@ impl ListRepository for SeaListRepository {
             raw.p(list.id.as_uuid()),
             raw.p(expected)
         );
-        Ok(raw.run(&*db, sql).await? == 1)
+        if raw.run(&txn, sql).await? != 1 {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(false);
+        }
+        record_list(&txn, edit, list.id, None, list.updated_at).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
+        Ok(true)
     }
 
     async fn delete(
@@ -449,9 +567,11 @@ impl ListRepository for SeaListRepository {
             txn.rollback().await.map_err(map_db_err)?;
             return Ok(false);
         }
+        record_list_deletion(&txn, id, now).await?;
         crate::trash::keep_list(&txn, id, now).await?;
         let deleted = delete_list_rows(&txn, id, now).await?;
         txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
         Ok(deleted == 1)
     }
 
@@ -534,7 +654,13 @@ impl ListRepository for SeaListRepository {
             raw.p(now)
         );
         raw.run(&txn, sql).await?;
+        let owner = owner_of(&txn, list)
+            .await?
+            .ok_or_else(|| corrupt("list", "locked but cannot be read"))?;
+        let edit = Edit::new(ChangeKind::MemberAdded, owner, vec!["role"]);
+        record_list(&txn, &edit, list, Some(user), now).await?;
         txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
         Ok(AddMember::Added)
     }
 
@@ -549,6 +675,7 @@ impl ListRepository for SeaListRepository {
             return Ok(false);
         }
         let db = self.db.conn().await.map_err(map_db_err)?;
+        let txn = begin_write(&db).await?;
         let mut raw = Raw::new(db.get_database_backend());
         let sql = format!(
             "UPDATE list_member SET role = {} WHERE list_id = {} AND user_id = {} \
@@ -557,13 +684,27 @@ impl ListRepository for SeaListRepository {
             raw.p(list.as_uuid()),
             raw.p(user.as_str())
         );
-        Ok(raw.run(&*db, sql).await? == 1)
+        if raw.run(&txn, sql).await? != 1 {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(false);
+        }
+        let owner = owner_of(&txn, list)
+            .await?
+            .ok_or_else(|| corrupt("list", "has a member but cannot be read"))?;
+        let edit = Edit::new(ChangeKind::MemberUpdated, owner, vec!["role"]);
+        // The port takes no time for a role change: the record's is the store's clock's.
+        let now = todo_domain::to_stored_precision(chrono::Utc::now());
+        record_list(&txn, &edit, list, Some(user), now).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
+        Ok(true)
     }
 
     async fn remove_member(
         &self,
         list: ListId,
         user: &UserId,
+        actor: &UserId,
         now: Timestamp,
     ) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
@@ -583,12 +724,29 @@ impl ListRepository for SeaListRepository {
         let mut raw = Raw::new(backend);
         let sql = format!(
             "UPDATE task SET assignee_id = NULL, updated_at = {}, version = version + 1 \
-             WHERE list_id = {} AND assignee_id = {}",
+             WHERE list_id = {} AND assignee_id = {} RETURNING id, list_id, version",
             raw.p(now),
             raw.p(list.as_uuid()),
             raw.p(user.as_str())
         );
-        raw.run(&txn, sql).await?;
+        let unassigned = txn
+            .query_all_raw(raw.statement(sql))
+            .await
+            .map_err(map_db_err)?
+            .iter()
+            .map(|row| {
+                Ok(changelog::Target {
+                    list: row.try_get("", "list_id").map_err(map_db_err)?,
+                    task: Some(row.try_get("", "id").map_err(map_db_err)?),
+                    subject: None,
+                    version: Some(row.try_get("", "version").map_err(map_db_err)?),
+                })
+            })
+            .collect::<Result<Vec<_>, PortError>>()?;
+        let cleared = Edit::new(ChangeKind::TaskUpdated, actor.clone(), vec!["assignee_id"]);
+        changelog::record(&txn, &cleared, &unassigned, now).await?;
+        let removed = Edit::new(ChangeKind::MemberRemoved, actor.clone(), Vec::new());
+        record_list(&txn, &removed, list, Some(user), now).await?;
         let mut raw = Raw::new(backend);
         let sql = format!(
             "INSERT INTO list_access_lost (list_id, user_id, lost_at) VALUES ({}, {}, {}) \
@@ -599,6 +757,7 @@ impl ListRepository for SeaListRepository {
         );
         raw.run(&txn, sql).await?;
         txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
         Ok(true)
     }
 
@@ -644,7 +803,14 @@ impl ListRepository for SeaListRepository {
             raw.p(list.as_uuid())
         );
         raw.run(&txn, sql).await?;
+        let handed = Edit::new(ChangeKind::ListUpdated, from.clone(), vec!["owner_id"]);
+        record_list(&txn, &handed, list, None, now).await?;
+        let role = Edit::new(ChangeKind::MemberUpdated, from.clone(), vec!["role"]);
+        for member in [to, from] {
+            record_list(&txn, &role, list, Some(member), now).await?;
+        }
         txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
         Ok(true)
     }
 }

@@ -21,8 +21,19 @@ use tokio::task::JoinHandle;
 
 use crate::db::Db;
 
-/// The channel the processes notify each other on.
-pub const CHANNEL: &str = "todo_changes";
+/// The channel the processes notify each other on: `todo_changes` in the `public` schema;
+/// for another schema (several services, or tests, in one database) a name of its own,
+/// `todo_changes_` and a hash of the schema's name (FNV-1a, the same in every build:
+/// every version of the service in a rolling deploy must hear the others).
+fn channel(schema: &str) -> String {
+    if schema == "public" {
+        return "todo_changes".to_owned();
+    }
+    let hash = schema.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("todo_changes_{hash:016x}")
+}
 
 /// Wakes the reader of the change log (see the module).
 pub struct SeaChangeSignal {
@@ -54,8 +65,18 @@ impl SeaChangeSignal {
         let notify = Arc::new(Notify::new());
         let mut tasks = vec![tokio::spawn(hear_local(db.writes(), notify.clone()))];
         if db.shared().get_database_backend() == DbBackend::Postgres {
-            tasks.push(tokio::spawn(tell_others(db.clone())));
-            tasks.push(tokio::spawn(listen(listen_url.to_owned(), notify.clone())));
+            // What this process's notifications carry, so that it does not wake for its own.
+            let me = uuid::Uuid::now_v7().simple().to_string();
+            let db = db.clone();
+            let url = listen_url.to_owned();
+            let notify = notify.clone();
+            tasks.push(tokio::spawn(async move {
+                let channel = channel(&schema_of(&db).await);
+                tokio::join!(
+                    tell_others(db, me.clone(), channel.clone()),
+                    listen(url, notify, me, channel)
+                );
+            }));
         }
         Self { notify, tasks }
     }
@@ -67,13 +88,24 @@ async fn hear_local(mut writes: tokio::sync::watch::Receiver<u64>, notify: Arc<N
     }
 }
 
-/// After each write (or run of writes) of this process, one `NOTIFY`.
-async fn tell_others(db: Db) {
+/// The schema the service's tables are in (`public` when it cannot be read: the reader's
+/// timer still catches every change).
+async fn schema_of(db: &Db) -> String {
+    let statement = Statement::from_string(DbBackend::Postgres, "SELECT current_schema() AS s");
+    match db.shared().query_one_raw(statement).await {
+        Ok(Some(row)) => row.try_get("", "s").unwrap_or_else(|_| "public".to_owned()),
+        Ok(None) | Err(_) => "public".to_owned(),
+    }
+}
+
+/// After each write (or run of writes) of this process, one `NOTIFY`, carrying `me`.
+async fn tell_others(db: Db, me: String, channel: String) {
     let mut writes = db.writes();
     while writes.changed().await.is_ok() {
-        let statement = Statement::from_string(
+        let statement = Statement::from_sql_and_values(
             DbBackend::Postgres,
-            format!("SELECT pg_notify('{CHANNEL}', '')"),
+            "SELECT pg_notify($1, $2)",
+            [channel.clone().into(), me.clone().into()],
         );
         if let Err(err) = db.shared().execute_raw(statement).await {
             // The other processes read the log on their timer meanwhile.
@@ -82,9 +114,9 @@ async fn tell_others(db: Db) {
     }
 }
 
-/// Listens for the other processes' writes, reconnecting with backoff when the connection
-/// is lost (a wake-up then, so the reader catches up).
-async fn listen(url: String, notify: Arc<Notify>) {
+/// Listens for the other processes' writes (not this one's, `me`), reconnecting with
+/// backoff when the connection is lost (a wake-up then, so the reader catches up).
+async fn listen(url: String, notify: Arc<Notify>, me: String, channel: String) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let mut listener = match PgListener::connect(&url).await {
@@ -96,7 +128,7 @@ async fn listen(url: String, notify: Arc<Notify>) {
                 continue;
             }
         };
-        if let Err(err) = listener.listen(CHANNEL).await {
+        if let Err(err) = listener.listen(&channel).await {
             tracing::warn!(error = %err, "could not LISTEN; retrying");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -108,7 +140,11 @@ async fn listen(url: String, notify: Arc<Notify>) {
         notify.notify_one();
         loop {
             match listener.try_recv().await {
-                Ok(Some(_)) => notify.notify_one(),
+                Ok(Some(heard)) => {
+                    if heard.payload() != me {
+                        notify.notify_one();
+                    }
+                }
                 Ok(None) => {
                     // Lost; the next call opens it again (and LISTENs).
                     tracing::warn!("the listening connection was lost; reconnecting");
@@ -123,5 +159,19 @@ async fn listen(url: String, notify: Arc<Notify>) {
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every build names a schema's channel alike (a rolling deploy's versions hear each
+    /// other), within PostgreSQL's 63 bytes.
+    #[test]
+    fn a_schemas_channel_is_fixed_and_short() {
+        assert_eq!(super::channel("public"), "todo_changes");
+        // FNV-1a of "tenant_a", as any implementation computes it.
+        assert_eq!(super::channel("tenant_a"), "todo_changes_c3996d28e47bfcfd");
+        assert_ne!(super::channel("tenant_a"), super::channel("tenant_b"));
+        assert!(super::channel(&"x".repeat(63)).len() < 64);
     }
 }

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Iden, Iterable, QueryResult};
 use todo_application::ports::{PortError, TrashRepository};
-use todo_domain::{ListId, Timestamp, TrashEntry, TrashKind, UserId};
+use todo_domain::{ChangeKind, Edit, ListId, Timestamp, TrashEntry, TrashKind, UserId};
 
 use crate::db::Db;
 use crate::entities::{list_member, task_list, task_write};
@@ -308,6 +308,23 @@ async fn forget_and_commit(txn: DatabaseTransaction, entry: &TrashEntry) -> Resu
     txn.commit().await.map_err(map_db_err)
 }
 
+/// The records of the tasks of `entry`, back in their list, restored by the owner of the
+/// trash.
+async fn record_restored_tasks(
+    txn: &DatabaseTransaction,
+    entry: &TrashEntry,
+    now: Timestamp,
+) -> Result<(), PortError> {
+    let restored = Edit::new(ChangeKind::TaskRestored, entry.owner.clone(), Vec::new());
+    crate::changelog::record_tasks(txn, &restored, now, |raw| {
+        format!(
+            "id IN (SELECT id FROM trash_task WHERE trash_id = {})",
+            raw.p(entry.id)
+        )
+    })
+    .await
+}
+
 #[async_trait]
 impl TrashRepository for SeaTrashRepository {
     async fn list(
@@ -375,7 +392,9 @@ impl TrashRepository for SeaTrashRepository {
             raw.p(entry.id)
         );
         raw.run(&txn, sql).await?;
+        record_restored_tasks(&txn, entry, now).await?;
         forget_and_commit(txn, entry).await?;
+        self.db.written();
         Ok(true)
     }
 
@@ -420,7 +439,15 @@ impl TrashRepository for SeaTrashRepository {
             raw.p(entry.id)
         );
         raw.run(&txn, sql).await?;
+        let restored = Edit::new(ChangeKind::ListRestored, entry.owner.clone(), Vec::new());
+        let list = crate::changelog::Target {
+            list: Some(entry.list.as_uuid()),
+            ..crate::changelog::Target::default()
+        };
+        crate::changelog::record(&txn, &restored, &[list], now).await?;
+        record_restored_tasks(&txn, entry, now).await?;
         forget_and_commit(txn, entry).await?;
+        self.db.written();
         Ok(true)
     }
 

@@ -192,6 +192,9 @@ pub struct ChangesSection {
 pub struct EventsSection {
     /// Seconds between the comment lines that keep an idle stream open through proxies.
     pub heartbeat_secs: u64,
+    /// Milliseconds between reads of the change log when no write was heard of (one lost
+    /// notification, or a transaction that held the reader back, costs at most this).
+    pub poll_interval_ms: u64,
     pub max_streams_per_user: u32,
     /// Open streams in one process.
     pub max_streams: u32,
@@ -380,6 +383,7 @@ impl Settings {
             .set_default("trash.retention_days", 30)?
             .set_default("changes.retention_days", 7)?
             .set_default("events.heartbeat_secs", 15)?
+            .set_default("events.poll_interval_ms", 1000)?
             .set_default("events.max_streams_per_user", 10)?
             .set_default("events.max_streams", 10_000)?
             .set_default("limits.lists_per_user", 1000)?
@@ -603,6 +607,7 @@ impl Settings {
             recheck: std::time::Duration::from_secs(self.auth.cache_ttl_secs.max(1)),
             max_streams_per_user: self.events.max_streams_per_user,
             max_streams: self.events.max_streams,
+            idle_poll: std::time::Duration::from_millis(self.events.poll_interval_ms.max(1)),
             ..todo_application::EventSettings::default()
         }
     }

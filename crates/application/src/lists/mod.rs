@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use todo_domain::access::{self, ListAction};
 use todo_domain::{
-    Colour, ListChanges, ListId, ListName, ListView, Member, Position, Principal, Role, TaskList,
-    UserId, policy,
+    Colour, Edit, ListChanges, ListId, ListName, ListView, Member, Position, Principal, Role,
+    TaskList, UserId, policy,
 };
 
 use crate::error::ApplicationError;
@@ -289,7 +289,9 @@ impl ListService {
 
     /// Writes `next`, the new state of `view.list`; a conflict when it changed meanwhile.
     async fn write(&self, view: ListView, next: TaskList) -> Result<ListView, ApplicationError> {
-        if self.lists.replace(&next, view.list.version).await? {
+        // Only the owner writes a list.
+        let edit = Edit::of_list(&view.list.owner, &view.list, &next);
+        if self.lists.replace(&next, view.list.version, &edit).await? {
             return Ok(ListView { list: next, ..view });
         }
         Err(ApplicationError::Conflict(
@@ -500,7 +502,7 @@ impl ListService {
         access::authorize_removal(Some(view.role), removing_self, target)?;
         if self
             .lists
-            .remove_member(id, member, self.clock.now())
+            .remove_member(id, member, owner, self.clock.now())
             .await?
         {
             return Ok(());

@@ -88,7 +88,7 @@ fn lists(role: Option<Role>, inbox: bool, writes: &Arc<AtomicUsize>) -> MockList
         }
     };
     let w = counted(writes);
-    lists.expect_replace().returning(move |_, _| {
+    lists.expect_replace().returning(move |_, _, _| {
         w();
         Ok(true)
     });
@@ -108,7 +108,7 @@ fn lists(role: Option<Role>, inbox: bool, writes: &Arc<AtomicUsize>) -> MockList
         Ok(true)
     });
     let w = counted(writes);
-    lists.expect_remove_member().returning(move |_, _, _| {
+    lists.expect_remove_member().returning(move |_, _, _, _| {
         w();
         Ok(true)
     });

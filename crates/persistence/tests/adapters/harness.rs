@@ -335,3 +335,12 @@ pub fn any_edit() -> todo_domain::Edit {
         Vec::new(),
     )
 }
+
+/// A list edit's record, for writes whose record the test does not look at.
+pub fn list_edit() -> todo_domain::Edit {
+    todo_domain::Edit::new(
+        todo_domain::ChangeKind::ListUpdated,
+        uid("tester"),
+        Vec::new(),
+    )
+}

@@ -265,10 +265,10 @@ on_both!(
             )
             .unwrap();
         assert!(
-            !r.lists.replace(&archived, 2).await.unwrap(),
+            !r.lists.replace(&archived, 2, &list_edit()).await.unwrap(),
             "stale version"
         );
-        assert!(r.lists.replace(&archived, 1).await.unwrap());
+        assert!(r.lists.replace(&archived, 1, &list_edit()).await.unwrap());
         assert_eq!(
             r.lists
                 .get(&uid("alice"), lid(1))
@@ -317,7 +317,12 @@ async fn set_archived(lists: &SeaListRepository, list: ListId, archived: bool) {
             at(30),
         )
         .unwrap();
-    assert!(lists.replace(&changed, stored.list.version).await.unwrap());
+    assert!(
+        lists
+            .replace(&changed, stored.list.version, &list_edit())
+            .await
+            .unwrap()
+    );
 }
 
 on_both!(
@@ -992,15 +997,28 @@ on_both!(
 
         // Removing a member clears their assignments in that list only.
         assert!(
-            !r.lists.remove_member(lid(1), &bob, at(40)).await.unwrap(),
+            !r.lists
+                .remove_member(lid(1), &bob, &uid("alice"), at(40))
+                .await
+                .unwrap(),
             "the owner"
         );
         r.lists
             .transfer(lid(1), &bob, &alice, at(35))
             .await
             .unwrap();
-        assert!(r.lists.remove_member(lid(1), &bob, at(40)).await.unwrap());
-        assert!(!r.lists.remove_member(lid(1), &bob, at(41)).await.unwrap());
+        assert!(
+            r.lists
+                .remove_member(lid(1), &bob, &uid("alice"), at(40))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !r.lists
+                .remove_member(lid(1), &bob, &uid("alice"), at(41))
+                .await
+                .unwrap()
+        );
         assert_eq!(r.lists.role(&bob, lid(1)).await.unwrap(), None);
         assert_eq!(r.tasks.read(&alice, tid(1)).await.unwrap().assignee, None);
         assert_eq!(
@@ -1121,11 +1139,11 @@ on_both!(purge_keeps_recent_access_records, |t: Ctx| async move {
         .await
         .unwrap();
     r.lists
-        .remove_member(lid(1), &uid("bob"), at(40))
+        .remove_member(lid(1), &uid("bob"), &uid("alice"), at(40))
         .await
         .unwrap();
     r.lists
-        .remove_member(lid(1), &uid("carol"), at(80))
+        .remove_member(lid(1), &uid("carol"), &uid("alice"), at(80))
         .await
         .unwrap();
     r.tasks.purge(at(50), at(0)).await.unwrap();
@@ -1262,45 +1280,80 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         Migrator::up(&t.db, Some(10)).await.unwrap();
         assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 2);
-        let r = repos(&t).await;
+        // The rows as that version wrote them (today's writes append to the change log,
+        // which it did not have).
+        let users = SeaUserRepository::new(t.db.clone());
+        for (id, created) in [("alice", 1), ("bob", 2)] {
+            users
+                .create_if_absent(&user(id, None, created))
+                .await
+                .unwrap();
+        }
         let backend = t.db.get_database_backend();
-        for n in [1, 2] {
-            r.lists
-                .insert(&list("alice", n, &format!("List {n}")), 1_000)
-                .await
-                .unwrap();
-            r.lists
-                .add_member(lid(n), &uid("bob"), Role::Editor, at(20), 100)
-                .await
-                .unwrap();
-            // As that version wrote it (today's writes append to the change log, which it
-            // did not have).
-            let (a, b, c, d) = if backend == sea_orm::DbBackend::Postgres {
-                ("$1", "$2", "$3", "$4")
+        let run = |sql: &str, values: Vec<sea_orm::Value>| {
+            let sql = if backend == sea_orm::DbBackend::Postgres {
+                let mut n = 0;
+                sql.chars()
+                    .map(|c| {
+                        if c == '?' {
+                            n += 1;
+                            format!("${n}")
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect()
             } else {
-                ("?", "?", "?", "?")
+                sql.to_owned()
             };
-            t.db.execute_raw(sea_orm::Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "INSERT INTO task (id, user_id, list_id, title, completed, created_at, \
-                     updated_at, position) VALUES ({a}, 'alice', {b}, 'task', false, {c}, {d}, '')"
-                ),
-                [
+            let db = t.db.clone();
+            async move {
+                db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                    backend, sql, values,
+                ))
+                .await
+                .unwrap();
+            }
+        };
+        for n in [1, 2] {
+            let list = lid(n).as_uuid();
+            run(
+                "INSERT INTO task_list (id, owner_id, name, position, archived, created_at, \
+                 updated_at, version) VALUES (?, 'alice', 'List', ?, ?, ?, ?, 1)",
+                vec![
+                    list.into(),
+                    format!("a{n}").into(),
+                    (n == 1).into(),
+                    at(10).into(),
+                    at(10).into(),
+                ],
+            )
+            .await;
+            for (member, role) in [("alice", "owner"), ("bob", "editor")] {
+                run(
+                    "INSERT INTO list_member (list_id, user_id, role, added_at) VALUES (?, ?, ?, ?)",
+                    vec![list.into(), member.into(), role.into(), at(20).into()],
+                )
+                .await;
+            }
+            run(
+                "INSERT INTO task (id, user_id, list_id, title, completed, created_at, \
+                 updated_at, position) VALUES (?, 'alice', ?, 'task', ?, ?, ?, '')",
+                vec![
                     tid(n).as_uuid().into(),
-                    lid(n).as_uuid().into(),
+                    list.into(),
+                    false.into(),
                     at(30).into(),
                     at(30).into(),
                 ],
-            ))
-            .await
-            .unwrap();
+            )
+            .await;
         }
-        set_archived(&r.lists, lid(1), true).await;
+        let tasks = SeaTaskRepository::new(t.db.clone());
         todo_persistence::migrate(&t.db).await.unwrap();
         assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
         for who in ["alice", "bob"] {
-            assert_eq!(plain(&r.tasks, who).await, [2], "{}: {who}", t.backend);
+            assert_eq!(plain(&tasks, who).await, [2], "{}: {who}", t.backend);
         }
     }
 );
@@ -1483,10 +1536,12 @@ on_both!(
                     .unwrap()
             });
             let lists = SeaListRepository::new(t.db.clone());
-            let remove =
-                tokio::spawn(
-                    async move { lists.remove_member(id, &uid("bob"), at(40)).await.unwrap() },
-                );
+            let remove = tokio::spawn(async move {
+                lists
+                    .remove_member(id, &uid("bob"), &uid("alice"), at(40))
+                    .await
+                    .unwrap()
+            });
             let (transferred, removed) = (transfer.await.unwrap(), remove.await.unwrap());
             assert!(
                 transferred != removed || !transferred,

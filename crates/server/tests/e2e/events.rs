@@ -137,7 +137,11 @@ async fn changes_reach_open_streams_and_a_resumed_stream_gets_what_it_missed() {
 
     let mut stream = Stream::open(&server, "alice", &alice, None).await;
     let id = create(&server, "alice", &alice, json!({"title": "milk"})).await;
+    // Her Inbox, made for her first task, then the task.
+    let inbox = stream.next(WAIT).await.unwrap();
+    assert_eq!(inbox.kind, "list.created");
     let created = stream.next(WAIT).await.unwrap();
+    assert_eq!(created.data["list_id"], inbox.data["list_id"]);
     assert_eq!(created.kind, "task.created");
     assert_eq!(created.data["task_id"], id.as_str());
     assert_eq!(created.data["actor_id"], "alice");
@@ -271,6 +275,7 @@ async fn a_member_removed_from_a_list_hears_nothing_more_of_it() {
     )
     .await;
     let heard = stream.next(WAIT).await.unwrap();
+    assert_eq!(heard.kind, "task.created");
     assert_eq!(heard.data["task_id"], first.as_str());
     assert_eq!(heard.data["list_id"], list_id.as_str());
 
@@ -283,6 +288,11 @@ async fn a_member_removed_from_a_list_hears_nothing_more_of_it() {
         204,
     )
     .await;
+    // He hears of his removal, by alice.
+    let removed = stream.next(WAIT).await.unwrap();
+    assert_eq!(removed.kind, "member.removed");
+    assert_eq!(removed.data["member_id"], "bob");
+    assert_eq!(removed.data["actor_id"], "alice");
     let second = create(
         &server,
         "alice",
@@ -291,7 +301,9 @@ async fn a_member_removed_from_a_list_hears_nothing_more_of_it() {
     )
     .await;
     let own = create(&server, "bob", &bob, json!({"title": "mine"})).await;
-    // Bob's own task reaches him; alice's second task, written before it, does not.
+    // Bob's own Inbox and task reach him; alice's second task, written before them, does
+    // not.
+    assert_eq!(stream.next(WAIT).await.unwrap().kind, "list.created");
     let next = stream.next(WAIT).await.unwrap();
     assert_eq!(next.data["task_id"], own.as_str(), "not {second}");
     assert!(stream.next(QUIET).await.is_none());
@@ -320,6 +332,7 @@ async fn across_two_processes_every_stream_gets_every_change_once_in_order() {
     // One change through A, heard on B.
     let mut on_b = Stream::open(&b, "alice", &alice, None).await;
     let first = create(&a, "alice", &alice, json!({"title": "first"})).await;
+    assert_eq!(on_b.next(WAIT).await.unwrap().kind, "list.created");
     assert_eq!(
         on_b.next(WAIT).await.unwrap().data["task_id"],
         first.as_str()
