@@ -174,6 +174,22 @@ impl EventHub {
             .then(|| state.marks.get(user).copied().unwrap_or(state.floor))
     }
 
+    /// What a collection of `reader`'s, as `principal` asks for it, was built from: their
+    /// newest change as this process has read it ([`EventHub::mark`]), taken *before* the
+    /// collection is read, so that a change the read may include and the mark not yet
+    /// makes the next poll a 200 rather than a stale 304. `None` when it cannot be trusted.
+    ///
+    /// # Errors
+    /// `Forbidden` when `principal` does not act for `reader`.
+    pub fn collection_mark(
+        &self,
+        principal: &Principal,
+        reader: &UserId,
+    ) -> Result<Option<ChangeCursor>, ApplicationError> {
+        policy::ensure_acts_for(principal, reader)?;
+        Ok(self.mark(reader))
+    }
+
     /// Reads everything new in the log and fans it out: how many records.
     ///
     /// # Errors

@@ -122,6 +122,8 @@ pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, HeaderError> {
 pub(crate) struct IfNoneMatch {
     any: bool,
     versions: Vec<i64>,
+    /// Every tag's opaque part, for the collection tags.
+    opaques: Vec<String>,
 }
 
 impl IfNoneMatch {
@@ -137,6 +139,7 @@ impl IfNoneMatch {
         let mut parsed = Self {
             any: false,
             versions: Vec::new(),
+            opaques: Vec::new(),
         };
         for tag in &elements {
             if tag == "*" {
@@ -153,6 +156,7 @@ impl IfNoneMatch {
             })?;
             // Another server's tag is valid, it just never matches.
             parsed.versions.extend(version(opaque));
+            parsed.opaques.push(opaque.to_owned());
         }
         Ok(Some(parsed))
     }
@@ -161,6 +165,52 @@ impl IfNoneMatch {
     pub(crate) fn matches(&self, current: i64) -> bool {
         self.any || self.versions.contains(&current)
     }
+
+    /// Whether a collection whose tag's opaque part is `opaque` matches.
+    pub(crate) fn matches_collection(&self, opaque: &str) -> bool {
+        self.any || self.opaques.iter().any(|o| o == opaque)
+    }
+}
+
+/// A collection's tag, when one can be given: `(opaque part, ETag header value)`, from
+/// the caller's newest change as this replica has read it (taken now, before the
+/// collection is read) and what the request asks for. `None` without an event reader or
+/// while its marks cannot be trusted.
+///
+/// # Errors
+/// `Forbidden` when `principal` does not act for `owner`.
+pub(crate) fn collection_etag(
+    services: &crate::services::Services,
+    principal: &todo_domain::Principal,
+    owner: &todo_domain::UserId,
+    req: &HttpRequest,
+) -> Result<Option<(String, String)>, todo_application::ApplicationError> {
+    let Some(hub) = &services.events else {
+        return Ok(None);
+    };
+    let Some(mark) = hub.collection_mark(principal, owner)? else {
+        return Ok(None);
+    };
+    let opaque = collection_tag(
+        mark,
+        &[req.path().as_bytes(), req.query_string().as_bytes()],
+    );
+    let header = format!("W/\"{opaque}\"");
+    Ok(Some((opaque, header)))
+}
+
+/// The opaque part of a collection's weak entity tag: the caller's newest change as this
+/// replica has read it (`mark`) and a hash of what was asked for (the path and query, and
+/// the headers that shape the body). FNV-1a: the same on every replica and build, so that
+/// a poll answered by another replica still matches.
+pub(crate) fn collection_tag(mark: todo_domain::ChangeCursor, asked: &[&[u8]]) -> String {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    for part in asked {
+        for b in part.iter().chain([&0xff_u8]) {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("c{mark}.{hash:016x}")
 }
 
 #[cfg(test)]

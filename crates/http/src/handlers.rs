@@ -19,7 +19,7 @@ use crate::extract::{Authenticated, JsonBody};
 use crate::idempotency::{IDEMPOTENT_REPLAYED, idempotency};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
 use crate::openapi_parts::{
-    BadRequest, Forbidden, IdempotencyKey, IfMatch, IfNoneMatch, KeepsChanging, NotFound,
+    BadRequest, CollectionIfNoneMatch, CollectionNotModified, Forbidden, IdempotencyKey, IfMatch, IfNoneMatch, KeepsChanging, NotFound,
     PayloadTooLarge, StaleVersion, TimeZoneName, Unauthenticated, UnprocessableEntity,
     UnsupportedMediaType,
 };
@@ -103,11 +103,12 @@ fn task_page_response(
 
 #[utoipa::path(get, path = "/api/{user_id}/tasks", tag = "tasks",
     description = "The caller's tasks as a bare JSON array: by default every task, oldest first (`(created_at, id)`). With `include_deleted=true&updated_since=…` it is the sync feed instead: an array of `ChangeDto` (tasks, and `{\"id\", \"deleted\": true, \"updated_at\"}` for tasks deleted since), in the order they changed. Parameters filter (all of them must hold) and sort the list; `priority` and `tag` may be repeated or comma-separated. When more remain, `Link: <…>; rel=\"next\"` points to the next page and repeats every parameter but `cursor`. An unknown parameter, a parameter given twice that may be given once, or a bad value is a 422 whose `errors[].field` names the parameter.",
-    params(("user_id" = String, Path, description = "The caller's user id"), TaskListParams),
+    params(("user_id" = String, Path, description = "The caller's user id"), TaskListParams, CollectionIfNoneMatch),
     responses(
         (status = 200, description = "One page of the caller's tasks; `Link: <…>; rel=\"next\"` when more remain", body = Vec<TaskDto>,
-            headers(("Link" = String, description = "`</api/alice/tasks?cursor=…&status=pending&sort=-due>; rel=\"next\"` when more remain"))),
-        Unauthenticated, Forbidden,
+            headers(("Link" = String, description = "`</api/alice/tasks?cursor=…&status=pending&sort=-due>; rel=\"next\"` when more remain"),
+                ("ETag" = String, description = "The collection's weak tag, for `If-None-Match` (not for `overdue` or `due=today`)"))),
+        CollectionNotModified, Unauthenticated, Forbidden, BadRequest,
         (status = 410, description = "`include_deleted=true` with an `updated_since` older than deleted tasks are remembered: fetch the whole list again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown or repeated parameter, or a bad value (a status, priority, tag, q, date, instant, zone, sort or limit it cannot read, or a cursor that is damaged or belongs to a different query); `errors[].field` names each parameter",
             body = Problem, content_type = "application/problem+json",
@@ -127,12 +128,31 @@ pub async fn list_tasks(
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
     let mut query = TaskListQuery::parse_for(req.query_string(), &owner)?;
+    let if_none_match = conditional::IfNoneMatch::parse(&req)?;
     let (spec, limit, after) = (&query.spec, query.limit, query.after.take());
+    // Polling that costs nothing: the caller's newest change, as this replica has read it,
+    // names the collection; unchanged, it is a 304 without reading the tasks. Not for
+    // filters that move with the clock (overdue, due today).
+    let tag = if spec.filter.overdue || spec.filter.due_today {
+        None
+    } else {
+        conditional::collection_etag(&services, &principal, &owner, &req)?
+    };
+    if let (Some((opaque, value)), Some(condition)) = (&tag, &if_none_match)
+        && condition.matches_collection(opaque)
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, value.as_str()))
+            .finish());
+    }
     // A page and, when more remain, the `Link` to the next one.
     let respond = |next: Option<&ListCursor>, body| {
         let mut res = HttpResponse::Ok();
         if let Some(next) = next {
             res.insert_header((header::LINK, query.next_link(req.path(), next)));
+        }
+        if let Some((_, value)) = &tag {
+            res.insert_header((header::ETAG, value.as_str()));
         }
         json_body(res, body)
     };

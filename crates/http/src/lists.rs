@@ -48,11 +48,14 @@ pub struct ListsQuery {
 
 #[utoipa::path(get, path = "/api/{user_id}/lists", tag = "lists",
     description = "The lists the caller is a member of (their own, their Inbox, and those shared with them), as a bare JSON array in the caller's order (`position`, then id). Archived lists are left out; `archived=true` lists only them. The Inbox is created on first need. When more remain, `Link: <…>; rel=\"next\"` points to the next page.",
-    params(("user_id" = String, Path, description = "The caller's user id"), ListsQuery),
+    params(("user_id" = String, Path, description = "The caller's user id"), ListsQuery,
+        crate::openapi_parts::CollectionIfNoneMatch),
     responses(
         (status = 200, description = "One page of the caller's lists", body = Vec<ListDto>,
-            headers(("Link" = String, description = "`</api/alice/lists?cursor=…&limit=50>; rel=\"next\"` when more remain"))),
-        Unauthenticated,
+            headers(("Link" = String, description = "`</api/alice/lists?cursor=…&limit=50>; rel=\"next\"` when more remain"),
+                ("ETag" = String, description = "The collection's weak tag, for `If-None-Match`"))),
+        crate::openapi_parts::CollectionNotModified, Unauthenticated,
+        (status = 400, description = "A malformed `If-None-Match`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The path names another user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown parameter, `archived` not `true` or `false`, a `limit` out of range, a damaged `cursor`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -65,6 +68,7 @@ pub async fn list_lists(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
+    let if_none_match = crate::conditional::IfNoneMatch::parse(&req)?;
     let archived = match query.archived.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
@@ -84,11 +88,24 @@ pub async fn list_lists(
         .as_deref()
         .map(|c| decode_list_cursor(c).map_err(ApplicationError::from))
         .transpose()?;
+    // As for the tasks: the caller's newest change names their lists (taken before they
+    // are read); unchanged, a 304 without reading them.
+    let tag = crate::conditional::collection_etag(&services, &principal, &owner, &req)?;
+    if let (Some((opaque, value)), Some(condition)) = (&tag, &if_none_match)
+        && condition.matches_collection(opaque)
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((actix_web::http::header::ETAG, value.as_str()))
+            .finish());
+    }
     let page = services
         .lists
         .list(&principal, &owner, archived, limit, after)
         .await?;
     let mut res = HttpResponse::Ok();
+    if let Some((_, value)) = &tag {
+        res.insert_header((actix_web::http::header::ETAG, value.as_str()));
+    }
     if let Some(next) = &page.next {
         let limit = limit.map(|l| l.to_string());
         let mut params = Vec::new();

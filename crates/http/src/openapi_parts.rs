@@ -90,6 +90,25 @@ pub(crate) struct IfNoneMatch {
     if_none_match: Option<String>,
 }
 
+/// The `If-None-Match` header of a poll of a collection (tasks, the sync feed, lists).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct CollectionIfNoneMatch {
+    /// The collection's ETag from an earlier answer (weak, `W/"c…"`), or `*`: when none of the caller's lists changed since, the answer is 304 with no body, and no task is read. Not given for `overdue` and `due=today`, which move with the clock.
+    #[param(rename = "If-None-Match", value_type = String, required = false, example = "W/\"c7421-88.5f0c2a1e8d4b4f7a\"",
+        pattern = r#"^(\*|(W/)?"[!#-+\--~]*")([ \t]*,[ \t]*(\*|(W/)?"[!#-+\--~]*"))*$"#)]
+    if_none_match: Option<String>,
+}
+
+/// 304 of a poll of a collection that has not changed.
+#[derive(IntoResponses)]
+#[response(
+    status = 304,
+    description = "Nothing the caller may see changed since the `If-None-Match` tag: no body",
+    headers(("ETag" = String, description = "The collection's tag, as sent"))
+)]
+pub(crate) struct CollectionNotModified;
+
 /// The `Idempotency-Key` header of a create.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]

@@ -144,7 +144,16 @@ pub async fn app_with(options: Options) -> TestApp {
             ..HttpSettings::default()
         },
     )
-    .with_rate_limits(options.rate_limits);
+    .with_rate_limits(options.rate_limits)
+    .with_events(
+        // No reader runs here: a test reads the log with `poll_changes`.
+        todo_application::EventHub::start(
+            Arc::new(todo_persistence::SeaChangeLog::new(db.clone())),
+            todo_application::EventSettings::default(),
+        )
+        .await
+        .unwrap(),
+    );
     TestApp {
         db,
         services,

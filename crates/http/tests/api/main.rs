@@ -14,6 +14,7 @@ mod fields;
 mod listing;
 mod lists;
 mod members;
+mod polling;
 mod rate_limits;
 mod service;
 mod subtasks;

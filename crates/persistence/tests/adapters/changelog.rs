@@ -68,7 +68,8 @@ on_both!(
         let inbox = inbox_in(&t.db, "alice").await;
         let alice = uid("alice");
         let bob = uid("bob");
-        let start = log.head().await.unwrap();
+        // After the Inboxes' creation (alice's and bob's), once readable.
+        let start = read_settled(&log, ChangeCursor::START, 2).await[1].0.cursor;
 
         let parent = in_list(task("alice", 1, "parent", at(100)), inbox);
         let mut child = in_list(task("alice", 2, "child", at(101)), inbox);
@@ -265,7 +266,8 @@ fn a_record_committed_after_a_later_one_is_read_in_its_place() {
         let inbox = inbox_in(&pg.db, "alice").await;
         let tasks = SeaTaskRepository::new(pg.db.clone());
         let log = SeaChangeLog::new(pg.db.clone());
-        let start = log.head().await.unwrap();
+        // After the Inbox's creation, once readable.
+        let start = read_settled(&log, ChangeCursor::START, 1).await[0].0.cursor;
 
         // The first write: its transaction takes its id and its record's, and stays open.
         let first = pg.db.begin().await.unwrap();
