@@ -338,6 +338,30 @@ async fn across_two_processes_every_stream_gets_every_change_once_in_order() {
         first.as_str()
     );
 
+    // A poll of B with its tag is a 304 until a change made through A reaches B's reader.
+    let poll = |etag: Option<String>| {
+        let mut req = crate::http_client()
+            .get(format!("{}/api/alice/tasks", b.base))
+            .bearer_auth(&alice);
+        if let Some(etag) = etag {
+            req = req.header("If-None-Match", etag);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let tag = poll(None).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(poll(Some(tag.clone())).await.status(), 304);
+    let second = create(&a, "alice", &alice, json!({"title": "second"})).await;
+    assert_eq!(
+        on_b.next(WAIT).await.unwrap().data["task_id"],
+        second.as_str()
+    );
+    let changed = poll(Some(tag.clone())).await;
+    assert_eq!(changed.status(), 200, "B's reader has read the change");
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), tag);
+
     let mut streams = vec![
         on_b,
         Stream::open(&b, "alice", &alice, None).await,
