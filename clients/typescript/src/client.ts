@@ -1,6 +1,7 @@
 // The client: the generated calls (openapi-fetch over src/schema.ts) with the credential
 // callback, and on top of them the helpers every frontend needs.
 import createClient, { type Client, type Middleware } from "openapi-fetch";
+import { EventStream } from "./events.js";
 import { randomKey } from "./ids.js";
 import { collect, pagesOf, type Fetched } from "./pages.js";
 import { ApiProblem, problemFrom } from "./problem.js";
@@ -91,6 +92,15 @@ export interface SyncOptions extends CallOptions {
   marginMs?: number;
 }
 
+export interface EventStreamOptions extends CallOptions {
+  /**
+   * Resume after this event id (a `lastEventId` kept from an earlier stream): the changes
+   * since then come first, then the live ones. Without it, only changes from now on. One the
+   * log no longer reaches starts with a `reset` event; a malformed one is a 422.
+   */
+  after?: string | null;
+}
+
 type Outcome<D> = { data?: D; error?: unknown; response: Response };
 type Raw = Client<paths>;
 
@@ -111,6 +121,8 @@ export interface TodoClient {
   lists(userId: string): ListsApi;
   /** What the caller deleted, under `/api/{userId}/trash/…`. */
   trash(userId: string): TrashApi;
+  /** The stream of the caller's changes, `/api/{userId}/events`. */
+  events(userId: string): EventsApi;
   /** The admin routes (the caller needs an admin role). */
   readonly admin: AdminApi;
   /** `GET /`: name and version. */
@@ -149,6 +161,17 @@ export interface ListsApi {
   setMemberRole(list: string, userId: string, role: MemberRole, options?: CallOptions): Promise<Member>;
   /** Removes a member; removing oneself leaves the list. */
   removeMember(list: string, userId: string, options?: CallOptions): Promise<void>;
+}
+
+export interface EventsApi {
+  /**
+   * `GET /api/{userId}/events`: opens the stream of the caller's changes (theirs, and those
+   * of the lists they are a member of). Resolves once the server has subscribed it, so
+   * every change made after that comes; iterate the answer for typed events. A problem
+   * (403, 422, 429 with `Retry-After` when the user has too many streams open) is thrown
+   * as every call throws it. Read with `fetch`, so the credential goes with it.
+   */
+  open(options?: EventStreamOptions): Promise<EventStream>;
 }
 
 export interface TrashApi {
@@ -702,6 +725,25 @@ export function createTodoClient(options: TodoClientOptions): TodoClient {
     return api;
   }
 
+  function events(userId: string): EventsApi {
+    return {
+      async open(o = {}) {
+        const after = o.after ?? null;
+        const outcome = await retrying(
+          () =>
+            raw.GET("/api/{user_id}/events", {
+              params: { path: { user_id: userId }, query: after === null ? {} : { after } },
+              headers: { Accept: "text/event-stream" },
+              parseAs: "stream",
+              signal: o.signal,
+            }),
+          o.signal,
+        );
+        return new EventStream(unwrap(outcome), after);
+      },
+    };
+  }
+
   const get = async <D>(attempt: () => Promise<Outcome<D>>, o?: CallOptions): Promise<D> =>
     unwrap(await retrying(attempt, o?.signal));
 
@@ -710,6 +752,7 @@ export function createTodoClient(options: TodoClientOptions): TodoClient {
     tasks,
     lists,
     trash,
+    events,
     admin,
     me: (o) => get(() => raw.GET("/api/me", { signal: o?.signal }), o),
     welcome: (o) => get(() => raw.GET("/", { signal: o?.signal }), o),

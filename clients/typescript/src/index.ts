@@ -4,6 +4,8 @@ export {
   type AdminApi,
   type CallOptions,
   type CreateOptions,
+  type EventStreamOptions,
+  type EventsApi,
   type ListsApi,
   type Credential,
   type SyncOptions,
@@ -15,6 +17,7 @@ export {
 } from "./client.js";
 export { ApiProblem, PreconditionFailed, problemFrom, versionOf } from "./problem.js";
 export { collect, nextLink } from "./pages.js";
+export { EventStream, EventStreamParser, streamEventOf, type ServerSentEvent } from "./events.js";
 export { isDeleted, type SyncResult } from "./sync.js";
 export { randomKey } from "./ids.js";
 export type * from "./types.js";

@@ -117,6 +117,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stream of the caller's changes. */
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/lists": {
         parameters: {
             query?: never;
@@ -436,6 +453,34 @@ export interface components {
         };
         /** @description One entry of the sync feed: a task as it is now, or a deleted one. */
         ChangeDto: components["schemas"]["TaskDto"] | components["schemas"]["DeletedTaskDto"];
+        /** @description One change as an event's `data`. */
+        ChangeEventDto: {
+            /** @description Who made the change. */
+            actor_id: string;
+            /**
+             * @description When the change was made.
+             * @example 2026-12-04T10:15:00.123456Z
+             */
+            at: string;
+            /** @description The names of the changed fields. */
+            fields: string[];
+            /**
+             * @description The event's id: where a stream resumes after it.
+             * @example 7421-88
+             */
+            id: string;
+            /** @example task.updated */
+            kind: string;
+            list_id?: string | null;
+            /** @description The member a `member.*` change concerns. */
+            member_id?: string | null;
+            task_id?: string | null;
+            /**
+             * Format: int64
+             * @description The task's or list's version after the change.
+             */
+            version?: number | null;
+        };
         /** @description Answer of `DELETE /api/{user_id}/tasks?status=completed`. */
         Cleared: {
             /**
@@ -1538,6 +1583,83 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    events: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Resume after this event id (as `Last-Event-ID` does; the header wins).
+                 * @example 7421-88
+                 */
+                after?: string;
+            };
+            header?: {
+                /** @description Resume after this event id */
+                "Last-Event-ID"?: string | null;
+            };
+            path: {
+                /** @description The caller's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`: one event per change the caller may see (`id:` the event id, `event:` the kind, `data:` a ChangeEvent), a `reset` event when the cursor is older than the log keeps, a comment line every heartbeat */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["ChangeEventDto"];
+                };
+            };
+            /** @description A malformed `Last-Event-ID` */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A malformed `after` */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     list_lists: {
         parameters: {
             query?: {
@@ -1557,7 +1679,13 @@ export interface operations {
                  */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The collection's ETag from an earlier answer (weak, `W/"c…"`), or `*`: when none of the caller's lists changed since, the answer is 304 with no body, and no task is read. Not given for `overdue` and `due=today`, which move with the clock.
+                 * @example W/"c7421-88.5f0c2a1e8d4b4f7a"
+                 */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The caller's user id */
                 user_id: string;
@@ -1569,6 +1697,8 @@ export interface operations {
             /** @description One page of the caller's lists */
             200: {
                 headers: {
+                    /** @description The collection's weak tag, for `If-None-Match` */
+                    ETag?: string;
                     /** @description `</api/alice/lists?cursor=…&limit=50>; rel="next"` when more remain */
                     Link?: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -1577,6 +1707,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListDto"][];
+                };
+            };
+            /** @description Nothing the caller may see changed since the `If-None-Match` tag: no body */
+            304: {
+                headers: {
+                    /** @description The collection's tag, as sent */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed `If-None-Match` */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             401: {
@@ -2888,7 +3040,13 @@ export interface operations {
                  */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The collection's ETag from an earlier answer (weak, `W/"c…"`), or `*`: when none of the caller's lists changed since, the answer is 304 with no body, and no task is read. Not given for `overdue` and `due=today`, which move with the clock.
+                 * @example W/"c7421-88.5f0c2a1e8d4b4f7a"
+                 */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The caller's user id */
                 user_id: string;
@@ -2900,6 +3058,8 @@ export interface operations {
             /** @description One page of the caller's tasks; `Link: <…>; rel="next"` when more remain */
             200: {
                 headers: {
+                    /** @description The collection's weak tag, for `If-None-Match` (not for `overdue` or `due=today`) */
+                    ETag?: string;
                     /** @description `</api/alice/tasks?cursor=…&status=pending&sort=-due>; rel="next"` when more remain */
                     Link?: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -2908,6 +3068,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaskDto"][];
+                };
+            };
+            /** @description Nothing the caller may see changed since the `If-None-Match` tag: no body */
+            304: {
+                headers: {
+                    /** @description The collection's tag, as sent */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             401: {

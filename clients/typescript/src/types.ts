@@ -45,6 +45,40 @@ export type ListRef = string | Pick<List, "id" | "version">;
 export type TrashEntry = Schemas["TrashEntryDto"];
 /** What a trash entry holds: `task` or `list`. */
 export type TrashEntryKind = Schemas["TrashEntryKind"];
+/** What an event of the caller's stream says changed. */
+export type ChangeKind =
+  | "task.created"
+  | "task.updated"
+  | "task.completed"
+  | "task.deleted"
+  | "task.restored"
+  | "task.moved"
+  | "list.created"
+  | "list.updated"
+  | "list.deleted"
+  | "list.restored"
+  | "member.added"
+  | "member.updated"
+  | "member.removed";
+/**
+ * One change of the event stream (its `data`): what changed (`kind`, `task_id`, `list_id`,
+ * `member_id`, the changed `fields`, the `version` after it), who changed it and when.
+ * `id` is the event's id, where a stream resumes after it.
+ */
+export type ChangeEvent = Omit<Schemas["ChangeEventDto"], "kind"> & { kind: ChangeKind };
+/**
+ * The stream could not resume where it was asked to (the log no longer keeps changes that
+ * old): resync through the sync feed (`tasks.sync(null)`), then go on after `id`.
+ */
+export interface ResetEvent {
+  kind: "reset";
+  /** Where the stream goes on from: the iteration's `lastEventId` is now this. */
+  id: string;
+  /** The server's explanation. */
+  detail: string;
+}
+/** What an event stream gives: a change, or a reset (tell them apart by `kind`). */
+export type StreamEvent = ChangeEvent | ResetEvent;
 export type Welcome = Schemas["Welcome"];
 export type Health = Schemas["Health"];
 

@@ -8,6 +8,8 @@ import {
   ApiProblem,
   PreconditionFailed,
   createTodoClient,
+  type ChangeEvent,
+  type StreamEvent,
   type Task,
   type TodoClient,
   type TodoClientOptions,
@@ -31,6 +33,32 @@ async function problem(call: Promise<unknown>, status: number): Promise<ApiProbl
     return err;
   }
   assert.fail(`expected a ${status} problem`);
+}
+
+/** Reads `events` until one passes `wanted` (the others are skipped), and returns it. */
+async function nextWhere<E extends StreamEvent>(
+  events: AsyncIterator<StreamEvent>,
+  wanted: (event: StreamEvent) => event is E,
+): Promise<E> {
+  for (;;) {
+    const next = await events.next();
+    assert.ok(!next.done, "the stream ended before the event came");
+    if (wanted(next.value)) return next.value;
+  }
+}
+
+/** A change event of `kind` about `task_id` or `list_id` (a type guard for `nextWhere`). */
+function change(kind: ChangeEvent["kind"], about: { task_id?: string; list_id?: string }) {
+  return (event: StreamEvent): event is ChangeEvent =>
+    event.kind === kind &&
+    (about.task_id === undefined || event.task_id === about.task_id) &&
+    (about.list_id === undefined || event.list_id === about.list_id);
+}
+
+/** Aborting the signal of an open stream makes its iteration throw fetch's AbortError. */
+async function aborted(events: AsyncIterator<StreamEvent>, controller: AbortController): Promise<void> {
+  controller.abort();
+  await assert.rejects(events.next(), (err: Error) => err.name === "AbortError");
 }
 
 /** The operations of the committed document, as `METHOD /path/{param}`. */
@@ -504,11 +532,71 @@ export function clientSuite(label: string, database: Database | string): void {
       assert.ok(result.since);
     });
 
+    test("events: changes stream as they are made, resume after the last id, and reset", T, async () => {
+      const events = alice.events("alice");
+      const tasks = alice.tasks("alice");
+      // Every stream is aborted by the end of the test (or after 20 s at the latest), so
+      // the server has none open when it is stopped.
+      const deadline = AbortSignal.timeout(20_000);
+      const live = new AbortController();
+      const stream = await events.open({ signal: AbortSignal.any([live.signal, deadline]) });
+      assert.equal(stream.lastEventId, null);
+      const reading = stream[Symbol.asyncIterator]();
+
+      // Subscribed once `open` resolves: a list and a task made now both come.
+      const list = await alice.lists("alice").create({ name: "Streamed" });
+      const task = await tasks.create({ title: "Listen", list_id: list.id });
+      const listCreated = await nextWhere(reading, change("list.created", { list_id: list.id }));
+      assert.equal(listCreated.actor_id, "alice");
+      assert.equal(listCreated.task_id, null);
+      const created = await nextWhere(reading, change("task.created", { task_id: task.id }));
+      assert.equal(created.list_id, list.id);
+      assert.equal(created.actor_id, "alice");
+      assert.equal(created.version, 1);
+      assert.ok(!Number.isNaN(Date.parse(created.at)));
+      assert.match(created.id, /^\d+-\d+$/);
+      assert.equal(stream.lastEventId, created.id, "the stream remembers the last event given");
+      assert.equal(stream.retryMs, 2000);
+      await aborted(reading, live);
+
+      // A change made while no stream is open comes first when the stream resumes.
+      const renamed = await tasks.update(task, { title: "Listen again" });
+      const resumedControl = new AbortController();
+      const resumed = await events.open({
+        after: stream.lastEventId,
+        signal: AbortSignal.any([resumedControl.signal, deadline]),
+      });
+      const again = resumed[Symbol.asyncIterator]();
+      const updated = await nextWhere(again, change("task.updated", { task_id: task.id }));
+      assert.deepEqual(updated.fields, ["title"]);
+      assert.equal(updated.version, renamed.version);
+      assert.equal(resumed.lastEventId, updated.id);
+      await aborted(again, resumedControl);
+
+      // A cursor older than the log keeps (here: one it never had) is a reset, then the
+      // stream goes on from the reset's id. `break` closes a stream as well.
+      const far = await events.open({ after: "999999999-1", signal: deadline });
+      let reset: StreamEvent | undefined;
+      for await (const event of far) {
+        reset = event;
+        break;
+      }
+      assert.ok(reset?.kind === "reset", `a reset, not ${JSON.stringify(reset)}`);
+      assert.match(reset.detail, /sync/);
+      assert.match(reset.id, /^\d+-\d+$/);
+      assert.equal(far.lastEventId, reset.id);
+
+      // A malformed cursor, and another user's stream, are problems like any other.
+      const malformed = await problem(events.open({ after: "soon" }), 422);
+      assert.match(malformed.fieldError("after") ?? "", /12-34/, malformed.message);
+      await problem(client("dora").events("alice").open(), 403);
+    });
+
     test("every operation of the document went through the client", async () => {
       const { operations } = await documentOperations();
       const missing = operations.filter((op) => !called.has(op));
       assert.deepEqual(missing, [], `not exercised: ${missing.join(", ")}`);
-      assert.equal(operations.length, 35);
+      assert.equal(operations.length, 36);
     });
   });
 }

@@ -1,7 +1,18 @@
 // The helpers on their own, without a server.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ApiProblem, PreconditionFailed, nextLink, problemFrom, randomKey, versionOf } from "@todo-api/client";
+import {
+  ApiProblem,
+  EventStream,
+  EventStreamParser,
+  PreconditionFailed,
+  nextLink,
+  problemFrom,
+  randomKey,
+  streamEventOf,
+  versionOf,
+  type ServerSentEvent,
+} from "@todo-api/client";
 
 test("nextLink finds rel=next among other links and parameters", () => {
   assert.equal(nextLink(null), null);
@@ -53,4 +64,100 @@ test("randomKey is a version 4 UUID, also without crypto.randomUUID", () => {
   } finally {
     Object.defineProperty(globalThis.crypto, "randomUUID", { value: original, configurable: true });
   }
+});
+
+test("EventStreamParser: pieces split anywhere, CRLF, LF or CR, multi-line data, comments", () => {
+  const wire =
+    "retry: 2000\n: open\n\n" +
+    "id: 7-1\nevent: task.created\ndata: {\"a\":1}\n\n" +
+    ": keep-alive\r\n\r\n" +
+    "id: 7-2\r\nevent: list.updated\r\ndata: line one\r\ndata:line two\r\ndata\r\n\r\n" +
+    "id: 8-1\revent: reset\rdata: {\"detail\":\"gone\"}\r\r" +
+    "data: no id nor event\n\n" +
+    "id: 9-1\n\n" +
+    "unknown: field\nevent: cut\ndata: never ends";
+  const expected: ServerSentEvent[] = [
+    { event: "task.created", data: '{"a":1}', lastEventId: "7-1" },
+    { event: "list.updated", data: "line one\nline two\n", lastEventId: "7-2" },
+    { event: "reset", data: '{"detail":"gone"}', lastEventId: "8-1" },
+    { event: "message", data: "no id nor event", lastEventId: "8-1" },
+  ];
+  // Whole, then in every two-piece split (across each CR LF pair too), then char by char.
+  const feeds: string[][] = [[wire], Array.from(wire)];
+  for (let i = 1; i < wire.length; i++) feeds.push([wire.slice(0, i), wire.slice(i)]);
+  for (const pieces of feeds) {
+    const parser = new EventStreamParser();
+    const messages = pieces.flatMap((piece) => parser.push(piece));
+    assert.deepEqual(messages, expected, JSON.stringify(pieces.slice(0, 2)));
+    assert.equal(parser.lastEventId, "9-1", "an id without data moves the cursor too");
+    assert.equal(parser.retry, 2000);
+  }
+  const resumed = new EventStreamParser("5-5");
+  assert.deepEqual(resumed.push("\uFEFFdata: x\n\n"), [{ event: "message", data: "x", lastEventId: "5-5" }]);
+});
+
+test("streamEventOf types changes and resets, and skips kinds it does not know", () => {
+  const data = {
+    id: "7-1",
+    kind: "task.updated",
+    list_id: "l",
+    task_id: "t",
+    actor_id: "alice",
+    version: 2,
+    fields: ["title"],
+    at: "2026-12-04T10:15:00Z",
+  };
+  assert.deepEqual(streamEventOf({ event: "task.updated", data: JSON.stringify(data), lastEventId: "7-1" }), data);
+  assert.deepEqual(streamEventOf({ event: "reset", data: '{"detail":"resync"}', lastEventId: "9-1" }), {
+    kind: "reset",
+    id: "9-1",
+    detail: "resync",
+  });
+  assert.equal(streamEventOf({ event: "comment.added", data: "{}", lastEventId: "9-2" }), undefined);
+});
+
+test("an EventStream reads a body in any chunks and remembers the last id given", async () => {
+  const encoder = new TextEncoder();
+  const event = (id: string, kind: string) => {
+    const at = "2026-12-04T10:15:00Z";
+    const data = { id, kind, list_id: null, task_id: "t", actor_id: "a", version: 1, fields: [], at };
+    return `id: ${id}\nevent: ${kind}\ndata: ${JSON.stringify(data)}\n\n`;
+  };
+  const wire =
+    "retry: 2000\n: open\n\n" +
+    event("1-1", "task.created") +
+    ": é\n\n" +
+    event("1-2", "task.deleted") +
+    event("2-1", "future.kind");
+  const bytes = encoder.encode(wire);
+  // Cut anywhere, also between the two bytes of "é".
+  const cuts = [3, 25, 26, 60, 140, bytes.indexOf(0xc3) + 1, bytes.length].sort((a, b) => a - b);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let from = 0;
+      for (const cut of cuts) {
+        controller.enqueue(bytes.slice(from, cut));
+        from = cut;
+      }
+      controller.close();
+    },
+  });
+  const stream = new EventStream(body, null);
+  const seen: string[] = [];
+  for await (const e of stream) {
+    seen.push(`${e.kind} ${e.id}`);
+    assert.equal(stream.lastEventId, e.id);
+  }
+  assert.deepEqual(seen, ["task.created 1-1", "task.deleted 1-2"]);
+  assert.equal(stream.lastEventId, "2-1", "an event of an unknown kind moves the cursor");
+  assert.equal(stream.retryMs, 2000);
+
+  const two = encoder.encode(event("3-1", "task.created") + event("3-2", "task.created"));
+  const early = new EventStream(new ReadableStream({ start: (c) => c.enqueue(two) }), "2-9");
+  assert.equal(early.lastEventId, "2-9");
+  for await (const e of early) {
+    assert.equal(e.id, "3-1");
+    break;
+  }
+  assert.equal(early.lastEventId, "3-1", "an event after the one the loop stopped at is not skipped");
 });
