@@ -19,9 +19,9 @@ use crate::extract::{Authenticated, JsonBody};
 use crate::idempotency::{IDEMPOTENT_REPLAYED, idempotency};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
 use crate::openapi_parts::{
-    BadRequest, CollectionIfNoneMatch, CollectionNotModified, Forbidden, IdempotencyKey, IfMatch, IfNoneMatch, KeepsChanging, NotFound,
-    PayloadTooLarge, StaleVersion, TimeZoneName, Unauthenticated, UnprocessableEntity,
-    UnsupportedMediaType,
+    BadRequest, CollectionIfNoneMatch, CollectionNotModified, Forbidden, IdempotencyKey, IfMatch,
+    IfNoneMatch, KeepsChanging, NotFound, PayloadTooLarge, StaleVersion, TimeZoneName,
+    Unauthenticated, UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::parse::{invalid, parsed, task_id, user_id};
 use crate::query::Query;
