@@ -37,6 +37,10 @@ pub struct EventSettings {
     /// The log is read this often even when no write was heard of (a write whose
     /// notification was lost, a transaction that held the readers back).
     pub idle_poll: Duration,
+    /// After a read of the log, the reader waits at least this long before the next one:
+    /// under load one read serves every write of the interval instead of one read per
+    /// write (each event waits at most this much longer).
+    pub coalesce: Duration,
     /// Users whose newest change is remembered for the ETags; beyond, the memory starts
     /// over (every ETag changes once).
     pub max_marks: usize,
@@ -51,6 +55,7 @@ impl Default for EventSettings {
             max_streams: 10_000,
             batch: 500,
             idle_poll: Duration::from_secs(1),
+            coalesce: Duration::from_millis(10),
             max_marks: 100_000,
         }
     }
@@ -255,6 +260,10 @@ impl EventHub {
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;
                 }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.inner.settings.coalesce) => {}
+                _ = closed.wait_for(|c| *c) => return,
             }
             tokio::select! {
                 () = signal.written() => {}

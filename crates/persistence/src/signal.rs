@@ -35,6 +35,9 @@ fn channel(schema: &str) -> String {
     format!("todo_changes_{hash:016x}")
 }
 
+/// The least time between two `NOTIFY`s of this process.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Wakes the reader of the change log (see the module).
 pub struct SeaChangeSignal {
     notify: Arc<Notify>,
@@ -111,6 +114,9 @@ async fn tell_others(db: Db, me: String, channel: String) {
             // The other processes read the log on their timer meanwhile.
             tracing::warn!(error = %err, "could not notify the other processes of a write");
         }
+        // Writes committed meanwhile are told by the next one: under load one NOTIFY
+        // per interval, not one per write.
+        tokio::time::sleep(COALESCE).await;
     }
 }
 
