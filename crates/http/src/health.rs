@@ -54,7 +54,33 @@ pub async fn ready(services: web::Data<Services>) -> Result<HttpResponse> {
 
 /// Prometheus metrics (text exposition format).
 pub async fn metrics(services: web::Data<Services>) -> HttpResponse {
+    let mut body = services.metrics.render();
+    if let Some(hub) = &services.events {
+        body.push_str(&event_metrics(hub.stats()));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(services.metrics.render())
+        .body(body)
+}
+
+/// The event stream's gauges and counters, in the exposition format.
+fn event_metrics(stats: todo_application::EventStats) -> String {
+    format!(
+        "# HELP event_streams_open Event streams open in this process.\n\
+         # TYPE event_streams_open gauge\n\
+         event_streams_open {}\n\
+         # HELP events_sent_total Events sent on the event streams.\n\
+         # TYPE events_sent_total counter\n\
+         events_sent_total {}\n\
+         # HELP change_log_records_read_total Records this process's event reader read.\n\
+         # TYPE change_log_records_read_total counter\n\
+         change_log_records_read_total {}\n\
+         # HELP change_log_lag_seconds From the newest change's time to its read, as last seen.\n\
+         # TYPE change_log_lag_seconds gauge\n\
+         change_log_lag_seconds {:.3}\n",
+        stats.open_streams,
+        stats.events_sent,
+        stats.records_read,
+        stats.lag_ms as f64 / 1000.0,
+    )
 }

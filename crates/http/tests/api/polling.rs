@@ -105,6 +105,14 @@ async fn an_unchanged_collection_is_a_304_and_a_change_the_reader_saw_a_200() {
         400
     );
 
+    // The reader's work, in the metrics: two Inboxes and three tasks read; no stream open.
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.raw;
+    assert!(
+        metrics.contains("\nchange_log_records_read_total 5\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("\nevent_streams_open 0\n"), "{metrics}");
+
     // The 304 reads no task: with the table gone it still answers, a 200 could not.
     app.db.execute_unprepared("DROP TABLE task").await.unwrap();
     assert_eq!(
