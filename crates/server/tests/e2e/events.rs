@@ -205,6 +205,26 @@ async fn changes_reach_open_streams_and_a_resumed_stream_gets_what_it_missed() {
         .await
         .unwrap();
     assert_eq!(forbidden.status(), 403);
+    // The first stream, dropped above, is freed once the server has written to it: until
+    // /metrics counts two open streams (the resumed one and the reset one), write.
+    let mut settled = false;
+    for _ in 0..100 {
+        let metrics = http
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("\nevent_streams_open 2\n") {
+            settled = true;
+            break;
+        }
+        create(&server, "alice", &alice, json!({"title": "ping"})).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(settled, "the dropped stream was never freed");
     let mut open = vec![resumed, far];
     for _ in 0..8 {
         open.push(Stream::open(&server, "alice", &alice, None).await);
@@ -236,11 +256,12 @@ async fn changes_reach_open_streams_and_a_resumed_stream_gets_what_it_missed() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(freed.is_some(), "a closed stream's place was never freed");
-    drop(open);
+    // Ten streams still open: SIGTERM ends them and the server, cleanly.
     assert!(
         server.terminate(),
         "SIGTERM ends open streams and the server"
     );
+    drop((open, freed));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -433,5 +454,44 @@ async fn across_two_processes_every_stream_gets_every_change_once_in_order() {
     drop(streams);
     assert!(a.terminate());
     assert!(b.terminate());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A stream lives no longer than its credential: one that expires ends its stream within
+/// the credential cache's period.
+#[tokio::test]
+async fn a_stream_ends_when_its_credential_expires() {
+    let dir = workdir();
+    let secret = "0123456789abcdef0123456789abcdef";
+    let env = [
+        ("BETTER_AUTH_SECRET", secret),
+        ("TODO__AUTH__CACHE_TTL_SECS", "1"),
+    ];
+    token(&dir, &env, "alice");
+    let server = Server::start(&dir, &env).await;
+    let now = chrono::Utc::now();
+    let short = todo_auth::Hs256Issuer::new(secret.as_bytes(), todo_auth::Hs256Settings::default())
+        .issue(
+            &todo_domain::UserId::parse("alice").unwrap(),
+            now - chrono::TimeDelta::seconds(120),
+            // Expired already, but within the verifier's leeway for a few more seconds
+            // (`todo_auth::hs256::LEEWAY_SECS`, 60).
+            now - chrono::TimeDelta::seconds(57),
+        )
+        .unwrap();
+    let mut stream = Stream::open(&server, "alice", &short, None).await;
+    // The server ends it (the body ends) once the token has expired and the cached
+    // verdict has lapsed; a stream left open would run into this bound instead.
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match stream.res.chunk().await {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream outlived its credential");
+    assert!(server.terminate());
     std::fs::remove_dir_all(&dir).ok();
 }
