@@ -82,6 +82,7 @@ smoke: release
 ## Load benchmarks against the pgbench ceiling (bench/README.md); never part of make test.
 bench: bench-tools release bench-lean
 	python3 bench/run.py
+	python3 bench/events.py
 
 ## The lean reference server of the bench endpoints (bench/lean), its own workspace.
 bench-lean:

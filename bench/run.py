@@ -16,7 +16,7 @@ Each scenario runs against our server and against bench/lean (the same SQL behin
 least HTTP and JSON machinery, no ORM, no domain), in alternating rounds on one database.
 """
 import json, os, re, resource, secrets, shutil, subprocess, sys, tempfile, time
-import urllib.request
+import urllib.error, urllib.request
 
 from support import (cpu_seconds, free_port, fresh_database, hs256, production_env, psql,
                      rss_kib, server_bin, target_dir)
@@ -27,7 +27,7 @@ PG = os.environ.get("SMOKE_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/po
 DURATION = int(os.environ.get("BENCH_DURATION", "3"))
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SCENARIOS = [s for s in os.environ.get(
-    "BENCH_SCENARIOS", "list,get,create,toggle,mixed,shared,big_plain,big_filtered").split(",") if s]
+    "BENCH_SCENARIOS", "list,get,poll_304,create,toggle,mixed,shared,big_plain,big_filtered").split(",") if s]
 # One user with BIG_TASKS tasks, listed a page at a time plainly and with a filter and a sort.
 BIG_USER, BIG_TASKS = "ubig", 10_000
 PERF = os.environ.get("BENCH_PERF") == "1"
@@ -199,11 +199,34 @@ def percentile(sorted_values, p):
     return sorted_values[i]
 
 
+def lua_etags(path, base):
+    """Each seeded user's current tag of their task list (`poll_304` sends it back in
+    If-None-Match); checks that sending it back is a 304."""
+    etags = []
+    for n in range(1, USERS + 1):
+        req = urllib.request.Request(f"{base}/api/{user_id(n)}/tasks",
+                                     headers={"Authorization": f"Bearer {hs256(SECRET, user_id(n), 600)}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            etags.append(r.headers["ETag"])
+    probe = urllib.request.Request(f"{base}/api/{user_id(1)}/tasks", headers={
+        "Authorization": f"Bearer {hs256(SECRET, user_id(1), 600)}", "If-None-Match": etags[0]})
+    try:
+        urllib.request.urlopen(probe, timeout=10)
+        sys.exit("poll_304: the tag sent back was not a 304")
+    except urllib.error.HTTPError as e:
+        if e.code != 304:
+            sys.exit(f"poll_304: the tag sent back got {e.code}, not 304")
+    with open(path, "w") as f:
+        f.write("etags = {\n" + "".join(f"  '{t}',\n" for t in etags) + "}\n")
+
+
 def run_wrk(wrk, base, scenario, tokens_lua):
     script = os.path.join(HERE, "wrk", f"{scenario}.lua")
     out = subprocess.run(
         [wrk, f"-t{THREADS}", f"-c{CONNS}", f"-d{DURATION}s", "--latency", "-s", script, base],
-        capture_output=True, text=True, env={**os.environ, "BENCH_TOKENS": tokens_lua},
+        capture_output=True, text=True,
+        env={**os.environ, "BENCH_TOKENS": tokens_lua,
+             "BENCH_ETAGS": os.path.join(os.path.dirname(tokens_lua), "etags.lua")},
         timeout=DURATION + 60,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -402,6 +425,9 @@ def main():
                     ["perf", "record", "-q", "-F", "999", "-g", "-p", str(proc.pid),
                      "-o", os.path.join(out_dir, f"perf-{scenario}.data")],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if scenario == "poll_304":
+                # The tags as they are now (earlier scenarios' writes moved them).
+                lua_etags(os.path.join(os.path.dirname(tokens_lua), "etags.lua"), base)
             ours_runs, lean_runs = [], []
             for _ in range(ROUNDS):
                 ours_runs.append(measured(wrk, base, scenario, tokens_lua, proc.pid, db_url))
@@ -461,6 +487,10 @@ def main():
                   f"{r['service_cpu_us_db']:>14.0f} {r['lean_cpu_us_db']:>5.0f} | "
                   f"{r['service_non_2xx'] + r['service_errors']:>11} {r['lean_non_2xx'] + r['lean_errors']:>5}")
     by_name = {r["scenario"]: r for r in rows}
+    if "poll_304" in by_name and "get" in by_name:
+        poll, get = by_name["poll_304"]["service_rps"], by_name["get"]["service_rps"]
+        print(f"\npoll_304 (an unchanged task list, If-None-Match): {poll:.0f} req/s, "
+              f"{poll / get if get else 0:.2f}x get's {get:.0f} req/s (target >= 2x)")
     if "big_plain" in by_name and "big_filtered" in by_name:
         plain, filtered = by_name["big_plain"]["service_rps"], by_name["big_filtered"]["service_rps"]
         print(f"\n{BIG_TASKS} tasks of one user, 100 a page: filtered and sorted "
