@@ -147,7 +147,12 @@ impl AdminService {
         policy::ensure_can_delete_user(principal, target, target_is_admin, admins)?;
         let written = self
             .users
-            .delete_keeping_an_admin(target, &self.admin_roles)
+            .delete_keeping_an_admin(
+                target,
+                &self.admin_roles,
+                &principal.user_id,
+                self.clock.now(),
+            )
             .await?;
         // Gone now or already (a deleted user's cached row must not outlive them).
         self.cache.forget(target);
@@ -446,9 +451,14 @@ mod tests {
         users.expect_delete().never();
         users
             .expect_delete_keeping_an_admin()
-            .with(eq(uid("bob")), eq(AdminRoles::default()))
+            .with(
+                eq(uid("bob")),
+                eq(AdminRoles::default()),
+                eq(uid("root")),
+                always(),
+            )
             .times(1)
-            .returning(|_, _| Ok(GuardedWrite::Written));
+            .returning(|_, _, _, _| Ok(GuardedWrite::Written));
         let mut tasks = MockTaskRepository::new();
         tasks
             .expect_delete()
@@ -482,7 +492,7 @@ mod tests {
             .returning(|_| Ok(Some(user_row("bob", None))));
         users
             .expect_delete_keeping_an_admin()
-            .returning(|_, _| Ok(GuardedWrite::Written));
+            .returning(|_, _, _, _| Ok(GuardedWrite::Written));
         let mut lists = crate::ports::MockListRepository::new();
         // Once before the deletion (then remembered), once after: a new Inbox.
         lists
@@ -577,7 +587,7 @@ mod tests {
             .returning(|_, _, _| Ok(GuardedWrite::NotFound));
         users
             .expect_delete_keeping_an_admin()
-            .returning(|_, _| Ok(GuardedWrite::NotFound));
+            .returning(|_, _, _, _| Ok(GuardedWrite::NotFound));
         let svc = service(users, MockTaskRepository::new());
         let root = admin("root");
         assert!(matches!(
@@ -623,9 +633,14 @@ mod tests {
         users.expect_delete().never();
         users
             .expect_delete_keeping_an_admin()
-            .with(eq(uid("other")), eq(AdminRoles::default()))
+            .with(
+                eq(uid("other")),
+                eq(AdminRoles::default()),
+                eq(uid("root")),
+                eq(at(50)),
+            )
             .times(1)
-            .returning(|_, _| Ok(GuardedWrite::Written));
+            .returning(|_, _, _, _| Ok(GuardedWrite::Written));
         let svc = AdminService::new(
             Arc::new(users),
             Arc::new(MockTaskRepository::new()),
@@ -658,7 +673,7 @@ mod tests {
         users
             .expect_delete_keeping_an_admin()
             .times(1)
-            .returning(|_, _| Ok(GuardedWrite::LastAdmin));
+            .returning(|_, _, _, _| Ok(GuardedWrite::LastAdmin));
         let err = service(users, MockTaskRepository::new())
             .delete_user(&admin("root"), &uid("other"))
             .await

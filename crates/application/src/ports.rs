@@ -281,11 +281,13 @@ pub trait ListRepository: Send + Sync {
     ) -> Result<AddMember, PortError>;
     /// Gives a member other than the owner `role` (viewer or editor). `false` when
     /// `user` is not such a member.
+    /// The change is recorded as the owner's, at `now`.
     async fn set_member_role(
         &self,
         list: ListId,
         user: &UserId,
         role: Role,
+        now: Timestamp,
     ) -> Result<bool, PortError>;
     /// Removes a member other than the owner, clears their assignments in the list and
     /// records that they lost access at `now`, in one transaction. `false` when `user` is
@@ -450,9 +452,10 @@ pub trait UserRepository: Send + Sync {
     /// handed to its earliest editor when it has one (who becomes the creator of the
     /// tasks the deleted user created in it, so that none is lost), and deleted with its
     /// tasks otherwise; the tasks they created in lists of others go to those lists'
-    /// owners the same way; all in one transaction.
+    /// owners the same way; all in one transaction, with the change records of what the
+    /// remaining members see change (`actor`'s, at `now`).
     /// `false` when there is no such user.
-    async fn delete(&self, id: &UserId) -> Result<bool, PortError>;
+    async fn delete(&self, id: &UserId, actor: &UserId, now: Timestamp) -> Result<bool, PortError>;
     /// [`delete`](Self::delete), only if at least one user holding
     /// one of `admin_roles` remains after the write, atomically, exactly as
     /// [`set_role_keeping_an_admin`](Self::set_role_keeping_an_admin) does.
@@ -460,6 +463,8 @@ pub trait UserRepository: Send + Sync {
         &self,
         id: &UserId,
         admin_roles: &AdminRoles,
+        actor: &UserId,
+        now: Timestamp,
     ) -> Result<GuardedWrite, PortError>;
     /// Creates the user unless one with that id exists; `true` when created.
     async fn create_if_absent(&self, user: &User) -> Result<bool, PortError>;

@@ -100,6 +100,32 @@ pub(crate) async fn record_tasks(
     Ok(())
 }
 
+/// Runs `update` (an update of `task` ending in `RETURNING id, list_id, version`, its
+/// values bound on `raw`) and appends `edit`'s record for each task it wrote, as written.
+pub(crate) async fn record_returned(
+    conn: &impl ConnectionTrait,
+    edit: &Edit,
+    at: Timestamp,
+    raw: Raw,
+    update: String,
+) -> Result<(), PortError> {
+    let written = conn
+        .query_all_raw(raw.statement(update))
+        .await
+        .map_err(map_db_err)?
+        .iter()
+        .map(|row| {
+            Ok(Target {
+                list: row.try_get("", "list_id").map_err(map_db_err)?,
+                task: Some(row.try_get("", "id").map_err(map_db_err)?),
+                subject: None,
+                version: Some(row.try_get("", "version").map_err(map_db_err)?),
+            })
+        })
+        .collect::<Result<Vec<_>, PortError>>()?;
+    record(conn, edit, &written, at).await
+}
+
 /// PostgreSQL: `write` (an insert or update of `task` without a `RETURNING` clause) and
 /// its record, one statement: how many rows it affects is how many tasks it wrote.
 pub(crate) fn recording_write(write: Statement, edit: &Edit, at: Timestamp) -> Statement {
@@ -206,17 +232,14 @@ fn read_record(row: &sea_orm::QueryResult) -> Result<ChangeRecord, PortError> {
     })
 }
 
-/// `(c.tx, c.id) > after`, spelled out (SQLite compares row values too, but this reads the
-/// same on both and uses the index).
+/// `(c.tx, c.id) > after`: a row comparison, which both databases answer with a range
+/// scan of the `(tx, id)` index from `after` on (spelled out with `OR`, PostgreSQL reads
+/// every record after `after.tx` through a bitmap and sorts them: 6× the time with a
+/// backlog of a few thousand).
 fn after_condition(raw: &mut Raw, after: ChangeCursor) -> Result<String, PortError> {
     let tx = i64::try_from(after.tx).map_err(|_| corrupt("cursor", after.tx))?;
     let id = i64::try_from(after.id).map_err(|_| corrupt("cursor", after.id))?;
-    Ok(format!(
-        "(c.tx > {} OR (c.tx = {} AND c.id > {}))",
-        raw.p(tx),
-        raw.p(tx),
-        raw.p(id)
-    ))
+    Ok(format!("(c.tx, c.id) > ({}, {})", raw.p(tx), raw.p(id)))
 }
 
 /// Only transactions older than every one still running (PostgreSQL; see the module).
@@ -278,11 +301,10 @@ impl ChangeLog for SeaChangeLog {
         let up_id = i64::try_from(up_to.id).map_err(|_| corrupt("cursor", up_to.id))?;
         let sql = format!(
             "SELECT {READ} FROM change_log c WHERE {after} \
-             AND (c.tx < {} OR (c.tx = {} AND c.id <= {})) \
+             AND (c.tx, c.id) <= ({}, {}) \
              AND (c.list_id IN (SELECT list_id FROM list_member WHERE user_id = {}) \
                   OR c.subject_id = {}) \
              ORDER BY c.tx, c.id LIMIT {}",
-            raw.p(up_tx),
             raw.p(up_tx),
             raw.p(up_id),
             raw.p(reader.as_str()),

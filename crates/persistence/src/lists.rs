@@ -141,16 +141,14 @@ pub(crate) async fn delete_list_rows(
     raw.run(txn, sql).await
 }
 
-/// The records of deleting list `id` (locked) by its owner: the deletion for each of
-/// its members (who will be members no more when it is read), and each of its tasks'.
-async fn record_list_deletion(
+/// The records of deleting list `id` (locked) by `actor`: the deletion for each of its
+/// members (who will be members no more when it is read), and each of its tasks'.
+pub(crate) async fn record_list_deletion(
     txn: &DatabaseTransaction,
     id: ListId,
+    actor: &UserId,
     now: Timestamp,
 ) -> Result<(), PortError> {
-    let owner = owner_of(txn, id)
-        .await?
-        .ok_or_else(|| corrupt("list", "locked but cannot be read"))?;
     let mut raw = Raw::new(txn.get_database_backend());
     let sql = format!(
         "SELECT user_id FROM list_member WHERE list_id = {}",
@@ -170,9 +168,9 @@ async fn record_list_deletion(
             })
         })
         .collect::<Result<Vec<_>, PortError>>()?;
-    let deleted = Edit::new(ChangeKind::ListDeleted, owner.clone(), Vec::new());
+    let deleted = Edit::new(ChangeKind::ListDeleted, actor.clone(), Vec::new());
     changelog::record(txn, &deleted, &members, now).await?;
-    changelog::record_tasks(txn, &Edit::deleted(&owner), now, |raw| {
+    changelog::record_tasks(txn, &Edit::deleted(actor), now, |raw| {
         format!("list_id = {}", raw.p(id.as_uuid()))
     })
     .await
@@ -251,7 +249,7 @@ async fn insert_list(conn: &impl ConnectionTrait, list: &TaskList) -> Result<(),
 
 /// Appends the record of a change to list `list` (its version after the change, read
 /// from its row), concerning `subject` when given, in `txn`.
-async fn record_list(
+pub(crate) async fn record_list(
     conn: &impl ConnectionTrait,
     edit: &Edit,
     list: ListId,
@@ -567,7 +565,10 @@ impl ListRepository for SeaListRepository {
             txn.rollback().await.map_err(map_db_err)?;
             return Ok(false);
         }
-        record_list_deletion(&txn, id, now).await?;
+        let owner = owner_of(&txn, id)
+            .await?
+            .ok_or_else(|| corrupt("list", "locked but cannot be read"))?;
+        record_list_deletion(&txn, id, &owner, now).await?;
         crate::trash::keep_list(&txn, id, now).await?;
         let deleted = delete_list_rows(&txn, id, now).await?;
         txn.commit().await.map_err(map_db_err)?;
@@ -669,6 +670,7 @@ impl ListRepository for SeaListRepository {
         list: ListId,
         user: &UserId,
         role: Role,
+        now: Timestamp,
     ) -> Result<bool, PortError> {
         // Ownership is transferred, never given: a second owner would break the list.
         if role == Role::Owner {
@@ -692,8 +694,6 @@ impl ListRepository for SeaListRepository {
             .await?
             .ok_or_else(|| corrupt("list", "has a member but cannot be read"))?;
         let edit = Edit::new(ChangeKind::MemberUpdated, owner, vec!["role"]);
-        // The port takes no time for a role change: the record's is the store's clock's.
-        let now = todo_domain::to_stored_precision(chrono::Utc::now());
         record_list(&txn, &edit, list, Some(user), now).await?;
         txn.commit().await.map_err(map_db_err)?;
         self.db.written();
@@ -729,22 +729,8 @@ impl ListRepository for SeaListRepository {
             raw.p(list.as_uuid()),
             raw.p(user.as_str())
         );
-        let unassigned = txn
-            .query_all_raw(raw.statement(sql))
-            .await
-            .map_err(map_db_err)?
-            .iter()
-            .map(|row| {
-                Ok(changelog::Target {
-                    list: row.try_get("", "list_id").map_err(map_db_err)?,
-                    task: Some(row.try_get("", "id").map_err(map_db_err)?),
-                    subject: None,
-                    version: Some(row.try_get("", "version").map_err(map_db_err)?),
-                })
-            })
-            .collect::<Result<Vec<_>, PortError>>()?;
         let cleared = Edit::new(ChangeKind::TaskUpdated, actor.clone(), vec!["assignee_id"]);
-        changelog::record(&txn, &cleared, &unassigned, now).await?;
+        changelog::record_returned(&txn, &cleared, now, raw, sql).await?;
         let removed = Edit::new(ChangeKind::MemberRemoved, actor.clone(), Vec::new());
         record_list(&txn, &removed, list, Some(user), now).await?;
         let mut raw = Raw::new(backend);

@@ -9,12 +9,15 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use todo_application::ports::{GuardedWrite, PortError, UserRepository};
-use todo_domain::{AdminRoles, ListId, RoleList, Timestamp, User, UserId, policy};
+use todo_domain::{
+    AdminRoles, ChangeKind, Edit, ListId, RoleList, Timestamp, User, UserId, policy,
+};
 
+use crate::changelog;
 use crate::db::Db;
 use crate::entities::{session, task, user};
 use crate::error::{corrupt, map_db_err};
-use crate::lists::delete_list_rows;
+use crate::lists::{delete_list_rows, record_list, record_list_deletion};
 use crate::raw::{Raw, begin_write};
 
 /// Better Auth's `"user"` table.
@@ -90,10 +93,15 @@ async fn write_role(
 /// (who becomes the creator of the tasks `id` created in it), or, without an editor, the
 /// list is deleted with its tasks (their tombstones and its members' lost access
 /// recorded); the tasks they created in lists of others go to those lists' owners; their
-/// memberships and assignments are removed. Run it in a transaction.
-async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortError> {
+/// memberships and assignments are removed. Each change the remaining members see is
+/// recorded in the change log as `actor`'s, at `now`. Run it in a transaction.
+async fn hand_over(
+    txn: &DatabaseTransaction,
+    id: &UserId,
+    actor: &UserId,
+    now: Timestamp,
+) -> Result<(), PortError> {
     let backend = txn.get_database_backend();
-    let now = todo_domain::to_stored_precision(chrono::Utc::now());
     if backend == DbBackend::Postgres {
         // Every list they own or belong to, locked in one order: a transfer, member
         // change or deletion of one of them racing this one takes its turn before or
@@ -123,12 +131,13 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
         .map_err(map_db_err)?;
     for row in owned {
         let list: uuid::Uuid = row.try_get("", "list_id").map_err(map_db_err)?;
+        let list = ListId::from_uuid(list);
         let heir: Option<String> = row.try_get("", "heir").map_err(map_db_err)?;
         if let Some(heir) = heir {
             let mut raw = Raw::new(backend);
             let sql = format!(
                 "UPDATE list_member SET role = 'owner' WHERE list_id = {} AND user_id = {}",
-                raw.p(list),
+                raw.p(list.as_uuid()),
                 raw.p(heir.as_str())
             );
             raw.run(txn, sql).await?;
@@ -138,33 +147,41 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
                  version = version + 1 WHERE id = {}",
                 raw.p(heir.as_str()),
                 raw.p(now),
-                raw.p(list)
+                raw.p(list.as_uuid())
             );
             raw.run(txn, sql).await?;
+            let handed = Edit::new(ChangeKind::ListUpdated, actor.clone(), vec!["owner_id"]);
+            record_list(txn, &handed, list, None, now).await?;
+            let promoted = Edit::new(ChangeKind::MemberUpdated, actor.clone(), vec!["role"]);
+            let heir = UserId::from_stored(heir);
+            record_list(txn, &promoted, list, Some(&heir), now).await?;
         } else {
-            delete_list_rows(txn, ListId::from_uuid(list), now).await?;
+            record_list_deletion(txn, list, actor, now).await?;
+            delete_list_rows(txn, list, now).await?;
         }
     }
     // Their tasks left in lists of others (handed over just now, or shared with them)
     // go to each list's owner; what they were assigned is unassigned. Both are changes
-    // the members' sync feeds carry.
+    // the members' sync feeds and event streams carry.
     let mut raw = Raw::new(backend);
     let sql = format!(
         "UPDATE task SET user_id = (SELECT l.owner_id FROM task_list l WHERE l.id = task.list_id), \
          updated_at = {}, version = version + 1 \
-         WHERE user_id = {} AND list_id IS NOT NULL",
+         WHERE user_id = {} AND list_id IS NOT NULL RETURNING id, list_id, version",
         raw.p(now),
         raw.p(id.as_str())
     );
-    raw.run(txn, sql).await?;
+    let inherited = Edit::new(ChangeKind::TaskUpdated, actor.clone(), vec!["user_id"]);
+    changelog::record_returned(txn, &inherited, now, raw, sql).await?;
     let mut raw = Raw::new(backend);
     let sql = format!(
         "UPDATE task SET assignee_id = NULL, updated_at = {}, version = version + 1 \
-         WHERE assignee_id = {}",
+         WHERE assignee_id = {} RETURNING id, list_id, version",
         raw.p(now),
         raw.p(id.as_str())
     );
-    raw.run(txn, sql).await?;
+    let unassigned = Edit::new(ChangeKind::TaskUpdated, actor.clone(), vec!["assignee_id"]);
+    changelog::record_returned(txn, &unassigned, now, raw, sql).await?;
     // The tombstones of tasks they created in lists would go with their user row: they
     // go to the list's owner, or, the list deleted, to a member who lost it with them.
     let mut raw = Raw::new(backend);
@@ -178,6 +195,21 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
         raw.p(id.as_str())
     );
     raw.run(txn, sql).await?;
+    // Their memberships: each list's members see them go.
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "SELECT list_id FROM list_member WHERE user_id = {}",
+        raw.p(id.as_str())
+    );
+    let memberships = txn
+        .query_all_raw(raw.statement(sql))
+        .await
+        .map_err(map_db_err)?;
+    let removed = Edit::new(ChangeKind::MemberRemoved, actor.clone(), Vec::new());
+    for row in memberships {
+        let list: uuid::Uuid = row.try_get("", "list_id").map_err(map_db_err)?;
+        record_list(txn, &removed, ListId::from_uuid(list), Some(id), now).await?;
+    }
     let mut raw = Raw::new(backend);
     let sql = format!(
         "DELETE FROM list_member WHERE user_id = {}",
@@ -190,8 +222,13 @@ async fn hand_over(txn: &DatabaseTransaction, id: &UserId) -> Result<(), PortErr
 /// Deletes `id` with their tasks and sessions, explicitly rather than trusting every
 /// database to cascade, after handing their lists over ([`hand_over`]); `false` when
 /// there is no such user. Run it in a transaction.
-async fn delete_rows(txn: &DatabaseTransaction, id: &UserId) -> Result<bool, PortError> {
-    hand_over(txn, id).await?;
+async fn delete_rows(
+    txn: &DatabaseTransaction,
+    id: &UserId,
+    actor: &UserId,
+    now: Timestamp,
+) -> Result<bool, PortError> {
+    hand_over(txn, id, actor, now).await?;
     task::Entity::delete_many()
         .filter(task::Column::UserId.eq(id.as_str()))
         .exec(txn)
@@ -371,11 +408,12 @@ impl UserRepository for SeaUserRepository {
         Ok(GuardedWrite::Written)
     }
 
-    async fn delete(&self, id: &UserId) -> Result<bool, PortError> {
+    async fn delete(&self, id: &UserId, actor: &UserId, now: Timestamp) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let txn = begin_write(&db).await?;
-        let deleted = delete_rows(&txn, id).await?;
+        let deleted = delete_rows(&txn, id, actor, now).await?;
         txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
         Ok(deleted)
     }
 
@@ -383,6 +421,8 @@ impl UserRepository for SeaUserRepository {
         &self,
         id: &UserId,
         admin_roles: &AdminRoles,
+        actor: &UserId,
+        now: Timestamp,
     ) -> Result<GuardedWrite, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let txn = begin_admin_write(&db).await?;
@@ -390,8 +430,9 @@ impl UserRepository for SeaUserRepository {
             txn.rollback().await.map_err(map_db_err)?;
             return Ok(refused);
         }
-        delete_rows(&txn, id).await?;
+        delete_rows(&txn, id, actor, now).await?;
         txn.commit().await.map_err(map_db_err)?;
+        self.db.written();
         Ok(GuardedWrite::Written)
     }
 

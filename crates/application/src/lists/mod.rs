@@ -474,7 +474,11 @@ impl ListService {
                 "the owner's role cannot change: transfer the list instead".to_owned(),
             ));
         }
-        if !self.lists.set_member_role(id, member, role).await? {
+        if !self
+            .lists
+            .set_member_role(id, member, role, self.clock.now())
+            .await?
+        {
             return Err(ApplicationError::NotFound("member"));
         }
         Ok(Member { role, ..current })

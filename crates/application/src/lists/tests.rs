@@ -103,7 +103,7 @@ fn lists(role: Option<Role>, inbox: bool, writes: &Arc<AtomicUsize>) -> MockList
         Ok(AddMember::Added)
     });
     let w = counted(writes);
-    lists.expect_set_member_role().returning(move |_, _, _| {
+    lists.expect_set_member_role().returning(move |_, _, _, _| {
         w();
         Ok(true)
     });

@@ -2,11 +2,11 @@
 //! write appends none, and readers never skip a record committed out of id order.
 
 use sea_orm::{ConnectionTrait, TransactionTrait};
-use todo_application::ports::{ChangeLog, ListRepository, TaskRepository};
+use todo_application::ports::{ChangeLog, ListRepository, TaskRepository, UserRepository};
 use todo_domain::{
-    ChangeCursor, ChangeKind, ChangeRecord, Edit, ListName, Task, TaskList, TaskTitle,
+    ChangeCursor, ChangeKind, ChangeRecord, Edit, ListName, Role, Task, TaskList, TaskTitle,
 };
-use todo_persistence::{SeaChangeLog, SeaListRepository, SeaTaskRepository};
+use todo_persistence::{SeaChangeLog, SeaListRepository, SeaTaskRepository, SeaUserRepository};
 
 use crate::harness::*;
 
@@ -247,6 +247,137 @@ on_both!(
         // Nothing older left: the place stays.
         assert_eq!(log.prune(at(2_500)).await.unwrap(), 0);
         assert_eq!(log.pruned().await.unwrap(), before[2].0.cursor);
+    }
+);
+
+/// A record as the deletion test compares it: kind, list and task numbers, subject,
+/// fields, actor.
+type Said = (
+    &'static str,
+    u128,
+    u128,
+    Option<String>,
+    Vec<String>,
+    String,
+);
+
+fn said(r: &ChangeRecord) -> Said {
+    (
+        r.kind.as_str(),
+        r.list.map_or(0, |l| l.as_uuid().as_u128()),
+        r.task.map_or(0, |t| t.as_uuid().as_u128()),
+        r.subject.as_ref().map(|s| s.as_str().to_owned()),
+        r.fields.clone(),
+        r.actor.as_str().to_owned(),
+    )
+}
+
+on_both!(
+    deleting_a_user_records_what_the_remaining_members_see_change,
+    migrated = true,
+    |t: Ctx| async move {
+        let people = [("alice", 1), ("bob", 2), ("carol", 3), ("dave", 4)];
+        users_with_inboxes(&t.db, &people).await;
+        let tasks = SeaTaskRepository::new(t.db.clone());
+        let lists = SeaListRepository::new(t.db.clone());
+        let users = SeaUserRepository::new(t.db.clone());
+        let log = SeaChangeLog::new(t.db.clone());
+        let (alice, bob, carol, dave) = (uid("alice"), uid("bob"), uid("carol"), uid("dave"));
+        let inbox = inbox_in(&t.db, "alice").await.as_uuid().as_u128();
+        let named = |owner: &str, n, name| {
+            TaskList::new(lid(n), uid(owner), ListName::parse(name).unwrap(), at(10))
+        };
+        // alice's list 1 has an editor (bob, its heir) and a viewer; her list 2 only a
+        // viewer (it goes); in dave's list 3 she edits, created a task and is assigned one.
+        for list in [
+            named("alice", 1, "Handed"),
+            named("alice", 2, "Dropped"),
+            named("dave", 3, "Dave's"),
+        ] {
+            assert!(lists.insert(&list, 100).await.unwrap());
+        }
+        for (list, who, role) in [
+            (1, &bob, Role::Editor),
+            (1, &carol, Role::Viewer),
+            (2, &carol, Role::Viewer),
+            (3, &alice, Role::Editor),
+        ] {
+            lists
+                .add_member(lid(list), who, role, at(20), 100)
+                .await
+                .unwrap();
+        }
+        let mut assigned = in_list(task("dave", 4, "for alice", at(34)), lid(3));
+        assigned.assignee = Some(alice.clone());
+        for created in [
+            in_list(task("alice", 1, "in handed", at(31)), lid(1)),
+            in_list(task("alice", 2, "in dropped", at(32)), lid(2)),
+            in_list(task("alice", 3, "in dave's", at(33)), lid(3)),
+            assigned,
+        ] {
+            assert!(tasks.insert(&created, None).await.unwrap());
+        }
+        // Four Inboxes, three lists, four members, four tasks.
+        let start = read_settled(&log, ChangeCursor::START, 15).await[14]
+            .0
+            .cursor;
+
+        assert!(users.delete(&alice, &uid("root"), at(500)).await.unwrap());
+
+        let read = read_settled(&log, start, 11).await;
+        let mut got: Vec<Said> = read.iter().map(|(r, _)| said(r)).collect();
+        got.sort();
+        let one = |kind, list, task, subject: Option<&str>, fields: &[&str]| -> Said {
+            (
+                kind,
+                list,
+                task,
+                subject.map(str::to_owned),
+                self::fields(fields),
+                "root".to_owned(),
+            )
+        };
+        let l = |n| lid(n).as_uuid().as_u128();
+        let mut want = vec![
+            // List 1 handed to bob, alice's task there now his, alice gone from it.
+            one("list.updated", l(1), 0, None, &["owner_id"]),
+            one("member.updated", l(1), 0, Some("bob"), &["role"]),
+            one("task.updated", l(1), 1, None, &["user_id"]),
+            one("member.removed", l(1), 0, Some("alice"), &[]),
+            // List 2 deleted for each of its members, with its task; her Inbox likewise.
+            one("list.deleted", l(2), 0, Some("alice"), &[]),
+            one("list.deleted", l(2), 0, Some("carol"), &[]),
+            one("task.deleted", l(2), 2, None, &[]),
+            one("list.deleted", inbox, 0, Some("alice"), &[]),
+            // In dave's list: her task now his, his task unassigned, alice gone.
+            one("task.updated", l(3), 3, None, &["user_id"]),
+            one("task.updated", l(3), 4, None, &["assignee_id"]),
+            one("member.removed", l(3), 0, Some("alice"), &[]),
+        ];
+        want.sort();
+        assert_eq!(got, want, "{}", t.backend);
+        assert!(read.iter().all(|(r, _)| r.at == at(500)));
+        // The records carry the versions the rows have now, and reach who remains.
+        for (record, readers) in &read {
+            if let Some(task) = record
+                .task
+                .filter(|_| record.kind == ChangeKind::TaskUpdated)
+            {
+                let reader = if record.list == Some(lid(3)) {
+                    &dave
+                } else {
+                    &bob
+                };
+                let now = tasks.read(reader, task).await.unwrap();
+                assert_eq!(record.version, Some(now.version), "{}", t.backend);
+            }
+            if record.list == Some(lid(1)) && record.subject.is_none() {
+                assert_eq!(readers, &["bob", "carol"], "{}", t.backend);
+            }
+            if record.list == Some(lid(3)) && record.task.is_some() {
+                assert_eq!(readers, &["dave"], "{}", t.backend);
+            }
+        }
     }
 );
 

@@ -629,7 +629,7 @@ on_both!(subtask_counts_follow_every_write, |t: Ctx| async move {
     assert_eq!(miscounted(&t).await, 0);
 
     // Deleting bob deletes or keeps his subtask; the count says which.
-    assert!(r.users.delete(&bob).await.unwrap());
+    assert!(r.users.delete(&bob, &uid("root"), at(90)).await.unwrap());
     assert_eq!(miscounted(&t).await, 0, "{}", t.backend);
 });
 
@@ -924,7 +924,7 @@ on_both!(
 
         assert!(
             r.lists
-                .set_member_role(lid(1), &bob, Role::Editor)
+                .set_member_role(lid(1), &bob, Role::Editor, at(40))
                 .await
                 .unwrap()
         );
@@ -934,21 +934,21 @@ on_both!(
         );
         assert!(
             !r.lists
-                .set_member_role(lid(1), &alice, Role::Viewer)
+                .set_member_role(lid(1), &alice, Role::Viewer, at(40))
                 .await
                 .unwrap(),
             "the owner"
         );
         assert!(
             !r.lists
-                .set_member_role(lid(1), &carol, Role::Viewer)
+                .set_member_role(lid(1), &carol, Role::Viewer, at(40))
                 .await
                 .unwrap(),
             "no member"
         );
         assert!(
             !r.lists
-                .set_member_role(lid(1), &bob, Role::Owner)
+                .set_member_role(lid(1), &bob, Role::Owner, at(40))
                 .await
                 .unwrap(),
             "ownership is not given"
@@ -1215,8 +1215,8 @@ on_both!(
             .await
             .unwrap();
 
-        assert!(r.users.delete(&alice).await.unwrap());
-        assert!(!r.users.delete(&alice).await.unwrap());
+        assert!(r.users.delete(&alice, &uid("root"), at(90)).await.unwrap());
+        assert!(!r.users.delete(&alice, &uid("root"), at(90)).await.unwrap());
 
         let view = r.lists.get(&carol, lid(1)).await.unwrap().unwrap();
         assert_eq!(
@@ -1581,7 +1581,8 @@ on_both!(
                 tokio::spawn(async move { lists.transfer(id, &uid("alice"), &to, at(40)).await });
             let users = SeaUserRepository::new(t.db.clone());
             let gone = uid(&heir);
-            let delete = tokio::spawn(async move { users.delete(&gone).await });
+            let delete =
+                tokio::spawn(async move { users.delete(&gone, &uid("root"), at(90)).await });
             transfer.await.unwrap().unwrap();
             assert!(delete.await.unwrap().unwrap());
             lists_are_whole(&t).await;

@@ -280,7 +280,7 @@ on_both!(
         }
         assert!(
             SeaUserRepository::new(t.db.clone())
-                .delete(&uid("mo"))
+                .delete(&uid("mo"), &uid("root"), at(90))
                 .await
                 .unwrap()
         );
@@ -432,7 +432,7 @@ async fn a_dead_server_is_unavailable_within_the_acquire_timeout() {
         .unwrap_err();
     assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
     let err = SeaUserRepository::new(db.clone())
-        .delete(&uid("alice"))
+        .delete(&uid("alice"), &uid("root"), at(90))
         .await
         .unwrap_err();
     assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");

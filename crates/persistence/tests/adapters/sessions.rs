@@ -43,7 +43,10 @@ on_both!(
                 .unwrap(),
             None
         );
-        users.delete(&uid("alice")).await.unwrap();
+        users
+            .delete(&uid("alice"), &uid("root"), at(90))
+            .await
+            .unwrap();
         assert_eq!(
             sessions
                 .find_by_token("bvniPtqc6nEkDHoOovvuhuGN0t0vomv8")

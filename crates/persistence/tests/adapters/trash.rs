@@ -200,7 +200,12 @@ on_both!(
                 .unwrap()
         );
         // carol leaves the service meanwhile.
-        assert!(r.users.delete(&uid("carol")).await.unwrap());
+        assert!(
+            r.users
+                .delete(&uid("carol"), &uid("root"), at(90))
+                .await
+                .unwrap()
+        );
         let entry = r
             .trash
             .get(&uid("alice"), made.id.as_uuid())
@@ -276,7 +281,12 @@ on_both!(a_deleted_list_comes_back_whole, |t: Ctx| async move {
         t.backend
     );
     // carol is gone by the time it comes back.
-    assert!(r.users.delete(&uid("carol")).await.unwrap());
+    assert!(
+        r.users
+            .delete(&uid("carol"), &uid("root"), at(90))
+            .await
+            .unwrap()
+    );
     assert!(
         r.trash.restore_list(&entry, at(300)).await.unwrap(),
         "{}",

@@ -189,8 +189,18 @@ on_both!(
     )
     .await
     .unwrap();
-        assert!(users.delete(&uid("alice")).await.unwrap());
-        assert!(!users.delete(&uid("alice")).await.unwrap());
+        assert!(
+            users
+                .delete(&uid("alice"), &uid("root"), at(90))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !users
+                .delete(&uid("alice"), &uid("root"), at(90))
+                .await
+                .unwrap()
+        );
         assert_eq!(users.find(&uid("alice")).await.unwrap(), None);
         assert_eq!(tasks.read(&uid("alice"), tid(1)).await, None);
         assert!(
@@ -255,7 +265,7 @@ on_both!(
         );
         assert_eq!(
             users
-                .delete_keeping_an_admin(&uid("root"), &admins)
+                .delete_keeping_an_admin(&uid("root"), &admins, &uid("root"), at(90))
                 .await
                 .unwrap(),
             GuardedWrite::LastAdmin,
@@ -289,7 +299,7 @@ on_both!(
         );
         assert_eq!(
             users
-                .delete_keeping_an_admin(&uid("near"), &admins)
+                .delete_keeping_an_admin(&uid("near"), &admins, &uid("root"), at(90))
                 .await
                 .unwrap(),
             GuardedWrite::Written
@@ -305,7 +315,7 @@ on_both!(
         );
         assert_eq!(
             users
-                .delete_keeping_an_admin(&uid("ghost"), &admins)
+                .delete_keeping_an_admin(&uid("ghost"), &admins, &uid("root"), at(90))
                 .await
                 .unwrap(),
             GuardedWrite::NotFound
@@ -328,7 +338,7 @@ on_both!(
         assert_eq!(admin_ids(&users, &admins).await, ["second"]);
         assert_eq!(
             users
-                .delete_keeping_an_admin(&uid("second"), &admins)
+                .delete_keeping_an_admin(&uid("second"), &admins, &uid("root"), at(90))
                 .await
                 .unwrap(),
             GuardedWrite::LastAdmin
@@ -339,7 +349,7 @@ on_both!(
             .unwrap();
         assert_eq!(
             users
-                .delete_keeping_an_admin(&uid("root"), &admins)
+                .delete_keeping_an_admin(&uid("root"), &admins, &uid("root"), at(90))
                 .await
                 .unwrap(),
             GuardedWrite::Written
@@ -378,7 +388,9 @@ async fn guarded(
     admins: &AdminRoles,
 ) -> GuardedWrite {
     if delete {
-        users.delete_keeping_an_admin(&uid(id), admins).await
+        users
+            .delete_keeping_an_admin(&uid(id), admins, &uid("root"), at(90))
+            .await
     } else {
         users
             .set_role_keeping_an_admin(&uid(id), &RoleList::user(), admins)
