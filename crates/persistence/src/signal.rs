@@ -85,9 +85,15 @@ impl SeaChangeSignal {
     }
 }
 
+/// Wakes the reader after each write (or run of writes) of this process. It waits
+/// [`COALESCE`] after each wake-up: the writes committed meanwhile wake nothing (a write
+/// only wakes a task that waits for it, a thread switch and two system calls), and the
+/// next wait returns at once for them. Under load, one wake-up per interval, not one per
+/// write.
 async fn hear_local(mut writes: tokio::sync::watch::Receiver<u64>, notify: Arc<Notify>) {
     while writes.changed().await.is_ok() {
         notify.notify_one();
+        tokio::time::sleep(COALESCE).await;
     }
 }
 
