@@ -41,7 +41,8 @@ def open_stream(port, user):
 
 
 def latency(port_a, port_b):
-    user = run.user_id(1)
+    # Not one of the users of the idle streams (a closed stream is noticed at its next write).
+    user = run.BIG_USER
     stream = open_stream(port_b, user)
     received = {}
     done = threading.Event()
@@ -149,9 +150,10 @@ def main():
         # One user writes 1 000 a second here: their writes budget is set out of reach.
         env_a = {**run.server_env(db_url, port_a),
                  "TODO__RATE_LIMIT__WRITES_QUOTA": "1000000000"}
-        run.seed(db_url, env_a, 0)
+        # A's start creates the tables; the data set goes in before B starts.
         a, _ = run.start(env_a)
         procs.append(a)
+        run.seed(db_url, env_a, 0)
         b, _ = run.start({**env_a, "PORT": str(port_b)})
         procs.append(b)
         lat = latency(port_a, port_b)
@@ -160,7 +162,7 @@ def main():
         for p in procs:
             p.kill()
             p.wait()
-        psql(run.PG, f"DROP DATABASE IF EXISTS {db}")
+        psql(run.PG, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
     print(f"\nevents across two replicas (PostgreSQL, loopback): {lat['writes']} creates through A "
           f"at {lat['writes_per_s']:.0f}/s, one stream on B")
     print(f"  delivery, A's 201 -> B's event: p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms "
