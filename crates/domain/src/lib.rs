@@ -23,6 +23,7 @@ mod task;
 mod time;
 pub mod trash;
 mod user;
+pub mod webhook;
 
 pub use changelog::{ChangeCursor, ChangeKind, ChangeRecord, Edit, task_fields};
 pub use due::{Due, parse_instant};
