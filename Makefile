@@ -115,6 +115,7 @@ check-deps:
 	@! $(CARGO) tree -p todo-persistence -e normal --prefix none | grep -q '^actix-web' || (echo "todo-persistence must not depend on actix-web" && exit 1)
 	@! $(CARGO) tree -p todo-domain -e normal --prefix none | grep -Eq '^(sea-orm|actix-web|tokio) ' || (echo "todo-domain must stay free of I/O crates" && exit 1)
 	@! $(CARGO) tree -p todo-application -e normal --prefix none | grep -Eq '^(sea-orm|sqlx|actix-web|todo-persistence|todo-http) ' || (echo "todo-application must depend on no adapter or framework" && exit 1)
+	@! $(CARGO) tree -p todo-webhooks -e normal --prefix none | grep -Eq '^(sea-orm|sqlx|actix-web|todo-persistence|todo-http) ' || (echo "todo-webhooks must depend on no other adapter" && exit 1)
 	@bad=$$($(CARGO) tree -p todo-migration -e normal --prefix none | grep -o '^todo-[a-z-]*' | sort -u | grep -vx -e todo-migration -e todo-domain); \
 		[ -z "$$bad" ] || (echo "todo-migration may depend on todo-domain only, not: $$bad" && exit 1)
 	@echo "dependency direction: ok"

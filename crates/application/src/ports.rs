@@ -664,3 +664,47 @@ pub struct PoolStats {
 pub trait PoolMetrics: Send + Sync {
     fn stats(&self) -> PoolStats;
 }
+
+/// One webhook delivery to send: the event's id (stable across attempts: the receiver
+/// tells a repeat by it), when it is sent (seconds since the epoch), the body, and the
+/// secrets to sign it with (the current one, and the previous one during a rotation's
+/// overlap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingWebhook {
+    pub url: todo_domain::webhook::TargetUrl,
+    pub id: String,
+    pub timestamp: i64,
+    pub body: Vec<u8>,
+    pub secrets: Vec<String>,
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Another status, a timeout, a connection or TLS failure: tried again later.
+    Failed,
+    /// Never sent: the target resolves to an address a webhook may not reach.
+    Refused,
+}
+
+/// One attempt, as the deliveries log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    pub outcome: AttemptOutcome,
+    /// The receiver's status, when it answered.
+    pub status: Option<u16>,
+    pub duration_ms: u64,
+    /// Why it failed or was refused (never a secret).
+    pub error: Option<String>,
+}
+
+/// Sends webhook deliveries: signs them, resolves the target at delivery time, refuses
+/// addresses inside the network ([`todo_domain::webhook::forbidden_address`]), follows no
+/// redirect. Never errors: every way an attempt can end is an outcome.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    async fn send(&self, delivery: &OutgoingWebhook) -> DeliveryAttempt;
+}
