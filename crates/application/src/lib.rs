@@ -16,6 +16,7 @@ pub mod ports;
 mod promotion;
 mod tasks;
 mod trash;
+mod webhooks;
 
 pub use admin::AdminService;
 pub use auth::AuthService;
@@ -29,6 +30,7 @@ pub use pagination::{Page, PageSettings};
 pub use ports::{AuthFailure, BoxError};
 pub use tasks::{Created, Idempotency, MoveTo, NewTask, SyncSettings, TaskService};
 pub use trash::{TrashCursor, TrashService};
+pub use webhooks::{NewWebhook, WebhookPatch, WebhookService, WebhookSettings, WithSecret};
 
 #[cfg(test)]
 pub(crate) mod testing;

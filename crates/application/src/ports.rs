@@ -708,3 +708,58 @@ pub struct DeliveryAttempt {
 pub trait WebhookSender: Send + Sync {
     async fn send(&self, delivery: &OutgoingWebhook) -> DeliveryAttempt;
 }
+
+/// Webhooks and their signing secrets.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    /// Stores `hook` with its first `secret`, its deliveries starting after `after` (the
+    /// change log's head when it is created: no event from before it), unless its owner
+    /// has `max_per_user` webhooks already: `false` then, nothing written. Two inserts of
+    /// one owner take turns, so that the second counts the first.
+    async fn insert(
+        &self,
+        hook: &todo_domain::webhook::Webhook,
+        secret: &str,
+        after: ChangeCursor,
+        max_per_user: u32,
+    ) -> Result<bool, PortError>;
+    /// The owner's webhooks, oldest first.
+    async fn list(&self, owner: &UserId) -> Result<Vec<todo_domain::webhook::Webhook>, PortError>;
+    /// One of the owner's webhooks (another user's is `None`).
+    async fn get(
+        &self,
+        owner: &UserId,
+        id: todo_domain::webhook::WebhookId,
+    ) -> Result<Option<todo_domain::webhook::Webhook>, PortError>;
+    /// Replaces the webhook's url, events, list, enabled flag, failures, disabled reason,
+    /// `updated_at` and version with `hook`'s, only while its stored version is
+    /// `expected`: `false` otherwise (stale, or gone).
+    async fn replace(
+        &self,
+        hook: &todo_domain::webhook::Webhook,
+        expected: i64,
+    ) -> Result<bool, PortError>;
+    /// Deletes one of the owner's webhooks with its deliveries; `false` when there is none.
+    async fn delete(
+        &self,
+        owner: &UserId,
+        id: todo_domain::webhook::WebhookId,
+    ) -> Result<bool, PortError>;
+    /// Makes `secret` the webhook's secret; the one it replaces keeps signing beside it
+    /// until `previous_until`. `false` when the owner has no such webhook.
+    async fn rotate_secret(
+        &self,
+        owner: &UserId,
+        id: todo_domain::webhook::WebhookId,
+        secret: &str,
+        previous_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, PortError>;
+}
+
+/// Draws new webhook signing secrets (Standard Webhooks form: `whsec_` and base64).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SecretGenerator: Send + Sync {
+    fn new_secret(&self) -> String;
+}

@@ -5,10 +5,105 @@
 //! [`forbidden_address`] about each address before it connects; it asks
 //! [`retry_delay`] when to try again and [`should_disable`] when to stop.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use crate::{ChangeKind, DomainError, InvalidReason};
+use crate::{ChangeKind, DomainError, InvalidReason, ListId, Timestamp, UserId};
+
+/// The most webhooks one user may have, unless configured otherwise.
+pub const DEFAULT_MAX_PER_USER: u32 = 20;
+
+/// A webhook's id (UUID v7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WebhookId(uuid::Uuid);
+
+impl WebhookId {
+    #[must_use]
+    pub const fn from_uuid(id: uuid::Uuid) -> Self {
+        Self(id)
+    }
+
+    /// # Errors
+    /// `DomainError::Invalid` for field `webhook_id` when `raw` is not a UUID.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        uuid::Uuid::try_parse(raw)
+            .map(Self)
+            .map_err(|_| DomainError::invalid("webhook_id", InvalidReason::Malformed("a UUID")))
+    }
+
+    #[must_use]
+    pub const fn as_uuid(&self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for WebhookId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// A user's webhook: where the changes they may see go. The signing secret is not part of
+/// it (it is shown once, and otherwise only the store and the sender hold it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub owner: UserId,
+    pub url: TargetUrl,
+    pub events: EventKinds,
+    /// Only this list's changes (its owner must be able to read it), or every list's.
+    pub list: Option<ListId>,
+    pub enabled: bool,
+    /// Why the service disabled it (failures, a list no longer readable); `None` while
+    /// enabled, or when its owner disabled it.
+    pub disabled_reason: Option<String>,
+    /// Consecutive failed deliveries.
+    pub failures: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+/// What a PATCH may change; `None` keeps the value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookChanges {
+    pub url: Option<TargetUrl>,
+    pub events: Option<EventKinds>,
+    pub list: Option<Option<ListId>>,
+    pub enabled: Option<bool>,
+}
+
+impl Webhook {
+    /// `self` with `changes` applied at `now`, its version advanced. Enabling a webhook
+    /// the service disabled starts it afresh: no failures, no reason.
+    #[must_use]
+    pub fn apply(&self, changes: WebhookChanges, now: Timestamp) -> Self {
+        let mut next = self.clone();
+        if let Some(url) = changes.url {
+            next.url = url;
+        }
+        if let Some(events) = changes.events {
+            next.events = events;
+        }
+        if let Some(list) = changes.list {
+            next.list = list;
+        }
+        if let Some(enabled) = changes.enabled {
+            if enabled && !self.enabled {
+                next.failures = 0;
+                next.disabled_reason = None;
+            }
+            if !enabled {
+                next.disabled_reason = None;
+            }
+            next.enabled = enabled;
+        }
+        next.updated_at = now;
+        next.version = self.version + 1;
+        next
+    }
+}
 
 /// The longest target URL.
 pub const MAX_URL_LEN: usize = 2_000;
@@ -287,6 +382,27 @@ impl EventKinds {
         Ok(Self(kinds))
     }
 
+    /// As the store keeps them: the names, comma-separated.
+    #[must_use]
+    pub fn to_stored(&self) -> String {
+        self.0
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Kinds the store kept (a name this version does not know is skipped).
+    #[must_use]
+    pub fn from_stored(stored: &str) -> Self {
+        Self(
+            ChangeKind::ALL
+                .into_iter()
+                .filter(|k| stored.split(',').any(|s| s == k.as_str()))
+                .collect(),
+        )
+    }
+
     #[must_use]
     pub fn includes(&self, kind: ChangeKind) -> bool {
         self.0.contains(&kind)
@@ -449,6 +565,67 @@ mod tests {
         assert_eq!(
             EventKinds::parse(&none).unwrap_err().to_string(),
             "events must not be empty"
+        );
+    }
+
+    #[test]
+    fn event_kinds_read_back_as_stored() {
+        let kinds = EventKinds::parse(&["member.added", "task.deleted"]).unwrap();
+        assert_eq!(kinds.to_stored(), "task.deleted,member.added");
+        assert_eq!(EventKinds::from_stored(&kinds.to_stored()), kinds);
+        assert_eq!(
+            EventKinds::from_stored(&EventKinds::all().to_stored()),
+            EventKinds::all()
+        );
+        assert_eq!(
+            EventKinds::from_stored("task.created,task.teleported").kinds(),
+            [ChangeKind::TaskCreated]
+        );
+    }
+
+    #[test]
+    fn enabling_a_webhook_the_service_disabled_starts_it_afresh() {
+        let at = |s| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        let hook = Webhook {
+            id: WebhookId::from_uuid(uuid::Uuid::from_u128(1)),
+            owner: UserId::parse("alice").unwrap(),
+            url: TargetUrl::parse("https://example.com/", &allowed()).unwrap(),
+            events: EventKinds::all(),
+            list: None,
+            enabled: false,
+            disabled_reason: Some("10 deliveries failed".to_owned()),
+            failures: 10,
+            created_at: at(1),
+            updated_at: at(1),
+            version: 3,
+        };
+        let renamed = hook.apply(
+            WebhookChanges {
+                url: Some(TargetUrl::parse("https://example.org/", &allowed()).unwrap()),
+                ..WebhookChanges::default()
+            },
+            at(5),
+        );
+        assert_eq!(
+            (
+                renamed.url.host(),
+                renamed.enabled,
+                renamed.failures,
+                renamed.version
+            ),
+            ("example.org", false, 10, 4)
+        );
+        assert_eq!(renamed.updated_at, at(5));
+        let enabled = hook.apply(
+            WebhookChanges {
+                enabled: Some(true),
+                ..WebhookChanges::default()
+            },
+            at(6),
+        );
+        assert_eq!(
+            (enabled.enabled, enabled.failures, enabled.disabled_reason),
+            (true, 0, None)
         );
     }
 

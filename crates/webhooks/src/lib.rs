@@ -11,4 +11,4 @@ mod sender;
 mod sign;
 
 pub use sender::{HttpWebhookSender, SenderSettings};
-pub use sign::{SecretError, generate_secret, sign};
+pub use sign::{RandomSecrets, SecretError, generate_secret, sign};

@@ -23,10 +23,24 @@ impl std::fmt::Display for SecretError {
 
 impl std::error::Error for SecretError {}
 
-/// A new secret from `key` (24 to 64 random bytes; the caller draws them).
+/// A secret whose key is `key` (24 to 64 random bytes: see [`RandomSecrets`]).
 #[must_use]
 pub fn generate_secret(key: &[u8]) -> String {
     format!("{PREFIX}{}", STANDARD.encode(key))
+}
+
+/// New secrets of 32 bytes from the operating system's random source.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RandomSecrets;
+
+impl todo_application::ports::SecretGenerator for RandomSecrets {
+    fn new_secret(&self) -> String {
+        let mut key = [0u8; 32];
+        // The OS source failing leaves nothing safe to sign with: no webhook is made.
+        #[allow(clippy::expect_used)]
+        getrandom::fill(&mut key).expect("the operating system's random source failed");
+        generate_secret(&key)
+    }
 }
 
 /// The `webhook-signature` header's value for `body` sent as event `id` at `timestamp`,
@@ -120,5 +134,15 @@ mod tests {
             );
         }
         assert!(generate_secret(&[1, 2, 3]).starts_with("whsec_"));
+    }
+
+    #[test]
+    fn random_secrets_are_32_byte_keys_and_differ() {
+        use todo_application::ports::SecretGenerator;
+        let (a, b) = (RandomSecrets.new_secret(), RandomSecrets.new_secret());
+        assert_ne!(a, b);
+        let key = STANDARD.decode(a.strip_prefix("whsec_").unwrap()).unwrap();
+        assert_eq!(key.len(), 32);
+        assert!(sign(&[a], "e", 1, b"").is_ok());
     }
 }
