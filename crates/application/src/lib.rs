@@ -30,7 +30,10 @@ pub use pagination::{Page, PageSettings};
 pub use ports::{AuthFailure, BoxError};
 pub use tasks::{Created, Idempotency, MoveTo, NewTask, SyncSettings, TaskService};
 pub use trash::{TrashCursor, TrashService};
-pub use webhooks::{NewWebhook, WebhookPatch, WebhookService, WebhookSettings, WithSecret};
+pub use webhooks::{
+    DispatchSettings, Jitter, NewWebhook, WebhookDispatcher, WebhookPatch, WebhookService,
+    WebhookSettings, WithSecret,
+};
 
 #[cfg(test)]
 pub(crate) mod testing;

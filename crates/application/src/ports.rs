@@ -763,3 +763,55 @@ pub trait WebhookRepository: Send + Sync {
 pub trait SecretGenerator: Send + Sync {
     fn new_secret(&self) -> String;
 }
+
+/// A webhook a deliverer holds (its claim): what it needs to deliver the next events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedWebhook {
+    pub hook: todo_domain::webhook::Webhook,
+    /// The last event delivered or passed over: deliveries go on after it.
+    pub cursor: ChangeCursor,
+    /// The current secret first, then the previous one while its overlap lasts.
+    pub secrets: Vec<String>,
+}
+
+/// The deliverer's side of the webhook store: claims (so that exactly one replica
+/// delivers a webhook's events at a time), durable cursors, the attempts.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookDeliveries: Send + Sync {
+    /// Claims up to `limit` enabled webhooks that are due at `now` (no retry pending
+    /// after it) and that no one holds (no claim reaching past `now`), until `until`.
+    async fn claim(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedWebhook>, PortError>;
+    /// Moves a webhook's cursor to `to`: the events up to it are not for it.
+    async fn skip_to(
+        &self,
+        id: todo_domain::webhook::WebhookId,
+        to: ChangeCursor,
+    ) -> Result<(), PortError>;
+    /// Records an attempt to deliver `event` and what follows from it
+    /// ([`todo_domain::webhook::AfterAttempt`]: delivered, the cursor moves to the event),
+    /// in one transaction.
+    async fn record(
+        &self,
+        id: todo_domain::webhook::WebhookId,
+        event: &ChangeRecord,
+        attempt: &DeliveryAttempt,
+        after: &todo_domain::webhook::AfterAttempt,
+        now: Timestamp,
+    ) -> Result<(), PortError>;
+    /// Ends a claim.
+    async fn release(&self, id: todo_domain::webhook::WebhookId) -> Result<(), PortError>;
+}
+
+/// What a delivery of a change says: the event kind, the task or list as its owner would
+/// read it through the API after the change, the changed fields, the actor, the time.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookPayloads: Send + Sync {
+    async fn body(&self, owner: &UserId, event: &ChangeRecord) -> Result<Vec<u8>, PortError>;
+}

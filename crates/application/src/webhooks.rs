@@ -6,6 +6,8 @@
 //! Deliveries start after the change log's head at creation: a new webhook never
 //! receives what happened before it existed.
 
+mod dispatch;
+
 use std::sync::Arc;
 
 use todo_domain::access::{self, ListAction};
@@ -16,6 +18,8 @@ use todo_domain::{ListId, Principal, Timestamp, UserId, policy};
 
 use crate::error::ApplicationError;
 use crate::ports::{ChangeLog, Clock, ListRepository, SecretGenerator, WebhookRepository};
+
+pub use dispatch::{DispatchSettings, Jitter, WebhookDispatcher};
 
 /// Limits and rules of webhooks, from the configuration.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use crate::{ChangeKind, DomainError, InvalidReason, ListId, Timestamp, UserId};
+use crate::{ChangeKind, ChangeRecord, DomainError, InvalidReason, ListId, Timestamp, UserId};
 
 /// The most webhooks one user may have, unless configured otherwise.
 pub const DEFAULT_MAX_PER_USER: u32 = 20;
@@ -63,6 +63,15 @@ pub struct Webhook {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
+}
+
+impl Webhook {
+    /// Whether it takes `record` (one its owner may see): a kind it asked for, in its list
+    /// when it has one.
+    #[must_use]
+    pub fn takes(&self, record: &ChangeRecord) -> bool {
+        self.events.includes(record.kind) && self.list.is_none_or(|list| record.list == Some(list))
+    }
 }
 
 /// What a PATCH may change; `None` keeps the value.
@@ -444,6 +453,45 @@ pub const fn should_disable(failures: u32, max_failures: u32) -> bool {
     failures >= max_failures
 }
 
+/// What becomes of a webhook after an attempt to deliver its next event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterAttempt {
+    /// Delivered: its cursor moves past the event, its failures start again from 0.
+    Delivered,
+    /// Not delivered: the same event is tried again at `retry_at`.
+    Retry { failures: u32, retry_at: Timestamp },
+    /// Not delivered, `max_failures` times in a row: disabled, and its owner sees why.
+    Disable { failures: u32, reason: String },
+}
+
+/// The rule after an attempt: `delivered` or not, after `failures` consecutive failures
+/// before it, at `now`, with `jitter` in `[0, 1)` for the retry's delay.
+#[must_use]
+pub fn after_attempt(
+    delivered: bool,
+    failures: u32,
+    max_failures: u32,
+    now: Timestamp,
+    jitter: f64,
+) -> AfterAttempt {
+    if delivered {
+        return AfterAttempt::Delivered;
+    }
+    let failures = failures.saturating_add(1);
+    if should_disable(failures, max_failures) {
+        return AfterAttempt::Disable {
+            failures,
+            reason: format!("disabled after {failures} failed deliveries in a row"),
+        };
+    }
+    let delay = chrono::TimeDelta::from_std(retry_delay(failures, jitter))
+        .unwrap_or(chrono::TimeDelta::hours(24));
+    AfterAttempt::Retry {
+        failures,
+        retry_at: now + delay,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -584,6 +632,42 @@ mod tests {
     }
 
     #[test]
+    fn a_webhook_takes_the_kinds_it_asked_for_in_its_list() {
+        let at = |s| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        let list = |n| ListId::from_uuid(uuid::Uuid::from_u128(n));
+        let record = |kind, l| ChangeRecord {
+            cursor: crate::ChangeCursor { tx: 1, id: 1 },
+            kind,
+            list: Some(list(l)),
+            task: None,
+            actor: UserId::parse("bob").unwrap(),
+            subject: None,
+            version: Some(1),
+            fields: Vec::new(),
+            at: at(1),
+        };
+        let mut hook = Webhook {
+            id: WebhookId::from_uuid(uuid::Uuid::from_u128(1)),
+            owner: UserId::parse("alice").unwrap(),
+            url: TargetUrl::parse("https://example.com/", &allowed()).unwrap(),
+            events: EventKinds::parse(&["task.created", "task.completed"]).unwrap(),
+            list: None,
+            enabled: true,
+            disabled_reason: None,
+            failures: 0,
+            created_at: at(1),
+            updated_at: at(1),
+            version: 1,
+        };
+        assert!(hook.takes(&record(ChangeKind::TaskCreated, 1)));
+        assert!(hook.takes(&record(ChangeKind::TaskCompleted, 2)));
+        assert!(!hook.takes(&record(ChangeKind::TaskDeleted, 1)));
+        hook.list = Some(list(2));
+        assert!(!hook.takes(&record(ChangeKind::TaskCreated, 1)));
+        assert!(hook.takes(&record(ChangeKind::TaskCreated, 2)));
+    }
+
+    #[test]
     fn enabling_a_webhook_the_service_disabled_starts_it_afresh() {
         let at = |s| chrono::DateTime::from_timestamp(s, 0).unwrap();
         let hook = Webhook {
@@ -646,5 +730,35 @@ mod tests {
         assert_eq!(secs(3, f64::NAN), secs(3, 0.0));
         assert_eq!(secs(3, 7.0), secs(3, 1.0));
         assert!(!should_disable(9, 10) && should_disable(10, 10));
+    }
+
+    #[test]
+    fn after_an_attempt_a_webhook_moves_on_waits_or_stops() {
+        let at = |s| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        assert_eq!(
+            after_attempt(true, 7, 10, at(0), 0.5),
+            AfterAttempt::Delivered
+        );
+        assert_eq!(
+            after_attempt(false, 0, 10, at(1_000), 0.0),
+            AfterAttempt::Retry {
+                failures: 1,
+                retry_at: at(1_002)
+            }
+        );
+        assert_eq!(
+            after_attempt(false, 3, 10, at(1_000), 0.0),
+            AfterAttempt::Retry {
+                failures: 4,
+                retry_at: at(1_020)
+            }
+        );
+        assert_eq!(
+            after_attempt(false, 9, 10, at(1_000), 0.0),
+            AfterAttempt::Disable {
+                failures: 10,
+                reason: "disabled after 10 failed deliveries in a row".to_owned()
+            }
+        );
     }
 }
