@@ -49,33 +49,59 @@ impl fmt::Display for UserId {
     }
 }
 
-/// A task id: a UUID (new ones are version 7, ordered by creation time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId(uuid::Uuid);
+/// An id that is a UUID (new ones are version 7, ordered by creation time), named `$field`
+/// in the errors of [`parse`](TaskId::parse): one definition for every such id.
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(uuid::Uuid);
 
-impl TaskId {
-    #[must_use]
-    pub const fn from_uuid(id: uuid::Uuid) -> Self {
-        Self(id)
-    }
+        impl $name {
+            #[must_use]
+            pub const fn from_uuid(id: uuid::Uuid) -> Self {
+                Self(id)
+            }
 
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        uuid::Uuid::try_parse(raw)
-            .map(Self)
-            .map_err(|_| DomainError::invalid("task_id", InvalidReason::Malformed("a UUID")))
-    }
+            /// # Errors
+            #[doc = concat!("`DomainError::Invalid` for field `", $field, "` when `raw` is not a UUID.")]
+            pub fn parse(raw: &str) -> Result<Self, $crate::DomainError> {
+                Self::parse_field(raw, $field)
+            }
 
-    #[must_use]
-    pub const fn as_uuid(&self) -> uuid::Uuid {
-        self.0
-    }
+            /// As `parse`, naming `field` in the error.
+            ///
+            /// # Errors
+            /// `DomainError::Invalid` for `field` when `raw` is not a UUID.
+            pub fn parse_field(raw: &str, field: &'static str) -> Result<Self, $crate::DomainError> {
+                uuid::Uuid::try_parse(raw).map(Self).map_err(|_| {
+                    $crate::DomainError::invalid(
+                        field,
+                        $crate::InvalidReason::Malformed("a UUID"),
+                    )
+                })
+            }
+
+            #[must_use]
+            pub const fn as_uuid(&self) -> uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+    };
 }
+pub(crate) use uuid_id;
 
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
+uuid_id!(
+    /// A task id: a UUID (new ones are version 7, ordered by creation time).
+    TaskId,
+    "task_id"
+);
 
 /// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters (a UUID, typically).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,43 +7,11 @@ use crate::ids::UserId;
 use crate::position::Position;
 use crate::time::Timestamp;
 
-/// A list id: a UUID (new ones are version 7, ordered by creation time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ListId(uuid::Uuid);
-
-impl ListId {
-    #[must_use]
-    pub const fn from_uuid(id: uuid::Uuid) -> Self {
-        Self(id)
-    }
-
-    /// # Errors
-    /// `DomainError::Invalid` for field `list_id` when `raw` is not a UUID.
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        Self::parse_field(raw, "list_id")
-    }
-
-    /// As [`ListId::parse`], naming `field` in the error.
-    ///
-    /// # Errors
-    /// `DomainError::Invalid` for `field` when `raw` is not a UUID.
-    pub fn parse_field(raw: &str, field: &'static str) -> Result<Self, DomainError> {
-        uuid::Uuid::try_parse(raw)
-            .map(Self)
-            .map_err(|_| DomainError::invalid(field, InvalidReason::Malformed("a UUID")))
-    }
-
-    #[must_use]
-    pub const fn as_uuid(&self) -> uuid::Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for ListId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
+crate::ids::uuid_id!(
+    /// A list id: a UUID (new ones are version 7, ordered by creation time).
+    ListId,
+    "list_id"
+);
 
 /// A list's name: trimmed, 1 to 100 characters (Unicode scalar values), no control
 /// characters.

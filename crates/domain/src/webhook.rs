@@ -5,7 +5,6 @@
 //! [`forbidden_address`] about each address before it connects; it asks
 //! [`retry_delay`] when to try again and [`should_disable`] when to stop.
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -14,35 +13,11 @@ use crate::{ChangeKind, ChangeRecord, DomainError, InvalidReason, ListId, Timest
 /// The most webhooks one user may have, unless configured otherwise.
 pub const DEFAULT_MAX_PER_USER: u32 = 20;
 
-/// A webhook's id (UUID v7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct WebhookId(uuid::Uuid);
-
-impl WebhookId {
-    #[must_use]
-    pub const fn from_uuid(id: uuid::Uuid) -> Self {
-        Self(id)
-    }
-
-    /// # Errors
-    /// `DomainError::Invalid` for field `webhook_id` when `raw` is not a UUID.
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        uuid::Uuid::try_parse(raw)
-            .map(Self)
-            .map_err(|_| DomainError::invalid("webhook_id", InvalidReason::Malformed("a UUID")))
-    }
-
-    #[must_use]
-    pub const fn as_uuid(&self) -> uuid::Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for WebhookId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
+crate::ids::uuid_id!(
+    /// A webhook's id (UUID v7).
+    WebhookId,
+    "webhook_id"
+);
 
 /// A user's webhook: where the changes they may see go. The signing secret is not part of
 /// it (it is shown once, and otherwise only the store and the sender hold it).
