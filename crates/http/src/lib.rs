@@ -24,6 +24,7 @@ mod task_json;
 mod telemetry;
 mod trash;
 mod trash_json;
+mod webhook_payloads;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -44,6 +45,7 @@ pub use services::{HttpSettings, Services};
 pub use task_json::tasks_body;
 pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
 pub use trash_json::{TrashEntryDto, TrashEntryKind};
+pub use webhook_payloads::ApiPayloads;
 
 /// The single route table, used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
