@@ -16,6 +16,7 @@ mod sql_cache;
 mod tasks;
 mod trash;
 mod users;
+mod webhooks;
 mod went_away;
 
 pub use changelog::SeaChangeLog;
@@ -31,6 +32,7 @@ pub use tasks::SeaTaskRepository;
 pub use todo_migration::{normalize_database_url, redact_url_secrets};
 pub use trash::SeaTrashRepository;
 pub use users::SeaUserRepository;
+pub use webhooks::SeaWebhookRepository;
 
 /// The PostgreSQL server of the tests: `TEST_DATABASE_URL`, as the adapter tests read it.
 #[cfg(test)]

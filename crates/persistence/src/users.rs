@@ -219,9 +219,9 @@ async fn hand_over(
     Ok(())
 }
 
-/// Deletes `id` with their tasks and sessions, explicitly rather than trusting every
-/// database to cascade, after handing their lists over ([`hand_over`]); `false` when
-/// there is no such user. Run it in a transaction.
+/// Deletes `id` with their tasks, sessions and webhooks (with the webhooks' deliveries),
+/// explicitly rather than trusting every database to cascade, after handing their lists
+/// over ([`hand_over`]); `false` when there is no such user. Run it in a transaction.
 async fn delete_rows(
     txn: &DatabaseTransaction,
     id: &UserId,
@@ -239,6 +239,7 @@ async fn delete_rows(
         .exec(txn)
         .await
         .map_err(map_db_err)?;
+    crate::webhooks::delete_owned(txn, id).await?;
     let deleted = user::Entity::delete_by_id(id.as_str())
         .exec(txn)
         .await

@@ -15,3 +15,4 @@ mod sync;
 mod tasks;
 mod trash;
 mod users;
+mod webhooks;

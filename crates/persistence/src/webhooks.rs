@@ -1,0 +1,281 @@
+//! Webhooks as the webhook repository: `SeaWebhookRepository`.
+//!
+//! A webhook's secret is written here and read only by the sender: no read of this
+//! repository returns it, and no error it reports quotes it.
+
+use async_trait::async_trait;
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
+use todo_application::ports::{PortError, WebhookRepository};
+use todo_domain::webhook::{EventKinds, TargetUrl, Webhook, WebhookId};
+use todo_domain::{ChangeCursor, ListId, Timestamp, UserId};
+
+use crate::db::Db;
+use crate::error::{corrupt, map_db_err};
+use crate::raw::{Raw, begin_write};
+
+/// Webhooks in the `webhook` table, their deliveries in `webhook_delivery`.
+pub struct SeaWebhookRepository {
+    db: Db,
+}
+
+impl SeaWebhookRepository {
+    #[must_use]
+    pub fn new(db: impl Into<Db>) -> Self {
+        Self { db: db.into() }
+    }
+}
+
+/// A webhook as its owner reads it (without its secrets).
+#[derive(Debug, FromQueryResult)]
+struct WebhookRow {
+    id: uuid::Uuid,
+    owner_id: String,
+    url: String,
+    events: String,
+    list_id: Option<uuid::Uuid>,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    failures: i32,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    version: i64,
+}
+
+impl WebhookRow {
+    fn webhook(self) -> Result<Webhook, PortError> {
+        Ok(Webhook {
+            id: WebhookId::from_uuid(self.id),
+            owner: UserId::from_stored(self.owner_id),
+            url: TargetUrl::from_stored(self.url),
+            events: EventKinds::from_stored(&self.events),
+            list: self.list_id.map(ListId::from_uuid),
+            enabled: self.enabled,
+            disabled_reason: self.disabled_reason,
+            failures: u32::try_from(self.failures)
+                .map_err(|_| corrupt("webhook failures", self.failures))?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        })
+    }
+}
+
+/// The columns of a [`WebhookRow`], from `webhook`.
+const COLUMNS: &str = "id, owner_id, url, events, list_id, enabled, disabled_reason, failures, \
+     created_at, updated_at, version";
+
+/// A change log position's part as a column holds it.
+fn stored_position(part: u64) -> Result<i64, PortError> {
+    i64::try_from(part)
+        .map_err(|_| PortError::Other(format!("change log position {part} is out of range").into()))
+}
+
+/// The failures count as its column holds it.
+fn stored_failures(failures: u32) -> Result<i32, PortError> {
+    i32::try_from(failures).map_err(|_| {
+        PortError::Other(format!("webhook failures {failures} is out of range").into())
+    })
+}
+
+/// How many webhooks `owner` has. On PostgreSQL it first locks the owner's user row
+/// (`FOR NO KEY UPDATE`) until the transaction ends, so that two inserts of one owner
+/// take turns and the second counts the first's webhook; on SQLite the write transaction
+/// already makes them.
+async fn count_locked(conn: &impl ConnectionTrait, owner: &UserId) -> Result<i64, PortError> {
+    let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let mut raw = Raw::new(backend);
+        let sql = format!(
+            r#"SELECT id FROM "user" WHERE id = {} FOR NO KEY UPDATE"#,
+            raw.p(owner.as_str())
+        );
+        conn.query_one_raw(raw.statement(sql))
+            .await
+            .map_err(map_db_err)?;
+    }
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM webhook WHERE owner_id = {}",
+        raw.p(owner.as_str())
+    );
+    match conn
+        .query_one_raw(raw.statement(sql))
+        .await
+        .map_err(map_db_err)?
+    {
+        Some(row) => row.try_get("", "n").map_err(map_db_err),
+        None => Ok(0),
+    }
+}
+
+#[async_trait]
+impl WebhookRepository for SeaWebhookRepository {
+    async fn insert(
+        &self,
+        hook: &Webhook,
+        secret: &str,
+        after: ChangeCursor,
+        max_per_user: u32,
+    ) -> Result<bool, PortError> {
+        let cursor_tx = stored_position(after.tx)?;
+        let cursor_id = stored_position(after.id)?;
+        let failures = stored_failures(hook.failures)?;
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let txn = begin_write(&db).await?;
+        if count_locked(&txn, &hook.owner).await? >= i64::from(max_per_user) {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(false);
+        }
+        let mut raw = Raw::new(db.get_database_backend());
+        let sql = format!(
+            "INSERT INTO webhook (id, owner_id, url, events, list_id, enabled, disabled_reason, \
+             failures, secret, previous_secret, previous_secret_until, cursor_tx, cursor_id, \
+             next_attempt_at, claimed_until, created_at, updated_at, version) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, NULL, {}, {}, NULL, NULL, {}, {}, {})",
+            raw.p(hook.id.as_uuid()),
+            raw.p(hook.owner.as_str()),
+            raw.p(hook.url.as_str()),
+            raw.p(hook.events.to_stored()),
+            raw.p(hook.list.map(|l| l.as_uuid())),
+            raw.p(hook.enabled),
+            raw.p(hook.disabled_reason.clone()),
+            raw.p(failures),
+            raw.p(secret),
+            raw.p(cursor_tx),
+            raw.p(cursor_id),
+            raw.p(hook.created_at),
+            raw.p(hook.updated_at),
+            raw.p(hook.version),
+        );
+        raw.run(&txn, sql).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(true)
+    }
+
+    async fn list(&self, owner: &UserId) -> Result<Vec<Webhook>, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let mut raw = Raw::new(db.get_database_backend());
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webhook WHERE owner_id = {} ORDER BY created_at, id",
+            raw.p(owner.as_str())
+        );
+        WebhookRow::find_by_statement(raw.statement(sql))
+            .all(&*db)
+            .await
+            .map_err(map_db_err)?
+            .into_iter()
+            .map(WebhookRow::webhook)
+            .collect()
+    }
+
+    async fn get(&self, owner: &UserId, id: WebhookId) -> Result<Option<Webhook>, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let mut raw = Raw::new(db.get_database_backend());
+        let sql = format!(
+            "SELECT {COLUMNS} FROM webhook WHERE id = {} AND owner_id = {}",
+            raw.p(id.as_uuid()),
+            raw.p(owner.as_str())
+        );
+        WebhookRow::find_by_statement(raw.statement(sql))
+            .one(&*db)
+            .await
+            .map_err(map_db_err)?
+            .map(WebhookRow::webhook)
+            .transpose()
+    }
+
+    async fn replace(&self, hook: &Webhook, expected: i64) -> Result<bool, PortError> {
+        let failures = stored_failures(hook.failures)?;
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let mut raw = Raw::new(db.get_database_backend());
+        let sql = format!(
+            "UPDATE webhook SET url = {}, events = {}, list_id = {}, enabled = {}, \
+             disabled_reason = {}, failures = {}, updated_at = {}, version = {} \
+             WHERE id = {} AND owner_id = {} AND version = {}",
+            raw.p(hook.url.as_str()),
+            raw.p(hook.events.to_stored()),
+            raw.p(hook.list.map(|l| l.as_uuid())),
+            raw.p(hook.enabled),
+            raw.p(hook.disabled_reason.clone()),
+            raw.p(failures),
+            raw.p(hook.updated_at),
+            raw.p(hook.version),
+            raw.p(hook.id.as_uuid()),
+            raw.p(hook.owner.as_str()),
+            raw.p(expected),
+        );
+        Ok(raw.run(&*db, sql).await? == 1)
+    }
+
+    async fn delete(&self, owner: &UserId, id: WebhookId) -> Result<bool, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let backend = db.get_database_backend();
+        let txn = begin_write(&db).await?;
+        // Only the owner's: another user's webhook keeps its deliveries.
+        let mut raw = Raw::new(backend);
+        let sql = format!(
+            "DELETE FROM webhook_delivery WHERE webhook_id IN \
+             (SELECT id FROM webhook WHERE id = {} AND owner_id = {})",
+            raw.p(id.as_uuid()),
+            raw.p(owner.as_str())
+        );
+        raw.run(&txn, sql).await?;
+        let mut raw = Raw::new(backend);
+        let sql = format!(
+            "DELETE FROM webhook WHERE id = {} AND owner_id = {}",
+            raw.p(id.as_uuid()),
+            raw.p(owner.as_str())
+        );
+        let deleted = raw.run(&txn, sql).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(deleted == 1)
+    }
+
+    async fn rotate_secret(
+        &self,
+        owner: &UserId,
+        id: WebhookId,
+        secret: &str,
+        previous_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let mut raw = Raw::new(db.get_database_backend());
+        // Every right-hand side reads the row as it was: the old secret becomes the
+        // previous one.
+        let sql = format!(
+            "UPDATE webhook SET previous_secret = secret, previous_secret_until = {}, \
+             secret = {}, updated_at = {}, version = version + 1 \
+             WHERE id = {} AND owner_id = {}",
+            raw.p(previous_until),
+            raw.p(secret),
+            raw.p(now),
+            raw.p(id.as_uuid()),
+            raw.p(owner.as_str())
+        );
+        Ok(raw.run(&*db, sql).await? == 1)
+    }
+}
+
+/// Deletes `owner`'s webhooks with their deliveries (their owner is being deleted). Run
+/// it in a transaction.
+pub(crate) async fn delete_owned(
+    conn: &impl ConnectionTrait,
+    owner: &UserId,
+) -> Result<(), PortError> {
+    let backend = conn.get_database_backend();
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "DELETE FROM webhook_delivery WHERE webhook_id IN \
+         (SELECT id FROM webhook WHERE owner_id = {})",
+        raw.p(owner.as_str())
+    );
+    raw.run(conn, sql).await?;
+    let mut raw = Raw::new(backend);
+    let sql = format!(
+        "DELETE FROM webhook WHERE owner_id = {}",
+        raw.p(owner.as_str())
+    );
+    raw.run(conn, sql).await?;
+    Ok(())
+}
