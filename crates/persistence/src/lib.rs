@@ -16,6 +16,7 @@ mod sql_cache;
 mod tasks;
 mod trash;
 mod users;
+mod webhook_deliveries;
 mod webhooks;
 mod went_away;
 
@@ -32,6 +33,7 @@ pub use tasks::SeaTaskRepository;
 pub use todo_migration::{normalize_database_url, redact_url_secrets};
 pub use trash::SeaTrashRepository;
 pub use users::SeaUserRepository;
+pub use webhook_deliveries::SeaWebhookDeliveries;
 pub use webhooks::SeaWebhookRepository;
 
 /// The PostgreSQL server of the tests: `TEST_DATABASE_URL`, as the adapter tests read it.

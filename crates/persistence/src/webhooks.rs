@@ -27,22 +27,22 @@ impl SeaWebhookRepository {
 
 /// A webhook as its owner reads it (without its secrets).
 #[derive(Debug, FromQueryResult)]
-struct WebhookRow {
-    id: uuid::Uuid,
-    owner_id: String,
-    url: String,
-    events: String,
-    list_id: Option<uuid::Uuid>,
-    enabled: bool,
-    disabled_reason: Option<String>,
-    failures: i32,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-    version: i64,
+pub(crate) struct WebhookRow {
+    pub(crate) id: uuid::Uuid,
+    pub(crate) owner_id: String,
+    pub(crate) url: String,
+    pub(crate) events: String,
+    pub(crate) list_id: Option<uuid::Uuid>,
+    pub(crate) enabled: bool,
+    pub(crate) disabled_reason: Option<String>,
+    pub(crate) failures: i32,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+    pub(crate) version: i64,
 }
 
 impl WebhookRow {
-    fn webhook(self) -> Result<Webhook, PortError> {
+    pub(crate) fn webhook(self) -> Result<Webhook, PortError> {
         Ok(Webhook {
             id: WebhookId::from_uuid(self.id),
             owner: UserId::from_stored(self.owner_id),
@@ -65,13 +65,13 @@ const COLUMNS: &str = "id, owner_id, url, events, list_id, enabled, disabled_rea
      created_at, updated_at, version";
 
 /// A change log position's part as a column holds it.
-fn stored_position(part: u64) -> Result<i64, PortError> {
+pub(crate) fn stored_position(part: u64) -> Result<i64, PortError> {
     i64::try_from(part)
         .map_err(|_| PortError::Other(format!("change log position {part} is out of range").into()))
 }
 
 /// The failures count as its column holds it.
-fn stored_failures(failures: u32) -> Result<i32, PortError> {
+pub(crate) fn stored_failures(failures: u32) -> Result<i32, PortError> {
     i32::try_from(failures).map_err(|_| {
         PortError::Other(format!("webhook failures {failures} is out of range").into())
     })

@@ -15,4 +15,5 @@ mod sync;
 mod tasks;
 mod trash;
 mod users;
+mod webhook_deliveries;
 mod webhooks;
