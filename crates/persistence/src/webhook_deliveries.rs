@@ -162,6 +162,17 @@ impl SeaWebhookDeliveries {
         limit: u32,
     ) -> Result<Vec<ClaimRow>, PortError> {
         let backend = db.get_database_backend();
+        // Nothing due (the usual case): no write lock taken.
+        let mut raw = Raw::new(backend);
+        let sql = due(&mut raw, "id", now, 1);
+        if db
+            .query_one_raw(raw.statement(sql))
+            .await
+            .map_err(map_db_err)?
+            .is_none()
+        {
+            return Ok(Vec::new());
+        }
         let txn = begin_write(db).await?;
         let mut raw = Raw::new(backend);
         let sql = due(&mut raw, COLUMNS, now, limit);

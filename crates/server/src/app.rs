@@ -11,7 +11,7 @@ use todo_application::ports::{
 };
 use todo_application::{
     AdminService, AuthService, EventHub, Inboxes, ListService, PageSettings, SyncSettings,
-    TaskService, TrashService, UserCache,
+    TaskService, TrashService, UserCache, WebhookDispatcher,
 };
 use todo_auth::{
     Hs256Settings, Hs256Verifier, HttpJwksSource, JwksSettings, JwksVerifier, SessionVerifier,
@@ -21,7 +21,7 @@ use todo_http::{HttpSettings, Metrics, Services};
 use todo_persistence::{
     DatabaseConnection, Db, SeaChangeLog, SeaChangeSignal, SeaJwksSource, SeaListRepository,
     SeaPoolMetrics, SeaReadiness, SeaSessionRepository, SeaTaskRepository, SeaTrashRepository,
-    SeaUserRepository,
+    SeaUserRepository, SeaWebhookDeliveries,
 };
 
 use crate::settings::{JwksSourceKind, Settings};
@@ -256,6 +256,47 @@ pub fn hs256_settings(settings: &Settings) -> Hs256Settings {
     }
 }
 
+/// The webhook deliverer of this process: the stores, the change log, the API's JSON for
+/// the bodies, the HTTP sender.
+fn webhook_dispatcher(settings: &Settings, db: &Db) -> anyhow::Result<WebhookDispatcher> {
+    let sender = todo_webhooks::HttpWebhookSender::new(settings.webhook_sender())
+        .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
+    Ok(WebhookDispatcher::new(
+        Arc::new(SeaWebhookDeliveries::new(db.clone())),
+        Arc::new(SeaChangeLog::new(db.clone())),
+        Arc::new(todo_http::ApiPayloads::new(
+            Arc::new(SeaTaskRepository::new(db.clone())),
+            Arc::new(SeaListRepository::new(db.clone())),
+        )),
+        Arc::new(sender),
+        Arc::new(SystemClock),
+        // A retry's jitter needs no secrecy: the random bits of a UUID v7.
+        Arc::new(|| {
+            let bits = uuid::Uuid::now_v7().as_u128() & 0xFFFF_FFFF;
+            #[allow(clippy::cast_precision_loss)]
+            let jitter = bits as f64 / 4_294_967_296.0;
+            jitter
+        }),
+        settings.webhook_dispatch(),
+    ))
+}
+
+/// Delivers webhooks until aborted: a pass every `interval`, at once again after a pass
+/// that delivered something (more may be waiting). A failed pass is logged; its claims
+/// lapse and the next pass goes on.
+async fn deliver_webhooks(dispatcher: WebhookDispatcher, interval: Duration) {
+    loop {
+        match dispatcher.pass().await {
+            Ok(0) => tokio::time::sleep(interval).await,
+            Ok(_) => tokio::task::yield_now().await,
+            Err(err) => {
+                tracing::warn!(error = %err, "delivering webhooks failed; retrying");
+                tokio::time::sleep(interval).await;
+            }
+        }
+    }
+}
+
 /// A running server: its bound port and a future that completes when it stops.
 pub struct Application {
     port: u16,
@@ -269,6 +310,8 @@ pub struct Application {
     change_retention: chrono::TimeDelta,
     /// Where the connection that hears other replicas' changes goes (PostgreSQL).
     listen_url: String,
+    webhooks: WebhookDispatcher,
+    webhook_interval: Duration,
 }
 
 impl Application {
@@ -283,6 +326,7 @@ impl Application {
             .await
             .context("could not read the change log")?;
         let services = services(&settings, &db)?.with_events(hub);
+        let webhooks = webhook_dispatcher(&settings, &db)?;
         if let Some(id) = &settings.auth.admin_user_id {
             let id = UserId::parse(id)
                 .map_err(|e| anyhow::anyhow!("configuration error in `ADMIN_USER_ID`: {e}"))?;
@@ -348,6 +392,8 @@ impl Application {
             purge_interval: Duration::from_secs(settings.sync.purge_interval_secs),
             change_retention: settings.change_retention(),
             listen_url: settings.listen_url().to_owned(),
+            webhooks,
+            webhook_interval: Duration::from_millis(settings.webhooks.poll_interval_ms),
         })
     }
 
@@ -383,6 +429,7 @@ impl Application {
             .events
             .clone()
             .map(|hub| tokio::spawn(hub.run(signal.clone(), Arc::new(SystemClock))));
+        let webhooks = tokio::spawn(deliver_webhooks(self.webhooks, self.webhook_interval));
         let services = self.services.clone();
         let delay = self.shutdown_delay;
         tokio::spawn(async move {
@@ -399,6 +446,8 @@ impl Application {
         });
         self.server.await.context("the HTTP server failed")?;
         purge.abort();
+        // A delivery cut off here is sent again by the next pass (at least once).
+        webhooks.abort();
         if let Some(reader) = reader {
             reader.abort();
         }

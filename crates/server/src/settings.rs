@@ -200,6 +200,23 @@ pub struct EventsSection {
     pub max_streams: u32,
 }
 
+/// Webhooks: where they may point, how many, how their deliveries are paced.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhooksSection {
+    /// Hosts a webhook may reach over plain HTTP and whose addresses are not judged (a
+    /// receiver on the private network the operator trusts; the tests' 127.0.0.1).
+    pub allow_hosts: Vec<String>,
+    pub max_per_user: u32,
+    /// Consecutive failed deliveries that disable a webhook.
+    pub max_failures: u32,
+    /// The whole of one delivery attempt.
+    pub timeout_secs: u64,
+    /// How long a rotated-out secret keeps signing beside the new one.
+    pub secret_overlap_secs: u64,
+    /// How often each process looks for webhooks with events to deliver.
+    pub poll_interval_ms: u64,
+}
+
 /// How many of each thing there may be (lists, members, open tasks, nesting levels).
 #[derive(Debug, Clone, Deserialize)]
 pub struct LimitsSection {
@@ -262,6 +279,7 @@ pub struct Settings {
     pub trash: TrashSection,
     pub changes: ChangesSection,
     pub events: EventsSection,
+    pub webhooks: WebhooksSection,
     pub limits: LimitsSection,
     pub log: LogSection,
     pub rate_limit: RateLimitSection,
@@ -328,6 +346,7 @@ impl Settings {
             .with_list_parse_key("http.cors_origins")
             .with_list_parse_key("auth.admin_roles")
             .with_list_parse_key("rate_limit.trusted_proxies")
+            .with_list_parse_key("webhooks.allow_hosts")
             .try_parsing(true);
         Self::build(&ProcessEnv, &dir, Some(env_source))
     }
@@ -386,6 +405,12 @@ impl Settings {
             .set_default("events.poll_interval_ms", 1000)?
             .set_default("events.max_streams_per_user", 10)?
             .set_default("events.max_streams", 10_000)?
+            .set_default("webhooks.allow_hosts", Vec::<String>::new())?
+            .set_default("webhooks.max_per_user", 20)?
+            .set_default("webhooks.max_failures", 10)?
+            .set_default("webhooks.timeout_secs", 5)?
+            .set_default("webhooks.secret_overlap_secs", 86_400)?
+            .set_default("webhooks.poll_interval_ms", 1000)?
             .set_default("limits.lists_per_user", 1000)?
             .set_default("limits.members_per_list", 100)?
             .set_default("limits.open_tasks_per_list", 10_000)?
@@ -502,6 +527,26 @@ impl Settings {
                 "must be between 1 and 3650",
             ));
         }
+        for (key, value, range) in [
+            ("webhooks.timeout_secs", self.webhooks.timeout_secs, 1..=60),
+            (
+                "webhooks.secret_overlap_secs",
+                self.webhooks.secret_overlap_secs,
+                0..=30 * 86_400,
+            ),
+            (
+                "webhooks.poll_interval_ms",
+                self.webhooks.poll_interval_ms,
+                10..=60_000,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
+            }
+        }
         if !(1..=3600).contains(&self.events.heartbeat_secs) {
             return Err(invalid(
                 "events.heartbeat_secs",
@@ -515,6 +560,8 @@ impl Settings {
                 1,
             ),
             ("events.max_streams", self.events.max_streams, 1),
+            ("webhooks.max_per_user", self.webhooks.max_per_user, 1),
+            ("webhooks.max_failures", self.webhooks.max_failures, 1),
             ("limits.lists_per_user", self.limits.lists_per_user, 1),
             ("limits.members_per_list", self.limits.members_per_list, 1),
             (
@@ -609,6 +656,44 @@ impl Settings {
             max_streams: self.events.max_streams,
             idle_poll: std::time::Duration::from_millis(self.events.poll_interval_ms.max(1)),
             ..todo_application::EventSettings::default()
+        }
+    }
+
+    /// The webhooks' rules for the service that manages them.
+    #[must_use]
+    pub fn webhooks(&self) -> todo_application::WebhookSettings {
+        todo_application::WebhookSettings {
+            max_per_user: self.webhooks.max_per_user,
+            allowed: todo_domain::webhook::AllowedHosts::new(
+                self.webhooks.allow_hosts.iter().cloned(),
+            ),
+            secret_overlap: chrono::TimeDelta::seconds(
+                i64::try_from(self.webhooks.secret_overlap_secs).unwrap_or(i64::MAX),
+            ),
+        }
+    }
+
+    /// How deliveries go out.
+    #[must_use]
+    pub fn webhook_sender(&self) -> todo_webhooks::SenderSettings {
+        todo_webhooks::SenderSettings {
+            timeout: std::time::Duration::from_secs(self.webhooks.timeout_secs),
+            allowed: todo_domain::webhook::AllowedHosts::new(
+                self.webhooks.allow_hosts.iter().cloned(),
+            ),
+        }
+    }
+
+    /// How deliveries are paced; a claim outlasts a pass over one webhook.
+    #[must_use]
+    pub fn webhook_dispatch(&self) -> todo_application::DispatchSettings {
+        let defaults = todo_application::DispatchSettings::default();
+        todo_application::DispatchSettings {
+            max_failures: self.webhooks.max_failures,
+            lease: std::time::Duration::from_secs(
+                self.webhooks.timeout_secs * u64::from(defaults.per_pass) + 60,
+            ),
+            ..defaults
         }
     }
 
@@ -932,6 +1017,56 @@ mod tests {
             std::fs::write(dir.join("dev.toml"), toml).unwrap();
             let err = Settings::build(&[], &dir, None).unwrap_err();
             assert!(err.to_string().contains("trash.retention_days"), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn webhooks_default_as_documented_and_are_checked() {
+        let s = Settings::build(&[], &nowhere(), None).unwrap();
+        assert_eq!(
+            (
+                s.webhooks.allow_hosts.len(),
+                s.webhooks.max_per_user,
+                s.webhooks.max_failures,
+                s.webhooks.timeout_secs,
+                s.webhooks.secret_overlap_secs,
+                s.webhooks.poll_interval_ms
+            ),
+            (0, 20, 10, 5, 86_400, 1000)
+        );
+        assert_eq!(s.webhooks().secret_overlap, chrono::TimeDelta::days(1));
+        assert_eq!(s.webhook_dispatch().max_failures, 10);
+        let dir = std::env::temp_dir().join(format!("todo-settings-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("dev.toml"),
+            "[webhooks]\nallow_hosts = [\"127.0.0.1\", \"Hooks.Internal\"]\nmax_failures = 3\n",
+        )
+        .unwrap();
+        let s = Settings::build(&[], &dir, None).unwrap();
+        let allowed = s.webhook_sender().allowed;
+        assert!(allowed.allows("127.0.0.1") && allowed.allows("hooks.internal"));
+        assert!(!allowed.allows("example.com"));
+        assert_eq!(s.webhook_dispatch().max_failures, 3);
+        for (key, value) in [
+            ("timeout_secs", "0"),
+            ("timeout_secs", "61"),
+            ("max_failures", "0"),
+            ("max_per_user", "0"),
+            ("poll_interval_ms", "5"),
+            ("secret_overlap_secs", "2592001"),
+        ] {
+            std::fs::write(
+                dir.join("dev.toml"),
+                format!("[webhooks]\n{key} = {value}\n"),
+            )
+            .unwrap();
+            let err = Settings::build(&[], &dir, None).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("webhooks.{key}")),
+                "{key}={value}: {err}"
+            );
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

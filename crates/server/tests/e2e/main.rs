@@ -10,6 +10,7 @@ mod outage;
 mod pg;
 mod round_trips;
 mod served;
+mod webhooks;
 
 /// A plain HTTP client. The workspace's reqwest has TLS without a built-in crypto
 /// provider (the JWKS client brings its own), so one is installed for the process first.

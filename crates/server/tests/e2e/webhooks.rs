@@ -1,0 +1,228 @@
+//! Webhooks delivered by the running application to a receiver on 127.0.0.1, which
+//! verifies every signature the Standard Webhooks way: each change arrives, in order,
+//! after the receiver's refusals. (Webhooks are created through the store here: their
+//! endpoints come next.)
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use todo_application::ports::{ChangeLog, WebhookRepository};
+use todo_domain::webhook::{AllowedHosts, EventKinds, TargetUrl, Webhook, WebhookId};
+use todo_persistence::{PoolSettings, SeaChangeLog, SeaWebhookRepository};
+use todo_server::{Application, Settings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::pg::Schema;
+use crate::served::{add_user_at, token_with};
+
+const SECRET: &str = "e2e-secret-0123456789abcdef0123456789";
+const HOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One request the receiver got: the Standard Webhooks headers, the body, whether its
+/// signature verified, and what the receiver answered.
+#[derive(Debug, Clone)]
+struct Got {
+    id: String,
+    body: Value,
+    signed: bool,
+    accepted: bool,
+}
+
+/// A receiver that refuses (500) the first `refuse` requests and accepts (204) the rest.
+async fn receiver(refuse: usize) -> (u16, Arc<Mutex<Vec<Got>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::<Got>::new()));
+    let seen = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    // One request per connection is enough here: the answer closes it.
+                    let n = conn.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                    let header = |name: &str| {
+                        head.lines()
+                            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                            .map(str::to_owned)
+                    };
+                    let length: usize = header("content-length").unwrap().parse().unwrap();
+                    if buf.len() < end + 4 + length {
+                        continue;
+                    }
+                    let body = &buf[end + 4..end + 4 + length];
+                    let id = header("webhook-id").unwrap();
+                    let timestamp: i64 = header("webhook-timestamp").unwrap().parse().unwrap();
+                    // Header values were lower-cased with the head: compare the signature
+                    // from the raw bytes.
+                    let raw_head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    let signature = raw_head
+                        .lines()
+                        .find_map(|l| {
+                            l.split_once(':')
+                                .filter(|(n, _)| n.eq_ignore_ascii_case("webhook-signature"))
+                                .map(|(_, v)| v.trim().to_owned())
+                        })
+                        .unwrap();
+                    let expected =
+                        todo_webhooks::sign(&[HOOK_SECRET.to_owned()], &id, timestamp, body)
+                            .unwrap();
+                    let accepted = {
+                        let mut seen = seen.lock().unwrap();
+                        let accepted = seen.len() >= refuse;
+                        seen.push(Got {
+                            id: id.clone(),
+                            body: serde_json::from_slice(body).unwrap(),
+                            signed: signature == expected,
+                            accepted,
+                        });
+                        accepted
+                    };
+                    let answer: &[u8] = if accepted {
+                        b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    } else {
+                        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    };
+                    let _ = conn.write_all(answer).await;
+                    return;
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+#[tokio::test]
+async fn a_webhook_receives_each_change_signed_and_in_order_after_a_refusal() {
+    let Some(schema) = Schema::create() else {
+        return;
+    };
+    let url = schema.url();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("BETTER_AUTH_SECRET", SECRET),
+        ("PORT", "0"),
+    ];
+    let mut settings = Settings::build(&env, std::path::Path::new("/nonexistent"), None).unwrap();
+    settings.webhooks.allow_hosts = vec!["127.0.0.1".to_owned()];
+    settings.webhooks.poll_interval_ms = 20;
+    let app = Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    add_user_at(&url, "alice").await;
+    let alice = token_with(SECRET, "alice");
+
+    // alice's webhook, for creations and completions, pointing at the receiver.
+    let (port, got) = receiver(1).await;
+    let db = todo_persistence::connect(&url, &PoolSettings::default())
+        .await
+        .unwrap();
+    let now = todo_domain::to_stored_precision(chrono::Utc::now());
+    let hook = Webhook {
+        id: WebhookId::from_uuid(uuid::Uuid::now_v7()),
+        owner: todo_domain::UserId::parse("alice").unwrap(),
+        url: TargetUrl::parse(
+            &format!("http://127.0.0.1:{port}/hooks"),
+            &AllowedHosts::new(["127.0.0.1"]),
+        )
+        .unwrap(),
+        events: EventKinds::parse(&["task.created", "task.completed"]).unwrap(),
+        list: None,
+        enabled: true,
+        disabled_reason: None,
+        failures: 0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let head = SeaChangeLog::new(db.clone()).head().await.unwrap();
+    assert!(
+        SeaWebhookRepository::new(db.clone())
+            .insert(&hook, HOOK_SECRET, head, 20)
+            .await
+            .unwrap()
+    );
+
+    // Three tasks, the second completed.
+    let http = crate::http_client();
+    let mut ids = Vec::new();
+    for title in ["one", "two", "three"] {
+        let res = http
+            .post(format!("{base}/api/alice/tasks"))
+            .bearer_auth(&alice)
+            .json(&json!({"title": title}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let task: Value = res.json().await.unwrap();
+        ids.push(task["id"].as_str().unwrap().to_owned());
+    }
+    let res = http
+        .patch(format!("{base}/api/alice/tasks/{}/complete", ids[1]))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // The first attempt is refused; its retry waits 2.5-5 s; then all four arrive.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let accepted = got.lock().unwrap().iter().filter(|g| g.accepted).count();
+        if accepted >= 4 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            got.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = got.lock().unwrap().clone();
+    assert!(
+        got.iter().all(|g| g.signed),
+        "every signature verifies: {got:?}"
+    );
+    // The refused event is the first one, tried again under the same id.
+    assert!(!got[0].accepted);
+    let delivered: Vec<&Got> = got.iter().filter(|g| g.accepted).collect();
+    assert_eq!(got[0].id, delivered[0].id);
+    let seen: Vec<(String, String)> = delivered
+        .iter()
+        .map(|g| {
+            (
+                g.body["type"].as_str().unwrap().to_owned(),
+                g.body["data"]["task_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("task.created".to_owned(), ids[0].clone()),
+            ("task.created".to_owned(), ids[1].clone()),
+            ("task.created".to_owned(), ids[2].clone()),
+            ("task.completed".to_owned(), ids[1].clone()),
+        ],
+        "each once, in order (nothing else: the Inbox's creation is not asked for)"
+    );
+    // The body carries the task as the API returns it after the change.
+    assert_eq!(delivered[3].body["data"]["task"]["completed"], true);
+    assert_eq!(delivered[0].body["data"]["task"]["title"], "one");
+    assert_eq!(delivered[0].body["data"]["actor_id"], "alice");
+}
