@@ -258,10 +258,9 @@ pub fn hs256_settings(settings: &Settings) -> Hs256Settings {
 
 /// The webhook deliverer of this process: the stores, the change log, the API's JSON for
 /// the bodies, the HTTP sender.
-fn webhook_dispatcher(settings: &Settings, db: &Db) -> anyhow::Result<WebhookDispatcher> {
-    let sender = todo_webhooks::HttpWebhookSender::new(settings.webhook_sender())
-        .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
-    Ok(WebhookDispatcher::new(
+fn webhook_dispatcher(settings: &Settings, db: &Db) -> WebhookDispatcher {
+    let sender = todo_webhooks::HttpWebhookSender::new(settings.webhook_sender());
+    WebhookDispatcher::new(
         Arc::new(SeaWebhookDeliveries::new(db.clone())),
         Arc::new(SeaChangeLog::new(db.clone())),
         Arc::new(todo_http::ApiPayloads::new(
@@ -278,7 +277,7 @@ fn webhook_dispatcher(settings: &Settings, db: &Db) -> anyhow::Result<WebhookDis
             jitter
         }),
         settings.webhook_dispatch(),
-    ))
+    )
 }
 
 /// Delivers webhooks until aborted: a pass every `interval`, at once again after a pass
@@ -326,7 +325,7 @@ impl Application {
             .await
             .context("could not read the change log")?;
         let services = services(&settings, &db)?.with_events(hub);
-        let webhooks = webhook_dispatcher(&settings, &db)?;
+        let webhooks = webhook_dispatcher(&settings, &db);
         if let Some(id) = &settings.auth.admin_user_id {
             let id = UserId::parse(id)
                 .map_err(|e| anyhow::anyhow!("configuration error in `ADMIN_USER_ID`: {e}"))?;

@@ -84,51 +84,63 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// Sends webhook deliveries over HTTP(S) (rustls, the Mozilla roots).
+/// Sends webhook deliveries over HTTP(S) (rustls, the Mozilla roots). The client (its TLS
+/// roots and connection pool) is built at the first delivery: a process whose users have
+/// no webhook never holds it.
 pub struct HttpWebhookSender {
-    client: reqwest::Client,
-    allowed: AllowedHosts,
+    settings: SenderSettings,
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl HttpWebhookSender {
-    /// # Errors
-    /// When the TLS configuration or the client cannot be built.
-    pub fn new(settings: SenderSettings) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver {
-                allowed: settings.allowed.clone(),
-            }))
-            .user_agent(concat!("todo-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("HTTP client setup failed: {e}"))?;
-        Ok(Self {
-            client,
-            allowed: settings.allowed,
-        })
+    #[must_use]
+    pub fn new(settings: SenderSettings) -> Self {
+        Self {
+            settings,
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, String> {
+        self.client
+            .get_or_init(|| build_client(&self.settings))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Why a host given as an address may not be reached (a name is judged when it is
     /// resolved).
     fn refuse_address(&self, host: &str) -> Option<String> {
         let ip: IpAddr = host.parse().ok()?;
-        if self.allowed.allows(host) {
+        if self.settings.allowed.allows(host) {
             return None;
         }
         forbidden_address(ip).map(|why| format!("{ip} is {why}"))
     }
+}
+
+/// The client: rustls with the Mozilla roots, the guarded resolver, no redirects.
+fn build_client(settings: &SenderSettings) -> Result<reqwest::Client, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS setup failed: {e}"))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(GuardedResolver {
+            allowed: settings.allowed.clone(),
+        }))
+        .user_agent(concat!("todo-webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("HTTP client setup failed: {e}"))
 }
 
 /// The innermost reason an attempt failed, and whether it was a refusal.
@@ -185,8 +197,11 @@ impl WebhookSender for HttpWebhookSender {
                 return attempt(AttemptOutcome::Failed, None, started, Some(err.to_string()));
             }
         };
-        let sent = self
-            .client
+        let client = match self.client() {
+            Ok(client) => client,
+            Err(why) => return attempt(AttemptOutcome::Failed, None, started, Some(why)),
+        };
+        let sent = client
             .post(url.as_str())
             .header("content-type", "application/json")
             .header("webhook-id", &delivery.id)

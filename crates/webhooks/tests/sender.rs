@@ -84,7 +84,6 @@ fn sender(allowed: &[&str], timeout: Duration) -> HttpWebhookSender {
         timeout,
         allowed: AllowedHosts::new(allowed.iter().copied()),
     })
-    .unwrap()
 }
 
 fn delivery(url: &str, allowed: &[&str]) -> OutgoingWebhook {
