@@ -787,6 +787,13 @@ pub trait WebhookDeliveries: Send + Sync {
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimedWebhook>, PortError>;
+    /// Keeps a claim until `until` (a deliverer renews it before each delivery, so that a
+    /// short lease suffices and a process that died mid-pass holds nothing for long).
+    async fn renew(
+        &self,
+        id: todo_domain::webhook::WebhookId,
+        until: Timestamp,
+    ) -> Result<(), PortError>;
     /// Moves a webhook's cursor to `to`: the events up to it are not for it.
     async fn skip_to(
         &self,

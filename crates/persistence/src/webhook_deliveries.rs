@@ -217,6 +217,18 @@ impl WebhookDeliveries for SeaWebhookDeliveries {
         rows.into_iter().map(|r| r.claimed(now)).collect()
     }
 
+    async fn renew(&self, id: WebhookId, until: Timestamp) -> Result<(), PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let mut raw = Raw::new(db.get_database_backend());
+        let sql = format!(
+            "UPDATE webhook SET claimed_until = {} WHERE id = {}",
+            raw.p(until),
+            raw.p(id.as_uuid())
+        );
+        raw.run(&*db, sql).await?;
+        Ok(())
+    }
+
     async fn skip_to(&self, id: WebhookId, to: ChangeCursor) -> Result<(), PortError> {
         let to = (stored_position(to.tx)?, stored_position(to.id)?);
         let db = self.db.conn().await.map_err(map_db_err)?;

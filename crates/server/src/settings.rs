@@ -684,16 +684,14 @@ impl Settings {
         }
     }
 
-    /// How deliveries are paced; a claim outlasts a pass over one webhook.
+    /// How deliveries are paced; a claim, renewed before each delivery, outlasts one
+    /// delivery (twice the timeout, and 5 s for the store's writes).
     #[must_use]
     pub fn webhook_dispatch(&self) -> todo_application::DispatchSettings {
-        let defaults = todo_application::DispatchSettings::default();
         todo_application::DispatchSettings {
             max_failures: self.webhooks.max_failures,
-            lease: std::time::Duration::from_secs(
-                self.webhooks.timeout_secs * u64::from(defaults.per_pass) + 60,
-            ),
-            ..defaults
+            lease: std::time::Duration::from_secs(self.webhooks.timeout_secs * 2 + 5),
+            ..todo_application::DispatchSettings::default()
         }
     }
 
@@ -1037,6 +1035,10 @@ mod tests {
         );
         assert_eq!(s.webhooks().secret_overlap, chrono::TimeDelta::days(1));
         assert_eq!(s.webhook_dispatch().max_failures, 10);
+        assert_eq!(
+            s.webhook_dispatch().lease,
+            std::time::Duration::from_secs(15)
+        );
         let dir = std::env::temp_dir().join(format!("todo-settings-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(

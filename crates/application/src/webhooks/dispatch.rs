@@ -23,8 +23,8 @@ use crate::ports::{
 pub struct DispatchSettings {
     /// Consecutive failures that disable a webhook (`webhooks.max_failures`).
     pub max_failures: u32,
-    /// How long a claim keeps other replicas off a webhook: longer than a pass over one
-    /// webhook takes (`per_pass` deliveries of at most the sender's timeout each).
+    /// How long a claim keeps other replicas off a webhook; renewed before each delivery,
+    /// so longer than one delivery takes (the sender's timeout) and a store write.
     pub lease: Duration,
     /// Webhooks claimed per pass.
     pub webhooks_per_pass: u32,
@@ -36,7 +36,7 @@ impl Default for DispatchSettings {
     fn default() -> Self {
         Self {
             max_failures: 10,
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(15),
             webhooks_per_pass: 50,
             per_pass: 20,
         }
@@ -86,11 +86,9 @@ impl WebhookDispatcher {
     /// lapses at its lease.
     pub async fn pass(&self) -> Result<usize, ApplicationError> {
         let now = self.clock.now();
-        let lease = chrono::TimeDelta::from_std(self.settings.lease)
-            .unwrap_or(chrono::TimeDelta::minutes(2));
         let claimed = self
             .deliveries
-            .claim(now, now + lease, self.settings.webhooks_per_pass)
+            .claim(now, now + self.lease(), self.settings.webhooks_per_pass)
             .await?;
         if claimed.is_empty() {
             return Ok(0);
@@ -106,6 +104,10 @@ impl WebhookDispatcher {
             released?;
         }
         Ok(attempts)
+    }
+
+    fn lease(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::from_std(self.settings.lease).unwrap_or(chrono::TimeDelta::seconds(15))
     }
 
     /// Delivers `webhook`'s events after its cursor, up to `head`, until one fails.
@@ -135,6 +137,9 @@ impl WebhookDispatcher {
             if let Some(to) = passed.take() {
                 self.deliveries.skip_to(hook.id, to).await?;
             }
+            self.deliveries
+                .renew(hook.id, self.clock.now() + self.lease())
+                .await?;
             let body = self.payloads.body(&hook.owner, &event).await?;
             let outgoing = OutgoingWebhook {
                 url: hook.url.clone(),
@@ -255,6 +260,10 @@ mod tests {
         deliveries
             .expect_claim()
             .returning(move |_, _, _| Ok(claims.take().unwrap_or_default()));
+        deliveries
+            .expect_renew()
+            .withf(|_, until| *until == at(1_015))
+            .returning(|_, _| Ok(()));
         let t = told.clone();
         deliveries.expect_skip_to().returning(move |_, to| {
             t.lock().unwrap().push(Told::Skip(to.id));
@@ -426,6 +435,7 @@ mod tests {
         w.deliveries
             .expect_claim()
             .returning(move |_, _, _| Ok(claims.take().unwrap_or_default()));
+        w.deliveries.expect_renew().returning(|_, _| Ok(()));
         w.deliveries
             .expect_record()
             .returning(|_, _, _, _, _| Err(crate::ports::PortError::Unavailable("down".into())));

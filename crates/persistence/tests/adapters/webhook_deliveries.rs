@@ -208,9 +208,13 @@ on_both!(
         // The claim lapsed (its deliverer died): someone else takes it over.
         assert_eq!(claim_at(&d, 160).await, [1], "{}", t.backend);
         assert_eq!(claim_at(&d, 161).await, [] as [u128; 0], "{}", t.backend);
+        // Renewed by its deliverer: held past the first claim's end, until the renewal's.
+        d.renew(wid(1), at(400)).await.unwrap();
+        assert_eq!(claim_at(&d, 300).await, [] as [u128; 0], "{}", t.backend);
+        assert_eq!(claim_at(&d, 400).await, [1], "{}", t.backend);
         // Released: claimable at once.
         d.release(wid(1)).await.unwrap();
-        assert_eq!(claim_at(&d, 161).await, [1], "{}", t.backend);
+        assert_eq!(claim_at(&d, 401).await, [1], "{}", t.backend);
     }
 );
 
