@@ -251,6 +251,78 @@ async fn a_server_killed_mid_burst_delivers_every_event_after_its_restart() {
     assert_eq!(got.len(), 500 + repeats);
 }
 
+/// Two replicas on one database, both delivering: each event arrives exactly once, in
+/// order, whichever replica sent it.
+#[tokio::test]
+async fn two_replicas_deliver_each_event_once() {
+    let Some(schema) = Schema::create() else {
+        return;
+    };
+    let url = schema.url();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("BETTER_AUTH_SECRET", SECRET),
+        ("TODO__WEBHOOKS__ALLOW_HOSTS", "127.0.0.1"),
+        ("TODO__WEBHOOKS__POLL_INTERVAL_MS", "10"),
+        ("TODO__RATE_LIMIT__ENABLED", "false"),
+    ];
+    let dir = workdir();
+    let out = run(&dir, &env, &["dev-token", "alice"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alice = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let a = Server::start(&dir, &env).await;
+    let b = Server::start(&dir, &env).await;
+    let (port, got) = receiver(0).await;
+    hook_for_alice(&url, port).await;
+
+    // 200 creations, alternately through each replica.
+    let http = crate::http_client();
+    let mut created = std::collections::HashSet::new();
+    for n in 0..200 {
+        let base = if n % 2 == 0 { &a.base } else { &b.base };
+        let res = http
+            .post(format!("{base}/api/alice/tasks"))
+            .bearer_auth(&alice)
+            .json(&json!({"title": format!("task {n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let task: Value = res.json().await.unwrap();
+        created.insert(task["id"].as_str().unwrap().to_owned());
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while got.lock().unwrap().len() < 200 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of 200 delivered",
+            got.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A while longer: a second delivery of any of them would show now.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 200, "each event once");
+    let ids: std::collections::HashSet<String> = got
+        .iter()
+        .map(|g| g.body["data"]["task_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, created);
+    let order: Vec<(u64, u64)> = got
+        .iter()
+        .map(|g| {
+            let (tx, id) = g.id.trim_start_matches("evt_").split_once('-').unwrap();
+            (tx.parse().unwrap(), id.parse().unwrap())
+        })
+        .collect();
+    assert!(order.windows(2).all(|p| p[0] < p[1]), "in order");
+}
+
 #[tokio::test]
 async fn a_webhook_receives_each_change_signed_and_in_order_after_a_refusal() {
     let Some(schema) = Schema::create() else {
