@@ -19,7 +19,7 @@ use todo_domain::{ListId, Principal, Timestamp, UserId, policy};
 use crate::error::ApplicationError;
 use crate::ports::{ChangeLog, Clock, ListRepository, SecretGenerator, WebhookRepository};
 
-pub use dispatch::{DispatchSettings, Jitter, WebhookDispatcher};
+pub use dispatch::{DeliveryCounts, DeliveryStats, DispatchSettings, Jitter, WebhookDispatcher};
 
 /// Limits and rules of webhooks, from the configuration.
 #[derive(Debug, Clone)]

@@ -58,9 +58,34 @@ pub async fn metrics(services: web::Data<Services>) -> HttpResponse {
     if let Some(hub) = &services.events {
         body.push_str(&event_metrics(hub.stats()));
     }
+    if let Some(stats) = &services.webhook_stats {
+        body.push_str(&webhook_metrics(stats.read()));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body)
+}
+
+/// The webhook deliverer's counters, in the exposition format.
+fn webhook_metrics(counts: todo_application::DeliveryCounts) -> String {
+    format!(
+        "# HELP webhook_deliveries_total Webhook delivery attempts by outcome.\n\
+         # TYPE webhook_deliveries_total counter\n\
+         webhook_deliveries_total{{outcome=\"delivered\"}} {}\n\
+         webhook_deliveries_total{{outcome=\"failed\"}} {}\n\
+         webhook_deliveries_total{{outcome=\"refused\"}} {}\n\
+         # HELP webhooks_disabled_total Webhooks disabled after their failures.\n\
+         # TYPE webhooks_disabled_total counter\n\
+         webhooks_disabled_total {}\n\
+         # HELP webhook_delivery_lag_seconds From a change to its webhook delivery, as last seen.\n\
+         # TYPE webhook_delivery_lag_seconds gauge\n\
+         webhook_delivery_lag_seconds {:.3}\n",
+        counts.delivered,
+        counts.failed,
+        counts.refused,
+        counts.disabled,
+        counts.lag_ms as f64 / 1000.0,
+    )
 }
 
 /// The event stream's gauges and counters, in the exposition format.

@@ -54,6 +54,8 @@ pub struct Services {
     pub rate_limits: Arc<RateLimiter>,
     /// The live event stream (`None`: not running; its endpoint answers 503).
     pub events: Option<EventHub>,
+    /// What this process's webhook deliverer has done (`None`: it does not run here).
+    pub webhook_stats: Option<Arc<todo_application::DeliveryStats>>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -78,6 +80,7 @@ impl Services {
             metrics: Arc::new(Metrics::default()),
             rate_limits: Arc::new(RateLimiter::new(RateLimitSettings::default())),
             events: None,
+            webhook_stats: None,
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -100,6 +103,13 @@ impl Services {
     #[must_use]
     pub fn with_events(mut self, hub: EventHub) -> Self {
         self.events = Some(hub);
+        self
+    }
+
+    /// `/metrics` shows the webhook deliverer's counters.
+    #[must_use]
+    pub fn with_webhook_stats(mut self, stats: Arc<todo_application::DeliveryStats>) -> Self {
+        self.webhook_stats = Some(stats);
         self
     }
 

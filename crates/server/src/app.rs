@@ -324,8 +324,10 @@ impl Application {
         let hub = EventHub::start(log, settings.events())
             .await
             .context("could not read the change log")?;
-        let services = services(&settings, &db)?.with_events(hub);
         let webhooks = webhook_dispatcher(&settings, &db);
+        let services = services(&settings, &db)?
+            .with_events(hub)
+            .with_webhook_stats(webhooks.stats());
         if let Some(id) = &settings.auth.admin_user_id {
             let id = UserId::parse(id)
                 .map_err(|e| anyhow::anyhow!("configuration error in `ADMIN_USER_ID`: {e}"))?;

@@ -8,6 +8,7 @@
 //! replica delivers a given event. Nothing here runs on a request's path.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use todo_domain::webhook::{AfterAttempt, after_attempt};
@@ -43,6 +44,42 @@ impl Default for DispatchSettings {
     }
 }
 
+/// What this process's deliverer has done, for metrics.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    refused: AtomicU64,
+    disabled: AtomicU64,
+    lag_ms: AtomicU64,
+}
+
+/// A reading of [`DeliveryStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    /// Attempts by outcome.
+    pub delivered: u64,
+    pub failed: u64,
+    pub refused: u64,
+    /// Webhooks this process disabled after their failures.
+    pub disabled: u64,
+    /// From the last delivered event's change to its delivery.
+    pub lag_ms: u64,
+}
+
+impl DeliveryStats {
+    #[must_use]
+    pub fn read(&self) -> DeliveryCounts {
+        DeliveryCounts {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+            disabled: self.disabled.load(Ordering::Relaxed),
+            lag_ms: self.lag_ms.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// A number in `[0, 1)` for a retry's jitter.
 pub type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
 
@@ -55,6 +92,7 @@ pub struct WebhookDispatcher {
     clock: Arc<dyn Clock>,
     jitter: Jitter,
     settings: DispatchSettings,
+    stats: Arc<DeliveryStats>,
 }
 
 impl WebhookDispatcher {
@@ -75,7 +113,14 @@ impl WebhookDispatcher {
             clock,
             jitter,
             settings,
+            stats: Arc::new(DeliveryStats::default()),
         }
+    }
+
+    /// The counters of this deliverer, shared (for `/metrics`).
+    #[must_use]
+    pub fn stats(&self) -> Arc<DeliveryStats> {
+        self.stats.clone()
     }
 
     /// One pass: claims the due webhooks and delivers each its next events. Returns how
@@ -161,6 +206,21 @@ impl WebhookDispatcher {
                 .record(hook.id, &event, &attempt, &after, now)
                 .await?;
             attempts += 1;
+            let counter = match attempt.outcome {
+                AttemptOutcome::Delivered => {
+                    let lag = (now - event.at).num_milliseconds();
+                    self.stats
+                        .lag_ms
+                        .store(u64::try_from(lag).unwrap_or(0), Ordering::Relaxed);
+                    &self.stats.delivered
+                }
+                AttemptOutcome::Failed => &self.stats.failed,
+                AttemptOutcome::Refused => &self.stats.refused,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            if matches!(after, AfterAttempt::Disable { .. }) {
+                self.stats.disabled.fetch_add(1, Ordering::Relaxed);
+            }
             match after {
                 AfterAttempt::Delivered => failures = 0,
                 AfterAttempt::Retry { .. } => break,
@@ -365,6 +425,15 @@ mod tests {
         let (d, told, sent) = dispatcher(world(vec![claimed(0, 0)], events, vec![]));
         assert_eq!(d.pass().await.unwrap(), 2);
         assert_eq!(*sent.lock().unwrap(), ["evt_1-2", "evt_1-5"]);
+        // Events of 50 s, delivered at 1 000 s.
+        assert_eq!(
+            d.stats().read(),
+            DeliveryCounts {
+                delivered: 2,
+                lag_ms: 950_000,
+                ..DeliveryCounts::default()
+            }
+        );
         assert_eq!(
             *told.lock().unwrap(),
             [
@@ -411,6 +480,14 @@ mod tests {
         let events = vec![event(1, ChangeKind::TaskCreated)];
         let (d, told, _) = dispatcher(world(vec![claimed(2, 0)], events, vec![500]));
         d.pass().await.unwrap();
+        assert_eq!(
+            d.stats().read(),
+            DeliveryCounts {
+                failed: 1,
+                disabled: 1,
+                ..DeliveryCounts::default()
+            }
+        );
         assert_eq!(
             told.lock().unwrap()[0],
             Told::Record(

@@ -444,4 +444,21 @@ async fn a_webhook_receives_each_change_signed_and_in_order_after_a_refusal() {
     assert_eq!(delivered[3].body["data"]["task"]["completed"], true);
     assert_eq!(delivered[0].body["data"]["task"]["title"], "one");
     assert_eq!(delivered[0].body["data"]["actor_id"], "alice");
+    // The deliverer's counters: four delivered, one failed, none refused.
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "webhook_deliveries_total{outcome=\"delivered\"} 4\n",
+        "webhook_deliveries_total{outcome=\"failed\"} 1\n",
+        "webhook_deliveries_total{outcome=\"refused\"} 0\n",
+        "webhooks_disabled_total 0\n",
+    ] {
+        assert!(metrics.contains(line), "{line}: {metrics}");
+    }
 }
