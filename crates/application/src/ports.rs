@@ -813,6 +813,12 @@ pub trait WebhookDeliveries: Send + Sync {
     ) -> Result<(), PortError>;
     /// Ends a claim.
     async fn release(&self, id: todo_domain::webhook::WebhookId) -> Result<(), PortError>;
+    /// Disables a webhook for `reason` (its owner sees it), with no attempt to record.
+    async fn disable(
+        &self,
+        id: todo_domain::webhook::WebhookId,
+        reason: &str,
+    ) -> Result<(), PortError>;
 }
 
 /// What a delivery of a change says: the event kind, the task or list as its owner would

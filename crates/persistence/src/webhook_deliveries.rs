@@ -229,6 +229,20 @@ impl WebhookDeliveries for SeaWebhookDeliveries {
         Ok(())
     }
 
+    async fn disable(&self, id: WebhookId, reason: &str) -> Result<(), PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let mut raw = Raw::new(db.get_database_backend());
+        let sql = format!(
+            "UPDATE webhook SET enabled = {}, disabled_reason = {}, next_attempt_at = NULL \
+             WHERE id = {}",
+            raw.p(false),
+            raw.p(reason),
+            raw.p(id.as_uuid())
+        );
+        raw.run(&*db, sql).await?;
+        Ok(())
+    }
+
     async fn skip_to(&self, id: WebhookId, to: ChangeCursor) -> Result<(), PortError> {
         let to = (stored_position(to.tx)?, stored_position(to.id)?);
         let db = self.db.conn().await.map_err(map_db_err)?;

@@ -263,6 +263,7 @@ fn webhook_dispatcher(settings: &Settings, db: &Db) -> WebhookDispatcher {
     WebhookDispatcher::new(
         Arc::new(SeaWebhookDeliveries::new(db.clone())),
         Arc::new(SeaChangeLog::new(db.clone())),
+        Arc::new(SeaListRepository::new(db.clone())),
         Arc::new(todo_http::ApiPayloads::new(
             Arc::new(SeaTaskRepository::new(db.clone())),
             Arc::new(SeaListRepository::new(db.clone())),

@@ -15,8 +15,8 @@ use todo_domain::webhook::{AfterAttempt, after_attempt};
 
 use crate::error::ApplicationError;
 use crate::ports::{
-    AttemptOutcome, ChangeLog, ClaimedWebhook, Clock, OutgoingWebhook, WebhookDeliveries,
-    WebhookPayloads, WebhookSender,
+    AttemptOutcome, ChangeLog, ClaimedWebhook, Clock, ListRepository, OutgoingWebhook,
+    WebhookDeliveries, WebhookPayloads, WebhookSender,
 };
 
 /// How deliveries are paced, from the configuration.
@@ -87,6 +87,7 @@ pub type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
 pub struct WebhookDispatcher {
     deliveries: Arc<dyn WebhookDeliveries>,
     log: Arc<dyn ChangeLog>,
+    lists: Arc<dyn ListRepository>,
     payloads: Arc<dyn WebhookPayloads>,
     sender: Arc<dyn WebhookSender>,
     clock: Arc<dyn Clock>,
@@ -96,9 +97,11 @@ pub struct WebhookDispatcher {
 }
 
 impl WebhookDispatcher {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         deliveries: Arc<dyn WebhookDeliveries>,
         log: Arc<dyn ChangeLog>,
+        lists: Arc<dyn ListRepository>,
         payloads: Arc<dyn WebhookPayloads>,
         sender: Arc<dyn WebhookSender>,
         clock: Arc<dyn Clock>,
@@ -108,6 +111,7 @@ impl WebhookDispatcher {
         Self {
             deliveries,
             log,
+            lists,
             payloads,
             sender,
             clock,
@@ -166,6 +170,16 @@ impl WebhookDispatcher {
             cursor,
             secrets,
         } = webhook;
+        // A list's webhook lives as long as its owner may read the list.
+        if let Some(list) = hook.list
+            && self.lists.role(&hook.owner, list).await?.is_none()
+        {
+            let reason = "disabled: its owner can no longer read its list";
+            self.deliveries.disable(hook.id, reason).await?;
+            self.stats.disabled.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(webhook = %hook.id, "webhook disabled: its list is gone from its owner");
+            return Ok(0);
+        }
         let events = self
             .log
             .read_for(&hook.owner, cursor, head, self.settings.per_pass)
@@ -244,8 +258,8 @@ mod tests {
 
     use super::*;
     use crate::ports::{
-        DeliveryAttempt, MockChangeLog, MockWebhookDeliveries, MockWebhookPayloads,
-        MockWebhookSender,
+        DeliveryAttempt, MockChangeLog, MockListRepository, MockWebhookDeliveries,
+        MockWebhookPayloads, MockWebhookSender,
     };
     use crate::testing::*;
     use todo_domain::webhook::{AllowedHosts, EventKinds, TargetUrl, Webhook, WebhookId};
@@ -299,11 +313,13 @@ mod tests {
         Skip(u64),
         Record(u64, AfterAttempt),
         Release,
+        Disable(String),
     }
 
     struct World {
         deliveries: MockWebhookDeliveries,
         log: MockChangeLog,
+        lists: MockListRepository,
         payloads: MockWebhookPayloads,
         sender: MockWebhookSender,
         told: Arc<Mutex<Vec<Told>>>,
@@ -343,6 +359,11 @@ mod tests {
             t.lock().unwrap().push(Told::Release);
             Ok(())
         });
+        let t = told.clone();
+        deliveries.expect_disable().returning(move |_, reason| {
+            t.lock().unwrap().push(Told::Disable(reason.to_owned()));
+            Ok(())
+        });
         let mut log = MockChangeLog::new();
         log.expect_head().returning(|| Ok(cursor(100)));
         log.expect_read_for()
@@ -377,9 +398,15 @@ mod tests {
                 error: None,
             }
         });
+        // alice reads list 1 only.
+        let mut lists = MockListRepository::new();
+        lists.expect_role().returning(|who, list| {
+            Ok((who == &uid("alice") && list == lid(1)).then_some(todo_domain::Role::Viewer))
+        });
         World {
             deliveries,
             log,
+            lists,
             payloads,
             sender,
             told,
@@ -400,6 +427,7 @@ mod tests {
         let d = WebhookDispatcher::new(
             Arc::new(w.deliveries),
             Arc::new(w.log),
+            Arc::new(w.lists),
             Arc::new(w.payloads),
             Arc::new(w.sender),
             fixed_clock(1_000),
@@ -447,6 +475,31 @@ mod tests {
         );
         // Nothing due: no read of the log at all.
         assert_eq!(d.pass().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_list_webhook_whose_owner_lost_the_list_is_disabled_unsent() {
+        let events = vec![event(1, ChangeKind::TaskCreated)];
+        let mut lost = claimed(0, 0);
+        lost.hook.list = Some(lid(2));
+        let mut kept = claimed(0, 0);
+        kept.hook.list = Some(lid(1));
+        kept.hook.id = WebhookId::from_uuid(uuid::Uuid::from_u128(8));
+        let (d, told, sent) = dispatcher(world(vec![lost, kept], events, vec![]));
+        assert_eq!(d.pass().await.unwrap(), 1);
+        assert_eq!(
+            *sent.lock().unwrap(),
+            ["evt_1-1"],
+            "only the kept one sends"
+        );
+        assert_eq!(
+            told.lock().unwrap()[..2],
+            [
+                Told::Disable("disabled: its owner can no longer read its list".to_owned()),
+                Told::Release
+            ]
+        );
+        assert_eq!(d.stats().read().disabled, 1);
     }
 
     #[tokio::test]

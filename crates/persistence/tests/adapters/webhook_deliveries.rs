@@ -402,6 +402,32 @@ on_both!(
 );
 
 on_both!(
+    a_webhook_disabled_for_its_list_is_never_claimed_again,
+    migrated = true,
+    |t: Ctx| async move {
+        insert(&t, 1, true).await;
+        insert(&t, 2, true).await;
+        let d = SeaWebhookDeliveries::new(t.db.clone());
+        let reason = "disabled: its owner can no longer read its list";
+        d.disable(wid(1), reason).await.unwrap();
+        assert_eq!(claim_at(&d, 100).await, [2], "{}", t.backend);
+        d.release(wid(2)).await.unwrap();
+        assert_eq!(claim_at(&d, 1_000_000).await, [2], "{}", t.backend);
+        let stored = SeaWebhookRepository::new(t.db.clone())
+            .get(&uid("alice"), wid(1))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.enabled, stored.disabled_reason.as_deref()),
+            (false, Some(reason)),
+            "{}",
+            t.backend
+        );
+    }
+);
+
+on_both!(
     a_webhook_disabled_after_its_failures_is_never_claimed_again,
     migrated = true,
     |t: Ctx| async move {
