@@ -215,11 +215,15 @@ impl ChangeCursor {
             )
         };
         let (tx, id) = raw.trim().split_once('-').ok_or_else(invalid)?;
+        // Each part as the store keeps it: a non-negative 64-bit signed number.
         let number = |s: &str| {
-            if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(invalid());
             }
-            s.parse::<u64>().map_err(|_| invalid())
+            s.parse::<i64>()
+                .ok()
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(invalid)
         };
         Ok(Self {
             tx: number(tx)?,
@@ -380,6 +384,9 @@ mod tests {
             "1-2-3",
             "+1-2",
             "99999999999999999999-1",
+            // Fits a u64, not the store's signed column: a client's mistake, not a 500.
+            "9999999999999999999-1",
+            "1-9223372036854775808",
         ] {
             assert!(ChangeCursor::parse(bad).is_err(), "{bad}");
         }
