@@ -481,6 +481,21 @@ export interface components {
              */
             version?: number | null;
         };
+        /** @description One event of the stream as it goes over the wire (the `text/event-stream` fields). */
+        ChangeEventFrame: {
+            /** @description A `ChangeEventDto` as JSON; for `reset`, `{"detail": …}`. */
+            data: string;
+            /**
+             * @description The change's kind (as `ChangeEventDto.kind`), or `reset`.
+             * @example task.created
+             */
+            event: string;
+            /**
+             * @description The event id: resume after it with `Last-Event-ID`.
+             * @example 7421-88
+             */
+            id: string;
+        };
         /** @description Answer of `DELETE /api/{user_id}/tasks?status=completed`. */
         Cleared: {
             /**
@@ -1593,8 +1608,11 @@ export interface operations {
                 after?: string;
             };
             header?: {
-                /** @description Resume after this event id */
-                "Last-Event-ID"?: string | null;
+                /**
+                 * @description Resume after this event id: every later change the caller may see comes, none twice.
+                 * @example 7421-88
+                 */
+                "Last-Event-ID"?: string;
             };
             path: {
                 /** @description The caller's id */
@@ -1604,7 +1622,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `text/event-stream`: one event per change the caller may see (`id:` the event id, `event:` the kind, `data:` a ChangeEvent), a `reset` event when the cursor is older than the log keeps, a comment line every heartbeat */
+            /** @description `text/event-stream`: one event per change the caller may see (`id:` the event id, `event:` the kind, `data:` a ChangeEventDto as JSON), a `reset` event when the cursor is older than the log keeps, a comment line every heartbeat; the schema is one event's fields */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -1612,7 +1630,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ChangeEventDto"];
+                    "text/event-stream": components["schemas"]["ChangeEventFrame"];
                 };
             };
             /** @description A malformed `Last-Event-ID` */

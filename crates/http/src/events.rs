@@ -25,7 +25,7 @@ use crate::services::Services;
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Resume after this event id (as `Last-Event-ID` does; the header wins).
-    #[param(example = "7421-88")]
+    #[param(example = "7421-88", pattern = "^[0-9]{1,18}-[0-9]{1,18}$")]
     pub after: Option<String>,
 }
 
@@ -69,6 +69,20 @@ impl From<ChangeRecord> for ChangeEventDto {
     }
 }
 
+/// One event of the stream as it goes over the wire (the `text/event-stream` fields).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the frame; the stream writes it by hand.
+pub struct ChangeEventFrame {
+    /// The event id: resume after it with `Last-Event-ID`.
+    #[schema(example = "7421-88")]
+    pub id: String,
+    /// The change's kind (as `ChangeEventDto.kind`), or `reset`.
+    #[schema(example = "task.created")]
+    pub event: String,
+    /// A `ChangeEventDto` as JSON; for `reset`, `{"detail": …}`.
+    pub data: String,
+}
+
 /// The cursor to resume from: `Last-Event-ID`, else `?after=`.
 fn resume_from(req: &HttpRequest, query: &EventsQuery) -> Result<Option<ChangeCursor>> {
     if let Some(value) = req.headers().get("last-event-id") {
@@ -94,11 +108,11 @@ fn resume_from(req: &HttpRequest, query: &EventsQuery) -> Result<Option<ChangeCu
 /// The stream of the caller's changes.
 #[utoipa::path(get, path = "/api/{user_id}/events", tag = "events",
     params(("user_id" = String, Path, description = "The caller's id"), EventsQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id")),
+        crate::openapi_parts::LastEventId),
     responses(
         (status = 200, description = "`text/event-stream`: one event per change the caller may see \
-            (`id:` the event id, `event:` the kind, `data:` a ChangeEvent), a `reset` event when \
-            the cursor is older than the log keeps, a comment line every heartbeat", body = ChangeEventDto,
+            (`id:` the event id, `event:` the kind, `data:` a ChangeEventDto as JSON), a `reset` event when \
+            the cursor is older than the log keeps, a comment line every heartbeat; the schema is one event's fields", body = ChangeEventFrame,
             content_type = "text/event-stream"),
         crate::openapi_parts::Unauthenticated, crate::openapi_parts::Forbidden,
         (status = 400, description = "A malformed `Last-Event-ID`", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -9,7 +9,7 @@ use crate::dto::{
     Welcome,
 };
 use crate::error::{FieldError, Problem};
-use crate::events::ChangeEventDto;
+use crate::events::{ChangeEventDto, ChangeEventFrame};
 use crate::list_json::{
     AddMember, CreateList, ListDto, ListRole, MemberDto, MemberRole, MoveList, SetMemberRole,
     TransferList, UpdateList,
@@ -67,7 +67,7 @@ use crate::{events, handlers, health, lists, trash};
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
         Welcome, Health, Problem, FieldError, TimeZoneName, TagName, ListDto, ListRole,
         MemberDto, MemberRole, CreateList, UpdateList, MoveList, AddMember, SetMemberRole,
-        TransferList, TrashEntryDto, TrashEntryKind, ChangeEventDto
+        TransferList, TrashEntryDto, TrashEntryKind, ChangeEventDto, ChangeEventFrame
     )),
     modifiers(&BearerAuth, &RateLimits),
     tags(

@@ -100,6 +100,17 @@ pub(crate) struct CollectionIfNoneMatch {
     if_none_match: Option<String>,
 }
 
+/// The `Last-Event-ID` header of a stream that resumes (browsers' `EventSource` sends it
+/// on reconnecting).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct LastEventId {
+    /// Resume after this event id: every later change the caller may see comes, none twice.
+    #[param(rename = "Last-Event-ID", value_type = String, required = false, example = "7421-88",
+        pattern = "^[0-9]{1,18}-[0-9]{1,18}$")]
+    last_event_id: Option<String>,
+}
+
 /// 304 of a poll of a collection that has not changed.
 #[derive(IntoResponses)]
 #[response(
