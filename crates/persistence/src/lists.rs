@@ -6,7 +6,7 @@
 //! `BEGIN IMMEDIATE` transaction, which already makes every writer take turns.
 
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, FromQueryResult};
 use todo_application::ports::{AddMember, IdempotentListInsert, ListRepository, PortError};
 use todo_domain::{
     ChangeKind, Colour, Edit, IdempotencyKey, ListId, ListName, ListView, Member, Position, Role,
@@ -17,6 +17,7 @@ use crate::changelog;
 use crate::db::Db;
 use crate::error::{corrupt, map_db_err};
 use crate::raw::{Raw, begin_write, for_update};
+use crate::users::count_owned_locked;
 
 /// Lists in the `task_list` table, their members in `list_member`.
 pub struct SeaListRepository {
@@ -177,39 +178,14 @@ pub(crate) async fn record_list_deletion(
 }
 
 /// Inserts `list` and its owner's membership, unless its owner owns `max_owned` lists
-/// already: `false` then, with nothing written. Run it in a write transaction: on
-/// PostgreSQL it locks the owner's user row, so that two inserts of one owner take turns
-/// and the second counts the first's list.
+/// already: `false` then, with nothing written. Run it in a write transaction
+/// ([`count_owned_locked`]: two inserts of one owner take turns).
 async fn insert_rows(
     txn: &DatabaseTransaction,
     list: &TaskList,
     max_owned: u32,
 ) -> Result<bool, PortError> {
-    let backend = txn.get_database_backend();
-    let owner = list.owner.as_str();
-    if backend == DbBackend::Postgres {
-        let mut raw = Raw::new(backend);
-        let sql = format!(
-            r#"SELECT id FROM "user" WHERE id = {} FOR NO KEY UPDATE"#,
-            raw.p(owner)
-        );
-        txn.query_one_raw(raw.statement(sql))
-            .await
-            .map_err(map_db_err)?;
-    }
-    let mut raw = Raw::new(backend);
-    let sql = format!(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM task_list WHERE owner_id = {}",
-        raw.p(owner)
-    );
-    let owned: i64 = match txn
-        .query_one_raw(raw.statement(sql))
-        .await
-        .map_err(map_db_err)?
-    {
-        Some(row) => row.try_get("", "n").map_err(map_db_err)?,
-        None => 0,
-    };
+    let owned = count_owned_locked(txn, &list.owner, "task_list").await?;
     if owned >= i64::from(max_owned) {
         return Ok(false);
     }

@@ -4,7 +4,7 @@
 //! repository returns it, and no error it reports quotes it.
 
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use todo_application::ports::{PortError, WebhookRepository};
 use todo_domain::webhook::{EventKinds, TargetUrl, Webhook, WebhookId};
 use todo_domain::{ChangeCursor, ListId, Timestamp, UserId};
@@ -12,6 +12,7 @@ use todo_domain::{ChangeCursor, ListId, Timestamp, UserId};
 use crate::db::Db;
 use crate::error::{corrupt, map_db_err};
 use crate::raw::{Raw, begin_write};
+use crate::users::count_owned_locked;
 
 /// Webhooks in the `webhook` table, their deliveries in `webhook_delivery`.
 pub struct SeaWebhookRepository {
@@ -77,37 +78,6 @@ pub(crate) fn stored_failures(failures: u32) -> Result<i32, PortError> {
     })
 }
 
-/// How many webhooks `owner` has. On PostgreSQL it first locks the owner's user row
-/// (`FOR NO KEY UPDATE`) until the transaction ends, so that two inserts of one owner
-/// take turns and the second counts the first's webhook; on SQLite the write transaction
-/// already makes them.
-async fn count_locked(conn: &impl ConnectionTrait, owner: &UserId) -> Result<i64, PortError> {
-    let backend = conn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        let mut raw = Raw::new(backend);
-        let sql = format!(
-            r#"SELECT id FROM "user" WHERE id = {} FOR NO KEY UPDATE"#,
-            raw.p(owner.as_str())
-        );
-        conn.query_one_raw(raw.statement(sql))
-            .await
-            .map_err(map_db_err)?;
-    }
-    let mut raw = Raw::new(backend);
-    let sql = format!(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM webhook WHERE owner_id = {}",
-        raw.p(owner.as_str())
-    );
-    match conn
-        .query_one_raw(raw.statement(sql))
-        .await
-        .map_err(map_db_err)?
-    {
-        Some(row) => row.try_get("", "n").map_err(map_db_err),
-        None => Ok(0),
-    }
-}
-
 #[async_trait]
 impl WebhookRepository for SeaWebhookRepository {
     async fn insert(
@@ -122,7 +92,7 @@ impl WebhookRepository for SeaWebhookRepository {
         let failures = stored_failures(hook.failures)?;
         let db = self.db.conn().await.map_err(map_db_err)?;
         let txn = begin_write(&db).await?;
-        if count_locked(&txn, &hook.owner).await? >= i64::from(max_per_user) {
+        if count_owned_locked(&txn, &hook.owner, "webhook").await? >= i64::from(max_per_user) {
             txn.rollback().await.map_err(map_db_err)?;
             return Ok(false);
         }
