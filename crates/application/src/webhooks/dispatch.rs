@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use todo_domain::access::{self, ListAction};
 use todo_domain::webhook::{AfterAttempt, after_attempt};
 
 use crate::error::ApplicationError;
@@ -172,7 +173,12 @@ impl WebhookDispatcher {
         } = webhook;
         // A list's webhook lives as long as its owner may read the list.
         if let Some(list) = hook.list
-            && self.lists.role(&hook.owner, list).await?.is_none()
+            && access::authorize(
+                self.lists.role(&hook.owner, list).await?,
+                ListAction::Read,
+                "list",
+            )
+            .is_err()
         {
             let reason = "disabled: its owner can no longer read its list";
             self.deliveries.disable(hook.id, reason).await?;
@@ -196,9 +202,12 @@ impl WebhookDispatcher {
             if let Some(to) = passed.take() {
                 self.deliveries.skip_to(hook.id, to).await?;
             }
-            self.deliveries
-                .renew(hook.id, self.clock.now() + self.lease())
-                .await?;
+            // The claim was taken for the first delivery; each later one extends it.
+            if attempts > 0 {
+                self.deliveries
+                    .renew(hook.id, self.clock.now() + self.lease())
+                    .await?;
+            }
             let body = self.payloads.body(&hook.owner, &event).await?;
             let outgoing = OutgoingWebhook {
                 url: hook.url.clone(),
@@ -312,6 +321,7 @@ mod tests {
     enum Told {
         Skip(u64),
         Record(u64, AfterAttempt),
+        Renew,
         Release,
         Disable(String),
     }
@@ -336,10 +346,14 @@ mod tests {
         deliveries
             .expect_claim()
             .returning(move |_, _, _| Ok(claims.take().unwrap_or_default()));
+        let t = told.clone();
         deliveries
             .expect_renew()
             .withf(|_, until| *until == at(1_015))
-            .returning(|_, _| Ok(()));
+            .returning(move |_, _| {
+                t.lock().unwrap().push(Told::Renew);
+                Ok(())
+            });
         let t = told.clone();
         deliveries.expect_skip_to().returning(move |_, to| {
             t.lock().unwrap().push(Told::Skip(to.id));
@@ -468,6 +482,7 @@ mod tests {
                 Told::Skip(1),
                 Told::Record(2, AfterAttempt::Delivered),
                 Told::Skip(4),
+                Told::Renew,
                 Told::Record(5, AfterAttempt::Delivered),
                 Told::Skip(6),
                 Told::Release,
@@ -516,6 +531,7 @@ mod tests {
             *told.lock().unwrap(),
             [
                 Told::Record(1, AfterAttempt::Delivered),
+                Told::Renew,
                 Told::Record(
                     2,
                     AfterAttempt::Retry {
