@@ -70,7 +70,7 @@ impl From<ChangeRecord> for ChangeEventDto {
 }
 
 /// One event of the stream as it goes over the wire (the `text/event-stream` fields).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // Documents the frame; the stream writes it by hand.
 pub struct ChangeEventFrame {
     /// The event id: resume after it with `Last-Event-ID`.

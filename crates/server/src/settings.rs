@@ -659,14 +659,18 @@ impl Settings {
         }
     }
 
+    /// `webhooks.allow_hosts`, as both the service (which targets may be http) and the
+    /// sender (whose addresses are not judged) take it.
+    fn webhook_hosts(&self) -> todo_domain::webhook::AllowedHosts {
+        todo_domain::webhook::AllowedHosts::new(self.webhooks.allow_hosts.iter().cloned())
+    }
+
     /// The webhooks' rules for the service that manages them.
     #[must_use]
     pub fn webhooks(&self) -> todo_application::WebhookSettings {
         todo_application::WebhookSettings {
             max_per_user: self.webhooks.max_per_user,
-            allowed: todo_domain::webhook::AllowedHosts::new(
-                self.webhooks.allow_hosts.iter().cloned(),
-            ),
+            allowed: self.webhook_hosts(),
             secret_overlap: chrono::TimeDelta::seconds(
                 i64::try_from(self.webhooks.secret_overlap_secs).unwrap_or(i64::MAX),
             ),
@@ -678,9 +682,7 @@ impl Settings {
     pub fn webhook_sender(&self) -> todo_webhooks::SenderSettings {
         todo_webhooks::SenderSettings {
             timeout: std::time::Duration::from_secs(self.webhooks.timeout_secs),
-            allowed: todo_domain::webhook::AllowedHosts::new(
-                self.webhooks.allow_hosts.iter().cloned(),
-            ),
+            allowed: self.webhook_hosts(),
         }
     }
 
