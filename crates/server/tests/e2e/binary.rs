@@ -41,6 +41,17 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A dev token for `user`, from the binary's `dev-token` command.
+pub(crate) fn token(dir: &Path, env: &[(&str, &str)], user: &str) -> String {
+    let out = run(dir, env, &["dev-token", user]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 pub(crate) struct Server {
     child: Child,
     pub(crate) base: String,

@@ -2,12 +2,11 @@
 //! limits; on PostgreSQL, across two processes and through a lost listening connection.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::binary::{Server, run, workdir};
+use crate::binary::{Server, token, workdir};
 use crate::pg::Schema;
 
 /// One event as the stream sent it.
@@ -95,16 +94,6 @@ impl Stream {
         }
         events
     }
-}
-
-fn token(dir: &Path, env: &[(&str, &str)], user: &str) -> String {
-    let out = run(dir, env, &["dev-token", user]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 async fn send(req: reqwest::RequestBuilder, status: u16) -> Value {

@@ -14,7 +14,7 @@ use todo_server::{Application, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::binary::{Server, run, workdir};
+use crate::binary::{Server, token, workdir};
 use crate::pg::Schema;
 use crate::served::{add_user_at, token_with};
 
@@ -105,6 +105,17 @@ async fn receiver(refuse: usize) -> (u16, Arc<Mutex<Vec<Got>>>) {
     (port, got)
 }
 
+/// The events' places in the change log, from their `webhook-id`s (`evt_{tx}-{id}`), in
+/// the order they arrived.
+fn event_order(got: &[Got]) -> Vec<(u64, u64)> {
+    got.iter()
+        .map(|g| {
+            let (tx, id) = g.id.trim_start_matches("evt_").split_once('-').unwrap();
+            (tx.parse().unwrap(), id.parse().unwrap())
+        })
+        .collect()
+}
+
 /// alice's webhook for task creations at the receiver on `port`, delivering from the change
 /// log's head on, stored in the database at `url`.
 async fn hook_for_alice(url: &str, port: u16) {
@@ -156,13 +167,7 @@ async fn a_server_killed_mid_burst_delivers_every_event_after_its_restart() {
         ("TODO__RATE_LIMIT__ENABLED", "false"),
     ];
     let dir = workdir();
-    let out = run(&dir, &env, &["dev-token", "alice"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let alice = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let alice = token(&dir, &env, "alice");
     let server = Server::start(&dir, &env).await;
     let (port, got) = receiver(0).await;
     hook_for_alice(&url, port).await;
@@ -232,13 +237,7 @@ async fn a_server_killed_mid_burst_delivers_every_event_after_its_restart() {
     assert!(got.iter().all(|g| g.signed));
     // In change-log order (event ids ascending), each event once but for at most one
     // repeat: the one in flight at the kill.
-    let order: Vec<(u64, u64)> = got
-        .iter()
-        .map(|g| {
-            let (tx, id) = g.id.trim_start_matches("evt_").split_once('-').unwrap();
-            (tx.parse().unwrap(), id.parse().unwrap())
-        })
-        .collect();
+    let order = event_order(&got);
     let mut repeats = 0;
     for pair in order.windows(2) {
         if pair[1] == pair[0] {
@@ -267,13 +266,7 @@ async fn two_replicas_deliver_each_event_once() {
         ("TODO__RATE_LIMIT__ENABLED", "false"),
     ];
     let dir = workdir();
-    let out = run(&dir, &env, &["dev-token", "alice"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let alice = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let alice = token(&dir, &env, "alice");
     let a = Server::start(&dir, &env).await;
     let b = Server::start(&dir, &env).await;
     let (port, got) = receiver(0).await;
@@ -313,13 +306,7 @@ async fn two_replicas_deliver_each_event_once() {
         .map(|g| g.body["data"]["task_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids, created);
-    let order: Vec<(u64, u64)> = got
-        .iter()
-        .map(|g| {
-            let (tx, id) = g.id.trim_start_matches("evt_").split_once('-').unwrap();
-            (tx.parse().unwrap(), id.parse().unwrap())
-        })
-        .collect();
+    let order = event_order(&got);
     assert!(order.windows(2).all(|p| p[0] < p[1]), "in order");
 }
 
