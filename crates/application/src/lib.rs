@@ -31,8 +31,8 @@ pub use ports::{AuthFailure, BoxError};
 pub use tasks::{Created, Idempotency, MoveTo, NewTask, SyncSettings, TaskService};
 pub use trash::{TrashCursor, TrashService};
 pub use webhooks::{
-    DeliveryCounts, DeliveryStats, DispatchSettings, Jitter, NewWebhook, WebhookDispatcher,
-    WebhookPatch, WebhookService, WebhookSettings, WithSecret,
+    DeliveryCounts, DeliveryPage, DeliveryStats, DispatchSettings, Jitter, NewWebhook, OnDemand,
+    WebhookDispatcher, WebhookPatch, WebhookService, WebhookSettings, WithSecret,
 };
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! Deliveries start after the change log's head at creation: a new webhook never
 //! receives what happened before it existed.
 
+mod attempts;
 mod dispatch;
 
 use std::sync::Arc;
@@ -17,8 +18,12 @@ use todo_domain::webhook::{
 use todo_domain::{ListId, Principal, Timestamp, UserId, policy};
 
 use crate::error::ApplicationError;
-use crate::ports::{ChangeLog, Clock, ListRepository, SecretGenerator, WebhookRepository};
+use crate::ports::{
+    ChangeLog, Clock, ListRepository, SecretGenerator, WebhookPayloads, WebhookRepository,
+    WebhookSender,
+};
 
+pub use attempts::DeliveryPage;
 pub use dispatch::{DeliveryCounts, DeliveryStats, DispatchSettings, Jitter, WebhookDispatcher};
 
 /// Limits and rules of webhooks, from the configuration.
@@ -79,8 +84,18 @@ pub struct WebhookService {
     lists: Arc<dyn ListRepository>,
     log: Arc<dyn ChangeLog>,
     secrets: Arc<dyn SecretGenerator>,
+    /// For the deliveries its owner asks for (a redelivery, a ping).
+    payloads: Arc<dyn WebhookPayloads>,
+    sender: Arc<dyn WebhookSender>,
     clock: Arc<dyn Clock>,
     settings: WebhookSettings,
+}
+
+/// Where [`WebhookService`] sends what its owners ask for at once (a redelivery, a ping):
+/// the bodies and the sender the deliverer uses.
+pub struct OnDemand {
+    pub payloads: Arc<dyn WebhookPayloads>,
+    pub sender: Arc<dyn WebhookSender>,
 }
 
 impl WebhookService {
@@ -89,6 +104,7 @@ impl WebhookService {
         lists: Arc<dyn ListRepository>,
         log: Arc<dyn ChangeLog>,
         secrets: Arc<dyn SecretGenerator>,
+        on_demand: OnDemand,
         clock: Arc<dyn Clock>,
         settings: WebhookSettings,
     ) -> Self {
@@ -97,6 +113,8 @@ impl WebhookService {
             lists,
             log,
             secrets,
+            payloads: on_demand.payloads,
+            sender: on_demand.sender,
             clock,
             settings,
         }
@@ -339,6 +357,10 @@ mod tests {
             Arc::new(m.lists),
             Arc::new(m.log),
             Arc::new(m.secrets),
+            OnDemand {
+                payloads: Arc::new(crate::ports::MockWebhookPayloads::new()),
+                sender: Arc::new(crate::ports::MockWebhookSender::new()),
+            },
             fixed_clock(100),
             WebhookSettings {
                 max_per_user: 3,

@@ -8,7 +8,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use crate::{ChangeKind, ChangeRecord, DomainError, InvalidReason, ListId, Timestamp, UserId};
+use crate::{
+    ChangeCursor, ChangeKind, ChangeRecord, DomainError, InvalidReason, ListId, Timestamp, UserId,
+};
 
 /// The most webhooks one user may have, unless configured otherwise.
 pub const DEFAULT_MAX_PER_USER: u32 = 20;
@@ -18,6 +20,53 @@ crate::ids::uuid_id!(
     WebhookId,
     "webhook_id"
 );
+
+crate::ids::uuid_id!(
+    /// One delivery attempt's id (UUID v7).
+    DeliveryId,
+    "delivery_id"
+);
+
+/// What one delivery carries: a change from the log, or a ping its owner sent to try the
+/// webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryEvent {
+    Change {
+        cursor: ChangeCursor,
+        kind: ChangeKind,
+    },
+    Ping,
+}
+
+impl DeliveryEvent {
+    /// The event kind a ping's body and its deliveries name.
+    pub const PING: &'static str = "ping";
+
+    /// The event kind, as bodies and the deliveries log name it.
+    #[must_use]
+    pub const fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Change { kind, .. } => kind.as_str(),
+            Self::Ping => Self::PING,
+        }
+    }
+
+    /// The `webhook-id` delivery `delivery` is sent with: a change's is the same for every
+    /// attempt (a receiver tells a repeat by it), a ping's is its own.
+    #[must_use]
+    pub fn message_id(&self, delivery: DeliveryId) -> String {
+        match self {
+            Self::Change { cursor, .. } => change_message_id(*cursor),
+            Self::Ping => format!("ping_{delivery}"),
+        }
+    }
+}
+
+/// The `webhook-id` of every delivery of the change at `cursor`.
+#[must_use]
+pub fn change_message_id(cursor: ChangeCursor) -> String {
+    format!("evt_{cursor}")
+}
 
 /// A user's webhook: where the changes they may see go. The signing secret is not part of
 /// it (it is shown once, and otherwise only the store and the sender hold it).

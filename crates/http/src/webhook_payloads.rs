@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 use todo_application::ports::{ListRepository, PortError, TaskRepository, WebhookPayloads};
-use todo_domain::{ChangeKind, ChangeRecord, UserId};
+use todo_domain::webhook::{DeliveryEvent, Webhook};
+use todo_domain::{ChangeKind, ChangeRecord, Timestamp, UserId};
 
 use crate::dto::rfc3339;
 use crate::events::ChangeEventDto;
@@ -89,6 +90,15 @@ impl WebhookPayloads for ApiPayloads {
             },
         };
         serde_json::to_vec(&envelope).map_err(|e| PortError::Other(e.into()))
+    }
+
+    async fn ping(&self, hook: &Webhook, at: Timestamp) -> Result<Vec<u8>, PortError> {
+        let body = serde_json::json!({
+            "type": DeliveryEvent::PING,
+            "timestamp": rfc3339(at),
+            "data": {"webhook_id": hook.id.to_string(), "url": hook.url.as_str()},
+        });
+        serde_json::to_vec(&body).map_err(|e| PortError::Other(e.into()))
     }
 }
 

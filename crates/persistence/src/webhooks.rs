@@ -5,14 +5,15 @@
 
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, FromQueryResult};
-use todo_application::ports::{PortError, WebhookRepository};
-use todo_domain::webhook::{EventKinds, TargetUrl, Webhook, WebhookId};
-use todo_domain::{ChangeCursor, ListId, Timestamp, UserId};
+use todo_application::ports::{DeliveryAttempt, DeliveryRecord, PortError, WebhookRepository};
+use todo_domain::webhook::{DeliveryEvent, DeliveryId, EventKinds, TargetUrl, Webhook, WebhookId};
+use todo_domain::{ChangeCursor, ChangeKind, ListId, Timestamp, UserId};
 
 use crate::db::Db;
 use crate::error::{corrupt, map_db_err};
-use crate::raw::{Raw, begin_write};
+use crate::raw::{Raw, begin_write, for_update};
 use crate::users::count_owned_locked;
+use crate::webhook_deliveries::{insert_attempt, outcome_from_stored};
 
 /// Webhooks in the `webhook` table, their deliveries in `webhook_delivery`.
 pub struct SeaWebhookRepository {
@@ -69,6 +70,107 @@ const COLUMNS: &str = "id, owner_id, url, events, list_id, enabled, disabled_rea
 pub(crate) fn stored_position(part: u64) -> Result<i64, PortError> {
     i64::try_from(part)
         .map_err(|_| PortError::Other(format!("change log position {part} is out of range").into()))
+}
+
+/// A change log position's part a column holds (`what` names the column).
+pub(crate) fn read_position(what: &str, stored: i64) -> Result<u64, PortError> {
+    u64::try_from(stored).map_err(|_| corrupt(what, stored))
+}
+
+/// A webhook's signing secrets at `now`: the current one first, then the previous one
+/// while its overlap lasts (until `previous_until`, excluded).
+pub(crate) fn signing_secrets(
+    secret: String,
+    previous: Option<String>,
+    previous_until: Option<Timestamp>,
+    now: Timestamp,
+) -> Vec<String> {
+    let mut secrets = vec![secret];
+    if let (Some(previous), Some(until)) = (previous, previous_until)
+        && until > now
+    {
+        secrets.push(previous);
+    }
+    secrets
+}
+
+/// One delivery attempt as `webhook_delivery` holds it.
+#[derive(Debug, FromQueryResult)]
+struct DeliveryRow {
+    id: uuid::Uuid,
+    event_tx: Option<i64>,
+    event_id: Option<i64>,
+    kind: String,
+    attempt: i32,
+    outcome: String,
+    status: Option<i32>,
+    duration_ms: i64,
+    error: Option<String>,
+    at: Timestamp,
+}
+
+/// The columns of a [`DeliveryRow`], from `webhook_delivery`.
+const DELIVERY_COLUMNS: &str =
+    "id, event_tx, event_id, kind, attempt, outcome, status, duration_ms, error, at";
+
+impl DeliveryRow {
+    fn record(self) -> Result<DeliveryRecord, PortError> {
+        let event = match (self.event_tx, self.event_id) {
+            (Some(tx), Some(id)) => DeliveryEvent::Change {
+                cursor: ChangeCursor {
+                    tx: read_position("webhook delivery event_tx", tx)?,
+                    id: read_position("webhook delivery event_id", id)?,
+                },
+                kind: ChangeKind::from_stored(&self.kind)
+                    .ok_or_else(|| corrupt("webhook delivery kind", &self.kind))?,
+            },
+            (None, None) if self.kind == DeliveryEvent::PING => DeliveryEvent::Ping,
+            (tx, id) => {
+                return Err(corrupt(
+                    "webhook delivery event",
+                    format!("kind {:?} at {tx:?}-{id:?}", self.kind),
+                ));
+            }
+        };
+        Ok(DeliveryRecord {
+            id: DeliveryId::from_uuid(self.id),
+            event,
+            attempt: u32::try_from(self.attempt)
+                .map_err(|_| corrupt("webhook delivery attempt", self.attempt))?,
+            result: DeliveryAttempt {
+                outcome: outcome_from_stored(&self.outcome)
+                    .ok_or_else(|| corrupt("webhook delivery outcome", &self.outcome))?,
+                status: self
+                    .status
+                    .map(|s| u16::try_from(s).map_err(|_| corrupt("webhook delivery status", s)))
+                    .transpose()?,
+                duration_ms: u64::try_from(self.duration_ms)
+                    .map_err(|_| corrupt("webhook delivery duration_ms", self.duration_ms))?,
+                error: self.error,
+            },
+            at: self.at,
+        })
+    }
+}
+
+/// Delivery `delivery` of webhook `id`, if it is one of that webhook's.
+async fn find_delivery(
+    conn: &impl ConnectionTrait,
+    id: WebhookId,
+    delivery: DeliveryId,
+) -> Result<Option<DeliveryRecord>, PortError> {
+    let mut raw = Raw::new(conn.get_database_backend());
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_delivery WHERE id = {} AND webhook_id = {}",
+        raw.p(delivery.as_uuid()),
+        raw.p(id.as_uuid())
+    );
+    DeliveryRow::find_by_statement(raw.statement(sql))
+        .one(conn)
+        .await
+        .map_err(map_db_err)?
+        .map(DeliveryRow::record)
+        .transpose()
 }
 
 /// The failures count as its column holds it.
@@ -199,6 +301,117 @@ impl WebhookRepository for SeaWebhookRepository {
         let deleted = raw.run(&txn, sql).await?;
         txn.commit().await.map_err(map_db_err)?;
         Ok(deleted == 1)
+    }
+
+    async fn signing(
+        &self,
+        owner: &UserId,
+        id: WebhookId,
+        now: Timestamp,
+    ) -> Result<Option<(Webhook, Vec<String>)>, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let mut raw = Raw::new(db.get_database_backend());
+        let sql = format!(
+            "SELECT {COLUMNS}, secret, previous_secret, previous_secret_until FROM webhook \
+             WHERE id = {} AND owner_id = {}",
+            raw.p(id.as_uuid()),
+            raw.p(owner.as_str())
+        );
+        let Some(row) = db
+            .query_one_raw(raw.statement(sql))
+            .await
+            .map_err(map_db_err)?
+        else {
+            return Ok(None);
+        };
+        let secrets = signing_secrets(
+            row.try_get("", "secret").map_err(map_db_err)?,
+            row.try_get("", "previous_secret").map_err(map_db_err)?,
+            row.try_get("", "previous_secret_until")
+                .map_err(map_db_err)?,
+            now,
+        );
+        let hook = WebhookRow::from_query_result(&row, "")
+            .map_err(map_db_err)?
+            .webhook()?;
+        Ok(Some((hook, secrets)))
+    }
+
+    async fn deliveries(
+        &self,
+        id: WebhookId,
+        before: Option<DeliveryId>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, PortError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let mut raw = Raw::new(db.get_database_backend());
+        // Ids are UUID v7: newest last, in the order of (webhook_id, id)'s index.
+        let mut sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_delivery WHERE webhook_id = {}",
+            raw.p(id.as_uuid())
+        );
+        if let Some(before) = before {
+            sql.push_str(&format!(" AND id < {}", raw.p(before.as_uuid())));
+        }
+        sql.push_str(&format!(
+            " ORDER BY id DESC LIMIT {}",
+            raw.p(i64::from(limit))
+        ));
+        DeliveryRow::find_by_statement(raw.statement(sql))
+            .all(&*db)
+            .await
+            .map_err(map_db_err)?
+            .into_iter()
+            .map(DeliveryRow::record)
+            .collect()
+    }
+
+    async fn delivery(
+        &self,
+        id: WebhookId,
+        delivery: DeliveryId,
+    ) -> Result<Option<DeliveryRecord>, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        find_delivery(&*db, id, delivery).await
+    }
+
+    async fn add_attempt(
+        &self,
+        id: WebhookId,
+        delivery: DeliveryId,
+        event: DeliveryEvent,
+        attempt: &DeliveryAttempt,
+        now: Timestamp,
+    ) -> Result<Option<DeliveryRecord>, PortError> {
+        let db = self.db.conn().await.map_err(map_db_err)?;
+        let backend = db.get_database_backend();
+        let txn = begin_write(&db).await?;
+        // The webhook's row, locked on PostgreSQL (SQLite's writes take turns): two
+        // attempts at one event take turns, so that each counts the other. The row itself
+        // stays as it is: cursor, failures and retry are the deliverer's.
+        let mut raw = Raw::new(backend);
+        let sql = format!(
+            "SELECT id FROM webhook WHERE id = {}{}",
+            raw.p(id.as_uuid()),
+            for_update(backend)
+        );
+        if txn
+            .query_one_raw(raw.statement(sql))
+            .await
+            .map_err(map_db_err)?
+            .is_none()
+        {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(None);
+        }
+        insert_attempt(&txn, id, delivery.as_uuid(), event, attempt, now).await?;
+        // As stored (a timestamp's precision is the column's).
+        let recorded = find_delivery(&txn, id, delivery).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(recorded)
     }
 
     async fn rotate_secret(

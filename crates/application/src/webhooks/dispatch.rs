@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use todo_domain::access::{self, ListAction};
-use todo_domain::webhook::{AfterAttempt, after_attempt};
+use todo_domain::webhook::{AfterAttempt, after_attempt, change_message_id};
 
 use crate::error::ApplicationError;
 use crate::ports::{
@@ -211,7 +211,7 @@ impl WebhookDispatcher {
             let body = self.payloads.body(&hook.owner, &event).await?;
             let outgoing = OutgoingWebhook {
                 url: hook.url.clone(),
-                id: format!("evt_{}", event.cursor),
+                id: change_message_id(event.cursor),
                 timestamp: self.clock.now().timestamp(),
                 body,
                 secrets: secrets.clone(),

@@ -1,5 +1,5 @@
 use chrono::TimeZone;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 use todo_application::ports::{ListRepository, TaskRepository};
 use todo_domain::{
     ListId, Role, RoleList, Task, TaskId, TaskList, TaskTitle, Timestamp, User, UserId,
@@ -343,4 +343,83 @@ pub fn list_edit() -> todo_domain::Edit {
         uid("tester"),
         Vec::new(),
     )
+}
+
+/// `sql` with `?` placeholders, as the backend writes them.
+pub fn statement(t: &Ctx, sql: &str, values: Vec<Value>) -> Statement {
+    let backend = t.db.get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        let mut n = 0;
+        sql.chars()
+            .map(|c| {
+                if c == '?' {
+                    n += 1;
+                    format!("${n}")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Webhook deliveries: the events delivered, the attempts' results, what follows them.
+pub mod delivery {
+    use todo_application::ports::{AttemptOutcome, DeliveryAttempt};
+    use todo_domain::webhook::AfterAttempt;
+    use todo_domain::{ChangeCursor, ChangeKind, ChangeRecord};
+
+    use super::{at, lid, tid, uid};
+
+    /// A task's creation at `cursor`.
+    pub fn event(tx: u64, id: u64) -> ChangeRecord {
+        ChangeRecord {
+            cursor: ChangeCursor { tx, id },
+            kind: ChangeKind::TaskCreated,
+            list: Some(lid(1)),
+            task: Some(tid(1)),
+            actor: uid("alice"),
+            subject: None,
+            version: Some(1),
+            fields: Vec::new(),
+            at: at(20),
+        }
+    }
+
+    pub fn delivered() -> DeliveryAttempt {
+        DeliveryAttempt {
+            outcome: AttemptOutcome::Delivered,
+            status: Some(204),
+            duration_ms: 12,
+            error: None,
+        }
+    }
+
+    pub fn failed() -> DeliveryAttempt {
+        DeliveryAttempt {
+            outcome: AttemptOutcome::Failed,
+            status: Some(503),
+            duration_ms: 30,
+            error: Some("503 Service Unavailable".to_owned()),
+        }
+    }
+
+    pub fn refused() -> DeliveryAttempt {
+        DeliveryAttempt {
+            outcome: AttemptOutcome::Refused,
+            status: None,
+            duration_ms: 1,
+            error: Some("resolves to a loopback address".to_owned()),
+        }
+    }
+
+    pub fn retry(failures: u32, at_secs: i64) -> AfterAttempt {
+        AfterAttempt::Retry {
+            failures,
+            retry_at: at(at_secs),
+        }
+    }
 }

@@ -4,14 +4,13 @@
 //! its number and moves the cursor, schedules the retry or disables the webhook, and a
 //! cursor never moves backwards.
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
-use todo_application::ports::{
-    AttemptOutcome, ClaimedWebhook, DeliveryAttempt, WebhookDeliveries, WebhookRepository,
-};
+use sea_orm::ConnectionTrait;
+use todo_application::ports::{ClaimedWebhook, WebhookDeliveries, WebhookRepository};
+use todo_domain::ChangeCursor;
 use todo_domain::webhook::{AfterAttempt, EventKinds, TargetUrl, Webhook, WebhookId};
-use todo_domain::{ChangeCursor, ChangeKind, ChangeRecord};
 use todo_persistence::{PoolSettings, SeaWebhookDeliveries, SeaWebhookRepository};
 
+use crate::harness::delivery::{delivered, event, failed, refused, retry};
 use crate::harness::*;
 
 /// A webhook id for tests.
@@ -56,55 +55,6 @@ async fn insert(t: &Ctx, n: u128, enabled: bool) {
     assert!(stored, "{}", t.backend);
 }
 
-/// A task's creation at `cursor`.
-fn event(tx: u64, id: u64) -> ChangeRecord {
-    ChangeRecord {
-        cursor: ChangeCursor { tx, id },
-        kind: ChangeKind::TaskCreated,
-        list: Some(lid(1)),
-        task: Some(tid(1)),
-        actor: uid("alice"),
-        subject: None,
-        version: Some(1),
-        fields: Vec::new(),
-        at: at(20),
-    }
-}
-
-fn delivered() -> DeliveryAttempt {
-    DeliveryAttempt {
-        outcome: AttemptOutcome::Delivered,
-        status: Some(204),
-        duration_ms: 12,
-        error: None,
-    }
-}
-
-fn failed() -> DeliveryAttempt {
-    DeliveryAttempt {
-        outcome: AttemptOutcome::Failed,
-        status: Some(503),
-        duration_ms: 30,
-        error: Some("503 Service Unavailable".to_owned()),
-    }
-}
-
-fn refused() -> DeliveryAttempt {
-    DeliveryAttempt {
-        outcome: AttemptOutcome::Refused,
-        status: None,
-        duration_ms: 1,
-        error: Some("resolves to a loopback address".to_owned()),
-    }
-}
-
-fn retry(failures: u32, at_secs: i64) -> AfterAttempt {
-    AfterAttempt::Retry {
-        failures,
-        retry_at: at(at_secs),
-    }
-}
-
 /// The test numbers of the claimed webhooks, in the order claimed.
 fn numbers(claimed: &[ClaimedWebhook]) -> Vec<u128> {
     claimed.iter().map(|c| number(c.hook.id)).collect()
@@ -127,27 +77,6 @@ async fn cursor_at(d: &SeaWebhookDeliveries, now: i64) -> ChangeCursor {
     let cursor = claim_one(d, now).await.cursor;
     d.release(wid(1)).await.unwrap();
     cursor
-}
-
-/// `sql` with `?` placeholders, as the backend writes them.
-fn statement(t: &Ctx, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = t.db.get_database_backend();
-    let sql = if backend == DbBackend::Postgres {
-        let mut n = 0;
-        sql.chars()
-            .map(|c| {
-                if c == '?' {
-                    n += 1;
-                    format!("${n}")
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    } else {
-        sql.to_owned()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// A delivery row as the test compares it.
