@@ -397,6 +397,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The caller's webhooks, oldest first, as a bare JSON array (without their secrets). */
+        get: operations["list_webhooks"];
+        put?: never;
+        /** @description Creates a webhook: from now on, each change the caller may see (of the kinds asked for, in the list asked for) is sent to `url`, signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature`). The answer holds the signing secret, shown this once. Nothing that happened before the webhook existed is sent. */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One of the caller's webhooks (without its secret): whether it is enabled, and why the service disabled it if it did. */
+        get: operations["get_webhook"];
+        put?: never;
+        post?: never;
+        /** @description Deletes the webhook with its deliveries: nothing more is sent. */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /** @description Changes the webhook's URL, event kinds, list, or whether it is enabled: the fields present change, absent ones keep their value. Enabling one the service disabled starts it afresh (no failures, no reason); its deliveries go on from the event that stopped it. */
+        patch: operations["patch_webhook"];
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The webhook's delivery attempts, newest first, as a bare JSON array: the event, which attempt it was, how it ended, the receiver's status, how long it took, and why it failed. When more remain, `Link: <…>; rel="next"` points to the next page. */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sends that attempt's event again, now, while the caller waits (at most the delivery timeout, 5 s by default), and answers with the new attempt. A change is sent as it reads now, under its own `webhook-id` (a receiver that has it tells the repeat). The webhook's place in its events, its failures and its retries stay as they are; a disabled webhook can be tried too. */
+        post: operations["redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{webhook_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Gives the webhook a new signing secret, shown in this answer only. Until `previous_secret_expires_at` (`webhooks.secret_overlap_secs` from now, a day by default) each delivery carries a signature by the old secret beside the new one's, so the receiver can switch without losing an event. */
+        post: operations["rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sends the webhook a `ping` event, now, while the caller waits (at most the delivery timeout, 5 s by default), and answers with the attempt: a way to try the receiver and its signature check, also on a disabled webhook. The body: `{"type": "ping", "timestamp": …, "data": {"webhook_id": …, "url": …}}`. */
+        post: operations["test_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -596,6 +701,33 @@ export interface components {
              */
             title: string;
         };
+        /** @description Body of `POST /api/{user_id}/webhooks`. */
+        CreateWebhook: {
+            /** @description Default `true`. */
+            enabled?: boolean | null;
+            /**
+             * @description The event kinds wanted (at least one); default every kind.
+             * @example [
+             *       "task.created",
+             *       "task.completed"
+             *     ]
+             */
+            events?: components["schemas"]["EventKindName"][] | null;
+            /**
+             * Format: uuid
+             * @description Only this list's changes (the caller must be able to read it); default every list
+             *     the caller can read.
+             */
+            list_id?: string | null;
+            /**
+             * Format: uri
+             * @description An absolute `https` URL (`http` only to a host in `webhooks.allow_hosts`), at most
+             *     2000 characters, no credentials, no fragment; its host a DNS name (at most 253
+             *     characters, labels of at most 63 letters, digits, `-` or `_`) or an IP address.
+             * @example https://hooks.example.com/todo
+             */
+            url: string;
+        };
         /** @description A deleted task in the sync feed (`include_deleted=true`). */
         DeletedTaskDto: {
             /** @description Always `true`. */
@@ -609,6 +741,67 @@ export interface components {
              */
             updated_at: string;
         };
+        /** @description One attempt to deliver one event. */
+        DeliveryDto: {
+            /**
+             * Format: date-time
+             * @description When the attempt ended.
+             * @example 2026-12-04T09:30:00.000000Z
+             */
+            at: string;
+            /**
+             * Format: int32
+             * @description Which attempt at its event (1 for the first; redeliveries count).
+             * @example 1
+             */
+            attempt: number;
+            /**
+             * Format: int64
+             * @description How long the attempt took, in milliseconds.
+             * @example 84
+             */
+            duration_ms: number;
+            /**
+             * @description Why it failed or was refused; `null` when delivered.
+             * @example the receiver answered 503
+             */
+            error: string | null;
+            /**
+             * @description The event kind (`ping` for a test).
+             * @example task.completed
+             */
+            event: string;
+            /**
+             * @description The `webhook-id` it was sent with: the same for every attempt at one change, so a
+             *     receiver tells a repeat by it; a ping's is its own.
+             * @example evt_7421-88
+             */
+            event_id: string;
+            /**
+             * Format: uuid
+             * @description The attempt's id (for `…/deliveries/{delivery_id}/redeliver`).
+             * @example 0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a00
+             */
+            id: string;
+            outcome: components["schemas"]["DeliveryOutcome"];
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status; `null` when it did not answer (or was not reached).
+             * @example 204
+             */
+            status_code: number | null;
+        };
+        /**
+         * @description How one attempt ended.
+         * @enum {string}
+         */
+        DeliveryOutcome: "delivered" | "failed" | "refused";
+        /**
+         * @description An event kind, as the event stream names it
+         * @example task.completed
+         * @enum {string}
+         */
+        EventKindName: "task.created" | "task.updated" | "task.completed" | "task.deleted" | "task.restored" | "task.moved" | "list.created" | "list.updated" | "list.deleted" | "list.restored" | "member.added" | "member.updated" | "member.removed";
         /** @description One invalid field of a request. */
         FieldError: {
             field: string;
@@ -1089,6 +1282,30 @@ export interface components {
              */
             title?: string;
         };
+        /**
+         * @description Body of `PATCH /api/{user_id}/webhooks/{webhook_id}`: every field optional; an absent
+         *     field keeps its value.
+         */
+        UpdateWebhook: {
+            /**
+             * @description `true` enables it (one the service disabled starts afresh: no failures, no
+             *     reason), `false` pauses it; not `null`.
+             */
+            enabled?: boolean;
+            /** @description At least one kind; not `null`. */
+            events?: components["schemas"]["EventKindName"][];
+            /**
+             * Format: uuid
+             * @description Another list (the caller must be able to read it), or `null` for every list.
+             */
+            list_id?: string | null;
+            /**
+             * Format: uri
+             * @description As at creation; not `null`.
+             * @example https://hooks.example.com/todo
+             */
+            url?: string;
+        };
         /** @description A user, as shown to admins. */
         UserDto: {
             /**
@@ -1107,6 +1324,85 @@ export interface components {
              * @example user
              */
             role: string;
+        };
+        /**
+         * @description A webhook as its owner sees it (never its secret). Single-webhook responses also carry
+         *     its `version` as a strong `ETag`, to send back in `If-Match`.
+         */
+        WebhookDto: {
+            /**
+             * Format: date-time
+             * @example 2026-12-04T09:30:00.000000Z
+             */
+            created_at: string;
+            /**
+             * @description Why the service disabled it (its deliveries kept failing, or its owner can no
+             *     longer read its list); `null` otherwise. Enabling it again clears it.
+             * @example 10 deliveries in a row failed: the receiver answered 500
+             */
+            disabled_reason: string | null;
+            /** @description Whether events are being delivered. */
+            enabled: boolean;
+            /**
+             * @description The event kinds it receives.
+             * @example [
+             *       "task.created",
+             *       "task.completed"
+             *     ]
+             */
+            events: components["schemas"]["EventKindName"][];
+            /**
+             * Format: int32
+             * @description Failed attempts in a row (0 after a delivery succeeds).
+             * @example 0
+             */
+            failures: number;
+            /**
+             * Format: uuid
+             * @example 0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a00
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description Only this list's changes; `null`: the changes of every list its owner can read.
+             */
+            list_id: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-04T09:30:00.000000Z
+             */
+            updated_at: string;
+            /**
+             * Format: uri
+             * @description Where the events are sent.
+             * @example https://hooks.example.com/todo
+             */
+            url: string;
+            /**
+             * Format: int64
+             * @description Starts at 1; every change adds one.
+             * @example 1
+             */
+            version: number;
+        };
+        /**
+         * @description A webhook with its signing secret: the answer to its creation and to a rotation, and
+         *     the only place the secret is ever shown.
+         */
+        WebhookWithSecret: components["schemas"]["WebhookDto"] & {
+            /**
+             * Format: date-time
+             * @description After a rotation: until when deliveries are also signed with the previous secret
+             *     (a second `v1,` signature), so that the receiver can switch without losing events;
+             *     `null` at creation.
+             */
+            previous_secret_expires_at: string | null;
+            /**
+             * @description The signing secret (Standard Webhooks: `whsec_` and base64 of the key). Keep it:
+             *     it is not shown again.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
         };
         Welcome: {
             /** @example /docs */
@@ -4391,6 +4687,730 @@ export interface operations {
                 };
             };
             /** @description The entry id is not a UUID */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The caller's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDto"][];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The user id in the path is not one */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The caller's user id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Created; `Location` names it. The only answer with its secret besides a rotation's. */
+            201: {
+                headers: {
+                    /** @description Its version, `"1"` */
+                    ETag?: string;
+                    /** @description `/api/{user_id}/webhooks/{webhook_id}` */
+                    Location?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `list_id` names no list the caller can read */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule (`errors[0].field` names it: `url`, `events`, `list_id`), or the caller has the most webhooks allowed (`webhooks.max_per_user`, 20 by default) */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Its version, for `If-Match` */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDto"];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook of the caller's */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The webhook id is not a UUID */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook of the caller's */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The webhook id is not a UUID */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    patch_webhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only act if the webhook is still at this version: its ETag, e.g. `"3"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.
+                 * @example "3"
+                 */
+                "If-Match"?: string;
+            };
+            path: {
+                user_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhook"];
+            };
+        };
+        responses: {
+            /** @description The changed webhook */
+            200: {
+                headers: {
+                    /** @description Its new version */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDto"];
+                };
+            };
+            /** @description Malformed JSON, or a malformed `If-Match` */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook of the caller's, or `list_id` names no list the caller can read */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` does not name its current version, or it changed meanwhile; nothing was changed. `ETag` is the current version. */
+            412: {
+                headers: {
+                    /** @description Its current version */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors[0].field` names it (`url`, `events`, `list_id`, `enabled`) */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100 (default 50). */
+                limit?: number;
+                /** @description Where to continue: copy it from the `Link: <…>; rel="next"` header. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                user_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of attempts */
+            200: {
+                headers: {
+                    /** @description `</api/alice/webhooks/…/deliveries?cursor=…&limit=50>; rel="next"` when more remain */
+                    Link?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDto"][];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook of the caller's */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The webhook id is not a UUID; an unknown parameter, a `limit` out of range, a `cursor` that is not one */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                webhook_id: string;
+                /** @description An attempt's id, from the deliveries */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new attempt (its `outcome` says whether the receiver took it) */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDto"];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook of the caller's, or no such attempt of it */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change is no longer kept (older than the change log's retention) or no longer the caller's to see */
+            410: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An id is not a UUID */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook with its new secret */
+            200: {
+                headers: {
+                    /** @description Its new version */
+                    ETag?: string;
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook of the caller's */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The webhook id is not a UUID */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    test_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt (its `outcome` says whether the receiver took it) */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDto"];
+                };
+            };
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The path names another user */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such webhook of the caller's */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The webhook id is not a UUID */
             422: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

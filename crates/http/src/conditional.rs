@@ -88,7 +88,7 @@ fn version(opaque: &str) -> Option<i64> {
 /// unquoted or non-numeric one, or a list of several.
 pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, HeaderError> {
     const EXPECTED: &str =
-        "must be the task's ETag, a version in double quotes such as \"3\", or *";
+        "must be the ETag of what it changes, a version in double quotes such as \"3\", or *";
     let Some(elements) = elements(req, &header::IF_MATCH, IF_MATCH)? else {
         return Ok(None);
     };
@@ -96,7 +96,7 @@ pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, HeaderError> {
         return Err(bad(
             IF_MATCH,
             format!(
-                "must hold a single entity tag (the task's ETag) or *, not a list of {}",
+                "must hold a single entity tag (the ETag of what it changes) or *, not a list of {}",
                 elements.len()
             ),
         ));
@@ -151,7 +151,7 @@ impl IfNoneMatch {
             let opaque = opaque(strong).ok_or_else(|| {
                 bad(
                     IF_NONE_MATCH,
-                    "must be * or a list of entity tags such as \"3\" (the task's ETag)",
+                    "must be * or a list of entity tags such as \"3\" (an ETag)",
                 )
             })?;
             // Another server's tag is valid, it just never matches.

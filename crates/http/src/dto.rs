@@ -1,7 +1,7 @@
 //! Request and response bodies. Domain types never appear on the wire directly.
 
 use serde::de::IgnoredAny;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use todo_domain::{Timestamp, User};
 use utoipa::ToSchema;
 
@@ -236,72 +236,65 @@ pub struct CreateTask {
 
 impl FromEmptyBody for CreateTask {}
 
-/// Distinguishes a field that is absent (`None`) from one that is `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// Body of `PUT`/`PATCH /api/{user_id}/tasks/{id}`: every field optional. An absent field
 /// keeps its value; `null` clears an optional one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
     /// Not `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = String, example = "Buy oat milk", min_length = 1, pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\u0000-\u001F\u007F-\u009F]{0,198}[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$")]
     pub title: Option<Option<String>>,
     /// `null`, `""` or only white space removes the description.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<String>, max_length = 4000, pattern = r"^([\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*|[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*)$")]
     pub description: Option<Option<String>>,
     /// `true` or `false`; not `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = bool)]
     pub completed: Option<Option<bool>>,
     /// `low`, `medium` or `high`; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<Priority>, example = "medium")]
     pub priority: Option<Option<String>>,
     /// Replaces all tags; `null` or `[]` removes them.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<Vec<crate::openapi_parts::TagName>>, example = json!(["work"]), max_items = 20)]
     pub tags: Option<Option<Vec<String>>>,
     /// A date `YYYY-MM-DD` or an RFC 3339 date-time with an offset; `null` removes it
     /// (refused while the task has a `recurrence`).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<String>, example = "2026-12-01T09:00:00+05:00")]
     pub due: Option<Option<String>>,
     /// An RFC 3339 date-time with an offset; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<String>, example = "2026-12-01T08:00:00Z", format = "date-time")]
     pub remind_at: Option<Option<String>>,
     /// An RFC 5545 RRULE (starts a new series); `null` stops the repetition.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<String>, example = "FREQ=MONTHLY;BYMONTHDAY=-1", max_length = 500)]
     pub recurrence: Option<Option<String>>,
     /// An IANA time zone name; `null` means UTC.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<crate::openapi_parts::TimeZoneName>, example = "America/New_York")]
     pub time_zone: Option<Option<String>>,
     /// A place in the manual order (base-62 digits, 1–128, not ending in `0`); not
     /// `null`. `POST …/move` computes one from the neighbours for you.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = String, example = "V1", min_length = 1, max_length = 128, pattern = "^[0-9A-Za-z]*[1-9A-Za-z]$")]
     pub position: Option<Option<String>>,
     /// Moves it (with its subtasks) into this list, where the caller must be an editor or
     /// the owner; a subtask moved alone becomes top-level there. Not `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = String, format = "uuid")]
     pub list_id: Option<Option<String>>,
     /// Makes it a subtask of this task (it moves into the parent's list); `null` makes it
     /// top-level. A cycle or more than 5 levels is refused.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<String>, format = "uuid")]
     pub parent_id: Option<Option<String>>,
     /// Assigns it to this member of its list; `null` unassigns it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 255)]
     pub assignee_id: Option<Option<String>>,
     #[serde(default, rename = "id")]
@@ -334,7 +327,7 @@ impl FromEmptyBody for UpdateTask {}
 #[serde(deny_unknown_fields)]
 pub struct CompleteTask {
     /// `true` or `false`; not `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = bool)]
     pub completed: Option<Option<bool>>,
 }

@@ -24,7 +24,9 @@ mod task_json;
 mod telemetry;
 mod trash;
 mod trash_json;
+mod webhook_json;
 mod webhook_payloads;
+mod webhooks;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -45,6 +47,7 @@ pub use services::{HttpSettings, Services};
 pub use task_json::tasks_body;
 pub use telemetry::{REQUEST_ID, RequestId, RequestSpan};
 pub use trash_json::{TrashEntryDto, TrashEntryKind};
+pub use webhook_json::{DeliveryDto, WebhookDto, WebhookWithSecret};
 pub use webhook_payloads::ApiPayloads;
 
 /// The single route table, used by the server and by the tests.
@@ -52,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
     use handlers as h;
     use lists as l;
     use trash as t;
+    use webhooks as w;
     if services.http.metrics_on_main_port {
         cfg.service(web::resource("/metrics").get(health::metrics));
     }
@@ -123,6 +127,28 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                         .service(web::resource("").get(t::list_trash).delete(t::empty_trash))
                         .service(web::resource("/{entry_id}").delete(t::delete_entry))
                         .service(web::resource("/{entry_id}/restore").post(t::restore_entry)),
+                )
+                // A user's webhooks, under one prefix for the same reason.
+                .service(
+                    web::scope("/{user_id}/webhooks")
+                        .service(
+                            web::resource("")
+                                .get(w::list_webhooks)
+                                .post(w::create_webhook),
+                        )
+                        .service(
+                            web::resource("/{webhook_id}")
+                                .get(w::get_webhook)
+                                .patch(w::patch_webhook)
+                                .delete(w::delete_webhook),
+                        )
+                        .service(web::resource("/{webhook_id}/rotate").post(w::rotate_secret))
+                        .service(web::resource("/{webhook_id}/test").post(w::test_webhook))
+                        .service(web::resource("/{webhook_id}/deliveries").get(w::list_deliveries))
+                        .service(
+                            web::resource("/{webhook_id}/deliveries/{delivery_id}/redeliver")
+                                .post(w::redeliver),
+                        ),
                 )
                 .service(web::resource("/{user_id}/tags").get(h::list_tags))
                 .service(web::resource("/{user_id}/events").get(events::events))

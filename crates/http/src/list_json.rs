@@ -3,7 +3,7 @@
 //! the field).
 
 use serde::de::IgnoredAny;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use todo_application::{MemberRef, MoveListTo, NewList};
 use todo_domain::{Colour, ListChanges, ListId, ListName, ListView, Member, Position, Role};
 use utoipa::ToSchema;
@@ -130,13 +130,6 @@ impl From<&Member> for MemberDto {
     }
 }
 
-/// Distinguishes a field that is absent (`None`) from one that is `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> std::result::Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// Body of `POST /api/{user_id}/lists`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -202,16 +195,16 @@ impl CreateList {
 #[serde(deny_unknown_fields)]
 pub struct UpdateList {
     /// Not `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = String, example = "Shopping", min_length = 1, pattern = r"^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\u0000-\u001F\u007F-\u009F]{0,98}[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$")]
     pub name: Option<Option<String>>,
     /// `#rrggbb`; `null` removes the colour.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = Option<String>, example = "#00aa88", pattern = "^#[0-9A-Fa-f]{6}$")]
     pub colour: Option<Option<String>>,
     /// `true` hides the list and its tasks from default listings (never an Inbox); not
     /// `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = bool)]
     pub archived: Option<Option<bool>>,
     #[serde(default, rename = "id")]
@@ -291,7 +284,7 @@ impl MoveList {
 #[schema(min_properties = 2, max_properties = 2)]
 pub struct AddMember {
     /// The id of an existing user; not `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(
         value_type = String,
         example = "PVL84nb3WKj8GHRW4JOgGQE0OvDh4NLr",
@@ -300,7 +293,7 @@ pub struct AddMember {
     )]
     pub user_id: Option<Option<String>>,
     /// The e-mail address of an existing user (compared ignoring case); not `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::parse::present")]
     #[schema(value_type = String, example = "ada@example.com", min_length = 1, max_length = 320)]
     pub email: Option<Option<String>>,
     /// `viewer` or `editor`.

@@ -16,7 +16,11 @@ use crate::list_json::{
 };
 use crate::openapi_parts::{RateLimits, TagName, TimeZoneName};
 use crate::trash_json::{TrashEntryDto, TrashEntryKind};
-use crate::{events, handlers, health, lists, trash};
+use crate::webhook_json::{
+    CreateWebhook, DeliveryDto, DeliveryOutcome, EventKindName, UpdateWebhook, WebhookDto,
+    WebhookWithSecret,
+};
+use crate::{events, handlers, health, lists, trash, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -56,6 +60,15 @@ use crate::{events, handlers, health, lists, trash};
         trash::restore_entry,
         trash::delete_entry,
         trash::empty_trash,
+        webhooks::list_webhooks,
+        webhooks::create_webhook,
+        webhooks::get_webhook,
+        webhooks::patch_webhook,
+        webhooks::delete_webhook,
+        webhooks::rotate_secret,
+        webhooks::list_deliveries,
+        webhooks::redeliver,
+        webhooks::test_webhook,
         handlers::admin_list_users,
         handlers::admin_list_user_tasks,
         handlers::admin_set_role,
@@ -67,7 +80,8 @@ use crate::{events, handlers, health, lists, trash};
         DeletedTaskDto, Cleared, TagCountDto, TaskStatsDto, PriorityCounts, UserDto, SetRole,
         Welcome, Health, Problem, FieldError, TimeZoneName, TagName, ListDto, ListRole,
         MemberDto, MemberRole, CreateList, UpdateList, MoveList, AddMember, SetMemberRole,
-        TransferList, TrashEntryDto, TrashEntryKind, ChangeEventDto, ChangeEventFrame
+        TransferList, TrashEntryDto, TrashEntryKind, ChangeEventDto, ChangeEventFrame, WebhookDto, WebhookWithSecret,
+        CreateWebhook, UpdateWebhook, DeliveryDto, DeliveryOutcome, EventKindName
     )),
     modifiers(&BearerAuth, &RateLimits),
     tags(
@@ -75,6 +89,7 @@ use crate::{events, handlers, health, lists, trash};
         (name = "lists", description = "Lists, their members and their roles"),
         (name = "events", description = "The caller's changes, live, as a resumable event stream"),
         (name = "trash", description = "Deleted tasks and lists, restored or forgotten"),
+        (name = "webhooks", description = "The caller's changes, sent signed to their own endpoints, with every attempt on record"),
         (name = "users", description = "The caller's account"),
         (name = "admin", description = "Users and their tasks, for admins"),
         (name = "service", description = "Liveness, readiness and metadata"),

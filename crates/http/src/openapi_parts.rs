@@ -317,3 +317,12 @@ fn with_rate_limit_headers(
         reference @ RefOr::Ref(_) => reference,
     }
 }
+
+/// The `If-Match` header of a conditional change of one webhook.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct WebhookIfMatch {
+    /// Only act if the webhook is still at this version: its ETag, e.g. `"3"` (strong; one tag), or `*` for any version. A stale one is refused with 412 and the current ETag.
+    #[param(rename = "If-Match", value_type = String, required = false, example = "\"3\"", pattern = r#"^(\*|"(0|[1-9][0-9]{0,17})")$"#)]
+    if_match: Option<String>,
+}

@@ -49,6 +49,14 @@ fn user_ref(raw: &str, field: &str) -> Result<UserId> {
     as_field(UserId::parse(raw), field)
 }
 
+/// Distinguishes a body field that is absent (`None`) from one that is `null`
+/// (`Some(None)`): `#[serde(default, deserialize_with = "crate::parse::present")]`.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// A 422 naming `field`, for a rule checked here rather than by the domain.
 pub(crate) fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::App(ApplicationError::Validation {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use todo_application::ports::ReadinessProbe;
 use todo_application::{
-    AdminService, AuthService, EventHub, ListService, TaskService, TrashService,
+    AdminService, AuthService, EventHub, ListService, TaskService, TrashService, WebhookService,
 };
 
 use crate::metrics::Metrics;
@@ -45,6 +45,8 @@ pub struct Services {
     pub lists: ListService,
     /// What users deleted and can restore.
     pub trash: TrashService,
+    /// Webhooks as their owners manage them.
+    pub webhooks: Arc<WebhookService>,
     pub admin: AdminService,
     pub auth: AuthService,
     pub readiness: Arc<dyn ReadinessProbe>,
@@ -60,10 +62,12 @@ pub struct Services {
 }
 
 impl Services {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         tasks: TaskService,
         lists: ListService,
         trash: TrashService,
+        webhooks: WebhookService,
         admin: AdminService,
         auth: AuthService,
         readiness: Arc<dyn ReadinessProbe>,
@@ -73,6 +77,7 @@ impl Services {
             tasks,
             lists,
             trash,
+            webhooks: Arc::new(webhooks),
             admin,
             auth,
             readiness,

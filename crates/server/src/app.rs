@@ -10,8 +10,8 @@ use todo_application::ports::{
     ReadinessProbe, SystemClock, TaskRepository, TrashRepository, UserRepository, UuidV7Ids,
 };
 use todo_application::{
-    AdminService, AuthService, EventHub, Inboxes, ListService, PageSettings, SyncSettings,
-    TaskService, TrashService, UserCache, WebhookDispatcher,
+    AdminService, AuthService, EventHub, Inboxes, ListService, OnDemand, PageSettings,
+    SyncSettings, TaskService, TrashService, UserCache, WebhookDispatcher, WebhookService,
 };
 use todo_auth::{
     Hs256Settings, Hs256Verifier, HttpJwksSource, JwksSettings, JwksVerifier, SessionVerifier,
@@ -21,7 +21,7 @@ use todo_http::{HttpSettings, Metrics, Services};
 use todo_persistence::{
     DatabaseConnection, Db, SeaChangeLog, SeaChangeSignal, SeaJwksSource, SeaListRepository,
     SeaPoolMetrics, SeaReadiness, SeaSessionRepository, SeaTaskRepository, SeaTrashRepository,
-    SeaUserRepository, SeaWebhookDeliveries,
+    SeaUserRepository, SeaWebhookDeliveries, SeaWebhookRepository,
 };
 
 use crate::settings::{JwksSourceKind, Settings};
@@ -166,9 +166,18 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
         )
         .with_limits(limits)
         .with_pages(pages),
-        TrashService::new(trash, lists, inboxes.clone(), clock.clone())
+        TrashService::new(trash, lists.clone(), inboxes.clone(), clock.clone())
             .with_pages(pages)
             .with_retention(settings.trash_retention()),
+        WebhookService::new(
+            Arc::new(SeaWebhookRepository::new(db.clone())),
+            lists,
+            Arc::new(SeaChangeLog::new(db.clone())),
+            Arc::new(todo_webhooks::RandomSecrets),
+            webhook_io(settings, db),
+            clock.clone(),
+            settings.webhooks(),
+        ),
         AdminService::new(
             users.clone(),
             tasks,
@@ -256,19 +265,30 @@ pub fn hs256_settings(settings: &Settings) -> Hs256Settings {
     }
 }
 
+/// What webhook deliveries are made of and sent with: the API's JSON for the bodies, the
+/// HTTP sender (its client is built on its first delivery).
+fn webhook_io(settings: &Settings, db: &Db) -> OnDemand {
+    OnDemand {
+        payloads: Arc::new(todo_http::ApiPayloads::new(
+            Arc::new(SeaTaskRepository::new(db.clone())),
+            Arc::new(SeaListRepository::new(db.clone())),
+        )),
+        sender: Arc::new(todo_webhooks::HttpWebhookSender::new(
+            settings.webhook_sender(),
+        )),
+    }
+}
+
 /// The webhook deliverer of this process: the stores, the change log, the API's JSON for
 /// the bodies, the HTTP sender.
 fn webhook_dispatcher(settings: &Settings, db: &Db) -> WebhookDispatcher {
-    let sender = todo_webhooks::HttpWebhookSender::new(settings.webhook_sender());
+    let OnDemand { payloads, sender } = webhook_io(settings, db);
     WebhookDispatcher::new(
         Arc::new(SeaWebhookDeliveries::new(db.clone())),
         Arc::new(SeaChangeLog::new(db.clone())),
         Arc::new(SeaListRepository::new(db.clone())),
-        Arc::new(todo_http::ApiPayloads::new(
-            Arc::new(SeaTaskRepository::new(db.clone())),
-            Arc::new(SeaListRepository::new(db.clone())),
-        )),
-        Arc::new(sender),
+        payloads,
+        sender,
         Arc::new(SystemClock),
         // A retry's jitter needs no secrecy: the random bits of a UUID v7.
         Arc::new(|| {

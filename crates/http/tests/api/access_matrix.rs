@@ -398,6 +398,27 @@ fn rows() -> Vec<Row> {
             },
         },
         Row {
+            endpoint: "GET /webhooks",
+            expect: [200, 200, 200, 200, 200],
+            request: |_, me| (M::GET, format!("/api/{me}/webhooks"), None),
+        },
+        Row {
+            endpoint: "GET /webhooks of another user's path",
+            expect: [200, 403, 403, 403, 403],
+            request: |_, _| (M::GET, "/api/olive/webhooks".to_owned(), None),
+        },
+        Row {
+            endpoint: "POST /webhooks for the shared list",
+            expect: [201, 201, 201, 404, 404],
+            request: |f, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/webhooks"),
+                    Some(json!({"url": "https://hooks.example.com/in", "list_id": f.list})),
+                )
+            },
+        },
+        Row {
             endpoint: "PATCH /admin/users/{id}/role",
             expect: [403, 403, 403, 403, 200],
             request: |f, _| {

@@ -1,5 +1,5 @@
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
@@ -7,20 +7,23 @@ use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 use todo_application::ports::{
+    AttemptOutcome, CredentialError, DeliveryAttempt, OutgoingWebhook, SecretGenerator,
+    VerifiedCredential, WebhookSender,
+};
+use todo_application::ports::{
     Clock, CredentialVerifier, IdGenerator, ListRepository, PortError, ReadinessProbe, SystemClock,
     TaskRepository, TrashRepository, UserRepository, UuidV7Ids,
 };
-use todo_application::ports::{CredentialError, VerifiedCredential};
 use todo_application::{
-    AdminService, AuthService, Inboxes, Limits, ListService, PageSettings, TaskService,
-    TrashService, UserCache,
+    AdminService, AuthService, Inboxes, Limits, ListService, OnDemand, PageSettings, TaskService,
+    TrashService, UserCache, WebhookService, WebhookSettings,
 };
 use todo_auth::{Hs256Issuer, Hs256Settings, Hs256Verifier, SessionVerifier};
 use todo_domain::{AdminRoles, RoleList, User, UserId};
 use todo_http::{HttpSettings, RateLimitSettings, Services};
 use todo_persistence::{
     DatabaseConnection, PoolSettings, SeaListRepository, SeaReadiness, SeaSessionRepository,
-    SeaTaskRepository, SeaTrashRepository, SeaUserRepository,
+    SeaTaskRepository, SeaTrashRepository, SeaUserRepository, SeaWebhookRepository,
 };
 
 pub const SECRET: &[u8] = b"http-test-secret-0123456789abcdef0123";
@@ -30,7 +33,57 @@ pub struct TestApp {
     pub services: Services,
     /// How many credentials reached the verifiers.
     pub verifications: Arc<AtomicUsize>,
+    /// What the webhooks sent on their owners' request (a ping, a redelivery).
+    pub webhooks_sent: Arc<RecordingSender>,
     issuer: Hs256Issuer,
+}
+
+/// A webhook sender that keeps what it is given and answers `status` (0: refused, as a
+/// target inside the network is).
+#[derive(Default)]
+pub struct RecordingSender {
+    pub sent: Mutex<Vec<OutgoingWebhook>>,
+    pub status: AtomicU16,
+}
+
+#[async_trait]
+impl WebhookSender for RecordingSender {
+    async fn send(&self, delivery: &OutgoingWebhook) -> DeliveryAttempt {
+        self.sent.lock().unwrap().push(delivery.clone());
+        let status = self.status.load(Ordering::SeqCst);
+        match status {
+            0 => DeliveryAttempt {
+                outcome: AttemptOutcome::Refused,
+                status: None,
+                duration_ms: 0,
+                error: Some("refused: the host resolves to 10.0.0.1, a private address".into()),
+            },
+            200..=299 => DeliveryAttempt {
+                outcome: AttemptOutcome::Delivered,
+                status: Some(status),
+                duration_ms: 3,
+                error: None,
+            },
+            _ => DeliveryAttempt {
+                outcome: AttemptOutcome::Failed,
+                status: Some(status),
+                duration_ms: 3,
+                error: Some(format!("the receiver answered {status}")),
+            },
+        }
+    }
+}
+
+/// Secrets that differ each time (the real ones are random; these need not be).
+struct CountingSecrets(AtomicUsize);
+
+impl SecretGenerator for CountingSecrets {
+    fn new_secret(&self) -> String {
+        format!(
+            "whsec_dGVzdHNlY3JldA{}",
+            self.0.fetch_add(1, Ordering::SeqCst)
+        )
+    }
 }
 
 /// Counts the credentials it is asked about and leaves them to the next verifier.
@@ -101,6 +154,10 @@ pub async fn app_with(options: Options) -> TestApp {
             SECRET,
         )),
     ];
+    let webhooks_sent = Arc::new(RecordingSender {
+        status: AtomicU16::new(204),
+        ..RecordingSender::default()
+    });
     let readiness = options
         .readiness
         .unwrap_or_else(|| Arc::new(SeaReadiness::new(db.clone())));
@@ -123,9 +180,24 @@ pub async fn app_with(options: Options) -> TestApp {
         )
         .with_limits(options.limits)
         .with_pages(pages),
-        TrashService::new(trash, lists, inboxes.clone(), clock.clone())
+        TrashService::new(trash, lists.clone(), inboxes.clone(), clock.clone())
             .with_pages(pages)
             .with_retention(options.trash_retention),
+        WebhookService::new(
+            Arc::new(SeaWebhookRepository::new(db.clone())),
+            lists.clone(),
+            Arc::new(todo_persistence::SeaChangeLog::new(db.clone())),
+            Arc::new(CountingSecrets(AtomicUsize::new(0))),
+            OnDemand {
+                payloads: Arc::new(todo_http::ApiPayloads::new(tasks.clone(), lists.clone())),
+                sender: webhooks_sent.clone(),
+            },
+            clock.clone(),
+            WebhookSettings {
+                max_per_user: 3,
+                ..WebhookSettings::default()
+            },
+        ),
         AdminService::new(
             users.clone(),
             tasks,
@@ -158,6 +230,7 @@ pub async fn app_with(options: Options) -> TestApp {
         db,
         services,
         verifications,
+        webhooks_sent,
         issuer: Hs256Issuer::new(SECRET, Hs256Settings::default()),
     }
 }

@@ -21,3 +21,4 @@ mod subtasks;
 mod sync;
 mod tasks;
 mod trash;
+mod webhooks;

@@ -59,12 +59,23 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) async fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_with(dir, env, Stdio::null(), Stdio::inherit()).await
+    }
+
+    /// [`Server::start`] with everything it writes (its logs) going to `log`.
+    pub(crate) async fn start_logging_to(dir: &Path, env: &[(&str, &str)], log: &Path) -> Self {
+        let file = std::fs::File::create(log).unwrap();
+        let out = Stdio::from(file.try_clone().unwrap());
+        Self::start_with(dir, env, out, Stdio::from(file)).await
+    }
+
+    async fn start_with(dir: &Path, env: &[(&str, &str)], stdout: Stdio, stderr: Stdio) -> Self {
         let port = free_port().to_string();
         let mut all = env.to_vec();
         all.push(("PORT", &port));
         let child = command(dir, &all)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let server = Self {
