@@ -9,6 +9,7 @@ import type { components, paths } from "./schema.js";
 import { fold, type SyncResult } from "./sync.js";
 import type {
   Change,
+  Delivery,
   Health,
   List,
   ListChanges,
@@ -18,6 +19,7 @@ import type {
   MemberRole,
   NewList,
   NewTask,
+  NewWebhook,
   PageQuery,
   Placement,
   TagCount,
@@ -28,6 +30,10 @@ import type {
   TaskStats,
   TrashEntry,
   User,
+  Webhook,
+  WebhookChanges,
+  WebhookRef,
+  WebhookWithSecret,
   Welcome,
 } from "./types.js";
 
@@ -123,6 +129,8 @@ export interface TodoClient {
   trash(userId: string): TrashApi;
   /** The stream of the caller's changes, `/api/{userId}/events`. */
   events(userId: string): EventsApi;
+  /** The caller's webhooks and their deliveries, under `/api/{userId}/webhooks/…`. */
+  webhooks(userId: string): WebhooksApi;
   /** The admin routes (the caller needs an admin role). */
   readonly admin: AdminApi;
   /** `GET /`: name and version. */
@@ -189,6 +197,54 @@ export interface TrashApi {
   delete(entry: string | TrashEntry, options?: CallOptions): Promise<void>;
   /** Forgets every entry. */
   empty(options?: CallOptions): Promise<void>;
+}
+
+export interface WebhooksApi {
+  /** Every webhook of the caller, oldest first (never with its secret). */
+  list(options?: CallOptions): Promise<Webhook[]>;
+  /** One webhook (never with its secret): whether it is enabled, and why not if the service disabled it. */
+  get(webhook: string | Webhook, options?: CallOptions): Promise<Webhook>;
+  /**
+   * Creates a webhook: each change the caller may see (of `events`, in `list_id`) is sent
+   * to `url`, signed the Standard Webhooks way. The answer carries the signing `secret`
+   * (`whsec_…`), shown this once: keep it. `url` must be `https` (plain `http` only to a
+   * host in the server's `webhooks.allow_hosts`); another is a 422 naming `url`. Not
+   * retried: a create sends no `Idempotency-Key`, and a retry could make a second one.
+   */
+  create(webhook: NewWebhook, options?: CallOptions): Promise<WebhookWithSecret>;
+  /**
+   * `PATCH`: changes `url`, `events`, `list_id` or `enabled`, keeps the others. Given the
+   * webhook (with `version`) it sends `If-Match`, as `tasks().update` does; a stale version
+   * throws `PreconditionFailed`. Enabling one the service disabled starts it afresh.
+   */
+  update(webhook: WebhookRef, changes: WebhookChanges, options?: WriteOptions): Promise<Webhook>;
+  /** Deletes a webhook with its deliveries: nothing more is sent. */
+  delete(webhook: string | Webhook, options?: CallOptions): Promise<void>;
+  /**
+   * A new signing secret, shown in this answer only. Until `previous_secret_expires_at`
+   * each delivery also carries a signature by the old one, so the receiver can switch.
+   */
+  rotate(webhook: string | Webhook, options?: CallOptions): Promise<WebhookWithSecret>;
+  /** Every delivery attempt of a webhook, newest first, following each `rel="next"` link. */
+  deliveries(webhook: string | Webhook, query?: PageQuery, options?: CallOptions): Promise<Delivery[]>;
+  /** The delivery attempts page by page (`limit` per page), following `rel="next"`. */
+  deliveryPages(
+    webhook: string | Webhook,
+    query?: PageQuery,
+    options?: CallOptions,
+  ): AsyncGenerator<Delivery[], void, undefined>;
+  /**
+   * Sends a delivery's event again, now, and answers the new attempt (the server waits
+   * for the receiver, at most its delivery timeout). A change goes as it reads now, under
+   * its own `webhook-id`; a change no longer kept is a 410.
+   */
+  redeliver(webhook: string | Webhook, delivery: string | Delivery, options?: CallOptions): Promise<Delivery>;
+  /**
+   * Sends the webhook a `ping` event now (also when it is disabled) and answers the
+   * attempt: `outcome`, the receiver's `status_code`, `error`. Its `event_id`, the
+   * `webhook-id` it went with, is `ping_<id>`.
+   */
+  test(webhook: string | Webhook, options?: CallOptions): Promise<Delivery>;
 }
 
 export interface TasksApi {
@@ -261,15 +317,18 @@ function page<T>(outcome: Outcome<T[]>): Fetched<T> {
   return { data: unwrap(outcome), response: outcome.response };
 }
 
+/** Something with a version to act on (a task, a list, a webhook), or its id. */
+type Versioned = string | { id: string; version: number };
+
 /** The `If-Match` value for a write, or `undefined` for none. */
-function ifMatchFor(task: TaskRef, option: WriteOptions["ifMatch"]): string | undefined {
+function ifMatchFor(task: Versioned, option: WriteOptions["ifMatch"]): string | undefined {
   if (option === false) return undefined;
   if (typeof option === "number") return `"${option}"`;
   if (typeof option === "string") return option;
   return typeof task === "string" ? undefined : `"${task.version}"`;
 }
 
-function idOf(task: TaskRef): string {
+function idOf(task: Versioned | { id: string }): string {
   return typeof task === "string" ? task : task.id;
 }
 
@@ -725,6 +784,85 @@ export function createTodoClient(options: TodoClientOptions): TodoClient {
     return api;
   }
 
+  function webhooks(userId: string): WebhooksApi {
+    const user = { user_id: userId };
+    const one = (webhook: string | { id: string }) => ({ user_id: userId, webhook_id: idOf(webhook) });
+    const api: WebhooksApi = {
+      list: (o) =>
+        get(() => raw.GET("/api/{user_id}/webhooks", { params: { path: user }, signal: o?.signal }), o),
+      get: (webhook, o) =>
+        get(
+          () =>
+            raw.GET("/api/{user_id}/webhooks/{webhook_id}", {
+              params: { path: one(webhook) },
+              signal: o?.signal,
+            }),
+          o,
+        ),
+      async create(body, o) {
+        return unwrap(
+          await raw.POST("/api/{user_id}/webhooks", { params: { path: user }, body, signal: o?.signal }),
+        );
+      },
+      async update(webhook, changes, o) {
+        const ifMatch = ifMatchFor(webhook, o?.ifMatch);
+        return unwrap(
+          await raw.PATCH("/api/{user_id}/webhooks/{webhook_id}", {
+            params: { path: one(webhook), header: ifMatch === undefined ? {} : { "If-Match": ifMatch } },
+            body: changes,
+            signal: o?.signal,
+          }),
+        );
+      },
+      async delete(webhook, o) {
+        unwrap(
+          await raw.DELETE("/api/{user_id}/webhooks/{webhook_id}", {
+            params: { path: one(webhook) },
+            signal: o?.signal,
+          }),
+        );
+      },
+      async rotate(webhook, o) {
+        return unwrap(
+          await raw.POST("/api/{user_id}/webhooks/{webhook_id}/rotate", {
+            params: { path: one(webhook) },
+            signal: o?.signal,
+          }),
+        );
+      },
+      deliveries: (webhook, query = {}, o) => collect(api.deliveryPages(webhook, query, o)),
+      deliveryPages: (webhook, query = {}, o) =>
+        pagesOf((next) =>
+          retrying(
+            () =>
+              raw.GET("/api/{user_id}/webhooks/{webhook_id}/deliveries", {
+                params: { path: one(webhook), query },
+                signal: o?.signal,
+                ...(next === undefined ? {} : { querySerializer: () => next }),
+              }),
+            o?.signal,
+          ).then((outcome) => page<Delivery>(outcome)),
+        ),
+      async redeliver(webhook, delivery, o) {
+        return unwrap(
+          await raw.POST("/api/{user_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", {
+            params: { path: { ...one(webhook), delivery_id: idOf(delivery) } },
+            signal: o?.signal,
+          }),
+        );
+      },
+      async test(webhook, o) {
+        return unwrap(
+          await raw.POST("/api/{user_id}/webhooks/{webhook_id}/test", {
+            params: { path: one(webhook) },
+            signal: o?.signal,
+          }),
+        );
+      },
+    };
+    return api;
+  }
+
   function events(userId: string): EventsApi {
     return {
       async open(o = {}) {
@@ -753,6 +891,7 @@ export function createTodoClient(options: TodoClientOptions): TodoClient {
     lists,
     trash,
     events,
+    webhooks,
     admin,
     me: (o) => get(() => raw.GET("/api/me", { signal: o?.signal }), o),
     welcome: (o) => get(() => raw.GET("/", { signal: o?.signal }), o),

@@ -13,6 +13,7 @@ export {
   type TodoClient,
   type TodoClientOptions,
   type TrashApi,
+  type WebhooksApi,
   type WriteOptions,
 } from "./client.js";
 export { ApiProblem, PreconditionFailed, problemFrom, versionOf } from "./problem.js";

@@ -45,6 +45,34 @@ export type ListRef = string | Pick<List, "id" | "version">;
 export type TrashEntry = Schemas["TrashEntryDto"];
 /** What a trash entry holds: `task` or `list`. */
 export type TrashEntryKind = Schemas["TrashEntryKind"];
+/**
+ * A webhook as its owner sees it, never with its secret: `url`, the `events` it takes,
+ * its `list_id` (`null`: every list), `enabled`, why the service disabled it
+ * (`disabled_reason`), `failures` in a row; `version` is its ETag's number.
+ */
+export type Webhook = Schemas["WebhookDto"];
+/**
+ * A webhook with its signing `secret` (`whsec_` and the base64 of the key), the answer to
+ * a create or a rotation and the only place the secret is shown. After a rotation,
+ * `previous_secret_expires_at` says until when the old secret signs too (`null` at creation).
+ */
+export type WebhookWithSecret = Schemas["WebhookWithSecret"];
+/** The body of a webhook create: only `url` is required (every event kind, every list, enabled). */
+export type NewWebhook = Schemas["CreateWebhook"];
+/** The body of a webhook update: `url`, `events`, `list_id` (`null`: every list), `enabled`. */
+export type WebhookChanges = Schemas["UpdateWebhook"];
+/** A webhook to act on: its id, or the webhook as you last saw it (sends `If-Match`). */
+export type WebhookRef = string | Pick<Webhook, "id" | "version">;
+/** An event kind a webhook can take, as the event stream names it. */
+export type WebhookEventKind = Schemas["EventKindName"];
+/**
+ * One attempt to deliver one event: its `event` kind (`ping` for a test), the `event_id`
+ * it was sent with as `webhook-id`, which `attempt`, its `outcome`, the receiver's
+ * `status_code`, `duration_ms`, and the `error` when it did not succeed.
+ */
+export type Delivery = Schemas["DeliveryDto"];
+/** How a delivery attempt ended: `delivered`, `failed` or `refused`. */
+export type DeliveryOutcome = Schemas["DeliveryOutcome"];
 /** What an event of the caller's stream says changed. */
 export type ChangeKind =
   | "task.created"
@@ -91,7 +119,7 @@ type ListParameters = NonNullable<paths["/api/{user_id}/tasks"]["get"]["paramete
  */
 export type TaskQuery = Omit<ListParameters, "cursor" | "include_deleted">;
 
-/** Page size of the admin lists. */
+/** Page size of the admin lists, the trash and a webhook's deliveries. */
 export type PageQuery = { limit?: number };
 
 /** Where `move` puts a task: right after or before another of yours, or at either end. */

@@ -114,6 +114,9 @@ export async function startServer(database: Database): Promise<Server> {
     PORT: String(port),
     // Role changes and deletions show at once.
     TODO__AUTH__CACHE_TTL_SECS: "0",
+    // Webhooks may reach the tests' receiver over plain HTTP on loopback (a list setting:
+    // comma-separated hosts, no port; docs/configuration.md, `webhooks.allow_hosts`).
+    TODO__WEBHOOKS__ALLOW_HOSTS: "127.0.0.1",
     RUST_LOG: process.env.RUST_LOG ?? "warn",
   };
   const migrated = await run(BIN, ["migrate"], { env, timeout: 60_000 }).catch((err) => err);

@@ -1,7 +1,10 @@
 // Every operation of the committed OpenAPI document, driven through the client against
 // the built server. Run once per database by sqlite.test.ts and postgres.test.ts.
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
@@ -102,7 +105,7 @@ export function clientSuite(label: string, database: Database | string): void {
       server = await startServer(database);
       tokens = {};
       tokens.alice = await server.devToken("alice", { admin: true });
-      for (const id of ["bob", "carol", "dora", "erin", "fay"]) tokens[id] = await server.devToken(id);
+      for (const id of ["bob", "carol", "dora", "erin", "fay", "gwen"]) tokens[id] = await server.devToken(id);
       alice = client("alice");
     }, { timeout: 90_000 });
 
@@ -519,6 +522,145 @@ export function clientSuite(label: string, database: Database | string): void {
       await problem(client("dora").trash("fay").list(), 403);
     });
 
+    test("webhooks: create, read without the secret, update, rotate, ping signed, deliveries, redeliver, delete", T, async () => {
+      // A receiver on loopback (allowed over plain HTTP by TODO__WEBHOOKS__ALLOW_HOSTS, see
+      // server.ts) that answers 204 and keeps every request it was sent.
+      const received: { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: Buffer }[] = [];
+      const receiver = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (chunk: Buffer) => chunks.push(chunk));
+        req.on("end", () => {
+          received.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        receiver.once("error", reject);
+        receiver.listen(0, "127.0.0.1", resolve);
+      });
+      try {
+        const { port } = receiver.address() as AddressInfo;
+        const url = `http://127.0.0.1:${port}/hook`;
+        const seen = { location: null as string | null };
+        const gwen = client("gwen", {
+          middleware: [
+            recorder,
+            {
+              onResponse({ request, response }) {
+                if (request.method === "POST") seen.location = response.headers.get("Location");
+              },
+            },
+          ],
+        });
+        const hooks = gwen.webhooks("gwen");
+        assert.deepEqual(await hooks.list(), []);
+
+        // Created: the secret is in this answer, and only here.
+        const created = await hooks.create({ url });
+        assert.match(created.secret, /^whsec_[A-Za-z0-9+/]+={0,2}$/);
+        assert.match(seen.location ?? "", /\/api\/gwen\/webhooks\/[^/]+$/);
+        assert.equal(seen.location?.split("/").at(-1), created.id, "the Location names the webhook");
+        assert.equal(created.url, url);
+        assert.equal(created.enabled, true);
+        assert.equal(created.list_id, null);
+        assert.equal(created.version, 1);
+        assert.equal(created.previous_secret_expires_at, null);
+        const listed = await hooks.list();
+        assert.deepEqual(listed.map((h) => h.id), [created.id]);
+        const got = await hooks.get(created.id);
+        const { secret: _secret, previous_secret_expires_at: _expires, ...shown } = created;
+        assert.deepEqual(got, shown);
+        for (const answer of [listed, got]) {
+          const json = JSON.stringify(answer);
+          assert.ok(!json.includes(created.secret), "never the secret again");
+          assert.ok(!json.includes("whsec_") && !json.includes('"secret"'), json);
+        }
+        await problem(client("dora").webhooks("gwen").list(), 403);
+
+        // Updated with If-Match: the current version pauses it, a stale one changes nothing.
+        const paused = await hooks.update(got, { enabled: false });
+        assert.equal(paused.enabled, false);
+        assert.equal(paused.version, 2);
+        const stale = await problem(hooks.update(got, { enabled: true }), 412);
+        assert.ok(stale instanceof PreconditionFailed);
+        assert.equal(stale.currentVersion, 2);
+        assert.equal((await hooks.get(created.id)).enabled, false, "the stale update wrote nothing");
+        const resumed = await hooks.update(paused, { enabled: true });
+        assert.equal(resumed.enabled, true);
+        assert.equal(resumed.version, 3);
+
+        // Rotated: a new secret; the old one still signs for a day.
+        const rotated = await hooks.rotate(resumed);
+        assert.equal(rotated.id, created.id);
+        assert.match(rotated.secret, /^whsec_/);
+        assert.notEqual(rotated.secret, created.secret);
+        assert.ok(rotated.previous_secret_expires_at, "a rotation says until when the old secret signs");
+        const overlap = Date.parse(rotated.previous_secret_expires_at) - Date.now();
+        assert.ok(Math.abs(overlap - 86_400_000) < 120_000, `about a day, not ${overlap} ms`);
+        assert.ok(!JSON.stringify(await hooks.get(created.id)).includes(rotated.secret));
+
+        // A ping reaches the receiver, signed the Standard Webhooks way by both secrets.
+        const ping = await hooks.test(created.id);
+        assert.equal(ping.event, "ping");
+        assert.equal(ping.event_id, `ping_${ping.id}`);
+        assert.equal(ping.outcome, "delivered", ping.error ?? "");
+        assert.equal(ping.status_code, 204);
+        assert.equal(ping.error, null);
+        assert.equal(ping.attempt, 1);
+        const hit = received.find((r) => r.headers["webhook-id"] === ping.event_id);
+        assert.ok(hit, `the receiver got the ping (it got ${received.length} requests)`);
+        assert.equal(hit.method, "POST");
+        assert.equal(hit.url, "/hook");
+        assert.match(hit.headers["content-type"] ?? "", /^application\/json/);
+        const timestamp = String(hit.headers["webhook-timestamp"]);
+        assert.match(timestamp, /^\d+$/);
+        assert.ok(Math.abs(Number(timestamp) - Date.now() / 1000) < 300, "webhook-timestamp is now, in seconds");
+        const signatures = String(hit.headers["webhook-signature"]).split(" ");
+        assert.ok(signatures.every((sig) => sig.startsWith("v1,")), signatures.join(" "));
+        const sign = (secret: string) =>
+          "v1," +
+          createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64"))
+            .update(`${ping.event_id}.${timestamp}.`)
+            .update(hit.body)
+            .digest("base64");
+        assert.ok(signatures.includes(sign(rotated.secret)), "signed with the new secret");
+        assert.ok(signatures.includes(sign(created.secret)), "and, during the overlap, with the old one");
+        assert.ok(!signatures.includes(sign("whsec_" + Buffer.from("another key").toString("base64"))));
+        const body = JSON.parse(hit.body.toString("utf8"));
+        assert.equal(body.type, "ping");
+        assert.deepEqual(body.data, { webhook_id: created.id, url });
+
+        // The deliveries, newest first; a redelivery is a new attempt, delivered again.
+        assert.deepEqual(await hooks.deliveries(created.id), [ping]);
+        const again = await hooks.redeliver(created.id, ping);
+        assert.notEqual(again.id, ping.id);
+        assert.equal(again.event, "ping");
+        assert.equal(again.event_id, `ping_${again.id}`, "a ping sent again is a ping of its own");
+        assert.equal(again.outcome, "delivered", again.error ?? "");
+        assert.equal(again.status_code, 204);
+        assert.ok(received.some((r) => r.headers["webhook-id"] === again.event_id), "the receiver got it too");
+        const pages: string[][] = [];
+        for await (const page of hooks.deliveryPages(created, { limit: 1 })) pages.push(page.map((d) => d.id));
+        assert.deepEqual(pages, [[again.id], [ping.id]]);
+        assert.deepEqual((await hooks.deliveries(created, { limit: 1 })).map((d) => d.id), [again.id, ping.id]);
+        await problem(hooks.redeliver(created.id, "0193a5c2-7b1e-7cc0-9a4e-3f5d2c1b0a99"), 404);
+
+        // Deleted: gone, and so are its deliveries.
+        await hooks.delete(created);
+        await problem(hooks.get(created.id), 404);
+        await problem(hooks.deliveries(created.id), 404);
+        assert.deepEqual(await hooks.list(), []);
+
+        // A target the server may not reach over plain HTTP is the url field's problem.
+        const refused = await problem(hooks.create({ url: "http://example.com/" }), 422);
+        assert.equal(refused.errors[0]?.field, "url", refused.message);
+        assert.deepEqual(await hooks.list(), []);
+      } finally {
+        receiver.closeAllConnections();
+        await new Promise((resolve) => receiver.close(resolve));
+      }
+    });
+
     test("the example walks through list, create, toggle, pages and sync", T, async () => {
       const result = await walkthrough(client("erin"), "erin");
       assert.equal(result.titleProblem, "must not be empty");
@@ -596,7 +738,7 @@ export function clientSuite(label: string, database: Database | string): void {
       const { operations } = await documentOperations();
       const missing = operations.filter((op) => !called.has(op));
       assert.deepEqual(missing, [], `not exercised: ${missing.join(", ")}`);
-      assert.equal(operations.length, 36);
+      assert.equal(operations.length, 45);
     });
   });
 }

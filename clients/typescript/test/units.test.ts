@@ -6,6 +6,7 @@ import {
   EventStream,
   EventStreamParser,
   PreconditionFailed,
+  createTodoClient,
   nextLink,
   problemFrom,
   randomKey,
@@ -160,4 +161,82 @@ test("an EventStream reads a body in any chunks and remembers the last id given"
     break;
   }
   assert.equal(early.lastEventId, "3-1", "an event after the one the loop stopped at is not skipped");
+});
+
+test("webhooks: If-Match from the version held, creates not retried, deliveries follow Link", async () => {
+  const sent: { method: string; url: string; ifMatch: string | null; key: string | null }[] = [];
+  const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+  const delivery = (id: string) => ({
+    id,
+    event_id: `ping_${id}`,
+    event: "ping",
+    attempt: 1,
+    outcome: "delivered",
+    status_code: 204,
+    duration_ms: 3,
+    error: null,
+    at: "2026-12-04T10:15:00Z",
+  });
+  const todo = createTodoClient({
+    baseUrl: "http://api.invalid",
+    retryDelayMs: 1,
+    fetch: async (request) => {
+      const url = new URL(request.url);
+      sent.push({
+        method: request.method,
+        url: url.pathname + url.search,
+        ifMatch: request.headers.get("If-Match"),
+        key: request.headers.get("Idempotency-Key"),
+      });
+      if (request.method === "POST" && url.pathname === "/api/u/webhooks") {
+        const problem = { type: "about:blank", title: "Service Unavailable", status: 503, detail: "busy" };
+        return json(problem, 503, { "Content-Type": "application/problem+json" });
+      }
+      if (url.pathname.endsWith("/deliveries")) {
+        return url.searchParams.get("cursor")
+          ? json([delivery("d1")])
+          : json([delivery("d2")], 200, { Link: '</api/u/webhooks/w/deliveries?limit=1&cursor=c1>; rel="next"' });
+      }
+      return json({ id: "w", version: 3 });
+    },
+  });
+  const hooks = todo.webhooks("u");
+  await hooks.update({ id: "w", version: 2 }, { enabled: false });
+  await hooks.update("w", { enabled: true });
+  await hooks.update({ id: "w", version: 2 }, { url: "https://x.example/" }, { ifMatch: false });
+  await hooks.update("w", { events: ["task.created"] }, { ifMatch: 7 });
+  assert.deepEqual(
+    sent.map((r) => [r.method, r.url, r.ifMatch]),
+    [
+      ["PATCH", "/api/u/webhooks/w", '"2"'],
+      ["PATCH", "/api/u/webhooks/w", null],
+      ["PATCH", "/api/u/webhooks/w", null],
+      ["PATCH", "/api/u/webhooks/w", '"7"'],
+    ],
+  );
+
+  sent.length = 0;
+  await assert.rejects(hooks.create({ url: "https://x.example/" }), (err: ApiProblem) => err.status === 503);
+  assert.deepEqual(sent.map((r) => [r.method, r.key]), [["POST", null]], "sent once, without a key");
+
+  sent.length = 0;
+  const all = await hooks.deliveries("w", { limit: 1 });
+  assert.deepEqual(all.map((d) => d.id), ["d2", "d1"]);
+  assert.deepEqual(sent.map((r) => r.url), [
+    "/api/u/webhooks/w/deliveries?limit=1",
+    "/api/u/webhooks/w/deliveries?limit=1&cursor=c1",
+  ]);
+
+  sent.length = 0;
+  await hooks.redeliver("w", all[0]!);
+  await hooks.rotate("w");
+  await hooks.test("w");
+  await hooks.delete("w");
+  assert.deepEqual(sent.map((r) => `${r.method} ${r.url}`), [
+    "POST /api/u/webhooks/w/deliveries/d2/redeliver",
+    "POST /api/u/webhooks/w/rotate",
+    "POST /api/u/webhooks/w/test",
+    "DELETE /api/u/webhooks/w",
+  ]);
 });
