@@ -10,7 +10,7 @@ use todo_application::ports::{ListRepository, PortError, TaskRepository, Webhook
 use todo_domain::webhook::{DeliveryEvent, Webhook};
 use todo_domain::{ChangeKind, ChangeRecord, Timestamp, UserId};
 
-use crate::dto::{TaskDto, rfc3339};
+use crate::dto::rfc3339;
 use crate::events::ChangeEventDto;
 use crate::list_json::ListDto;
 
@@ -30,11 +30,10 @@ struct Data {
     /// The change, as the event stream's `data` carries it.
     #[serde(flatten)]
     change: ChangeEventDto,
-    /// The task after the change, as `GET /api/{user_id}/tasks/{id}` answers it (the
-    /// endpoint's writer makes the bytes serde makes of a `TaskDto`: a test holds them
-    /// equal); `null` when it is gone (deleted, or no longer the owner's to read).
+    /// The task after the change, as `GET /api/{user_id}/tasks/{id}` answers it; `null`
+    /// when it is gone (deleted, or no longer the owner's to read).
     #[serde(skip_serializing_if = "Option::is_none")]
-    task: Option<Option<TaskDto>>,
+    task: Option<Option<serde_json::Value>>,
     /// The list after the change (`list.*` and `member.*` events), as its endpoint
     /// answers it; `null` when it is gone.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,11 +61,15 @@ impl WebhookPayloads for ApiPayloads {
     async fn body(&self, owner: &UserId, event: &ChangeRecord) -> Result<Vec<u8>, PortError> {
         let (task, list) = if is_task_event(event.kind) {
             let task = match event.task {
-                Some(id) => self
-                    .tasks
-                    .get(owner, id)
-                    .await?
-                    .map(|(task, _)| TaskDto::from(task)),
+                Some(id) => match self.tasks.get(owner, id).await? {
+                    // The bytes `GET /api/{user_id}/tasks/{id}` answers with.
+                    Some((task, _)) => Some(
+                        crate::task_json::task_body(&task)
+                            .and_then(|bytes| serde_json::from_slice(&bytes))
+                            .map_err(|e| PortError::Other(e.into()))?,
+                    ),
+                    None => None,
+                },
                 None => None,
             };
             (Some(task), None)
