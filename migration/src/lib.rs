@@ -22,6 +22,7 @@ mod m20261203_000010_list_orders;
 mod m20261203_000011_member_archived;
 mod m20261204_000012_change_log;
 mod m20261204_000013_webhooks;
+mod m20261204_000014_webhook_claim;
 mod url;
 
 pub use url::{normalize_database_url, redact_url_secrets};
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_member_archived::Migration),
             Box::new(m20261204_000012_change_log::Migration),
             Box::new(m20261204_000013_webhooks::Migration),
+            Box::new(m20261204_000014_webhook_claim::Migration),
         ]
     }
 }

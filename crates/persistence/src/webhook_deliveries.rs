@@ -5,6 +5,12 @@
 //! skipping the rows another replica's claim has locked meanwhile (`FOR UPDATE SKIP
 //! LOCKED`), so that two replicas never claim one webhook; on SQLite writes take turns,
 //! and a write transaction picks and then claims them.
+//!
+//! Each claim also carries its id, `claim_id` (a UUID the deliverer draws per pass),
+//! written with `claimed_until`. A renewal and a release name it and change the webhook
+//! only while it is still under that claim: a deliverer whose claim lapsed (a slow pass)
+//! and was taken over by another one neither extends nor ends the new claim, so the two
+//! never deliver the same events side by side. A release clears both columns.
 
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
@@ -209,15 +215,20 @@ impl SeaWebhookDeliveries {
     /// another claim holds locked), and claims them.
     async fn claim_postgres(
         conn: &impl ConnectionTrait,
+        claim: uuid::Uuid,
         now: Timestamp,
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimRow>, PortError> {
         let mut raw = Raw::new(DbBackend::Postgres);
-        let set = raw.p(until);
+        let set = format!(
+            "claimed_until = {}, claim_id = {}",
+            raw.p(until),
+            raw.p(claim)
+        );
         let due = due(&mut raw, "id", now, limit);
         let sql = format!(
-            "UPDATE webhook SET claimed_until = {set} WHERE id IN \
+            "UPDATE webhook SET {set} WHERE id IN \
              ({due} FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"
         );
         ClaimRow::find_by_statement(raw.statement(sql))
@@ -230,6 +241,7 @@ impl SeaWebhookDeliveries {
     /// claims them.
     async fn claim_sqlite(
         db: &sea_orm::DatabaseConnection,
+        claim: uuid::Uuid,
         now: Timestamp,
         until: Timestamp,
         limit: u32,
@@ -255,12 +267,13 @@ impl SeaWebhookDeliveries {
             .map_err(map_db_err)?;
         for batch in rows.chunks(BATCH) {
             let mut raw = Raw::new(backend);
-            let set = raw.p(until);
-            let ids: Vec<String> = batch.iter().map(|r| raw.p(r.id)).collect();
-            let sql = format!(
-                "UPDATE webhook SET claimed_until = {set} WHERE id IN ({})",
-                ids.join(", ")
+            let set = format!(
+                "claimed_until = {}, claim_id = {}",
+                raw.p(until),
+                raw.p(claim)
             );
+            let ids: Vec<String> = batch.iter().map(|r| raw.p(r.id)).collect();
+            let sql = format!("UPDATE webhook SET {set} WHERE id IN ({})", ids.join(", "));
             raw.run(&txn, sql).await?;
         }
         txn.commit().await.map_err(map_db_err)?;
@@ -272,6 +285,7 @@ impl SeaWebhookDeliveries {
 impl WebhookDeliveries for SeaWebhookDeliveries {
     async fn claim(
         &self,
+        claim: uuid::Uuid,
         now: Timestamp,
         until: Timestamp,
         limit: u32,
@@ -281,25 +295,30 @@ impl WebhookDeliveries for SeaWebhookDeliveries {
         }
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut rows = if db.get_database_backend() == DbBackend::Postgres {
-            Self::claim_postgres(&*db, now, until, limit).await?
+            Self::claim_postgres(&*db, claim, now, until, limit).await?
         } else {
-            Self::claim_sqlite(&db, now, until, limit).await?
+            Self::claim_sqlite(&db, claim, now, until, limit).await?
         };
         // `RETURNING` keeps no order: the order they were picked in.
         rows.sort_by_key(|r| (r.next_attempt_at.is_some(), r.next_attempt_at, r.id));
         rows.into_iter().map(|r| r.claimed(now)).collect()
     }
 
-    async fn renew(&self, id: WebhookId, until: Timestamp) -> Result<(), PortError> {
+    async fn renew(
+        &self,
+        id: WebhookId,
+        claim: uuid::Uuid,
+        until: Timestamp,
+    ) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut raw = Raw::new(db.get_database_backend());
         let sql = format!(
-            "UPDATE webhook SET claimed_until = {} WHERE id = {}",
+            "UPDATE webhook SET claimed_until = {} WHERE id = {} AND claim_id = {}",
             raw.p(until),
-            raw.p(id.as_uuid())
+            raw.p(id.as_uuid()),
+            raw.p(claim)
         );
-        raw.run(&*db, sql).await?;
-        Ok(())
+        Ok(raw.run(&*db, sql).await? == 1)
     }
 
     async fn disable(&self, id: WebhookId, reason: &str) -> Result<(), PortError> {
@@ -400,12 +419,14 @@ impl WebhookDeliveries for SeaWebhookDeliveries {
         Ok(())
     }
 
-    async fn release(&self, id: WebhookId) -> Result<(), PortError> {
+    async fn release(&self, id: WebhookId, claim: uuid::Uuid) -> Result<(), PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut raw = Raw::new(db.get_database_backend());
         let sql = format!(
-            "UPDATE webhook SET claimed_until = NULL WHERE id = {}",
-            raw.p(id.as_uuid())
+            "UPDATE webhook SET claimed_until = NULL, claim_id = NULL \
+             WHERE id = {} AND claim_id = {}",
+            raw.p(id.as_uuid()),
+            raw.p(claim)
         );
         raw.run(&*db, sql).await?;
         Ok(())

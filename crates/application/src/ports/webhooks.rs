@@ -155,16 +155,27 @@ pub struct ClaimedWebhook {
 #[async_trait]
 pub trait WebhookDeliveries: Send + Sync {
     /// Claims up to `limit` enabled webhooks that are due at `now` (no retry pending
-    /// after it) and that no one holds (no claim reaching past `now`), until `until`.
+    /// after it) and that no one holds (no claim reaching past `now`), until `until`, as
+    /// claim `claim` (a new id per pass: its renewals and its release name it, so that a
+    /// deliverer whose claim lapsed, and was taken over, changes nothing of the new one).
     async fn claim(
         &self,
+        claim: uuid::Uuid,
         now: Timestamp,
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimedWebhook>, PortError>;
-    /// Keeps a claim until `until` (a deliverer renews it before each delivery, so that a
-    /// short lease suffices and a process that died mid-pass holds nothing for long).
-    async fn renew(&self, id: WebhookId, until: Timestamp) -> Result<(), PortError>;
+    /// Keeps claim `claim` on a webhook until `until` (a deliverer renews it before each
+    /// delivery, so that a short lease suffices and a process that died mid-pass holds
+    /// nothing for long). `false` when the webhook is no longer under that claim (it
+    /// lapsed and another deliverer holds it, or the webhook is gone): nothing changes,
+    /// and the deliverer leaves the webhook alone.
+    async fn renew(
+        &self,
+        id: WebhookId,
+        claim: uuid::Uuid,
+        until: Timestamp,
+    ) -> Result<bool, PortError>;
     /// Moves a webhook's cursor to `to`: the events up to it are not for it.
     async fn skip_to(&self, id: WebhookId, to: ChangeCursor) -> Result<(), PortError>;
     /// Records an attempt to deliver `event` and what follows from it
@@ -178,8 +189,8 @@ pub trait WebhookDeliveries: Send + Sync {
         after: &AfterAttempt,
         now: Timestamp,
     ) -> Result<(), PortError>;
-    /// Ends a claim.
-    async fn release(&self, id: WebhookId) -> Result<(), PortError>;
+    /// Ends claim `claim` on a webhook (another deliverer's claim stays).
+    async fn release(&self, id: WebhookId, claim: uuid::Uuid) -> Result<(), PortError>;
     /// Disables a webhook for `reason` (its owner sees it), with no attempt to record.
     async fn disable(&self, id: WebhookId, reason: &str) -> Result<(), PortError>;
 }

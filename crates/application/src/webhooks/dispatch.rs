@@ -136,24 +136,46 @@ impl WebhookDispatcher {
     /// lapses at its lease.
     pub async fn pass(&self) -> Result<usize, ApplicationError> {
         let now = self.clock.now();
+        let claim = uuid::Uuid::now_v7();
         let claimed = self
             .deliveries
-            .claim(now, now + self.lease(), self.settings.webhooks_per_pass)
+            .claim(
+                claim,
+                now,
+                now + self.lease(),
+                self.settings.webhooks_per_pass,
+            )
             .await?;
         if claimed.is_empty() {
             return Ok(0);
         }
         let head = self.log.head().await?;
+        // Each webhook at its own pace: a slow receiver holds up none of the others, and
+        // each one's first delivery goes out while its claim is fresh.
+        let outcomes = futures_util::future::join_all(claimed.into_iter().map(|webhook| {
+            async move {
+                let id = webhook.hook.id;
+                let delivered = self.deliver(webhook, claim, now, head).await;
+                // Released whatever happened: the next pass (here or elsewhere) goes on.
+                let released = self.deliveries.release(id, claim).await;
+                (delivered, released)
+            }
+        }))
+        .await;
         let mut attempts = 0;
-        for webhook in claimed {
-            let id = webhook.hook.id;
-            let delivered = self.deliver(webhook, head).await;
-            // Released whatever happened: the next pass (here or elsewhere) goes on.
-            let released = self.deliveries.release(id).await;
-            attempts += delivered?;
-            released?;
+        let mut failure = None;
+        for (delivered, released) in outcomes {
+            match delivered {
+                Ok(n) => attempts += n,
+                Err(err) => {
+                    failure.get_or_insert(err);
+                }
+            }
+            if let Err(err) = released {
+                failure.get_or_insert(err.into());
+            }
         }
-        Ok(attempts)
+        failure.map_or(Ok(attempts), Err)
     }
 
     fn lease(&self) -> chrono::TimeDelta {
@@ -164,6 +186,8 @@ impl WebhookDispatcher {
     async fn deliver(
         &self,
         webhook: ClaimedWebhook,
+        claim: uuid::Uuid,
+        claimed_at: todo_domain::Timestamp,
         head: todo_domain::ChangeCursor,
     ) -> Result<usize, ApplicationError> {
         let ClaimedWebhook {
@@ -202,11 +226,18 @@ impl WebhookDispatcher {
             if let Some(to) = passed.take() {
                 self.deliveries.skip_to(hook.id, to).await?;
             }
-            // The claim was taken for the first delivery; each later one extends it.
-            if attempts > 0 {
-                self.deliveries
-                    .renew(hook.id, self.clock.now() + self.lease())
-                    .await?;
+            // The claim was taken for the first delivery (unless reading the events took a
+            // third of the lease); each later one extends it. A claim that lapsed and was
+            // taken over: the other deliverer goes on from the cursor, this one stops.
+            let now = self.clock.now();
+            if (attempts > 0 || now - claimed_at > self.lease() / 3)
+                && !self
+                    .deliveries
+                    .renew(hook.id, claim, now + self.lease())
+                    .await?
+            {
+                tracing::warn!(webhook = %hook.id, "webhook claim lapsed and was taken over; left to its new deliverer");
+                break;
             }
             let body = self.payloads.body(&hook.owner, &event).await?;
             let outgoing = OutgoingWebhook {
@@ -343,16 +374,22 @@ mod tests {
         let sent = Arc::new(Mutex::new(Vec::new()));
         let mut deliveries = MockWebhookDeliveries::new();
         let mut claims = Some(claims);
-        deliveries
-            .expect_claim()
-            .returning(move |_, _, _| Ok(claims.take().unwrap_or_default()));
+        // The claim a pass takes is the one it renews and releases.
+        let taken = Arc::new(Mutex::new(None));
+        let taking = taken.clone();
+        deliveries.expect_claim().returning(move |claim, _, _, _| {
+            *taking.lock().unwrap() = Some(claim);
+            Ok(claims.take().unwrap_or_default())
+        });
         let t = told.clone();
+        let renewing = taken.clone();
         deliveries
             .expect_renew()
-            .withf(|_, until| *until == at(1_015))
-            .returning(move |_, _| {
+            .withf(|_, _, until| *until == at(1_015))
+            .returning(move |_, claim, _| {
+                assert_eq!(Some(claim), *renewing.lock().unwrap());
                 t.lock().unwrap().push(Told::Renew);
-                Ok(())
+                Ok(true)
             });
         let t = told.clone();
         deliveries.expect_skip_to().returning(move |_, to| {
@@ -369,7 +406,8 @@ mod tests {
                 Ok(())
             });
         let t = told.clone();
-        deliveries.expect_release().returning(move |_| {
+        deliveries.expect_release().returning(move |_, claim| {
+            assert_eq!(Some(claim), *taken.lock().unwrap());
             t.lock().unwrap().push(Told::Release);
             Ok(())
         });
@@ -580,13 +618,128 @@ mod tests {
         let mut claims = Some(vec![claimed(0, 0)]);
         w.deliveries
             .expect_claim()
-            .returning(move |_, _, _| Ok(claims.take().unwrap_or_default()));
-        w.deliveries.expect_renew().returning(|_, _| Ok(()));
+            .returning(move |_, _, _, _| Ok(claims.take().unwrap_or_default()));
+        w.deliveries.expect_renew().returning(|_, _, _| Ok(true));
         w.deliveries
             .expect_record()
             .returning(|_, _, _, _, _| Err(crate::ports::PortError::Unavailable("down".into())));
-        w.deliveries.expect_release().times(1).returning(|_| Ok(()));
+        w.deliveries
+            .expect_release()
+            .times(1)
+            .returning(|_, _| Ok(()));
         let (d, _, _) = dispatcher(w);
         assert!(d.pass().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_claim_taken_over_stops_the_webhook_and_is_left_alone() {
+        let events = vec![
+            event(1, ChangeKind::TaskCreated),
+            event(2, ChangeKind::TaskCreated),
+            event(3, ChangeKind::TaskCreated),
+        ];
+        let mut w = world(vec![claimed(0, 0)], events, vec![]);
+        w.deliveries.checkpoint();
+        let mut claims = Some(vec![claimed(0, 0)]);
+        w.deliveries
+            .expect_claim()
+            .returning(move |_, _, _, _| Ok(claims.take().unwrap_or_default()));
+        let t = w.told.clone();
+        w.deliveries
+            .expect_record()
+            .returning(move |_, event, _, after, _| {
+                t.lock()
+                    .unwrap()
+                    .push(Told::Record(event.cursor.id, after.clone()));
+                Ok(())
+            });
+        // The claim lapsed after the first delivery, and another deliverer holds it.
+        w.deliveries
+            .expect_renew()
+            .times(1)
+            .returning(|_, _, _| Ok(false));
+        w.deliveries
+            .expect_release()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let (d, told, sent) = dispatcher(w);
+        assert_eq!(d.pass().await.unwrap(), 1);
+        assert_eq!(
+            *sent.lock().unwrap(),
+            ["evt_1-1"],
+            "nothing after the lost claim"
+        );
+        assert_eq!(
+            *told.lock().unwrap(),
+            [Told::Record(1, AfterAttempt::Delivered)]
+        );
+    }
+
+    /// A receiver that holds the delivery to `slow` until one to another URL arrives.
+    struct Gate {
+        slow: &'static str,
+        arrived: tokio::sync::Notify,
+        sent: Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::ports::WebhookSender for Gate {
+        async fn send(&self, delivery: &OutgoingWebhook) -> DeliveryAttempt {
+            if delivery.url.as_str() == self.slow {
+                self.arrived.notified().await;
+            } else {
+                self.arrived.notify_one();
+            }
+            self.sent
+                .lock()
+                .unwrap()
+                .push(delivery.url.as_str().to_owned());
+            DeliveryAttempt {
+                outcome: AttemptOutcome::Delivered,
+                status: Some(204),
+                duration_ms: 1,
+                error: None,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_receiver_holds_up_no_other_webhook() {
+        let slow = claimed(0, 0);
+        let mut quick = claimed(0, 0);
+        quick.hook.id = WebhookId::from_uuid(uuid::Uuid::from_u128(8));
+        quick.hook.url =
+            TargetUrl::parse("https://quick.example.com/", &AllowedHosts::default()).unwrap();
+        let w = world(
+            vec![slow, quick],
+            vec![event(1, ChangeKind::TaskCreated)],
+            vec![],
+        );
+        let gate = Arc::new(Gate {
+            slow: "https://example.com/in",
+            arrived: tokio::sync::Notify::new(),
+            sent: Mutex::new(Vec::new()),
+        });
+        let d = WebhookDispatcher::new(
+            Arc::new(w.deliveries),
+            Arc::new(w.log),
+            Arc::new(w.lists),
+            Arc::new(w.payloads),
+            gate.clone(),
+            fixed_clock(1_000),
+            Arc::new(|| 0.0),
+            DispatchSettings::default(),
+        );
+        // One after the other, the slow one (claimed first) would wait for ever.
+        let attempts = tokio::time::timeout(std::time::Duration::from_secs(10), d.pass())
+            .await
+            .map_err(|_| "the quick webhook's delivery was held up by the slow one's")
+            .unwrap()
+            .unwrap();
+        assert_eq!(attempts, 2);
+        assert_eq!(
+            *gate.sent.lock().unwrap(),
+            ["https://quick.example.com/", "https://example.com/in"]
+        );
     }
 }

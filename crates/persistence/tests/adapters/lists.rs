@@ -1279,7 +1279,7 @@ on_both!(
     |t: Ctx| async move {
         use todo_migration::{Migrator, MigratorTrait};
         Migrator::up(&t.db, Some(10)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 3);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 4);
         // The rows as that version wrote them (today's writes append to the change log,
         // which it did not have).
         let users = SeaUserRepository::new(t.db.clone());
@@ -1366,7 +1366,7 @@ on_both!(
     |t: Ctx| async move {
         use todo_migration::{Migrator, MigratorTrait};
         Migrator::up(&t.db, Some(7)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 6);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 7);
         let users = SeaUserRepository::new(t.db.clone());
         for (id, created) in [("alice", 1), ("bob", 2)] {
             users

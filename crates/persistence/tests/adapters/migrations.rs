@@ -719,7 +719,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first three migrations.
         Migrator::up(&t.db, Some(3)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 10);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 11);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -802,9 +802,9 @@ on_both!(
             t.backend
         );
 
-        // Down and up again (this migration and the nine after it, the third of which
+        // Down and up again (this migration and the ten after it, the third of which
         // keeps Better Auth's tables): the columns go and come back, the rows stay.
-        Migrator::down(&t.db, Some(10)).await.unwrap();
+        Migrator::down(&t.db, Some(11)).await.unwrap();
         let columns = if t.backend == "postgres" {
             "SELECT COUNT(*) AS n FROM information_schema.columns \
              WHERE table_schema = current_schema() AND table_name = 'task'"
@@ -944,7 +944,7 @@ on_both!(
         use todo_migration::{Migrator, MigratorTrait};
         // The schema of the version before: the first four migrations.
         Migrator::up(&t.db, Some(4)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 9);
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 10);
         SeaUserRepository::new(t.db.clone())
             .create_if_absent(&user("alice", None, 1))
             .await
@@ -1071,9 +1071,9 @@ on_both!(
         todo_persistence::migrate(&t.db).await.unwrap();
         assert_eq!(task_indexes(&t).await, indexes);
 
-        // Down (with the eight after it, the second of which keeps Better Auth's tables):
+        // Down (with the nine after it, the second of which keeps Better Auth's tables):
         // its indexes and columns go, the rows stay. Up: the keys are back.
-        Migrator::down(&t.db, Some(9)).await.unwrap();
+        Migrator::down(&t.db, Some(10)).await.unwrap();
         let after_down = task_indexes(&t).await;
         assert!(
             after_down.iter().all(|i| !expected.contains(&i.as_str())),

@@ -1,14 +1,16 @@
 //! The deliverer's side of webhooks: a due webhook is claimed by one deliverer at a time
 //! (until its claim lapses or ends), a disabled one or one waiting for its retry is left
 //! alone, the previous secret signs only during its overlap, each attempt is recorded with
-//! its number and moves the cursor, schedules the retry or disables the webhook, and a
-//! cursor never moves backwards.
+//! its number and moves the cursor, schedules the retry or disables the webhook, a
+//! cursor never moves backwards, and a lapsed claim renews and releases nothing of the
+//! claim that took over.
 
 use sea_orm::ConnectionTrait;
 use todo_application::ports::{ClaimedWebhook, WebhookDeliveries, WebhookRepository};
-use todo_domain::ChangeCursor;
 use todo_domain::webhook::{AfterAttempt, EventKinds, TargetUrl, Webhook, WebhookId};
+use todo_domain::{ChangeCursor, Timestamp};
 use todo_persistence::{PoolSettings, SeaWebhookDeliveries, SeaWebhookRepository};
+use uuid::Uuid;
 
 use crate::harness::delivery::{delivered, event, failed, refused, retry};
 use crate::harness::*;
@@ -42,6 +44,13 @@ fn hook(n: u128, enabled: bool) -> Webhook {
     }
 }
 
+/// The claim id of the deliverer a test follows (its pass).
+const MINE: Uuid = Uuid::from_u128(0x00c1_a100_0000_0000_0000_0000_0000_0001);
+/// Another deliverer's claim id (another process, or a later pass).
+const OTHER: Uuid = Uuid::from_u128(0x00c1_a100_0000_0000_0000_0000_0000_0002);
+/// A third deliverer's claim id, claiming only to see whether a webhook is free.
+const THIRD: Uuid = Uuid::from_u128(0x00c1_a100_0000_0000_0000_0000_0000_0003);
+
 /// Where the test webhooks' deliveries start.
 const AFTER: ChangeCursor = ChangeCursor { tx: 7, id: 42 };
 
@@ -60,14 +69,21 @@ fn numbers(claimed: &[ClaimedWebhook]) -> Vec<u128> {
     claimed.iter().map(|c| number(c.hook.id)).collect()
 }
 
-/// Claims at `now` (until a minute later) up to 100 webhooks: their test numbers.
-async fn claim_at(d: &SeaWebhookDeliveries, now: i64) -> Vec<u128> {
-    numbers(&d.claim(at(now), at(now + 60), 100).await.unwrap())
+/// Claims at `now` as `claim` (until a minute later) up to 100 webhooks: their test
+/// numbers.
+async fn claim_as(d: &SeaWebhookDeliveries, claim: Uuid, now: i64) -> Vec<u128> {
+    numbers(&d.claim(claim, at(now), at(now + 60), 100).await.unwrap())
 }
 
-/// Claims at `now` the one webhook due.
+/// Claims at `now` as [`MINE`] (until a minute later) up to 100 webhooks: their test
+/// numbers.
+async fn claim_at(d: &SeaWebhookDeliveries, now: i64) -> Vec<u128> {
+    claim_as(d, MINE, now).await
+}
+
+/// Claims at `now` as [`MINE`] the one webhook due.
 async fn claim_one(d: &SeaWebhookDeliveries, now: i64) -> ClaimedWebhook {
-    let mut claimed = d.claim(at(now), at(now + 60), 100).await.unwrap();
+    let mut claimed = d.claim(MINE, at(now), at(now + 60), 100).await.unwrap();
     assert_eq!(claimed.len(), 1, "{claimed:?}");
     claimed.remove(0)
 }
@@ -75,8 +91,25 @@ async fn claim_one(d: &SeaWebhookDeliveries, now: i64) -> ClaimedWebhook {
 /// Webhook 1's cursor, as a claim at `now` reads it (the claim then ended).
 async fn cursor_at(d: &SeaWebhookDeliveries, now: i64) -> ChangeCursor {
     let cursor = claim_one(d, now).await.cursor;
-    d.release(wid(1)).await.unwrap();
+    d.release(wid(1), MINE).await.unwrap();
     cursor
+}
+
+/// Webhook `n`'s claim as stored: until when, and whose.
+async fn claim_of(t: &Ctx, n: u128) -> (Option<Timestamp>, Option<Uuid>) {
+    let row =
+        t.db.query_one_raw(statement(
+            t,
+            "SELECT claimed_until, claim_id FROM webhook WHERE id = ?",
+            vec![wid(n).as_uuid().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        row.try_get("", "claimed_until").unwrap(),
+        row.try_get("", "claim_id").unwrap(),
+    )
 }
 
 /// A delivery row as the test compares it.
@@ -124,8 +157,14 @@ on_both!(
         insert(&t, 1, true).await;
         let d = SeaWebhookDeliveries::new(t.db.clone());
 
-        let claimed = d.claim(at(100), at(160), 10).await.unwrap();
+        let claimed = d.claim(MINE, at(100), at(160), 10).await.unwrap();
         assert_eq!(numbers(&claimed), [1], "{}", t.backend);
+        assert_eq!(
+            claim_of(&t, 1).await,
+            (Some(at(160)), Some(MINE)),
+            "{}",
+            t.backend
+        );
         let first = &claimed[0];
         assert_eq!(first.hook, hook(1, true), "{}", t.backend);
         assert_eq!(first.cursor, AFTER, "{}", t.backend);
@@ -135,15 +174,155 @@ on_both!(
         assert_eq!(claim_at(&d, 100).await, [] as [u128; 0], "{}", t.backend);
         assert_eq!(claim_at(&d, 159).await, [] as [u128; 0], "{}", t.backend);
         // The claim lapsed (its deliverer died): someone else takes it over.
-        assert_eq!(claim_at(&d, 160).await, [1], "{}", t.backend);
+        assert_eq!(claim_as(&d, OTHER, 160).await, [1], "{}", t.backend);
+        assert_eq!(
+            claim_of(&t, 1).await,
+            (Some(at(220)), Some(OTHER)),
+            "{}",
+            t.backend
+        );
         assert_eq!(claim_at(&d, 161).await, [] as [u128; 0], "{}", t.backend);
         // Renewed by its deliverer: held past the first claim's end, until the renewal's.
-        d.renew(wid(1), at(400)).await.unwrap();
+        assert!(
+            d.renew(wid(1), OTHER, at(400)).await.unwrap(),
+            "{}",
+            t.backend
+        );
         assert_eq!(claim_at(&d, 300).await, [] as [u128; 0], "{}", t.backend);
         assert_eq!(claim_at(&d, 400).await, [1], "{}", t.backend);
-        // Released: claimable at once.
-        d.release(wid(1)).await.unwrap();
+        // Released: claimable at once, and no one's.
+        d.release(wid(1), MINE).await.unwrap();
+        assert_eq!(claim_of(&t, 1).await, (None, None), "{}", t.backend);
         assert_eq!(claim_at(&d, 401).await, [1], "{}", t.backend);
+    }
+);
+
+// A deliverer whose claim lapsed (a slow pass) and was taken over by another one: its
+// renewal and its release change nothing of the new claim (else both would deliver the
+// same events); the new claim's own renewal and release work.
+on_both!(
+    a_lapsed_claim_renews_and_releases_nothing_of_the_next_one,
+    migrated = true,
+    |t: Ctx| async move {
+        insert(&t, 1, true).await;
+        let d = SeaWebhookDeliveries::new(t.db.clone());
+        let (a, b) = (MINE, OTHER);
+
+        let claimed = d.claim(a, at(100), at(160), 10).await.unwrap();
+        assert_eq!(numbers(&claimed), [1], "{}", t.backend);
+        // At 160 A's claim lapsed: B takes the webhook over, until 220.
+        let claimed = d.claim(b, at(160), at(220), 10).await.unwrap();
+        assert_eq!(numbers(&claimed), [1], "{}", t.backend);
+        assert_eq!(
+            claim_of(&t, 1).await,
+            (Some(at(220)), Some(b)),
+            "{}",
+            t.backend
+        );
+
+        // A, late, renews: refused, and B's claim still ends at 220.
+        assert!(!d.renew(wid(1), a, at(400)).await.unwrap(), "{}", t.backend);
+        assert_eq!(
+            claim_of(&t, 1).await,
+            (Some(at(220)), Some(b)),
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            claim_as(&d, THIRD, 200).await,
+            [] as [u128; 0],
+            "{}",
+            t.backend
+        );
+
+        // A releases: B keeps its claim.
+        d.release(wid(1), a).await.unwrap();
+        assert_eq!(
+            claim_of(&t, 1).await,
+            (Some(at(220)), Some(b)),
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            claim_as(&d, THIRD, 200).await,
+            [] as [u128; 0],
+            "{}",
+            t.backend
+        );
+
+        // B's claim lapses at 220 (not at A's 400): claimable then, here by B again (its
+        // next pass, under the same id so that the test goes on with B holding it).
+        let claimed = d.claim(b, at(220), at(260), 10).await.unwrap();
+        assert_eq!(numbers(&claimed), [1], "{}", t.backend);
+
+        // B renews: held until 300.
+        assert!(d.renew(wid(1), b, at(300)).await.unwrap(), "{}", t.backend);
+        assert_eq!(
+            claim_of(&t, 1).await,
+            (Some(at(300)), Some(b)),
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            claim_as(&d, THIRD, 299).await,
+            [] as [u128; 0],
+            "{}",
+            t.backend
+        );
+
+        // B releases: free at once, for whoever claims next.
+        d.release(wid(1), b).await.unwrap();
+        assert_eq!(claim_of(&t, 1).await, (None, None), "{}", t.backend);
+        assert_eq!(claim_as(&d, THIRD, 299).await, [1], "{}", t.backend);
+        assert_eq!(
+            claim_of(&t, 1).await,
+            (Some(at(359)), Some(THIRD)),
+            "{}",
+            t.backend
+        );
+    }
+);
+
+// A renewal of a webhook no claim holds, or of one deleted meanwhile, changes nothing and
+// says so.
+on_both!(
+    an_unclaimed_or_deleted_webhook_is_not_renewed,
+    migrated = true,
+    |t: Ctx| async move {
+        insert(&t, 1, true).await;
+        let d = SeaWebhookDeliveries::new(t.db.clone());
+
+        assert!(
+            !d.renew(wid(1), MINE, at(400)).await.unwrap(),
+            "{}",
+            t.backend
+        );
+        assert_eq!(claim_of(&t, 1).await, (None, None), "{}", t.backend);
+        // A release by no one's claim leaves it free.
+        d.release(wid(1), MINE).await.unwrap();
+        assert_eq!(claim_at(&d, 100).await, [1], "{}", t.backend);
+
+        // Deleted while claimed: the renewal finds nothing, and neither does a release.
+        assert!(
+            SeaWebhookRepository::new(t.db.clone())
+                .delete(&uid("alice"), wid(1))
+                .await
+                .unwrap(),
+            "{}",
+            t.backend
+        );
+        assert!(
+            !d.renew(wid(1), MINE, at(200)).await.unwrap(),
+            "{}",
+            t.backend
+        );
+        d.release(wid(1), MINE).await.unwrap();
+        // A webhook that never existed.
+        assert!(
+            !d.renew(wid(9), MINE, at(200)).await.unwrap(),
+            "{}",
+            t.backend
+        );
     }
 );
 
@@ -163,12 +342,12 @@ on_both!(
             .await
             .unwrap();
 
-        let claimed = d.claim(at(100), at(160), 4).await.unwrap();
+        let claimed = d.claim(MINE, at(100), at(160), 4).await.unwrap();
         assert_eq!(numbers(&claimed), [1, 3, 5, 4], "{}", t.backend);
         assert_eq!(claim_at(&d, 100).await, [2], "{}", t.backend);
-        d.release(wid(1)).await.unwrap();
+        d.release(wid(1), MINE).await.unwrap();
         assert!(
-            d.claim(at(100), at(160), 0).await.unwrap().is_empty(),
+            d.claim(MINE, at(100), at(160), 0).await.unwrap().is_empty(),
             "{}",
             t.backend
         );
@@ -189,7 +368,7 @@ on_both!(
         assert_eq!(claim_at(&d, 100).await, [] as [u128; 0], "{}", t.backend);
         assert_eq!(claim_at(&d, 199).await, [] as [u128; 0], "{}", t.backend);
         assert_eq!(claim_at(&d, 200).await, [2], "{}", t.backend);
-        d.release(wid(2)).await.unwrap();
+        d.release(wid(2), MINE).await.unwrap();
         assert_eq!(claim_at(&d, 10_000).await, [2], "{}", t.backend);
     }
 );
@@ -209,14 +388,14 @@ on_both!(
 
         let claimed = claim_one(&d, 200).await;
         assert_eq!(claimed.secrets, ["secret-new", "secret-1"], "{}", t.backend);
-        d.release(wid(1)).await.unwrap();
+        d.release(wid(1), MINE).await.unwrap();
         assert_eq!(
             claim_one(&d, 499).await.secrets,
             ["secret-new", "secret-1"],
             "{}",
             t.backend
         );
-        d.release(wid(1)).await.unwrap();
+        d.release(wid(1), MINE).await.unwrap();
         assert_eq!(
             claim_one(&d, 500).await.secrets,
             ["secret-new"],
@@ -236,7 +415,7 @@ on_both!(
         d.record(wid(1), &event(7, 50), &failed(), &retry(1, 110), at(100))
             .await
             .unwrap();
-        d.release(wid(1)).await.unwrap();
+        d.release(wid(1), MINE).await.unwrap();
         let retried = claim_one(&d, 110).await;
         assert_eq!(
             (retried.cursor, retried.hook.failures),
@@ -254,7 +433,7 @@ on_both!(
         )
         .await
         .unwrap();
-        d.release(wid(1)).await.unwrap();
+        d.release(wid(1), MINE).await.unwrap();
         // Due at once again, from the delivered event on; the owner's edit time and
         // version are the owner's.
         let next = claim_one(&d, 112).await;
@@ -297,7 +476,7 @@ on_both!(
         d.record(wid(1), &event(8, 1), &failed(), &retry(3, 300), at(100))
             .await
             .unwrap();
-        d.release(wid(1)).await.unwrap();
+        d.release(wid(1), MINE).await.unwrap();
 
         assert_eq!(claim_at(&d, 299).await, [] as [u128; 0], "{}", t.backend);
         let retried = claim_one(&d, 300).await;
@@ -340,7 +519,7 @@ on_both!(
         let reason = "disabled: its owner can no longer read its list";
         d.disable(wid(1), reason).await.unwrap();
         assert_eq!(claim_at(&d, 100).await, [2], "{}", t.backend);
-        d.release(wid(2)).await.unwrap();
+        d.release(wid(2), MINE).await.unwrap();
         assert_eq!(claim_at(&d, 1_000_000).await, [2], "{}", t.backend);
         let stored = SeaWebhookRepository::new(t.db.clone())
             .get(&uid("alice"), wid(1))
@@ -376,7 +555,7 @@ on_both!(
         )
         .await
         .unwrap();
-        d.release(wid(1)).await.unwrap();
+        d.release(wid(1), MINE).await.unwrap();
 
         assert_eq!(claim_at(&d, 100).await, [] as [u128; 0], "{}", t.backend);
         assert_eq!(
@@ -482,7 +661,7 @@ on_both!(
             "{}",
             t.backend
         );
-        let claimed = d.claim(at(40), at(100), 10).await.unwrap();
+        let claimed = d.claim(MINE, at(40), at(100), 10).await.unwrap();
         assert_eq!(
             claimed
                 .iter()
@@ -588,8 +767,8 @@ fn two_replicas_claiming_at_once_claim_each_webhook_once() {
         for round in 0..10_i64 {
             let now = 1_000 + round * 100;
             let (a, b) = tokio::join!(
-                one.claim(at(now), at(now + 50), 20),
-                two.claim(at(now), at(now + 50), 20)
+                one.claim(MINE, at(now), at(now + 50), 20),
+                two.claim(OTHER, at(now), at(now + 50), 20)
             );
             let (a, b) = (numbers(&a.unwrap()), numbers(&b.unwrap()));
             let mut all: Vec<u128> = a.iter().chain(&b).copied().collect();

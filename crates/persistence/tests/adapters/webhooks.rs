@@ -991,8 +991,8 @@ async fn webhook_tables(t: &Ctx) -> Vec<String> {
         .collect()
 }
 
-// The last migration adds the webhook tables; undone, it drops them; done again, they
-// are back and work.
+// The last two migrations add the webhook tables and their claim column; undone, they
+// drop them; done again, they are back and work.
 on_both!(
     the_webhook_tables_come_and_go_with_their_migration,
     migrated = true,
@@ -1004,8 +1004,8 @@ on_both!(
             "{}",
             t.backend
         );
-        Migrator::down(&t.db, Some(1)).await.unwrap();
-        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 1);
+        Migrator::down(&t.db, Some(2)).await.unwrap();
+        assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 2);
         assert!(webhook_tables(&t).await.is_empty(), "{}", t.backend);
         todo_persistence::migrate(&t.db).await.unwrap();
         assert_eq!(todo_migration::pending(&t.db).await.unwrap(), 0);
