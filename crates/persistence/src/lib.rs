@@ -9,6 +9,7 @@ mod error;
 mod health;
 mod jwks;
 mod lists;
+mod owned;
 mod raw;
 mod sessions;
 mod signal;
@@ -17,6 +18,7 @@ mod tasks;
 mod trash;
 mod users;
 mod webhook_deliveries;
+mod webhook_rows;
 mod webhooks;
 mod went_away;
 

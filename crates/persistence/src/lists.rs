@@ -16,8 +16,8 @@ use todo_domain::{
 use crate::changelog;
 use crate::db::Db;
 use crate::error::{corrupt, map_db_err};
+use crate::owned::count_owned_locked;
 use crate::raw::{Raw, begin_write, for_update};
-use crate::users::count_owned_locked;
 
 /// Lists in the `task_list` table, their members in `list_member`.
 pub struct SeaListRepository {

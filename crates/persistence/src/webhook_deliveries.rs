@@ -14,17 +14,15 @@
 
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult};
-use todo_application::ports::{
-    AttemptOutcome, ClaimedWebhook, DeliveryAttempt, PortError, WebhookDeliveries,
-};
+use todo_application::ports::{ClaimedWebhook, DeliveryAttempt, PortError, WebhookDeliveries};
 use todo_domain::webhook::{AfterAttempt, DeliveryEvent, WebhookId};
 use todo_domain::{ChangeCursor, ChangeRecord, Timestamp};
 
 use crate::db::Db;
-use crate::error::{corrupt, map_db_err};
+use crate::error::map_db_err;
 use crate::raw::{Raw, begin_write};
-use crate::webhooks::{
-    WebhookRow, read_position, signing_secrets, stored_failures, stored_position,
+use crate::webhook_rows::{
+    WebhookRow, insert_attempt, read_position, signing_secrets, stored_failures, stored_position,
 };
 
 /// Webhooks claimed per statement on SQLite (one parameter each; SQLite allows 32 766).
@@ -101,87 +99,6 @@ impl ClaimRow {
             secrets,
         })
     }
-}
-
-/// An attempt's outcome as `webhook_delivery.outcome` holds it.
-const fn stored_outcome(outcome: AttemptOutcome) -> &'static str {
-    match outcome {
-        AttemptOutcome::Delivered => "delivered",
-        AttemptOutcome::Failed => "failed",
-        AttemptOutcome::Refused => "refused",
-    }
-}
-
-/// The outcome `webhook_delivery.outcome` holds as `stored` ([`stored_outcome`]'s
-/// inverse); `None` for a name it never writes.
-pub(crate) fn outcome_from_stored(stored: &str) -> Option<AttemptOutcome> {
-    [
-        AttemptOutcome::Delivered,
-        AttemptOutcome::Failed,
-        AttemptOutcome::Refused,
-    ]
-    .into_iter()
-    .find(|o| stored_outcome(*o) == stored)
-}
-
-/// Records `attempt` of webhook `id` at `event` as delivery `delivery` at `now`, numbered
-/// after the event's earlier attempts (a ping's is 1): its number. Run it in the write
-/// transaction that holds the webhook's row (locked on PostgreSQL), so that two attempts
-/// at one event take turns and each counts the other.
-pub(crate) async fn insert_attempt(
-    conn: &impl ConnectionTrait,
-    id: WebhookId,
-    delivery: uuid::Uuid,
-    event: DeliveryEvent,
-    attempt: &DeliveryAttempt,
-    now: Timestamp,
-) -> Result<u32, PortError> {
-    let backend = conn.get_database_backend();
-    let (position, number): (_, i32) = match event {
-        DeliveryEvent::Change { cursor, .. } => {
-            let at = (stored_position(cursor.tx)?, stored_position(cursor.id)?);
-            let mut raw = Raw::new(backend);
-            let sql = format!(
-                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM webhook_delivery \
-                 WHERE webhook_id = {} AND event_tx = {} AND event_id = {}",
-                raw.p(id.as_uuid()),
-                raw.p(at.0),
-                raw.p(at.1)
-            );
-            let earlier: i64 = match conn
-                .query_one_raw(raw.statement(sql))
-                .await
-                .map_err(map_db_err)?
-            {
-                Some(row) => row.try_get("", "n").map_err(map_db_err)?,
-                None => 0,
-            };
-            let number = i32::try_from(earlier.saturating_add(1))
-                .map_err(|_| corrupt("webhook delivery attempts", earlier))?;
-            (Some(at), number)
-        }
-        DeliveryEvent::Ping => (None, 1),
-    };
-
-    let mut raw = Raw::new(backend);
-    let sql = format!(
-        "INSERT INTO webhook_delivery (id, webhook_id, event_tx, event_id, kind, attempt, \
-         outcome, status, duration_ms, error, at) \
-         VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-        raw.p(delivery),
-        raw.p(id.as_uuid()),
-        raw.p(position.map(|p| p.0)),
-        raw.p(position.map(|p| p.1)),
-        raw.p(event.kind_name()),
-        raw.p(number),
-        raw.p(stored_outcome(attempt.outcome)),
-        raw.p(attempt.status.map(i32::from)),
-        raw.p(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX)),
-        raw.p(attempt.error.clone()),
-        raw.p(now),
-    );
-    raw.run(conn, sql).await?;
-    u32::try_from(number).map_err(|_| corrupt("webhook delivery attempts", number))
 }
 
 /// A select of `columns` of the enabled webhooks due at `now` that no one holds, in the
@@ -430,24 +347,5 @@ impl WebhookDeliveries for SeaWebhookDeliveries {
         );
         raw.run(&*db, sql).await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_outcome_reads_back_as_stored() {
-        for outcome in [
-            AttemptOutcome::Delivered,
-            AttemptOutcome::Failed,
-            AttemptOutcome::Refused,
-        ] {
-            assert_eq!(outcome_from_stored(stored_outcome(outcome)), Some(outcome));
-        }
-        assert_eq!(stored_outcome(AttemptOutcome::Refused), "refused");
-        assert_eq!(outcome_from_stored("Delivered"), None);
-        assert_eq!(outcome_from_stored(""), None);
     }
 }

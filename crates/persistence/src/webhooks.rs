@@ -6,14 +6,17 @@
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use todo_application::ports::{DeliveryAttempt, DeliveryRecord, PortError, WebhookRepository};
-use todo_domain::webhook::{DeliveryEvent, DeliveryId, EventKinds, TargetUrl, Webhook, WebhookId};
-use todo_domain::{ChangeCursor, ChangeKind, ListId, Timestamp, UserId};
+use todo_domain::webhook::{DeliveryEvent, DeliveryId, Webhook, WebhookId};
+use todo_domain::{ChangeCursor, Timestamp, UserId};
 
 use crate::db::Db;
-use crate::error::{corrupt, map_db_err};
+use crate::error::map_db_err;
+use crate::owned::count_owned_locked;
 use crate::raw::{Raw, begin_write, for_update};
-use crate::users::count_owned_locked;
-use crate::webhook_deliveries::{insert_attempt, outcome_from_stored};
+use crate::webhook_rows::{
+    DELIVERY_COLUMNS, DeliveryRow, WebhookRow, insert_attempt, signing_secrets, stored_failures,
+    stored_position,
+};
 
 /// Webhooks in the `webhook` table, their deliveries in `webhook_delivery`.
 pub struct SeaWebhookRepository {
@@ -27,131 +30,9 @@ impl SeaWebhookRepository {
     }
 }
 
-/// A webhook as its owner reads it (without its secrets).
-#[derive(Debug, FromQueryResult)]
-pub(crate) struct WebhookRow {
-    pub(crate) id: uuid::Uuid,
-    pub(crate) owner_id: String,
-    pub(crate) url: String,
-    pub(crate) events: String,
-    pub(crate) list_id: Option<uuid::Uuid>,
-    pub(crate) enabled: bool,
-    pub(crate) disabled_reason: Option<String>,
-    pub(crate) failures: i32,
-    pub(crate) created_at: Timestamp,
-    pub(crate) updated_at: Timestamp,
-    pub(crate) version: i64,
-}
-
-impl WebhookRow {
-    pub(crate) fn webhook(self) -> Result<Webhook, PortError> {
-        Ok(Webhook {
-            id: WebhookId::from_uuid(self.id),
-            owner: UserId::from_stored(self.owner_id),
-            url: TargetUrl::from_stored(self.url),
-            events: EventKinds::from_stored(&self.events),
-            list: self.list_id.map(ListId::from_uuid),
-            enabled: self.enabled,
-            disabled_reason: self.disabled_reason,
-            failures: u32::try_from(self.failures)
-                .map_err(|_| corrupt("webhook failures", self.failures))?,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            version: self.version,
-        })
-    }
-}
-
 /// The columns of a [`WebhookRow`], from `webhook`.
 const COLUMNS: &str = "id, owner_id, url, events, list_id, enabled, disabled_reason, failures, \
      created_at, updated_at, version";
-
-/// A change log position's part as a column holds it.
-pub(crate) fn stored_position(part: u64) -> Result<i64, PortError> {
-    i64::try_from(part)
-        .map_err(|_| PortError::Other(format!("change log position {part} is out of range").into()))
-}
-
-/// A change log position's part a column holds (`what` names the column).
-pub(crate) fn read_position(what: &str, stored: i64) -> Result<u64, PortError> {
-    u64::try_from(stored).map_err(|_| corrupt(what, stored))
-}
-
-/// A webhook's signing secrets at `now`: the current one first, then the previous one
-/// while its overlap lasts (until `previous_until`, excluded).
-pub(crate) fn signing_secrets(
-    secret: String,
-    previous: Option<String>,
-    previous_until: Option<Timestamp>,
-    now: Timestamp,
-) -> Vec<String> {
-    let mut secrets = vec![secret];
-    if let (Some(previous), Some(until)) = (previous, previous_until)
-        && until > now
-    {
-        secrets.push(previous);
-    }
-    secrets
-}
-
-/// One delivery attempt as `webhook_delivery` holds it.
-#[derive(Debug, FromQueryResult)]
-struct DeliveryRow {
-    id: uuid::Uuid,
-    event_tx: Option<i64>,
-    event_id: Option<i64>,
-    kind: String,
-    attempt: i32,
-    outcome: String,
-    status: Option<i32>,
-    duration_ms: i64,
-    error: Option<String>,
-    at: Timestamp,
-}
-
-/// The columns of a [`DeliveryRow`], from `webhook_delivery`.
-const DELIVERY_COLUMNS: &str =
-    "id, event_tx, event_id, kind, attempt, outcome, status, duration_ms, error, at";
-
-impl DeliveryRow {
-    fn record(self) -> Result<DeliveryRecord, PortError> {
-        let event = match (self.event_tx, self.event_id) {
-            (Some(tx), Some(id)) => DeliveryEvent::Change {
-                cursor: ChangeCursor {
-                    tx: read_position("webhook delivery event_tx", tx)?,
-                    id: read_position("webhook delivery event_id", id)?,
-                },
-                kind: ChangeKind::from_stored(&self.kind)
-                    .ok_or_else(|| corrupt("webhook delivery kind", &self.kind))?,
-            },
-            (None, None) if self.kind == DeliveryEvent::PING => DeliveryEvent::Ping,
-            (tx, id) => {
-                return Err(corrupt(
-                    "webhook delivery event",
-                    format!("kind {:?} at {tx:?}-{id:?}", self.kind),
-                ));
-            }
-        };
-        Ok(DeliveryRecord {
-            id: DeliveryId::from_uuid(self.id),
-            event,
-            attempt: u32::try_from(self.attempt)
-                .map_err(|_| corrupt("webhook delivery attempt", self.attempt))?,
-            result: DeliveryAttempt {
-                outcome: outcome_from_stored(&self.outcome)
-                    .ok_or_else(|| corrupt("webhook delivery outcome", &self.outcome))?,
-                status: self
-                    .status
-                    .map(|s| u16::try_from(s).map_err(|_| corrupt("webhook delivery status", s)))
-                    .transpose()?,
-                duration_ms: u64::try_from(self.duration_ms)
-                    .map_err(|_| corrupt("webhook delivery duration_ms", self.duration_ms))?,
-                error: self.error,
-            },
-            at: self.at,
-        })
-    }
-}
 
 /// Delivery `delivery` of webhook `id`, if it is one of that webhook's.
 async fn find_delivery(
@@ -171,13 +52,6 @@ async fn find_delivery(
         .map_err(map_db_err)?
         .map(DeliveryRow::record)
         .transpose()
-}
-
-/// The failures count as its column holds it.
-pub(crate) fn stored_failures(failures: u32) -> Result<i32, PortError> {
-    i32::try_from(failures).map_err(|_| {
-        PortError::Other(format!("webhook failures {failures} is out of range").into())
-    })
 }
 
 #[async_trait]
