@@ -5,7 +5,7 @@
 use actix_web::http::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, app};
+use crate::harness::{Options, TestApp, app_with};
 
 const OWNER: usize = 0;
 const EDITOR: usize = 1;
@@ -22,6 +22,15 @@ const CALLERS: [(&str, &str); 5] = [
     ("admin", "root"),
 ];
 
+/// The app, with room for a webhook of olive's per cell.
+async fn matrix_app() -> TestApp {
+    app_with(Options {
+        max_webhooks: 10_000,
+        ..Options::default()
+    })
+    .await
+}
+
 /// A shared list of olive's with an open task, a subtask of it and a completed task.
 struct Fixture {
     list: String,
@@ -31,6 +40,9 @@ struct Fixture {
     other: String,
     /// A throwaway user, for the admin's user endpoints.
     temp: String,
+    /// A webhook of olive's (for the shared list), and a ping it was sent.
+    hook: String,
+    ping: String,
 }
 
 async fn fixture(app: &TestApp, tokens: &[String], n: usize) -> Fixture {
@@ -65,12 +77,38 @@ async fn fixture(app: &TestApp, tokens: &[String], n: usize) -> Fixture {
         .to_owned();
     let temp = format!("temp{n}");
     app.user(&temp, None).await;
+    let hook = app
+        .call(
+            Method::POST,
+            "/api/olive/webhooks",
+            Some(olive),
+            Some(json!({"url": "https://hooks.example.com/olive", "list_id": list})),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ping = app
+        .call(
+            Method::POST,
+            &format!("/api/olive/webhooks/{hook}/test"),
+            Some(olive),
+            None,
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Fixture {
         list,
         task,
         done,
         other,
         temp,
+        hook,
+        ping,
     }
 }
 
@@ -418,6 +456,75 @@ fn rows() -> Vec<Row> {
                 )
             },
         },
+        // A webhook is its owner's alone: through another user's path a 403, through
+        // one's own a 404 (no existence leak), for members and the admin alike.
+        Row {
+            endpoint: "GET /webhooks/{id}",
+            expect: [200, 404, 404, 404, 404],
+            request: |f, me| (M::GET, format!("/api/{me}/webhooks/{}", f.hook), None),
+        },
+        Row {
+            endpoint: "GET /webhooks/{id} of another user's path",
+            expect: [200, 403, 403, 403, 403],
+            request: |f, _| (M::GET, format!("/api/olive/webhooks/{}", f.hook), None),
+        },
+        Row {
+            endpoint: "PATCH /webhooks/{id}",
+            expect: [200, 404, 404, 404, 404],
+            request: |f, me| {
+                (
+                    M::PATCH,
+                    format!("/api/{me}/webhooks/{}", f.hook),
+                    Some(json!({"enabled": false})),
+                )
+            },
+        },
+        Row {
+            endpoint: "POST /webhooks/{id}/rotate",
+            expect: [200, 404, 404, 404, 404],
+            request: |f, me| {
+                (
+                    M::POST,
+                    format!("/api/{me}/webhooks/{}/rotate", f.hook),
+                    None,
+                )
+            },
+        },
+        Row {
+            endpoint: "POST /webhooks/{id}/test",
+            expect: [200, 404, 404, 404, 404],
+            request: |f, me| (M::POST, format!("/api/{me}/webhooks/{}/test", f.hook), None),
+        },
+        Row {
+            endpoint: "GET /webhooks/{id}/deliveries",
+            expect: [200, 404, 404, 404, 404],
+            request: |f, me| {
+                (
+                    M::GET,
+                    format!("/api/{me}/webhooks/{}/deliveries", f.hook),
+                    None,
+                )
+            },
+        },
+        Row {
+            endpoint: "POST /webhooks/{id}/deliveries/{id}/redeliver",
+            expect: [200, 404, 404, 404, 404],
+            request: |f, me| {
+                (
+                    M::POST,
+                    format!(
+                        "/api/{me}/webhooks/{}/deliveries/{}/redeliver",
+                        f.hook, f.ping
+                    ),
+                    None,
+                )
+            },
+        },
+        Row {
+            endpoint: "DELETE /webhooks/{id}",
+            expect: [204, 404, 404, 404, 404],
+            request: |f, me| (M::DELETE, format!("/api/{me}/webhooks/{}", f.hook), None),
+        },
         Row {
             endpoint: "PATCH /admin/users/{id}/role",
             expect: [403, 403, 403, 403, 200],
@@ -439,7 +546,7 @@ fn rows() -> Vec<Row> {
 
 #[actix_web::test]
 async fn every_role_against_every_endpoint() {
-    let app = app().await;
+    let app = matrix_app().await;
     let mut tokens = Vec::new();
     for (_, id) in CALLERS {
         let role = (id == "root").then_some("admin");
@@ -473,7 +580,7 @@ async fn every_role_against_every_endpoint() {
 /// What each caller sees of the shared list in the listings, beyond the status.
 #[actix_web::test]
 async fn listings_show_a_shared_list_and_its_tasks_to_its_members_only() {
-    let app = app().await;
+    let app = matrix_app().await;
     let mut tokens = Vec::new();
     for (_, id) in CALLERS {
         let role = (id == "root").then_some("admin");
@@ -524,7 +631,7 @@ async fn listings_show_a_shared_list_and_its_tasks_to_its_members_only() {
 /// A refusal for a role too low names the role needed; a non-member's says "not found".
 #[actix_web::test]
 async fn refusals_name_the_role_needed() {
-    let app = app().await;
+    let app = matrix_app().await;
     let mut tokens = Vec::new();
     for (_, id) in CALLERS {
         tokens.push(app.user(id, None).await);

@@ -106,6 +106,8 @@ pub struct Options {
     pub limits: Limits,
     /// How long the trash keeps an entry.
     pub trash_retention: TimeDelta,
+    /// Webhooks per user.
+    pub max_webhooks: u32,
 }
 
 impl Default for Options {
@@ -118,6 +120,7 @@ impl Default for Options {
             rate_limits: RateLimitSettings::default(),
             limits: Limits::default(),
             trash_retention: TimeDelta::days(30),
+            max_webhooks: 3,
         }
     }
 }
@@ -194,7 +197,7 @@ pub async fn app_with(options: Options) -> TestApp {
             },
             clock.clone(),
             WebhookSettings {
-                max_per_user: 3,
+                max_per_user: options.max_webhooks,
                 ..WebhookSettings::default()
             },
         ),
