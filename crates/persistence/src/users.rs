@@ -239,7 +239,7 @@ async fn delete_rows(
         .exec(txn)
         .await
         .map_err(map_db_err)?;
-    crate::webhooks::delete_owned(txn, id).await?;
+    crate::webhooks::delete_owned(txn, id, None).await?;
     let deleted = user::Entity::delete_by_id(id.as_str())
         .exec(txn)
         .await

@@ -22,7 +22,8 @@ use crate::db::Db;
 use crate::error::map_db_err;
 use crate::raw::{Raw, begin_write};
 use crate::webhook_rows::{
-    WebhookRow, insert_attempt, read_position, signing_secrets, stored_failures, stored_position,
+    SECRET_COLUMNS, SigningRow, WEBHOOK_COLUMNS, insert_attempt, read_position, stored_failures,
+    stored_position,
 };
 
 /// Webhooks claimed per statement on SQLite (one parameter each; SQLite allows 32 766).
@@ -43,59 +44,29 @@ impl SeaWebhookDeliveries {
 /// A webhook as a deliverer reads it: with its secrets, its cursor and when it is due.
 #[derive(Debug, FromQueryResult)]
 struct ClaimRow {
-    id: uuid::Uuid,
-    owner_id: String,
-    url: String,
-    events: String,
-    list_id: Option<uuid::Uuid>,
-    enabled: bool,
-    disabled_reason: Option<String>,
-    failures: i32,
-    secret: String,
-    previous_secret: Option<String>,
-    previous_secret_until: Option<Timestamp>,
+    #[sea_orm(nested)]
+    signing: SigningRow,
     cursor_tx: i64,
     cursor_id: i64,
     next_attempt_at: Option<Timestamp>,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-    version: i64,
 }
 
 /// The columns of a [`ClaimRow`], from `webhook`.
-const COLUMNS: &str = "id, owner_id, url, events, list_id, enabled, disabled_reason, failures, \
-     secret, previous_secret, previous_secret_until, cursor_tx, cursor_id, next_attempt_at, \
-     created_at, updated_at, version";
+fn claim_columns() -> String {
+    format!("{WEBHOOK_COLUMNS}, {SECRET_COLUMNS}, cursor_tx, cursor_id, next_attempt_at")
+}
 
 impl ClaimRow {
     /// The claimed webhook, its previous secret among its secrets while its overlap lasts
     /// at `now`.
     fn claimed(self, now: Timestamp) -> Result<ClaimedWebhook, PortError> {
-        let secrets = signing_secrets(
-            self.secret,
-            self.previous_secret,
-            self.previous_secret_until,
-            now,
-        );
+        let (hook, secrets) = self.signing.signing(now)?;
         Ok(ClaimedWebhook {
             cursor: ChangeCursor {
                 tx: read_position("webhook cursor_tx", self.cursor_tx)?,
                 id: read_position("webhook cursor_id", self.cursor_id)?,
             },
-            hook: WebhookRow {
-                id: self.id,
-                owner_id: self.owner_id,
-                url: self.url,
-                events: self.events,
-                list_id: self.list_id,
-                enabled: self.enabled,
-                disabled_reason: self.disabled_reason,
-                failures: self.failures,
-                created_at: self.created_at,
-                updated_at: self.updated_at,
-                version: self.version,
-            }
-            .webhook()?,
+            hook,
             secrets,
         })
     }
@@ -146,7 +117,8 @@ impl SeaWebhookDeliveries {
         let due = due(&mut raw, "id", now, limit);
         let sql = format!(
             "UPDATE webhook SET {set} WHERE id IN \
-             ({due} FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}"
+             ({due} FOR UPDATE SKIP LOCKED) RETURNING {}",
+            claim_columns()
         );
         ClaimRow::find_by_statement(raw.statement(sql))
             .all(conn)
@@ -177,7 +149,7 @@ impl SeaWebhookDeliveries {
         }
         let txn = begin_write(db).await?;
         let mut raw = Raw::new(backend);
-        let sql = due(&mut raw, COLUMNS, now, limit);
+        let sql = due(&mut raw, &claim_columns(), now, limit);
         let rows = ClaimRow::find_by_statement(raw.statement(sql))
             .all(&txn)
             .await
@@ -189,7 +161,7 @@ impl SeaWebhookDeliveries {
                 raw.p(until),
                 raw.p(claim)
             );
-            let ids: Vec<String> = batch.iter().map(|r| raw.p(r.id)).collect();
+            let ids: Vec<String> = batch.iter().map(|r| raw.p(r.signing.hook.id)).collect();
             let sql = format!("UPDATE webhook SET {set} WHERE id IN ({})", ids.join(", "));
             raw.run(&txn, sql).await?;
         }
@@ -217,7 +189,13 @@ impl WebhookDeliveries for SeaWebhookDeliveries {
             Self::claim_sqlite(&db, claim, now, until, limit).await?
         };
         // `RETURNING` keeps no order: the order they were picked in.
-        rows.sort_by_key(|r| (r.next_attempt_at.is_some(), r.next_attempt_at, r.id));
+        rows.sort_by_key(|r| {
+            (
+                r.next_attempt_at.is_some(),
+                r.next_attempt_at,
+                r.signing.hook.id,
+            )
+        });
         rows.into_iter().map(|r| r.claimed(now)).collect()
     }
 

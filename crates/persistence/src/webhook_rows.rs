@@ -58,21 +58,35 @@ pub(crate) fn read_position(what: &str, stored: i64) -> Result<u64, PortError> {
     u64::try_from(stored).map_err(|_| corrupt(what, stored))
 }
 
-/// A webhook's signing secrets at `now`: the current one first, then the previous one
-/// while its overlap lasts (until `previous_until`, excluded).
-pub(crate) fn signing_secrets(
+/// The columns of a [`WebhookRow`], from `webhook`.
+pub(crate) const WEBHOOK_COLUMNS: &str = "id, owner_id, url, events, list_id, enabled, \
+     disabled_reason, failures, created_at, updated_at, version";
+
+/// A webhook with its signing secrets: [`WEBHOOK_COLUMNS`], then [`SECRET_COLUMNS`].
+#[derive(Debug, FromQueryResult)]
+pub(crate) struct SigningRow {
+    #[sea_orm(nested)]
+    pub(crate) hook: WebhookRow,
     secret: String,
-    previous: Option<String>,
-    previous_until: Option<Timestamp>,
-    now: Timestamp,
-) -> Vec<String> {
-    let mut secrets = vec![secret];
-    if let (Some(previous), Some(until)) = (previous, previous_until)
-        && until > now
-    {
-        secrets.push(previous);
+    previous_secret: Option<String>,
+    previous_secret_until: Option<Timestamp>,
+}
+
+/// The columns of a [`SigningRow`] beside the webhook's.
+pub(crate) const SECRET_COLUMNS: &str = "secret, previous_secret, previous_secret_until";
+
+impl SigningRow {
+    /// The webhook and its signing secrets at `now`: the current one first, then the
+    /// previous one while its overlap lasts (until `previous_secret_until`, excluded).
+    pub(crate) fn signing(self, now: Timestamp) -> Result<(Webhook, Vec<String>), PortError> {
+        let mut secrets = vec![self.secret];
+        if let (Some(previous), Some(until)) = (self.previous_secret, self.previous_secret_until)
+            && until > now
+        {
+            secrets.push(previous);
+        }
+        Ok((self.hook.webhook()?, secrets))
     }
-    secrets
 }
 
 /// One delivery attempt as `webhook_delivery` holds it.

@@ -14,8 +14,8 @@ use crate::error::map_db_err;
 use crate::owned::count_owned_locked;
 use crate::raw::{Raw, begin_write, for_update};
 use crate::webhook_rows::{
-    DELIVERY_COLUMNS, DeliveryRow, WebhookRow, insert_attempt, signing_secrets, stored_failures,
-    stored_position,
+    DELIVERY_COLUMNS, DeliveryRow, SECRET_COLUMNS, SigningRow, WEBHOOK_COLUMNS, WebhookRow,
+    insert_attempt, stored_failures, stored_position,
 };
 
 /// Webhooks in the `webhook` table, their deliveries in `webhook_delivery`.
@@ -29,10 +29,6 @@ impl SeaWebhookRepository {
         Self { db: db.into() }
     }
 }
-
-/// The columns of a [`WebhookRow`], from `webhook`.
-const COLUMNS: &str = "id, owner_id, url, events, list_id, enabled, disabled_reason, failures, \
-     created_at, updated_at, version";
 
 /// Delivery `delivery` of webhook `id`, if it is one of that webhook's.
 async fn find_delivery(
@@ -102,7 +98,7 @@ impl WebhookRepository for SeaWebhookRepository {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut raw = Raw::new(db.get_database_backend());
         let sql = format!(
-            "SELECT {COLUMNS} FROM webhook WHERE owner_id = {} ORDER BY created_at, id",
+            "SELECT {WEBHOOK_COLUMNS} FROM webhook WHERE owner_id = {} ORDER BY created_at, id",
             raw.p(owner.as_str())
         );
         WebhookRow::find_by_statement(raw.statement(sql))
@@ -118,7 +114,7 @@ impl WebhookRepository for SeaWebhookRepository {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut raw = Raw::new(db.get_database_backend());
         let sql = format!(
-            "SELECT {COLUMNS} FROM webhook WHERE id = {} AND owner_id = {}",
+            "SELECT {WEBHOOK_COLUMNS} FROM webhook WHERE id = {} AND owner_id = {}",
             raw.p(id.as_uuid()),
             raw.p(owner.as_str())
         );
@@ -155,24 +151,9 @@ impl WebhookRepository for SeaWebhookRepository {
 
     async fn delete(&self, owner: &UserId, id: WebhookId) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let backend = db.get_database_backend();
         let txn = begin_write(&db).await?;
         // Only the owner's: another user's webhook keeps its deliveries.
-        let mut raw = Raw::new(backend);
-        let sql = format!(
-            "DELETE FROM webhook_delivery WHERE webhook_id IN \
-             (SELECT id FROM webhook WHERE id = {} AND owner_id = {})",
-            raw.p(id.as_uuid()),
-            raw.p(owner.as_str())
-        );
-        raw.run(&txn, sql).await?;
-        let mut raw = Raw::new(backend);
-        let sql = format!(
-            "DELETE FROM webhook WHERE id = {} AND owner_id = {}",
-            raw.p(id.as_uuid()),
-            raw.p(owner.as_str())
-        );
-        let deleted = raw.run(&txn, sql).await?;
+        let deleted = delete_owned(&txn, owner, Some(id)).await?;
         txn.commit().await.map_err(map_db_err)?;
         Ok(deleted == 1)
     }
@@ -186,29 +167,16 @@ impl WebhookRepository for SeaWebhookRepository {
         let db = self.db.conn().await.map_err(map_db_err)?;
         let mut raw = Raw::new(db.get_database_backend());
         let sql = format!(
-            "SELECT {COLUMNS}, secret, previous_secret, previous_secret_until FROM webhook \
-             WHERE id = {} AND owner_id = {}",
+            "SELECT {WEBHOOK_COLUMNS}, {SECRET_COLUMNS} FROM webhook WHERE id = {} AND owner_id = {}",
             raw.p(id.as_uuid()),
             raw.p(owner.as_str())
         );
-        let Some(row) = db
-            .query_one_raw(raw.statement(sql))
+        SigningRow::find_by_statement(raw.statement(sql))
+            .one(&*db)
             .await
             .map_err(map_db_err)?
-        else {
-            return Ok(None);
-        };
-        let secrets = signing_secrets(
-            row.try_get("", "secret").map_err(map_db_err)?,
-            row.try_get("", "previous_secret").map_err(map_db_err)?,
-            row.try_get("", "previous_secret_until")
-                .map_err(map_db_err)?,
-            now,
-        );
-        let hook = WebhookRow::from_query_result(&row, "")
-            .map_err(map_db_err)?
-            .webhook()?;
-        Ok(Some((hook, secrets)))
+            .map(|row| row.signing(now))
+            .transpose()
     }
 
     async fn deliveries(
@@ -314,25 +282,29 @@ impl WebhookRepository for SeaWebhookRepository {
     }
 }
 
-/// Deletes `owner`'s webhooks with their deliveries (their owner is being deleted). Run
-/// it in a transaction.
+/// Deletes `owner`'s webhooks (only `id` when given) with their deliveries: how many
+/// webhooks. Run it in a transaction (the owner's deletion runs it for all of them).
 pub(crate) async fn delete_owned(
     conn: &impl ConnectionTrait,
     owner: &UserId,
-) -> Result<(), PortError> {
+    id: Option<WebhookId>,
+) -> Result<u64, PortError> {
     let backend = conn.get_database_backend();
+    let which = |raw: &mut Raw| match id {
+        Some(id) => format!(
+            "owner_id = {} AND id = {}",
+            raw.p(owner.as_str()),
+            raw.p(id.as_uuid())
+        ),
+        None => format!("owner_id = {}", raw.p(owner.as_str())),
+    };
     let mut raw = Raw::new(backend);
     let sql = format!(
-        "DELETE FROM webhook_delivery WHERE webhook_id IN \
-         (SELECT id FROM webhook WHERE owner_id = {})",
-        raw.p(owner.as_str())
+        "DELETE FROM webhook_delivery WHERE webhook_id IN (SELECT id FROM webhook WHERE {})",
+        which(&mut raw)
     );
     raw.run(conn, sql).await?;
     let mut raw = Raw::new(backend);
-    let sql = format!(
-        "DELETE FROM webhook WHERE owner_id = {}",
-        raw.p(owner.as_str())
-    );
-    raw.run(conn, sql).await?;
-    Ok(())
+    let sql = format!("DELETE FROM webhook WHERE {}", which(&mut raw));
+    raw.run(conn, sql).await
 }
