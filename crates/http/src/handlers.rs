@@ -23,7 +23,7 @@ use crate::openapi_parts::{
     IfNoneMatch, KeepsChanging, NotFound, PayloadTooLarge, StaleVersion, TimeZoneName,
     Unauthenticated, UnprocessableEntity, UnsupportedMediaType,
 };
-use crate::parse::{invalid, parsed, task_id, user_id};
+use crate::parse::{limit, parsed, task_id, user_id};
 use crate::query::Query;
 use crate::services::Services;
 use crate::task_json::{changes_body, task_body, tasks_body};
@@ -68,16 +68,6 @@ fn json_body(
             .into_response()
         }
     }
-}
-
-/// A client's `limit`, as a number (the range is checked by the service).
-fn limit(raw: Option<&str>) -> Result<Option<u32>> {
-    raw.map(|l| {
-        l.trim()
-            .parse::<u32>()
-            .map_err(|_| invalid("limit", "must be a whole number"))
-    })
-    .transpose()
 }
 
 /// `limit` and `cursor` of the plain list of a user's tasks.

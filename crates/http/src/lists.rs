@@ -18,7 +18,7 @@ use crate::openapi_parts::{
     BadRequest, IdempotencyKey, ListIfMatch, ListIfNoneMatch, ListNotFound, PayloadTooLarge,
     RoleRequired, StaleListVersion, Unauthenticated, UnsupportedMediaType,
 };
-use crate::parse::{invalid, list_id, member_id, user_id};
+use crate::parse::{invalid, limit, list_id, member_id, user_id};
 use crate::query::Query;
 use crate::services::Services;
 
@@ -74,15 +74,7 @@ pub async fn list_lists(
         Some("true") => true,
         Some(_) => return Err(invalid("archived", "must be true or false")),
     };
-    let limit = query
-        .limit
-        .as_deref()
-        .map(|l| {
-            l.trim()
-                .parse::<u32>()
-                .map_err(|_| invalid("limit", "must be a whole number"))
-        })
-        .transpose()?;
+    let limit = limit(query.limit.as_deref())?;
     let after = query
         .cursor
         .as_deref()

@@ -57,6 +57,16 @@ pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'d
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
+/// A client's `limit`, as a number (the range is checked by the service).
+pub(crate) fn limit(raw: Option<&str>) -> Result<Option<u32>> {
+    raw.map(|l| {
+        l.trim()
+            .parse::<u32>()
+            .map_err(|_| invalid("limit", "must be a whole number"))
+    })
+    .transpose()
+}
+
 /// A 422 naming `field`, for a rule checked here rather than by the domain.
 pub(crate) fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::App(ApplicationError::Validation {

@@ -10,7 +10,7 @@ use crate::cursor::{decode_trash_cursor, encode_trash_cursor, next_link};
 use crate::error::{Problem, Result};
 use crate::extract::Authenticated;
 use crate::openapi_parts::Unauthenticated;
-use crate::parse::{as_field, invalid, user_id};
+use crate::parse::{as_field, limit, user_id};
 use crate::query::Query;
 use crate::services::Services;
 use crate::trash_json::{TrashEntryDto, TrashQuery};
@@ -39,15 +39,7 @@ pub async fn list_trash(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
-    let limit = query
-        .limit
-        .as_deref()
-        .map(|l| {
-            l.trim()
-                .parse::<u32>()
-                .map_err(|_| invalid("limit", "must be a whole number"))
-        })
-        .transpose()?;
+    let limit = limit(query.limit.as_deref())?;
     let after = query
         .cursor
         .as_deref()

@@ -11,7 +11,7 @@ use crate::cursor::next_link;
 use crate::error::{Problem, Result};
 use crate::extract::{Authenticated, JsonBody};
 use crate::openapi_parts::{BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType};
-use crate::parse::{as_field, invalid, user_id};
+use crate::parse::{as_field, limit, user_id};
 use crate::query::Query;
 use crate::services::Services;
 use crate::webhook_json::{
@@ -214,15 +214,7 @@ pub async fn list_deliveries(
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, webhook_id(&path.1)?);
-    let limit = query
-        .limit
-        .as_deref()
-        .map(|l| {
-            l.trim()
-                .parse::<u32>()
-                .map_err(|_| invalid("limit", "must be a whole number"))
-        })
-        .transpose()?;
+    let limit = limit(query.limit.as_deref())?;
     let before = query
         .cursor
         .as_deref()
