@@ -93,6 +93,7 @@ pub struct WebhookService {
 
 /// Where [`WebhookService`] sends what its owners ask for at once (a redelivery, a ping):
 /// the bodies and the sender the deliverer uses.
+#[derive(Clone)]
 pub struct OnDemand {
     pub payloads: Arc<dyn WebhookPayloads>,
     pub sender: Arc<dyn WebhookSender>,

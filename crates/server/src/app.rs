@@ -107,8 +107,9 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .context("could not apply database migrations")
 }
 
-/// The services of the application, wired to the adapters on `db`.
-pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
+/// The services of the application, wired to the adapters on `db`; on-demand webhook
+/// deliveries go through `webhook_io` (the deliverer's, in a serving process).
+pub fn services(settings: &Settings, db: &Db, webhook_io: OnDemand) -> anyhow::Result<Services> {
     let tasks: Arc<dyn TaskRepository> = Arc::new(SeaTaskRepository::new(db.clone()));
     let lists: Arc<dyn ListRepository> = Arc::new(SeaListRepository::new(db.clone()));
     let users: Arc<dyn UserRepository> = Arc::new(SeaUserRepository::new(db.clone()));
@@ -174,7 +175,7 @@ pub fn services(settings: &Settings, db: &Db) -> anyhow::Result<Services> {
             lists,
             Arc::new(SeaChangeLog::new(db.clone())),
             Arc::new(todo_webhooks::RandomSecrets),
-            webhook_io(settings, db),
+            webhook_io,
             clock.clone(),
             settings.webhooks(),
         ),
@@ -266,8 +267,9 @@ pub fn hs256_settings(settings: &Settings) -> Hs256Settings {
 }
 
 /// What webhook deliveries are made of and sent with: the API's JSON for the bodies, the
-/// HTTP sender (its client is built on its first delivery).
-fn webhook_io(settings: &Settings, db: &Db) -> OnDemand {
+/// HTTP sender (its client is built on its first delivery). One per process, shared by the
+/// deliverer and the owners' on-demand deliveries.
+pub fn webhook_io(settings: &Settings, db: &Db) -> OnDemand {
     OnDemand {
         payloads: Arc::new(todo_http::ApiPayloads::new(
             Arc::new(SeaTaskRepository::new(db.clone())),
@@ -279,10 +281,10 @@ fn webhook_io(settings: &Settings, db: &Db) -> OnDemand {
     }
 }
 
-/// The webhook deliverer of this process: the stores, the change log, the API's JSON for
-/// the bodies, the HTTP sender.
-fn webhook_dispatcher(settings: &Settings, db: &Db) -> WebhookDispatcher {
-    let OnDemand { payloads, sender } = webhook_io(settings, db);
+/// The webhook deliverer of this process: the stores, the change log, and `io` for the
+/// bodies and the sending.
+fn webhook_dispatcher(settings: &Settings, db: &Db, io: OnDemand) -> WebhookDispatcher {
+    let OnDemand { payloads, sender } = io;
     WebhookDispatcher::new(
         Arc::new(SeaWebhookDeliveries::new(db.clone())),
         Arc::new(SeaChangeLog::new(db.clone())),
@@ -345,8 +347,9 @@ impl Application {
         let hub = EventHub::start(log, settings.events())
             .await
             .context("could not read the change log")?;
-        let webhooks = webhook_dispatcher(&settings, &db);
-        let services = services(&settings, &db)?
+        let io = webhook_io(&settings, &db);
+        let webhooks = webhook_dispatcher(&settings, &db, io.clone());
+        let services = services(&settings, &db, io)?
             .with_events(hub)
             .with_webhook_stats(webhooks.stats());
         if let Some(id) = &settings.auth.admin_user_id {

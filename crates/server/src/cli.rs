@@ -152,7 +152,8 @@ async fn dev_token(
     };
     let db = app::connect(settings).await?;
     app::migrate(&db).await?;
-    let services = app::services(settings, &db.clone().into())?;
+    let db = db.into();
+    let services = app::services(settings, &db, app::webhook_io(settings, &db))?;
     let now = chrono::Utc::now();
     let user = User {
         email: email.unwrap_or_else(|| format!("{user_id}@example.com")),
