@@ -127,9 +127,9 @@ fn event_order(got: &[Got]) -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// alice's webhook for task creations at the receiver on `port`, delivering from the change
+/// alice's webhook for `events` at the receiver on `port`, delivering from the change
 /// log's head on, stored in the database at `url`.
-async fn hook_for_alice(url: &str, port: u16) {
+async fn hook_for_alice(url: &str, port: u16, events: &[&str]) {
     let db = todo_persistence::connect(url, &PoolSettings::default())
         .await
         .unwrap();
@@ -142,7 +142,7 @@ async fn hook_for_alice(url: &str, port: u16) {
             &AllowedHosts::new(["127.0.0.1"]),
         )
         .unwrap(),
-        events: EventKinds::parse(&["task.created"]).unwrap(),
+        events: EventKinds::parse(events).unwrap(),
         list: None,
         enabled: true,
         disabled_reason: None,
@@ -181,7 +181,7 @@ async fn a_server_killed_mid_burst_delivers_every_event_after_its_restart() {
     let alice = token(&dir, &env, "alice");
     let server = Server::start(&dir, &env).await;
     let (port, got) = receiver(0).await;
-    hook_for_alice(&url, port).await;
+    hook_for_alice(&url, port, &["task.created"]).await;
 
     // 500 creations from 8 clients, all committed before the kill.
     let mut writers = Vec::new();
@@ -281,7 +281,7 @@ async fn two_replicas_deliver_each_event_once() {
     let a = Server::start(&dir, &env).await;
     let b = Server::start(&dir, &env).await;
     let (port, got) = receiver(0).await;
-    hook_for_alice(&url, port).await;
+    hook_for_alice(&url, port, &["task.created"]).await;
 
     // 200 creations, alternately through each replica.
     let http = crate::http_client();
@@ -343,34 +343,7 @@ async fn a_webhook_receives_each_change_signed_and_in_order_after_a_refusal() {
 
     // alice's webhook, for creations and completions, pointing at the receiver.
     let (port, got) = receiver(1).await;
-    let db = todo_persistence::connect(&url, &PoolSettings::default())
-        .await
-        .unwrap();
-    let now = todo_domain::to_stored_precision(chrono::Utc::now());
-    let hook = Webhook {
-        id: WebhookId::from_uuid(uuid::Uuid::now_v7()),
-        owner: todo_domain::UserId::parse("alice").unwrap(),
-        url: TargetUrl::parse(
-            &format!("http://127.0.0.1:{port}/hooks"),
-            &AllowedHosts::new(["127.0.0.1"]),
-        )
-        .unwrap(),
-        events: EventKinds::parse(&["task.created", "task.completed"]).unwrap(),
-        list: None,
-        enabled: true,
-        disabled_reason: None,
-        failures: 0,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
-    let head = SeaChangeLog::new(db.clone()).head().await.unwrap();
-    assert!(
-        SeaWebhookRepository::new(db.clone())
-            .insert(&hook, HOOK_SECRET, head, 20)
-            .await
-            .unwrap()
-    );
+    hook_for_alice(&url, port, &["task.created", "task.completed"]).await;
 
     // Three tasks, the second completed.
     let http = crate::http_client();
