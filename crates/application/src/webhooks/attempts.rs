@@ -202,6 +202,17 @@ mod tests {
 
     const CURSOR: ChangeCursor = ChangeCursor { tx: 40, id: 9 };
 
+    /// What an earlier delivery carried: the change at [`CURSOR`].
+    const CHANGED: DeliveryEvent = DeliveryEvent::Change {
+        cursor: CURSOR,
+        kind: ChangeKind::TaskCompleted,
+    };
+
+    /// Delivery number `n`.
+    fn did(n: u128) -> DeliveryId {
+        DeliveryId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+
     fn change() -> ChangeRecord {
         ChangeRecord {
             cursor: CURSOR,
@@ -218,7 +229,7 @@ mod tests {
 
     fn record(n: u128, event: DeliveryEvent, attempt: u32) -> DeliveryRecord {
         DeliveryRecord {
-            id: DeliveryId::from_uuid(uuid::Uuid::from_u128(n)),
+            id: did(n),
             event,
             attempt,
             result: DeliveryAttempt {
@@ -349,12 +360,7 @@ mod tests {
         w.sender = MockWebhookSender::new();
         w.sender.expect_send().never();
         let err = service(w)
-            .redeliver(
-                &principal("alice"),
-                &uid("alice"),
-                hook().id,
-                DeliveryId::from_uuid(uuid::Uuid::from_u128(1)),
-            )
+            .redeliver(&principal("alice"), &uid("alice"), hook().id, did(1))
             .await
             .unwrap_err();
         assert!(
@@ -365,14 +371,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_redelivery_sends_the_change_as_it_reads_now_under_its_own_webhook_id() {
-        let earlier = record(
-            5,
-            DeliveryEvent::Change {
-                cursor: CURSOR,
-                kind: ChangeKind::TaskCompleted,
-            },
-            2,
-        );
+        let earlier = record(5, CHANGED, 2);
         let mut w = world(AttemptOutcome::Delivered);
         let found = earlier.clone();
         w.hooks
@@ -412,14 +411,7 @@ mod tests {
                 ..change()
             }],
         ] {
-            let earlier = record(
-                5,
-                DeliveryEvent::Change {
-                    cursor: CURSOR,
-                    kind: ChangeKind::TaskCompleted,
-                },
-                1,
-            );
+            let earlier = record(5, CHANGED, 1);
             let mut w = world(AttemptOutcome::Delivered);
             w.hooks
                 .expect_delivery()
@@ -430,12 +422,7 @@ mod tests {
             w.sender = MockWebhookSender::new();
             w.sender.expect_send().never();
             let err = service(w)
-                .redeliver(
-                    &principal("alice"),
-                    &uid("alice"),
-                    hook().id,
-                    DeliveryId::from_uuid(uuid::Uuid::from_u128(5)),
-                )
+                .redeliver(&principal("alice"), &uid("alice"), hook().id, did(5))
                 .await
                 .unwrap_err();
             assert!(matches!(err, ApplicationError::Gone(_)), "{err:?}");
@@ -449,12 +436,7 @@ mod tests {
         w.sender = MockWebhookSender::new();
         w.sender.expect_send().never();
         let err = service(w)
-            .redeliver(
-                &principal("alice"),
-                &uid("alice"),
-                hook().id,
-                DeliveryId::from_uuid(uuid::Uuid::from_u128(5)),
-            )
+            .redeliver(&principal("alice"), &uid("alice"), hook().id, did(5))
             .await
             .unwrap_err();
         assert!(
@@ -468,12 +450,7 @@ mod tests {
             .returning(|_, _| Ok(Some(record(5, DeliveryEvent::Ping, 1))));
         let sent = w.sent.clone();
         let recorded = service(w)
-            .redeliver(
-                &principal("alice"),
-                &uid("alice"),
-                hook().id,
-                DeliveryId::from_uuid(uuid::Uuid::from_u128(5)),
-            )
+            .redeliver(&principal("alice"), &uid("alice"), hook().id, did(5))
             .await
             .unwrap();
         assert_eq!(sent.lock().unwrap()[0].id, format!("ping_{}", recorded.id));
@@ -483,7 +460,7 @@ mod tests {
     async fn deliveries_come_a_page_at_a_time_newest_first() {
         let mut w = world(AttemptOutcome::Delivered);
         w.hooks.expect_get().returning(|_, _| Ok(Some(hook())));
-        let before = DeliveryId::from_uuid(uuid::Uuid::from_u128(90));
+        let before = did(90);
         w.hooks
             .expect_deliveries()
             .with(eq(hook().id), eq(Some(before)), eq(3))
