@@ -8,17 +8,24 @@
 //! gets its own pool, opened lazily on that thread, and its connections never leave it.
 //! Multi-threaded runtimes (start-up, the CLI, tests) and SQLite use one shared pool.
 //!
-//! The handle also counts the operations under way, for the pool's `waiting` metric.
+//! A thread's pool also has the connections its thread keeps between hot statements
+//! ([`crate::kept`]). The handle counts the operations under way, for the pool's `waiting`
+//! metric.
 
 use std::cell::RefCell;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+use crate::kept::{Kept, KeptConn, ThroughPool};
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A pool, and the connections its thread keeps when it is a thread's pool.
+type Pool = (DatabaseConnection, Option<Arc<Kept>>);
 
 /// Database operations under way in this process: each counts itself from before it asks
 /// [`Db::conn`] for a connection until it drops the [`Conn`]. The pool metrics sum every
@@ -48,8 +55,17 @@ impl Drop for Operation {
 
 /// A connection from [`Db::conn`], counted as one operation under way until dropped: keep
 /// it until the operation is done, a transaction begun from it included.
+///
+/// Used as a `DatabaseConnection` (through `Deref`), it asks the pool itself, and counts as
+/// such for the connections its thread keeps (see [`crate::kept`]); the hot statements
+/// ([`crate::direct`]) use [`Conn::backend`], [`Conn::take_kept`] and [`Conn::keep`]
+/// instead.
 pub(crate) struct Conn {
     conn: DatabaseConnection,
+    /// The connections this thread keeps for its pool (a thread's pool only).
+    kept: Option<Arc<Kept>>,
+    /// Set on first use as a `DatabaseConnection`.
+    through_pool: OnceLock<ThroughPool>,
     _operation: Operation,
 }
 
@@ -57,14 +73,57 @@ impl Deref for Conn {
     type Target = DatabaseConnection;
 
     fn deref(&self) -> &DatabaseConnection {
+        if let Some(kept) = &self.kept {
+            self.through_pool.get_or_init(|| kept.through_pool());
+        }
         &self.conn
     }
 }
 
+impl Conn {
+    /// The database's backend (without counting as a use of the pool).
+    pub(crate) fn backend(&self) -> sea_orm::DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// The PostgreSQL pool, when the database is PostgreSQL (for [`crate::direct`]).
+    pub(crate) fn postgres_pool(&self) -> Option<&sea_orm::sqlx::PgPool> {
+        (self.backend() == sea_orm::DbBackend::Postgres)
+            .then(|| self.conn.get_postgres_connection_pool())
+    }
+
+    /// A connection this thread kept from an earlier statement, if any fit for use.
+    pub(crate) fn take_kept(&self) -> Option<KeptConn> {
+        self.kept.as_ref().and_then(|kept| kept.take())
+    }
+
+    /// Keeps `conn`, whose statement has just run to its end, for this thread's next one (on
+    /// a thread's pool; otherwise it goes back to the pool).
+    pub(crate) fn keep(&self, conn: KeptConn) {
+        if let Some(kept) = &self.kept {
+            kept.keep(conn);
+        }
+    }
+
+    /// How many connections this thread keeps for the pool.
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> usize {
+        self.kept.as_ref().map_or(0, |kept| kept.len())
+    }
+}
+
+/// One of this thread's pools.
+struct Local {
+    /// The [`Db`]'s id.
+    db: u64,
+    runtime: tokio::runtime::Id,
+    pool: DatabaseConnection,
+    kept: Arc<Kept>,
+}
+
 thread_local! {
-    /// This thread's pools: (handle id, runtime id) → pool.
-    static LOCAL: RefCell<Vec<(u64, tokio::runtime::Id, DatabaseConnection)>> =
-        const { RefCell::new(Vec::new()) };
+    /// This thread's pools.
+    static LOCAL: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A database the repositories use: a shared pool, and on PostgreSQL a pool per serving
@@ -79,8 +138,9 @@ struct Inner {
     shared: DatabaseConnection,
     /// How to open a thread's pool (PostgreSQL), lazily: no I/O until first used.
     per_thread: Option<ConnectOptions>,
-    /// Every pool opened, for metrics and for closing.
-    opened: Mutex<Vec<DatabaseConnection>>,
+    /// Every thread's pool opened, with the connections its thread keeps: for metrics and
+    /// for closing.
+    opened: Mutex<Vec<(DatabaseConnection, Arc<Kept>)>>,
     /// How many writes this process committed (each appended to the change log): what
     /// wakes the change log's readers here and, on PostgreSQL, tells the other processes.
     written: tokio::sync::watch::Sender<u64>,
@@ -130,8 +190,8 @@ impl Db {
     /// [`Conn`]).
     pub(crate) async fn conn(&self) -> Result<Conn, DbErr> {
         let operation = Operation::start();
-        let conn = match self.pool() {
-            Ok(conn) => conn,
+        let (conn, kept) = match self.pool() {
+            Ok(found) => found,
             // Once per serving thread: boxed, so that every operation's future (which
             // holds this one) stays small — inline, opening a pool made it 7 KB, copied
             // whole at each step of every request (issue 18).
@@ -139,22 +199,26 @@ impl Db {
         };
         Ok(Conn {
             conn,
+            kept,
+            through_pool: OnceLock::new(),
             _operation: operation,
         })
     }
 
     /// The pool for the calling thread: its own on a single-threaded runtime when per-thread
     /// pools are configured, the shared one otherwise; `Err` with the thread's key and how
-    /// to open its pool when that is still to be done.
-    fn pool(&self) -> Result<DatabaseConnection, ((u64, tokio::runtime::Id), &ConnectOptions)> {
+    /// to open its pool when that is still to be done. A thread's pool comes with the
+    /// connections its thread keeps.
+    fn pool(&self) -> Result<Pool, ((u64, tokio::runtime::Id), &ConnectOptions)> {
+        let shared = || Ok((self.inner.shared.clone(), None));
         let Some(template) = &self.inner.per_thread else {
-            return Ok(self.inner.shared.clone());
+            return shared();
         };
         let Ok(handle) = Handle::try_current() else {
-            return Ok(self.inner.shared.clone());
+            return shared();
         };
         if handle.runtime_flavor() != RuntimeFlavor::CurrentThread {
-            return Ok(self.inner.shared.clone());
+            return shared();
         }
         let key = (self.inner.id, handle.id());
         self.local(key).ok_or((key, template))
@@ -166,27 +230,35 @@ impl Db {
         &self,
         key: (u64, tokio::runtime::Id),
         template: &ConnectOptions,
-    ) -> Result<DatabaseConnection, DbErr> {
+    ) -> Result<Pool, DbErr> {
         let conn = Database::connect(template.clone()).await?;
         // Another task of this thread may have opened one meanwhile: keep the first.
         if let Some(existing) = self.local(key) {
             return Ok(existing);
         }
-        LOCAL.with(|l| l.borrow_mut().push((key.0, key.1, conn.clone())));
+        let kept = Kept::new(template.get_max_connections().unwrap_or(1));
+        LOCAL.with(|l| {
+            l.borrow_mut().push(Local {
+                db: key.0,
+                runtime: key.1,
+                pool: conn.clone(),
+                kept: Arc::clone(&kept),
+            });
+        });
         self.inner
             .opened
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(conn.clone());
-        Ok(conn)
+            .push((conn.clone(), Arc::clone(&kept)));
+        Ok((conn, Some(kept)))
     }
 
-    fn local(&self, key: (u64, tokio::runtime::Id)) -> Option<DatabaseConnection> {
+    fn local(&self, key: (u64, tokio::runtime::Id)) -> Option<Pool> {
         LOCAL.with(|l| {
             l.borrow()
                 .iter()
-                .find(|(id, rt, _)| (*id, *rt) == key)
-                .map(|(_, _, conn)| conn.clone())
+                .find(|l| (l.db, l.runtime) == key)
+                .map(|l| (l.pool.clone(), Some(Arc::clone(&l.kept))))
         })
     }
 
@@ -205,12 +277,20 @@ impl Db {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         std::iter::once(self.inner.shared.clone())
-            .chain(opened.iter().cloned())
+            .chain(opened.iter().map(|(pool, _)| pool.clone()))
             .collect()
     }
 
     /// Closes every pool (at shutdown, once the serving threads have stopped).
     pub async fn close(&self) -> Result<(), DbErr> {
+        let kept: Vec<_> = (self.inner.opened.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(_, kept)| Arc::clone(kept))
+            .collect();
+        for kept in kept {
+            kept.close();
+        }
         let mut first_error = None;
         for pool in self.pools() {
             if let Err(err) = pool.close_by_ref().await {

@@ -9,11 +9,11 @@
 //! the dispatch is skipped. A test holds both paths to the same rows.
 
 use sea_orm::sqlx::{self, postgres::Postgres};
-use sea_orm::{
-    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, RuntimeErr,
-    Statement,
-};
+use sea_orm::{ConnAcquireErr, ConnectionTrait, DbErr, QueryResult, RuntimeErr, Statement};
 use sea_query_sqlx::SqlxValues;
+
+use crate::db::Conn;
+use crate::kept::KeptConn;
 
 /// `stmt` as sqlx runs it: SeaORM's own construction.
 fn query(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
@@ -29,64 +29,66 @@ fn exec_err(err: sqlx::Error) -> DbErr {
     DbErr::Exec(RuntimeErr::SqlxError(err.into()))
 }
 
-/// A connection of `pool`, its failure told as SeaORM tells it. Taken first and the
-/// statement run on it, as SeaORM does: run on the pool itself, sqlx wraps the acquisition
-/// and the statement in one stream whose future cost 15k instructions of `memcpy` a create.
-async fn acquire(pool: &sqlx::PgPool) -> Result<sqlx::pool::PoolConnection<Postgres>, DbErr> {
-    pool.acquire().await.map_err(|err| match err {
-        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-        other => DbErr::Conn(RuntimeErr::SqlxError(other.into())),
-    })
+/// A connection for the statement: one this thread kept from its last statement
+/// ([`crate::kept`]), or else one of `pool`, its failure told as SeaORM tells it. Taken first
+/// and the statement run on it, as SeaORM does: run on the pool itself, sqlx wraps the
+/// acquisition and the statement in one stream whose future cost 15k instructions of
+/// `memcpy` a create.
+async fn acquire(db: &Conn, pool: &sqlx::PgPool) -> Result<KeptConn, DbErr> {
+    if let Some(kept) = db.take_kept() {
+        return Ok(kept);
+    }
+    pool.acquire()
+        .await
+        .map(KeptConn::taken)
+        .map_err(|err| match err {
+            sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            other => DbErr::Conn(RuntimeErr::SqlxError(other.into())),
+        })
 }
 
-/// The pool, when `conn` is PostgreSQL's.
-fn pg(conn: &DatabaseConnection) -> Option<&sqlx::PgPool> {
-    (conn.get_database_backend() == DbBackend::Postgres)
-        .then(|| conn.get_postgres_connection_pool())
+/// The connection of a statement that has run: kept for the thread's next statement when it
+/// ran to its end without an error, otherwise back to the pool, through its test.
+fn done<T>(db: &Conn, conn: KeptConn, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+    if result.is_ok() {
+        db.keep(conn);
+    }
+    result
 }
 
 /// The first row of `stmt`, if any.
-pub(crate) async fn one(
-    conn: &DatabaseConnection,
-    stmt: Statement,
-) -> Result<Option<QueryResult>, DbErr> {
-    let Some(pool) = pg(conn) else {
-        return conn.query_one_raw(stmt).await;
+pub(crate) async fn one(db: &Conn, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+    let Some(pool) = db.postgres_pool() else {
+        return db.query_one_raw(stmt).await;
     };
-    let mut conn = acquire(pool).await?;
-    query(&stmt)
-        .fetch_optional(&mut *conn)
-        .await
+    let mut conn = acquire(db, pool).await?;
+    let found = query(&stmt).fetch_optional(&mut **conn.conn()).await;
+    done(db, conn, found)
         .map(|row| row.map(QueryResult::from))
         .map_err(query_err)
 }
 
 /// Every row of `stmt`.
-pub(crate) async fn all(
-    conn: &DatabaseConnection,
-    stmt: Statement,
-) -> Result<Vec<QueryResult>, DbErr> {
-    let Some(pool) = pg(conn) else {
-        return conn.query_all_raw(stmt).await;
+pub(crate) async fn all(db: &Conn, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+    let Some(pool) = db.postgres_pool() else {
+        return db.query_all_raw(stmt).await;
     };
-    let mut conn = acquire(pool).await?;
-    query(&stmt)
-        .fetch_all(&mut *conn)
-        .await
+    let mut conn = acquire(db, pool).await?;
+    let rows = query(&stmt).fetch_all(&mut **conn.conn()).await;
+    done(db, conn, rows)
         .map(|rows| rows.into_iter().map(QueryResult::from).collect())
         .map_err(query_err)
 }
 
 /// How many rows `stmt` wrote.
-pub(crate) async fn execute(conn: &DatabaseConnection, stmt: Statement) -> Result<u64, DbErr> {
-    let Some(pool) = pg(conn) else {
-        return conn.execute_raw(stmt).await.map(|r| r.rows_affected());
+pub(crate) async fn execute(db: &Conn, stmt: Statement) -> Result<u64, DbErr> {
+    let Some(pool) = db.postgres_pool() else {
+        return db.execute_raw(stmt).await.map(|r| r.rows_affected());
     };
-    let mut conn = acquire(pool).await?;
-    query(&stmt)
-        .execute(&mut *conn)
-        .await
+    let mut conn = acquire(db, pool).await?;
+    let written = query(&stmt).execute(&mut **conn.conn()).await;
+    done(db, conn, written)
         .map(|r| r.rows_affected())
         .map_err(exec_err)
 }
@@ -95,7 +97,7 @@ pub(crate) async fn execute(conn: &DatabaseConnection, stmt: Statement) -> Resul
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use sea_orm::Value;
+    use sea_orm::{DbBackend, Value};
 
     /// A statement with a value of each kind the task rows bind, NULLs included.
     fn values_back() -> Statement {
@@ -135,26 +137,33 @@ mod tests {
     }
 
     /// The pool read straight gives the rows SeaORM's connection gives, and the same
-    /// errors' kinds.
+    /// errors' kinds: on the shared pool, and on a thread's pool, whose connections are kept
+    /// between statements.
     #[tokio::test]
     async fn straight_on_the_pool_is_what_seaorm_reads() {
-        let db = crate::test_postgres().await;
-        let through = db.query_all_raw(values_back()).await.unwrap();
-        let straight = all(&db, values_back()).await.unwrap();
-        assert_eq!(decoded(&straight), decoded(&through));
-        assert_eq!(straight.len(), 3);
-        let first = one(&db, values_back()).await.unwrap().unwrap();
-        assert_eq!(decoded(&[first]), decoded(through.get(..1).unwrap()));
-        let none = Statement::from_string(DbBackend::Postgres, "SELECT 1 AS n WHERE false");
-        assert!(one(&db, none).await.unwrap().is_none());
-        let broken = Statement::from_string(DbBackend::Postgres, "SELECT nope");
-        let err = all(&db, broken.clone()).await.unwrap_err();
-        let seaorm = db.query_all_raw(broken).await.unwrap_err();
-        assert_eq!(err.to_string(), seaorm.to_string());
-        let counted = Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT g FROM generate_series(1, 4) AS g",
-        );
-        assert_eq!(execute(&db, counted).await.unwrap(), 4);
+        let seaorm = crate::test_postgres().await;
+        for db in [
+            crate::db::Db::from(seaorm.clone()),
+            crate::test_thread_db(2).await,
+        ] {
+            let db = db.conn().await.unwrap();
+            let through = seaorm.query_all_raw(values_back()).await.unwrap();
+            let straight = all(&db, values_back()).await.unwrap();
+            assert_eq!(decoded(&straight), decoded(&through));
+            assert_eq!(straight.len(), 3);
+            let first = one(&db, values_back()).await.unwrap().unwrap();
+            assert_eq!(decoded(&[first]), decoded(through.get(..1).unwrap()));
+            let none = Statement::from_string(DbBackend::Postgres, "SELECT 1 AS n WHERE false");
+            assert!(one(&db, none).await.unwrap().is_none());
+            let broken = Statement::from_string(DbBackend::Postgres, "SELECT nope");
+            let err = all(&db, broken.clone()).await.unwrap_err();
+            let expected = seaorm.query_all_raw(broken).await.unwrap_err();
+            assert_eq!(err.to_string(), expected.to_string());
+            let counted = Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT g FROM generate_series(1, 4) AS g",
+            );
+            assert_eq!(execute(&db, counted).await.unwrap(), 4);
+        }
     }
 }

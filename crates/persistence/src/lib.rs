@@ -8,6 +8,7 @@ mod entities;
 mod error;
 mod health;
 mod jwks;
+mod kept;
 mod lists;
 mod owned;
 mod raw;
@@ -45,4 +46,19 @@ pub(crate) async fn test_postgres() -> DatabaseConnection {
     let url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     sea_orm::Database::connect(url).await.unwrap()
+}
+
+/// A handle on the tests' PostgreSQL server whose serving threads (a current-thread runtime,
+/// as `#[tokio::test]`'s) each get a pool of `max_connections`, as the server's do.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn test_thread_db(max_connections: u32) -> Db {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let mut options = sea_orm::ConnectOptions::new(url);
+    options
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .sqlx_logging(false);
+    Db::new(test_postgres().await, Some(options))
 }

@@ -94,7 +94,7 @@ async fn spelled_search(
 impl TaskRepository for SeaTaskRepository {
     async fn insert(&self, t: &Task, max_open: Option<u32>) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let backend = db.get_database_backend();
+        let backend = db.backend();
         let statement = insert_statement(backend, t, max_open);
         let edit = Edit::created(t);
         let written = if backend == DbBackend::Postgres {
@@ -132,7 +132,7 @@ impl TaskRepository for SeaTaskRepository {
         after: Option<ListCursor>,
     ) -> Result<Vec<Task>, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let backend = db.get_database_backend();
+        let backend = db.backend();
         if backend != DbBackend::Postgres || query.is_plain() {
             // The plain list has one plan for every caller: their lists, then the
             // `(list_id, created_at, id)` index of each.
@@ -178,7 +178,7 @@ impl TaskRepository for SeaTaskRepository {
 
     async fn replace(&self, t: &Task, expected: i64, edit: &Edit) -> Result<bool, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let backend = db.get_database_backend();
+        let backend = db.backend();
         // Most writes leave the task in its list and complete nothing: one statement,
         // conditional on that too (with its record, on PostgreSQL).
         // `completed >= t.completed`: for a completed task, only while it was completed
@@ -236,7 +236,7 @@ impl TaskRepository for SeaTaskRepository {
 
     async fn lineage(&self, id: TaskId, limit: u32) -> Result<Lineage, PortError> {
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let backend = db.get_database_backend();
+        let backend = db.backend();
         let mut raw = Raw::new(backend);
         let up = format!(
             "WITH RECURSIVE up(id, parent_id, depth) AS (\
@@ -306,7 +306,7 @@ impl TaskRepository for SeaTaskRepository {
         // SQLite: the write transaction runs one writer at a time, from its first read to
         // its last write: the check and the write cannot be interleaved.
         let txn = begin_write(&db).await?;
-        if db.get_database_backend() == DbBackend::Postgres {
+        if db.backend() == DbBackend::Postgres {
             // Under READ COMMITTED two moves into one gap would each see the other's task
             // not there yet: the list's lock makes them take turns, and the write of the
             // second sees the first's, committed before the lock was released.
@@ -339,7 +339,7 @@ impl TaskRepository for SeaTaskRepository {
             now,
             expected,
         };
-        let backend = db.get_database_backend();
+        let backend = db.backend();
         let statement = toggle.statement(backend);
         let toggled = if backend == DbBackend::Postgres {
             let statement = changelog::recording_toggle(
@@ -447,7 +447,7 @@ impl TaskRepository for SeaTaskRepository {
             window: DueWindow::at(since, TimeZone::UTC),
         };
         let db = self.db.conn().await.map_err(map_db_err)?;
-        let backend = db.get_database_backend();
+        let backend = db.backend();
         let tasks = search_statement(backend, caller, &changed, limit, after.as_ref())?;
         let tombstones = tombstones_statement(backend, caller, since, limit, after.as_ref())?;
         let tasks = TaskRow::find_by_statement(backend.build(&tasks))

@@ -49,11 +49,11 @@ pub(super) async fn find_visible(
 /// [`find_visible`] outside a transaction, on PostgreSQL straight on the pool
 /// ([`crate::direct`]).
 pub(super) async fn find_visible_now(
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Conn,
     caller: &UserId,
     id: TaskId,
 ) -> Result<Option<(Task, Role)>, PortError> {
-    let statement = find_visible_statement(db.get_database_backend(), caller, id);
+    let statement = find_visible_statement(db.backend(), caller, id);
     let found = crate::direct::one(db, statement)
         .await
         .map_err(map_db_err)?;
