@@ -21,6 +21,7 @@ mod query;
 mod rate_limit;
 mod services;
 mod task_json;
+mod task_routes;
 mod telemetry;
 mod trash;
 mod trash_json;
@@ -75,8 +76,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                 .service(web::resource("/me").get(h::me))
                 // A user's tasks first, under one prefix: actix-router tries patterns in
                 // order and matches each dynamic one with a regex, so a task request runs
-                // two or three regexes instead of up to nine (docs/performance.md). No
-                // other route has "tasks" as its second segment: the scope takes no other.
+                // one regex (the scope's; a task's own routes are split by hand) instead of
+                // up to nine (docs/performance.md). No other route has "tasks" as its
+                // second segment: the scope takes no other.
                 .service(
                     web::scope("/{user_id}/tasks")
                         .service(
@@ -87,15 +89,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
                         )
                         // Before `/{task_id}`, which would take "stats" for an id.
                         .service(web::resource("/stats").get(h::task_stats))
-                        .service(
-                            web::resource("/{task_id}")
-                                .get(h::get_task)
-                                .put(h::put_task)
-                                .patch(h::patch_task)
-                                .delete(h::delete_task),
-                        )
-                        .service(web::resource("/{task_id}/complete").patch(h::complete_task))
-                        .service(web::resource("/{task_id}/move").post(h::move_task)),
+                        // `/{task_id}`, `/{task_id}/complete`, `/{task_id}/move`: split by
+                        // hand, without a regex each (`task_routes.rs`).
+                        .default_service(task_routes::TaskRoutes::new()),
                 )
                 // A user's lists, under one prefix for the same reason: no other route has
                 // "lists" as its second segment.

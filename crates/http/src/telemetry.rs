@@ -16,6 +16,7 @@ use actix_web::web;
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::rate_limit::Spent;
 use crate::services::Services;
+use crate::task_routes::RouteTemplate;
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
 
@@ -132,7 +133,10 @@ fn rate_limit_headers(req: &HttpRequest, services: &Services, res: &mut HttpResp
 /// The route template the request was routed to (never the raw path: user ids would
 /// each get their own metric series), or `unmatched`. Asked after routing, when actix
 /// answers it from the matched resource instead of matching the path again.
-fn route_template(req: &HttpRequest) -> Cow<'static, str> {
+pub(crate) fn route_template(req: &HttpRequest) -> Cow<'static, str> {
+    if let Some(RouteTemplate(template)) = req.extensions().get::<RouteTemplate>().copied() {
+        return Cow::Borrowed(template);
+    }
     req.match_pattern()
         .map_or(Cow::Borrowed("unmatched"), Cow::Owned)
 }
