@@ -74,25 +74,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, services: Services) {
         .service(
             web::scope("/api")
                 .service(web::resource("/me").get(h::me))
-                // A user's tasks first, under one prefix: actix-router tries patterns in
-                // order and matches each dynamic one with a regex, so a task request runs
-                // one regex (the scope's; a task's own routes are split by hand) instead of
-                // up to nine (docs/performance.md). No other route has "tasks" as its
-                // second segment: the scope takes no other.
-                .service(
-                    web::scope("/{user_id}/tasks")
-                        .service(
-                            web::resource("")
-                                .get(h::list_tasks)
-                                .post(h::create_task)
-                                .delete(h::clear_completed),
-                        )
-                        // Before `/{task_id}`, which would take "stats" for an id.
-                        .service(web::resource("/stats").get(h::task_stats))
-                        // `/{task_id}`, `/{task_id}/complete`, `/{task_id}/move`: split by
-                        // hand, without a regex each (`task_routes.rs`).
-                        .default_service(task_routes::TaskRoutes::new()),
-                )
+                // A user's tasks first, split by hand (`task_routes.rs`): actix-router
+                // tries patterns in order and matches each dynamic one with a regex, so
+                // a task request runs none instead of two to nine (docs/performance.md).
+                // No other route has "tasks" as its second segment.
+                .service(task_routes::scope())
                 // A user's lists, under one prefix for the same reason: no other route has
                 // "lists" as its second segment.
                 .service(
