@@ -38,7 +38,9 @@ async fn acquire(db: &Conn, pool: &sqlx::PgPool) -> Result<KeptConn, DbErr> {
     if let Some(kept) = db.take_kept() {
         return Ok(kept);
     }
-    pool.acquire()
+    // Boxed: sqlx's acquisition is a 4 KB future, which every statement's future (and each
+    // one holding it) would otherwise carry and copy at each step, kept connection or not.
+    Box::pin(pool.acquire())
         .await
         .map(KeptConn::taken)
         .map_err(|err| match err {
@@ -134,6 +136,22 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// Every repository operation's future holds its statement's, and a future is copied
+    /// whole at each step of a request: with sqlx's acquisition inline (4 KB) a get copied
+    /// 15 000 bytes (issue 18).
+    #[tokio::test]
+    async fn a_statement_is_a_small_future() {
+        let db = crate::test_thread_db(1).await;
+        let conn = db.conn().await.unwrap();
+        let stmt = || Statement::from_string(DbBackend::Postgres, "SELECT 1");
+        let sizes = [
+            std::mem::size_of_val(&one(&conn, stmt())),
+            std::mem::size_of_val(&all(&conn, stmt())),
+            std::mem::size_of_val(&execute(&conn, stmt())),
+        ];
+        assert!(sizes.iter().all(|&size| size <= 512), "{sizes:?}");
     }
 
     /// The pool read straight gives the rows SeaORM's connection gives, and the same
