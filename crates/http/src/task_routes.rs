@@ -10,17 +10,17 @@
 //! or `move`.
 //!
 //! It answers as the resources did: the user and task ids in the match info for the
-//! handlers' `Path`, 405 for a method a route does not take, 404 (the application's) for a
-//! path under a user's tasks that names no route, and the route's template for the metrics
-//! and the request's span ([`RouteTemplate`]). A test holds it to the resources it
-//! replaces, method by method and path by path.
+//! handlers' `Path`, 405 with the route's methods in `Allow` for a method it does not take,
+//! 404 (the application's) for a path under a user's tasks that names no route, and the
+//! route's template for the metrics and the request's span ([`RouteTemplate`]). A test holds
+//! it to the resources it replaces, method by method and path by path, `Allow` included.
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
 
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse, Url, always_ready};
 use actix_web::guard::{self, GuardContext};
-use actix_web::http::Method;
+use actix_web::http::{Method, header};
 use actix_web::{Error, HttpMessage, HttpResponse, Route, Scope, web};
 use futures_util::future::{Either, LocalBoxFuture};
 
@@ -196,9 +196,15 @@ impl Service<ServiceRequest> for TaskRoutesService {
             .find(|(p, m, _)| *p == place && m == req.method())
             .map(|(_, _, route)| route);
         let Some(route) = route else {
-            return Either::Left(ready(Ok(
-                req.into_response(HttpResponse::MethodNotAllowed())
-            )));
+            // As actix's resources answer: the route's methods in `Allow` (RFC 9110).
+            let allowed = (self.0.iter())
+                .filter(|(p, _, _)| *p == place)
+                .map(|(_, m, _)| m.clone())
+                .collect();
+            let refused = HttpResponse::MethodNotAllowed()
+                .insert_header(header::Allow(allowed))
+                .finish();
+            return Either::Left(ready(Ok(req.into_response(refused))));
         };
         let rest = req.match_info().unprocessed();
         let user_id = rest[user.0..user.1].to_owned();
@@ -216,7 +222,7 @@ impl Service<ServiceRequest> for TaskRoutesService {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use actix_web::http::StatusCode;
+    use actix_web::http::{StatusCode, header};
     use actix_web::{App, HttpRequest, test as actix_test};
 
     /// A route answering with its name, the path's values and the route's template.
@@ -373,6 +379,11 @@ mod tests {
                 let expected = call(&resources).await;
                 let got = call(&by_hand).await;
                 assert_eq!(got.status(), expected.status(), "{method} {path}");
+                assert_eq!(
+                    got.headers().get(header::ALLOW),
+                    expected.headers().get(header::ALLOW),
+                    "{method} {path}"
+                );
                 if expected.status() == StatusCode::OK {
                     answered += 1;
                     let expected = actix_test::read_body(expected).await;
