@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: run test test-rust test-pooler pgbouncer interop client client-generate fuzz-quick fuzz smoke bench bench-lean bench-tools k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
+.PHONY: run test test-rust test-pooler pgbouncer interop client client-generate fuzz-quick fuzz smoke bench bench-lean bench-tools symbol-order k8s-check lint fmt migrate migrate-cli release dev-token clean-data check-deps
 
 ## Serve the API on 127.0.0.1:8000 (dev profile, SQLite in data/todo.db, zero config).
 run:
@@ -83,6 +83,12 @@ smoke: release
 bench: bench-tools release bench-lean
 	python3 bench/run.py
 	python3 bench/events.py
+
+## Records the functions that run at start-up and on the bench requests into
+## crates/server/symbol-order.txt, the order the linker lays out the release binary's code in
+## (crates/server/build.rs): run again after updating dependencies or rustc. Needs valgrind.
+symbol-order: release
+	python3 bench/symbol_order.py
 
 ## The lean reference server of the bench endpoints (bench/lean), its own workspace.
 bench-lean:

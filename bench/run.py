@@ -499,12 +499,30 @@ def main():
     size = os.path.getsize(BIN) / 1024 / 1024
     print(f"\nready after {ready_ms:.0f} ms on PostgreSQL, {sqlite_ready['existing']:.0f} ms on SQLite "
           f"({sqlite_ready['fresh']:.0f} ms creating the file); idle RSS {idle_rss:.1f} MiB; "
-          f"peak RSS {peak_rss:.1f} MiB; release binary {size:.1f} MiB\n")
+          f"peak RSS {peak_rss:.1f} MiB; release binary {size:.1f} MiB")
+    print(symbol_order_kept() + "\n")
     for r in rows:
         print(json.dumps(r))
     print(json.dumps({"ready_ms": ready_ms, "sqlite_ready_ms": sqlite_ready["existing"],
                       "sqlite_fresh_ready_ms": sqlite_ready["fresh"], "idle_rss_mib": idle_rss, "peak_rss_mib": peak_rss,
                       "binary_mib": size}))
+
+
+def symbol_order_kept():
+    """How much of the recorded layout of `.text` (bench/symbol_order.py) the binary still
+    has: names from an older build (a dependency updated, another rustc) are skipped by the
+    linker, and idle RSS grows back as they go."""
+    order = os.path.join(os.path.dirname(__file__), "..", "crates", "server", "symbol-order.txt")
+    try:
+        recorded = {l.strip() for l in open(order) if l.strip() and not l.startswith("#")}
+        symbols = subprocess.run(["nm", "--defined-only", BIN], capture_output=True, text=True,
+                                 check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as err:
+        return f"symbol order: not checked ({err})"
+    present = {line.split()[-1] for line in symbols.splitlines() if len(line.split()) == 3}
+    found = len(recorded & present)
+    return (f"symbol order: {found} of the {len(recorded)} recorded functions are in the binary"
+            + ("" if found >= 0.9 * len(recorded) else " (run `make symbol-order`)"))
 
 
 if __name__ == "__main__":
