@@ -289,7 +289,7 @@ impl Db {
             .map(|(_, kept)| Arc::clone(kept))
             .collect();
         for kept in kept {
-            kept.close();
+            kept.release_all();
         }
         let mut first_error = None;
         for pool in self.pools() {

@@ -135,8 +135,9 @@ impl Kept {
         }
     }
 
-    /// Gives every kept connection back to the pool.
-    fn release_all(&self) {
+    /// Gives every kept connection back to the pool (for an operation that asks the pool
+    /// itself, and before the pool closes).
+    pub(crate) fn release_all(&self) {
         let all = std::mem::take(&mut *self.conns());
         drop(all);
     }
@@ -160,11 +161,6 @@ impl Kept {
         self.through_pool.fetch_add(1, Ordering::AcqRel);
         self.release_all();
         ThroughPool(Arc::clone(self))
-    }
-
-    /// Gives every kept connection back (the pool is about to close).
-    pub(crate) fn close(&self) {
-        self.release_all();
     }
 
     #[cfg(test)]

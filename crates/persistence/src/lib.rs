@@ -43,9 +43,15 @@ pub use webhooks::SeaWebhookRepository;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 pub(crate) async fn test_postgres() -> DatabaseConnection {
-    let url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    sea_orm::Database::connect(url).await.unwrap()
+    sea_orm::Database::connect(test_database_url())
+        .await
+        .unwrap()
+}
+
+#[cfg(test)]
+fn test_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 /// A handle on the tests' PostgreSQL server whose serving threads (a current-thread runtime,
@@ -53,9 +59,7 @@ pub(crate) async fn test_postgres() -> DatabaseConnection {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 pub(crate) async fn test_thread_db(max_connections: u32) -> Db {
-    let url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let mut options = sea_orm::ConnectOptions::new(url);
+    let mut options = sea_orm::ConnectOptions::new(test_database_url());
     options
         .max_connections(max_connections)
         .acquire_timeout(std::time::Duration::from_secs(1))
