@@ -19,7 +19,7 @@ import json, os, re, resource, secrets, shutil, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
 
 from support import (cpu_seconds, free_port, fresh_database, hs256, production_env, psql,
-                     rss_kib, server_bin, target_dir)
+                     rss_kib, server_bin, SYMBOL_ORDER, target_dir)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = server_bin("release")
@@ -512,9 +512,8 @@ def symbol_order_kept():
     """How much of the recorded layout of `.text` (bench/symbol_order.py) the binary still
     has: names from an older build (a dependency updated, another rustc) are skipped by the
     linker, and idle RSS grows back as they go."""
-    order = os.path.join(os.path.dirname(__file__), "..", "crates", "server", "symbol-order.txt")
     try:
-        recorded = {l.strip() for l in open(order) if l.strip() and not l.startswith("#")}
+        recorded = {l.strip() for l in open(SYMBOL_ORDER) if l.strip() and not l.startswith("#")}
         symbols = subprocess.run(["nm", "--defined-only", BIN], capture_output=True, text=True,
                                  check=True).stdout
     except (OSError, subprocess.CalledProcessError) as err:

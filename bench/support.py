@@ -4,6 +4,10 @@ import base64, hashlib, hmac, json, os, secrets, socket, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# The recorded layout of the release binary's code (bench/symbol_order.py writes it,
+# crates/server/build.rs hands it to the linker, bench/run.py checks the binary against it).
+SYMBOL_ORDER = os.path.join(ROOT, "crates", "server", "symbol-order.txt")
+
 
 def target_dir():
     """Cargo's target directory: CARGO_TARGET_DIR (relative to the repository root when

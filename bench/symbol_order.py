@@ -23,9 +23,8 @@ import glob, os, random, re, shutil, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(__file__))
 from instructions import control, request, send, wait_dump, wait_ready  # noqa: E402
 from run import BIN, PG, SECRET, SHARED_USERS, USERS, create_database, seed, server_env, shared_user_id, user_id  # noqa: E402
-from support import free_port, hs256, psql  # noqa: E402
+from support import SYMBOL_ORDER, free_port, hs256, psql  # noqa: E402
 
-ORDER = os.path.join(os.path.dirname(__file__), "..", "crates", "server", "symbol-order.txt")
 SCENARIOS = ["list", "get", "create", "toggle", "shared"]
 REPEAT = 20
 IDLE = 6
@@ -129,13 +128,13 @@ def main():
         if name not in seen:
             seen.add(name)
             ordered.append(name)
-    with open(ORDER, "w") as out:
+    with open(SYMBOL_ORDER, "w") as out:
         out.write("# The functions that run at start-up and on the bench requests, laid out first in\n"
                   "# `.text` (crates/server/build.rs). Written by bench/symbol_order.py; do not edit.\n")
         out.writelines(name + "\n" for name in ordered)
     print(f"{len(ordered)} functions ({len(pg_started)} at start on PostgreSQL, "
           f"{len(pg_served)} serving, {len(sqlite_started)} at start on SQLite) -> "
-          f"{os.path.normpath(ORDER)}")
+          f"{SYMBOL_ORDER}")
 
 
 if __name__ == "__main__":
