@@ -12,9 +12,9 @@ What runs: the binary under valgrind's callgrind, (1) on a fresh PostgreSQL data
 (migrating the new database, as a first deploy does), six idle seconds, then the bench's
 data set and each bench request several times; (2) on a new SQLite file: start. Every
 function of the binary that callgrind saw run is written, once: PostgreSQL's start-up
-first, then serving, then SQLite's start-up. A name that no longer exists in a later build
-(a dependency updated, another rustc) is skipped by the linker: the order only decays, and
-`bench/run.py` prints how much of it the measured binary still has.
+first, then serving, then SQLite's start-up, each sorted by name. A name that no longer
+exists in a later build (a dependency updated, another rustc) is skipped by the linker: the
+order only decays, and `bench/run.py` prints how much of it the measured binary still has.
 
     make release && python3 bench/symbol_order.py      # or: make symbol-order
 """
@@ -123,11 +123,14 @@ def main():
     with tempfile.TemporaryDirectory() as data:
         env = {**server_env("", free_port()), "DATABASE_URL": f"sqlite://{data}/todo.db?mode=rwc"}
         sqlite_started, _ = record(env)
+    # Each phase's functions together, sorted by name within it: callgrind's dump has no
+    # stable order, and what the layout needs is only that a phase's code is contiguous, so
+    # a new recording differs from the last by the functions that changed.
     ordered, seen = [], set()
-    for name in pg_started + pg_served + sqlite_started:
-        if name not in seen:
-            seen.add(name)
-            ordered.append(name)
+    for phase in (pg_started, pg_served, sqlite_started):
+        fresh = sorted(set(phase) - seen)
+        seen.update(fresh)
+        ordered.extend(fresh)
     with open(SYMBOL_ORDER, "w") as out:
         out.write("# The functions that run at start-up and on the bench requests, laid out first in\n"
                   "# `.text` (crates/server/build.rs). Written by bench/symbol_order.py; do not edit.\n")
