@@ -58,6 +58,12 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
 
     /// The cached value, if it has not expired at `now`.
     pub fn get(&self, key: &K, now: Timestamp) -> Option<V> {
+        self.read(key, now, V::clone)
+    }
+
+    /// `read` of the cached value, if it has not expired at `now`, without copying it (the
+    /// cache is locked meanwhile).
+    pub fn read<R>(&self, key: &K, now: Timestamp, read: impl FnOnce(&V) -> R) -> Option<R> {
         if !self.enabled() {
             return None;
         }
@@ -65,7 +71,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         entries
             .get(key)
             .filter(|(_, expires)| now < *expires)
-            .map(|(value, _)| value.clone())
+            .map(|(value, _)| read(value))
     }
 
     /// Stores `value` from `now` for the TTL, or until `until` if that is sooner.
