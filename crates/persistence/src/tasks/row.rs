@@ -83,20 +83,7 @@ impl FromQueryResult for TaskRow {
             let subtasks = res.try_get(pre, SUBTASKS)?;
             return task::Model::from_query_result(res, pre).map(|m| Self(m, subtasks));
         };
-        let subtasks = {
-            use sea_orm::Iterable;
-            let index = Column::iter().count();
-            let at_index = row
-                .columns()
-                .get(index)
-                .is_some_and(|c| sqlx::Column::name(c) == SUBTASKS);
-            if at_index {
-                row.try_get(index)
-            } else {
-                row.try_get(SUBTASKS)
-            }
-            .map_err(|e| DbErr::Type(format!("task.{SUBTASKS}: {e}")))?
-        };
+        let subtasks = after_columns(row, 0, SUBTASKS)?;
         Ok(Self(
             task::Model {
                 id: col(row, Column::Id)?,
@@ -125,6 +112,29 @@ impl FromQueryResult for TaskRow {
             subtasks,
         ))
     }
+}
+
+/// The column `name` selected `n` places after the entity's columns (the subtask count is
+/// the first, a read's extra columns follow it) of a PostgreSQL row: by position when it is
+/// there, else by name (a hash lookup).
+pub(super) fn after_columns<'r, T>(
+    row: &'r sea_orm::sqlx::postgres::PgRow,
+    n: usize,
+    name: &str,
+) -> Result<T, DbErr>
+where
+    T: sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Postgres>
+        + sea_orm::sqlx::Type<sea_orm::sqlx::Postgres>,
+{
+    use sea_orm::Iterable;
+    use sea_orm::sqlx::{Column as _, Row as _};
+    let index = Column::iter().count() + n;
+    if row.columns().get(index).is_some_and(|c| c.name() == name) {
+        row.try_get(index)
+    } else {
+        row.try_get(name)
+    }
+    .map_err(|e| DbErr::Type(format!("task.{name}: {e}")))
 }
 
 impl TaskRow {

@@ -28,10 +28,11 @@ const ROLE: &str = "role";
 
 impl FromQueryResult for GetRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self(
-            TaskRow::from_query_result(res, pre)?,
-            res.try_get(pre, ROLE)?,
-        ))
+        let role = match res.try_as_pg_row().filter(|_| pre.is_empty()) {
+            Some(row) => super::row::after_columns(row, 1, ROLE)?,
+            None => res.try_get(pre, ROLE)?,
+        };
+        Ok(Self(TaskRow::from_query_result(res, pre)?, role))
     }
 }
 
