@@ -14,7 +14,7 @@ use todo_application::{Delivery, Subscription};
 use todo_domain::{ChangeCursor, ChangeRecord};
 
 use crate::error::{ApiError, Result};
-use crate::extract::{Authenticated, bearer};
+use crate::extract::{Authenticated, PathValue, bearer};
 use crate::parse::user_id;
 use crate::query::Query;
 use crate::services::Services;
@@ -123,7 +123,7 @@ fn resume_from(req: &HttpRequest, query: &EventsQuery) -> Result<Option<ChangeCu
 pub async fn events(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     query: Query<EventsQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -135,7 +135,7 @@ pub async fn events(
         ));
     };
     let subscription = hub.subscribe(&principal, &reader, after)?;
-    let credential = bearer(&req)?;
+    let credential = bearer(&req)?.to_owned();
     let settings = hub.settings().clone();
     let stream = Stream {
         subscription,

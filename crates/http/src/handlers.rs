@@ -15,7 +15,7 @@ use crate::dto::{
     TaskStatsDto, UpdateTask, UserDto,
 };
 use crate::error::{Problem, Result};
-use crate::extract::{Authenticated, JsonBody};
+use crate::extract::{Authenticated, JsonBody, PathPair, PathValue};
 use crate::idempotency::{IDEMPOTENT_REPLAYED, idempotency};
 use crate::listing::{TaskListParams, TaskListQuery, check_clear_completed};
 use crate::openapi_parts::{
@@ -113,7 +113,7 @@ fn task_page_response(
 pub async fn list_tasks(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
@@ -175,7 +175,7 @@ pub async fn list_tasks(
 pub async fn create_task(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     body: JsonBody<CreateTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -216,7 +216,7 @@ pub async fn create_task(
 pub async fn get_task(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
@@ -244,7 +244,7 @@ pub async fn get_task(
 pub async fn put_task(
     req: HttpRequest,
     principal: Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<UpdateTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -265,7 +265,7 @@ pub async fn put_task(
 pub async fn patch_task(
     req: HttpRequest,
     principal: Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<UpdateTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -275,7 +275,7 @@ pub async fn patch_task(
 async fn update(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<UpdateTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -303,7 +303,7 @@ async fn update(
 pub async fn complete_task(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<CompleteTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -329,7 +329,7 @@ pub async fn complete_task(
 pub async fn delete_task(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, task_id(&path.1)?);
@@ -354,7 +354,7 @@ pub async fn delete_task(
 pub async fn clear_completed(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
@@ -374,7 +374,7 @@ pub async fn clear_completed(
     security(("bearer" = [])))]
 pub async fn list_tags(
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     _none: Query<NoParameters>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -434,7 +434,7 @@ pub struct StatsQuery {
     security(("bearer" = [])))]
 pub async fn task_stats(
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     query: Query<StatsQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -464,7 +464,7 @@ pub async fn task_stats(
 pub async fn move_task(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<MoveTask>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -537,7 +537,7 @@ pub async fn admin_list_users(
 pub async fn admin_list_user_tasks(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     query: Query<ListQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -562,7 +562,7 @@ pub async fn admin_list_user_tasks(
     security(("bearer" = [])))]
 pub async fn admin_set_role(
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     body: JsonBody<SetRole>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -584,7 +584,7 @@ pub async fn admin_set_role(
     security(("bearer" = [])))]
 pub async fn admin_delete_user(
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let target = user_id(&path)?;
@@ -602,7 +602,7 @@ pub async fn admin_delete_user(
     security(("bearer" = [])))]
 pub async fn admin_delete_user_task(
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (target, id) = (user_id(&path.0)?, task_id(&path.1)?);

@@ -9,7 +9,7 @@ use todo_domain::ListView;
 use crate::conditional::{self, etag};
 use crate::cursor::{decode_list_cursor, encode_list_cursor, next_link};
 use crate::error::{Problem, Result};
-use crate::extract::{Authenticated, JsonBody};
+use crate::extract::{Authenticated, JsonBody, PathPair, PathValue};
 use crate::idempotency::{IDEMPOTENT_REPLAYED, scoped_idempotency};
 use crate::list_json::{
     AddMember, CreateList, ListDto, MemberDto, MoveList, SetMemberRole, TransferList, UpdateList,
@@ -63,7 +63,7 @@ pub struct ListsQuery {
 pub async fn list_lists(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     query: Query<ListsQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -134,7 +134,7 @@ pub async fn list_lists(
 pub async fn create_list(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     body: JsonBody<CreateList>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -175,7 +175,7 @@ pub async fn create_list(
 pub async fn get_list(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, list_id(&path.1)?);
@@ -205,7 +205,7 @@ pub async fn get_list(
 pub async fn patch_list(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<UpdateList>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -234,7 +234,7 @@ pub async fn patch_list(
 pub async fn delete_list(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, list_id(&path.1)?);
@@ -262,7 +262,7 @@ pub async fn delete_list(
 pub async fn move_list(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<MoveList>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -289,7 +289,7 @@ pub async fn move_list(
     security(("bearer" = [])))]
 pub async fn transfer_list(
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<TransferList>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -312,7 +312,7 @@ pub async fn transfer_list(
     security(("bearer" = [])))]
 pub async fn list_members(
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, list_id(&path.1)?);
@@ -337,7 +337,7 @@ pub async fn list_members(
 pub async fn add_member(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<AddMember>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {

@@ -8,7 +8,7 @@ use todo_domain::TaskId;
 
 use crate::cursor::{decode_trash_cursor, encode_trash_cursor, next_link};
 use crate::error::{Problem, Result};
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, PathPair, PathValue};
 use crate::openapi_parts::Unauthenticated;
 use crate::parse::{as_field, limit, user_id};
 use crate::query::Query;
@@ -34,7 +34,7 @@ fn entry_id(raw: &str) -> Result<uuid::Uuid> {
 pub async fn list_trash(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     query: Query<TrashQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -81,7 +81,7 @@ pub async fn list_trash(
     security(("bearer" = [])))]
 pub async fn restore_entry(
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, entry_id(&path.1)?);
@@ -103,7 +103,7 @@ pub async fn restore_entry(
     security(("bearer" = [])))]
 pub async fn delete_entry(
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, entry_id(&path.1)?);
@@ -123,7 +123,7 @@ pub async fn delete_entry(
     security(("bearer" = [])))]
 pub async fn empty_trash(
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;

@@ -9,7 +9,7 @@ use todo_domain::webhook::{DeliveryId, WebhookId};
 use crate::conditional::{self, etag};
 use crate::cursor::next_link;
 use crate::error::{Problem, Result};
-use crate::extract::{Authenticated, JsonBody};
+use crate::extract::{Authenticated, JsonBody, PathPair, PathValue};
 use crate::openapi_parts::{BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType};
 use crate::parse::{as_field, limit, user_id};
 use crate::query::Query;
@@ -45,7 +45,7 @@ fn with_secret(mut res: actix_web::HttpResponseBuilder, body: &WebhookWithSecret
     security(("bearer" = [])))]
 pub async fn list_webhooks(
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let owner = user_id(&path)?;
@@ -73,7 +73,7 @@ pub async fn list_webhooks(
 pub async fn create_webhook(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<String>,
+    path: PathValue,
     body: JsonBody<CreateWebhook>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -99,7 +99,7 @@ pub async fn create_webhook(
     security(("bearer" = [])))]
 pub async fn get_webhook(
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, webhook_id(&path.1)?);
@@ -130,7 +130,7 @@ pub async fn get_webhook(
 pub async fn patch_webhook(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     body: JsonBody<UpdateWebhook>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -159,7 +159,7 @@ pub async fn patch_webhook(
     security(("bearer" = [])))]
 pub async fn delete_webhook(
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, webhook_id(&path.1)?);
@@ -180,7 +180,7 @@ pub async fn delete_webhook(
     security(("bearer" = [])))]
 pub async fn rotate_secret(
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, webhook_id(&path.1)?);
@@ -209,7 +209,7 @@ pub async fn rotate_secret(
 pub async fn list_deliveries(
     req: HttpRequest,
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     query: Query<DeliveriesQuery>,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
@@ -276,7 +276,7 @@ pub async fn redeliver(
     security(("bearer" = [])))]
 pub async fn test_webhook(
     Authenticated(principal): Authenticated,
-    path: web::Path<(String, String)>,
+    path: PathPair,
     services: web::Data<Services>,
 ) -> Result<HttpResponse> {
     let (owner, id) = (user_id(&path.0)?, webhook_id(&path.1)?);
