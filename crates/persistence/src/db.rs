@@ -97,8 +97,15 @@ impl Conn {
         self.kept.as_ref().and_then(|kept| kept.take())
     }
 
-    /// Keeps `conn`, whose statement has just run to its end, for this thread's next one (on
-    /// a thread's pool; otherwise it goes back to the pool).
+    /// A place in this thread's queue of statements waiting for a connection (a thread's
+    /// pool only).
+    pub(crate) fn wait_for_kept(&self) -> Option<tokio::sync::oneshot::Receiver<KeptConn>> {
+        self.kept.as_ref().map(|kept| kept.wait())
+    }
+
+    /// Hands `conn`, whose statement has just run to its end, to the thread's first
+    /// statement waiting for one, or keeps it for the thread's next (on a thread's pool;
+    /// otherwise it goes back to the pool).
     pub(crate) fn keep(&self, conn: KeptConn) {
         if let Some(kept) = &self.kept {
             kept.keep(conn);

@@ -40,14 +40,39 @@ async fn acquire(db: &Conn, pool: &sqlx::PgPool) -> Result<KeptConn, DbErr> {
     }
     // Boxed: sqlx's acquisition is a 4 KB future, which every statement's future (and each
     // one holding it) would otherwise carry and copy at each step, kept connection or not.
-    Box::pin(pool.acquire())
+    Box::pin(wait_for_one(db, pool))
         .await
-        .map(KeptConn::taken)
         .map_err(|err| match err {
             sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
             sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
             other => DbErr::Conn(RuntimeErr::SqlxError(other.into())),
         })
+}
+
+/// A connection from the pool or, when sooner, from a statement of this thread done with
+/// its own (first come, first served: [`crate::kept`]).
+async fn wait_for_one(db: &Conn, pool: &sqlx::PgPool) -> Result<KeptConn, sqlx::Error> {
+    let from_pool = pool.acquire();
+    let Some(mut handed) = db.wait_for_kept() else {
+        return from_pool.await.map(KeptConn::taken);
+    };
+    tokio::pin!(from_pool);
+    tokio::select! {
+        biased;
+        conn = &mut handed => match conn {
+            Ok(conn) => Ok(conn),
+            // The thread's keeper is gone (its pool closing): the pool answers.
+            Err(_) => from_pool.await.map(KeptConn::taken),
+        },
+        conn = &mut from_pool => {
+            // One handed over at the same moment is kept for the next statement.
+            handed.close();
+            if let Ok(extra) = handed.try_recv() {
+                db.keep(extra);
+            }
+            conn.map(KeptConn::taken)
+        }
+    }
 }
 
 /// The connection of a statement that has run: kept for the thread's next statement when it

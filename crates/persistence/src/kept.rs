@@ -21,16 +21,28 @@
 //!   timeout, maximum lifetime and release test keep applying;
 //! - one that was idle when the server was last seen going away is given back rather than
 //!   used ([`crate::went_away`]), as the pool does with its idle connections.
+//!
+//! And first come, first served: a statement of the thread that found no connection kept
+//! waits for the pool and, at the same time, in the thread's queue here; a connection a
+//! statement is done with goes to the first statement in that queue before it is kept (a
+//! kept connection went to whichever statement started next, while those already waiting
+//! were served only by connections handed back to the pool: with a pool of one, never).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::postgres::Postgres;
+use tokio::sync::oneshot;
 
 /// How long a kept connection may sit unused before it goes back to its pool.
 const KEEP_IDLE: Duration = Duration::from_secs(1);
+
+/// Past this many in the queue of waiting statements, those that have gone are swept out
+/// of all of it, not only from its front.
+const WAITING_SWEEP: usize = 64;
 
 /// How long a connection may be kept in all (used again and again) before it goes back to
 /// its pool, for the pool's release test and lifetime check.
@@ -39,6 +51,8 @@ const KEEP_FOR: Duration = Duration::from_secs(30);
 /// The connections one pool's thread keeps (see the module's documentation).
 pub(crate) struct Kept {
     conns: Mutex<Vec<KeptConn>>,
+    /// The thread's statements waiting for a connection, in the order they began to.
+    waiting: Mutex<VecDeque<oneshot::Sender<KeptConn>>>,
     /// How many may be kept.
     limit: usize,
     /// Operations of this pool that ask the pool itself, under way: while any is, nothing
@@ -92,6 +106,7 @@ impl Kept {
     pub(crate) fn new(max_connections: u32) -> Arc<Self> {
         Arc::new(Self {
             conns: Mutex::new(Vec::new()),
+            waiting: Mutex::new(VecDeque::new()),
             limit: usize::try_from(max_connections / 2).unwrap_or(1).max(1),
             through_pool: AtomicU32::new(0),
             sweeping: AtomicBool::new(false),
@@ -116,11 +131,42 @@ impl Kept {
         }
     }
 
-    /// Keeps `conn`, whose statement has just run to its end, unless it should go back to
-    /// the pool (see the module's documentation).
+    /// A place in the queue of statements waiting for a connection: the first connection a
+    /// statement is done with comes through it, unless the waiter has gone (dropped it).
+    pub(crate) fn wait(&self) -> oneshot::Receiver<KeptConn> {
+        let (handed, waiter) = oneshot::channel();
+        let mut waiting = self.waiting();
+        // Those served by the pool meanwhile have gone: forget them, those in front first.
+        while waiting.front().is_some_and(oneshot::Sender::is_closed) {
+            waiting.pop_front();
+        }
+        if waiting.len() >= WAITING_SWEEP {
+            waiting.retain(|w| !w.is_closed());
+        }
+        waiting.push_back(handed);
+        waiter
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, VecDeque<oneshot::Sender<KeptConn>>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands `conn`, whose statement has just run to its end, to the first statement waiting
+    /// for one, or else keeps it, unless it should go back to the pool (see the module's
+    /// documentation).
     pub(crate) fn keep(self: &Arc<Self>, mut conn: KeptConn) {
         if self.through_pool.load(Ordering::Acquire) > 0 || conn.taken.elapsed() >= KEEP_FOR {
             return;
+        }
+        loop {
+            let Some(first) = self.waiting().pop_front() else {
+                break;
+            };
+            match first.send(conn) {
+                Ok(()) => return,
+                // That one got a connection from the pool meanwhile, or was cancelled.
+                Err(back) => conn = back,
+            }
         }
         conn.idle_since = Instant::now();
         let mut conns = self.conns();
@@ -287,6 +333,35 @@ mod tests {
         assert_eq!(conn.kept(), 0);
         let pool = conn.postgres_pool().unwrap();
         assert_eq!((pool.size(), pool.num_idle()), (1, 1));
+    }
+
+    /// A statement that waits for a connection gets the first one a statement is done with,
+    /// in the order the waiting began, instead of that connection being kept for a later
+    /// statement: with a pool of one, those waiting were served only when the kept
+    /// connection went back unused (a second) or their wait for the pool ran out.
+    #[tokio::test]
+    async fn waiting_statements_get_the_connections_done_with_in_turn() {
+        use std::time::{Duration, Instant};
+        let db = crate::test_thread_db(1).await;
+        let conn = db.conn().await.unwrap();
+        let started = Instant::now();
+        let after = |delay: u64| {
+            let conn = &conn;
+            async move {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                backend_pid(conn).await;
+                started.elapsed()
+            }
+        };
+        let (first, second, third) = tokio::join!(
+            direct::execute(&conn, sql("SELECT pg_sleep(0.3)")),
+            after(50),
+            after(100),
+        );
+        first.unwrap();
+        assert!(second < third, "{second:?} {third:?}");
+        assert!(third < Duration::from_millis(800), "{third:?}");
+        assert_eq!(conn.kept(), 1);
     }
 
     /// At most half the pool's connections are kept.
