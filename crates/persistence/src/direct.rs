@@ -65,7 +65,8 @@ async fn wait_for_one(db: &Conn, pool: &sqlx::PgPool) -> Result<KeptConn, sqlx::
             Err(_) => from_pool.await.map(KeptConn::taken),
         },
         conn = &mut from_pool => {
-            // One handed over at the same moment is kept for the next statement.
+            // One handed over at the same moment goes on to the next waiting statement, or
+            // is kept.
             handed.close();
             if let Ok(extra) = handed.try_recv() {
                 db.keep(extra);
@@ -75,8 +76,9 @@ async fn wait_for_one(db: &Conn, pool: &sqlx::PgPool) -> Result<KeptConn, sqlx::
     }
 }
 
-/// The connection of a statement that has run: kept for the thread's next statement when it
-/// ran to its end without an error, otherwise back to the pool, through its test.
+/// The connection of a statement that has run: when it ran to its end without an error,
+/// handed to the thread's first waiting statement or kept for its next ([`Conn::keep`]),
+/// otherwise back to the pool, through its test.
 fn done<T>(db: &Conn, conn: KeptConn, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
     if result.is_ok() {
         db.keep(conn);
