@@ -15,10 +15,14 @@ use sea_query_sqlx::SqlxValues;
 use crate::db::Conn;
 use crate::kept::KeptConn;
 
-/// `stmt` as sqlx runs it: SeaORM's own construction.
-fn query(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
-    let values = stmt.values.clone().unwrap_or(sea_orm::Values(Vec::new()));
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+/// A statement as sqlx runs it: SeaORM's own construction, the values moved out of the
+/// statement (SeaORM clones them: a statement is run once here).
+fn query(
+    sql: &str,
+    values: Option<sea_orm::Values>,
+) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
+    let values = values.unwrap_or(sea_orm::Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
 }
 
 fn query_err(err: sqlx::Error) -> DbErr {
@@ -92,7 +96,9 @@ pub(crate) async fn one(db: &Conn, stmt: Statement) -> Result<Option<QueryResult
         return db.query_one_raw(stmt).await;
     };
     let mut conn = acquire(db, pool).await?;
-    let found = query(&stmt).fetch_optional(&mut **conn.conn()).await;
+    let found = query(&stmt.sql, stmt.values)
+        .fetch_optional(&mut **conn.conn())
+        .await;
     done(db, conn, found)
         .map(|row| row.map(QueryResult::from))
         .map_err(query_err)
@@ -104,7 +110,9 @@ pub(crate) async fn all(db: &Conn, stmt: Statement) -> Result<Vec<QueryResult>, 
         return db.query_all_raw(stmt).await;
     };
     let mut conn = acquire(db, pool).await?;
-    let rows = query(&stmt).fetch_all(&mut **conn.conn()).await;
+    let rows = query(&stmt.sql, stmt.values)
+        .fetch_all(&mut **conn.conn())
+        .await;
     done(db, conn, rows)
         .map(|rows| rows.into_iter().map(QueryResult::from).collect())
         .map_err(query_err)
@@ -116,7 +124,9 @@ pub(crate) async fn execute(db: &Conn, stmt: Statement) -> Result<u64, DbErr> {
         return db.execute_raw(stmt).await.map(|r| r.rows_affected());
     };
     let mut conn = acquire(db, pool).await?;
-    let written = query(&stmt).execute(&mut **conn.conn()).await;
+    let written = query(&stmt.sql, stmt.values)
+        .execute(&mut **conn.conn())
+        .await;
     done(db, conn, written)
         .map(|r| r.rows_affected())
         .map_err(exec_err)
