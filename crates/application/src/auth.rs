@@ -140,7 +140,7 @@ impl AuthService {
         policy::ensure_not_banned(user, now)?;
         Ok(Principal::new(
             user.id.clone(),
-            user.roles.clone(),
+            &user.roles,
             &self.admin_roles,
         ))
     }

@@ -37,13 +37,13 @@ pub fn user_row(id: &str, role: Option<&str>) -> User {
 }
 
 pub fn principal(id: &str) -> Principal {
-    Principal::new(uid(id), RoleList::user(), &AdminRoles::default())
+    Principal::new(uid(id), &RoleList::user(), &AdminRoles::default())
 }
 
 pub fn admin(id: &str) -> Principal {
     Principal::new(
         uid(id),
-        RoleList::from_stored(Some("admin")),
+        &RoleList::from_stored(Some("admin")),
         &AdminRoles::default(),
     )
 }

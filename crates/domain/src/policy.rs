@@ -101,13 +101,13 @@ mod tests {
     }
 
     fn user(raw: &str) -> Principal {
-        Principal::new(id(raw), RoleList::user(), &AdminRoles::default())
+        Principal::new(id(raw), &RoleList::user(), &AdminRoles::default())
     }
 
     fn admin(raw: &str) -> Principal {
         Principal::new(
             id(raw),
-            RoleList::from_stored(Some("admin")),
+            &RoleList::from_stored(Some("admin")),
             &AdminRoles::default(),
         )
     }

@@ -162,22 +162,21 @@ impl User {
     }
 }
 
-/// An authenticated caller, as resolved from a credential and the user's row.
+/// An authenticated caller, as resolved from a credential and the user's row: who, and
+/// whether their roles make them an admin (all any rule asks of the roles; the roles
+/// themselves stay on the user's row, not copied into every request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: UserId,
-    pub roles: RoleList,
     pub is_admin: bool,
 }
 
 impl Principal {
     #[must_use]
-    pub fn new(user_id: UserId, roles: RoleList, admin_roles: &AdminRoles) -> Self {
-        let is_admin = roles.is_admin(admin_roles);
+    pub fn new(user_id: UserId, roles: &RoleList, admin_roles: &AdminRoles) -> Self {
         Self {
             user_id,
-            roles,
-            is_admin,
+            is_admin: roles.is_admin(admin_roles),
         }
     }
 }
