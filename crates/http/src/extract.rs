@@ -3,6 +3,7 @@
 use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -32,20 +33,22 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // The budgets are decided in plain functions before and after the one await, so
         // that the future holds no more than it did without them.
-        let (services, credential, spent) = match before_authentication(req) {
+        let (services, credential, spent, now) = match before_authentication(req) {
             Ok(ready) => ready,
             Err(err) => return Either::Left(ready(Err(err))),
         };
         // A credential the caches remember is answered here, with no future to allocate.
         if let Some(outcome) = services.auth.authenticate_cached(credential) {
             let outcome = outcome.map_err(ApiError::from);
-            return Either::Left(ready(after_authentication(req, &services, spent, outcome)));
+            return Either::Left(ready(after_authentication(
+                req, &services, spent, now, outcome,
+            )));
         }
         let credential = credential.to_owned();
         let req = req.clone();
         Either::Right(Box::pin(async move {
             let outcome = services.auth.authenticate(&credential).await;
-            after_authentication(&req, &services, spent, outcome.map_err(ApiError::from))
+            after_authentication(&req, &services, spent, now, outcome.map_err(ApiError::from))
         }))
     }
 }
@@ -117,16 +120,23 @@ fn path_values<const N: usize>(req: &HttpRequest) -> Option<[String; N]> {
 
 /// Everything before the credential is verified: the client address's reads or writes
 /// (429 when used up), the bearer header (401), and the address's auth failures (429
-/// before the credential costs a verification or a database lookup).
+/// before the credential costs a verification or a database lookup). With the rate
+/// limiter's clock read once, for every budget the request is counted against.
 fn before_authentication(
     req: &HttpRequest,
-) -> Result<(web::Data<Services>, &str, Spent), ApiError> {
+) -> Result<(web::Data<Services>, &str, Spent, Duration), ApiError> {
     let services = services(req)?;
     let limiter = &services.rate_limits;
     let mut spent = Spent::default();
-    let addr = limiter.settings().enabled.then(|| {
+    let enabled = limiter.settings().enabled;
+    let now = if enabled {
+        limiter.now()
+    } else {
+        Duration::ZERO
+    };
+    let addr = enabled.then(|| {
         let addr = client_addr(req, &services);
-        spent.address = Some(limiter.take_address(Budget::of_method(req.method()), addr));
+        spent.address = Some(limiter.take_address(Budget::of_method(req.method()), addr, now));
         addr
     });
     if let Some(refusal) = spent.refusal() {
@@ -136,7 +146,7 @@ fn before_authentication(
         Ok(credential) => credential,
         Err(err) => {
             if let Some(addr) = addr {
-                spent.caller = Some(limiter.check_auth_failures(addr));
+                spent.caller = Some(limiter.check_auth_failures(addr, now));
                 req.extensions_mut().insert(spent);
             }
             if let Some(reason) = failure_reason(&err) {
@@ -146,13 +156,13 @@ fn before_authentication(
         }
     };
     if let Some(addr) = addr {
-        let check = limiter.check_auth_failures(addr);
+        let check = limiter.check_auth_failures(addr, now);
         if check.retry_after().is_some() {
             spent.caller = Some(check);
             return Err(limited(req, &services, spent, check));
         }
     }
-    Ok((services, credential, spent))
+    Ok((services, credential, spent, now))
 }
 
 /// Everything after: a refused credential counts against the address's auth failures; a
@@ -161,6 +171,7 @@ fn after_authentication(
     req: &HttpRequest,
     services: &Services,
     mut spent: Spent,
+    now: Duration,
     outcome: Result<Principal, ApiError>,
 ) -> Result<Authenticated, ApiError> {
     let limiter = &services.rate_limits;
@@ -174,7 +185,7 @@ fn after_authentication(
             if limits {
                 if let ApiError::App(ApplicationError::Unauthenticated { .. }) = err {
                     let addr = client_addr(req, services);
-                    spent.caller = Some(limiter.record_auth_failure(addr));
+                    spent.caller = Some(limiter.record_auth_failure(addr, now));
                 }
                 req.extensions_mut().insert(spent);
             }
@@ -185,8 +196,11 @@ fn after_authentication(
         span.record("user_id", tracing::field::display(&principal.user_id));
     }
     if limits {
-        let decision =
-            limiter.take_user(Budget::of_method(req.method()), principal.user_id.as_str());
+        let decision = limiter.take_user(
+            Budget::of_method(req.method()),
+            principal.user_id.as_str(),
+            now,
+        );
         spent.caller = Some(decision);
         if decision.retry_after().is_some() {
             return Err(limited(req, services, spent, decision));

@@ -16,6 +16,7 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -458,6 +459,9 @@ struct Buckets<K> {
     shards: Vec<Mutex<HashMap<K, Bucket>>>,
     hasher: RandomState,
     per_shard: usize,
+    /// How many buckets the shards hold, changed under the shard's lock with each change:
+    /// a look-up in a map known to be empty needs no hash and no lock.
+    entries: AtomicUsize,
 }
 
 impl<K: Hash + Eq + Clone> Buckets<K> {
@@ -466,7 +470,13 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             per_shard: max_entries.div_ceil(SHARDS).max(1),
+            entries: AtomicUsize::new(0),
         }
+    }
+
+    /// True when no bucket is remembered: every key's is full.
+    fn is_empty(&self) -> bool {
+        self.entries.load(Ordering::Acquire) == 0
     }
 
     fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> Option<&Mutex<HashMap<K, Bucket>>> {
@@ -494,6 +504,7 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
             // Nothing spent: nothing to remember.
             return take;
         }
+        let before = map.len();
         if map.len() >= self.per_shard {
             map.retain(|_, b| !b.is_full(now));
         }
@@ -508,6 +519,11 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
             }
         }
         map.insert(key.to_owned(), bucket);
+        // Counted up before the lock is let go, so a reader that then finds none counted
+        // has no bucket to miss; forgotten ones are counted down after the new one is in.
+        self.entries.fetch_add(1, Ordering::AcqRel);
+        self.entries
+            .fetch_sub(before + 1 - map.len(), Ordering::AcqRel);
         take
     }
 
@@ -554,17 +570,15 @@ impl RateLimiter {
         &self.settings
     }
 
-    fn now(&self) -> Duration {
+    /// The limiter's clock: read once per request, and given to each budget it spends.
+    #[must_use]
+    pub fn now(&self) -> Duration {
         self.started.elapsed()
     }
 
-    /// Spends one request of `user`'s reads or writes budget.
+    /// Spends one request of `user`'s reads or writes budget at `now` ([`Self::now`]).
     #[must_use]
-    pub fn take_user(&self, budget: Budget, user: &str) -> Decision {
-        self.take_user_at(budget, user, self.now())
-    }
-
-    fn take_user_at(&self, budget: Budget, user: &str, now: Duration) -> Decision {
+    pub fn take_user(&self, budget: Budget, user: &str, now: Duration) -> Decision {
         let policy = self.settings.policy(budget);
         let buckets = match budget {
             Budget::Writes | Budget::AddressWrites => &self.writes,
@@ -578,14 +592,11 @@ impl RateLimiter {
         }
     }
 
-    /// Spends one request of `addr`'s reads or writes budget (`budget` is the request's
-    /// per-user budget or its per-address one).
+    /// Spends one request of `addr`'s reads or writes budget at `now` (`budget` is the
+    /// request's per-user budget or its per-address one).
     #[must_use]
-    pub fn take_address(&self, budget: Budget, addr: IpAddr) -> Decision {
-        self.take_address_at(budget.of_address(), addr, self.now())
-    }
-
-    fn take_address_at(&self, budget: Budget, addr: IpAddr, now: Duration) -> Decision {
+    pub fn take_address(&self, budget: Budget, addr: IpAddr, now: Duration) -> Decision {
+        let budget = budget.of_address();
         let policy = self.settings.policy(budget);
         let buckets = match budget {
             Budget::AddressWrites | Budget::Writes => &self.address_writes,
@@ -632,16 +643,26 @@ impl RateLimiter {
         (policy, line.header())
     }
 
-    /// Whether `addr` may still try a credential (spends nothing).
+    /// Whether `addr` may still try a credential at `now` (spends nothing). With no failure
+    /// remembered from any address (the usual case), every address's bucket is full, and
+    /// the answer is a full bucket's without a look-up.
     #[must_use]
-    pub fn check_auth_failures(&self, addr: IpAddr) -> Decision {
-        self.auth_failures_at(addr, self.now(), false)
+    pub fn check_auth_failures(&self, addr: IpAddr, now: Duration) -> Decision {
+        if self.auth_failures.is_empty() {
+            let policy = self.settings.auth_failures;
+            return Decision {
+                budget: Budget::AuthFailures,
+                policy,
+                take: Bucket::full().peek(policy, now),
+            };
+        }
+        self.auth_failures_at(addr, now, false)
     }
 
-    /// Counts one refused credential from `addr`.
+    /// Counts one refused credential from `addr` at `now`.
     #[must_use]
-    pub fn record_auth_failure(&self, addr: IpAddr) -> Decision {
-        self.auth_failures_at(addr, self.now(), true)
+    pub fn record_auth_failure(&self, addr: IpAddr, now: Duration) -> Decision {
+        self.auth_failures_at(addr, now, true)
     }
 
     fn auth_failures_at(&self, addr: IpAddr, now: Duration, spend: bool) -> Decision {
@@ -805,17 +826,9 @@ mod tests {
     fn users_and_classes_have_their_own_buckets() {
         let l = limiter(1000);
         let now = secs(0);
-        assert!(
-            l.take_user_at(Budget::Reads, "a", now)
-                .retry_after()
-                .is_none()
-        );
-        assert!(
-            l.take_user_at(Budget::Reads, "a", now)
-                .retry_after()
-                .is_none()
-        );
-        let refused = l.take_user_at(Budget::Reads, "a", now);
+        assert!(l.take_user(Budget::Reads, "a", now).retry_after().is_none());
+        assert!(l.take_user(Budget::Reads, "a", now).retry_after().is_none());
+        let refused = l.take_user(Budget::Reads, "a", now);
         assert_eq!(refused.retry_after(), Some(5));
         assert_eq!(
             refused.detail(),
@@ -828,13 +841,9 @@ mod tests {
         let (policy, limit) = l.headers(Some(&spent), &actix_web::http::Method::GET);
         assert_eq!(policy.unwrap(), "\"reads\";q=2;w=10");
         assert_eq!(limit.unwrap(), "\"reads\";r=0;t=5");
+        assert!(l.take_user(Budget::Reads, "b", now).retry_after().is_none());
         assert!(
-            l.take_user_at(Budget::Reads, "b", now)
-                .retry_after()
-                .is_none()
-        );
-        assert!(
-            l.take_user_at(Budget::Writes, "a", now)
+            l.take_user(Budget::Writes, "a", now)
                 .retry_after()
                 .is_none()
         );
@@ -857,21 +866,60 @@ mod tests {
         assert!(l.auth_failures_at(b, now, false).retry_after().is_none());
     }
 
+    /// The check skips the look-up while no failure is remembered: its answers are the
+    /// look-up's, before any failure, while one is remembered, and after it is forgotten.
+    #[test]
+    fn the_auth_failure_check_without_a_look_up_is_what_the_look_up_answers() {
+        let l = limiter(SHARDS);
+        let a = IpAddr::from([10, 0, 0, 1]);
+        let b = IpAddr::from([10, 0, 0, 2]);
+        let check = |addr, now| {
+            let quick = l.check_auth_failures(addr, now);
+            assert_eq!(
+                quick,
+                l.auth_failures_at(addr, now, false),
+                "{addr} {now:?}"
+            );
+            quick
+        };
+        assert!(l.auth_failures.is_empty());
+        assert!(check(a, secs(0)).retry_after().is_none());
+        let _ = l.record_auth_failure(a, secs(0));
+        let _ = l.record_auth_failure(a, secs(0));
+        assert!(!l.auth_failures.is_empty());
+        assert_eq!(check(a, secs(0)).retry_after(), Some(30));
+        assert!(check(b, secs(0)).retry_after().is_none());
+        // Full again after the window; forgotten when the shard makes room.
+        assert!(check(a, secs(60)).retry_after().is_none());
+        for n in 0..=SHARDS * 4 {
+            let addr = IpAddr::from([192, 168, 0, u8::try_from(n % 256).unwrap()]);
+            let _ = l.record_auth_failure(addr, secs(1000));
+        }
+        assert_eq!(
+            l.auth_failures.entries.load(Ordering::Acquire),
+            l.auth_failures.len()
+        );
+        assert!(l.auth_failures.len() <= SHARDS);
+        assert!(check(a, secs(1000)).retry_after().is_none());
+    }
+
     #[test]
     fn the_maps_stay_bounded_and_forget_full_buckets() {
         let l = limiter(SHARDS * 2);
         for n in 0..1000 {
-            let _ = l.take_user_at(Budget::Reads, &format!("user{n}"), secs(0));
+            let _ = l.take_user(Budget::Reads, &format!("user{n}"), secs(0));
         }
         assert!(l.reads.len() <= SHARDS * 2, "{}", l.reads.len());
         // Later, every bucket has refilled: new users replace them all.
         for n in 0..1000 {
-            let _ = l.take_user_at(Budget::Reads, &format!("later{n}"), secs(100));
+            let _ = l.take_user(Budget::Reads, &format!("later{n}"), secs(100));
         }
         assert!(l.reads.len() <= SHARDS * 2);
+        assert_eq!(l.reads.entries.load(Ordering::Acquire), l.reads.len());
         // A request that spends nothing leaves nothing behind.
         let _ = l.auth_failures_at(IpAddr::from([1, 2, 3, 4]), secs(0), false);
         assert_eq!(l.auth_failures.len(), 0);
+        assert!(l.auth_failures.is_empty());
     }
 
     #[test]
@@ -907,11 +955,11 @@ mod tests {
         let b = IpAddr::from([10, 0, 0, 2]);
         let now = secs(0);
         for _ in 0..2 {
-            let d = l.take_address_at(Budget::AddressReads, a, now);
+            let d = l.take_address(Budget::AddressReads, a, now);
             assert_eq!(d.budget, Budget::AddressReads);
             assert!(d.retry_after().is_none());
         }
-        let refused = l.take_address_at(Budget::AddressReads, a, now);
+        let refused = l.take_address(Budget::AddressReads, a, now);
         assert_eq!(refused.retry_after(), Some(5));
         assert_eq!(
             refused.detail(),
@@ -919,26 +967,21 @@ mod tests {
         );
         // Another address, and the same address's writes, are untouched.
         assert!(
-            l.take_address_at(Budget::AddressReads, b, now)
+            l.take_address(Budget::AddressReads, b, now)
                 .retry_after()
                 .is_none()
         );
         assert!(
-            l.take_address_at(Budget::AddressWrites, a, now)
+            l.take_address(Budget::AddressWrites, a, now)
                 .retry_after()
                 .is_none()
         );
         assert_eq!(
-            l.take_address_at(Budget::AddressWrites, a, now)
-                .retry_after(),
+            l.take_address(Budget::AddressWrites, a, now).retry_after(),
             Some(10)
         );
         // The per-user budgets are others still.
-        assert!(
-            l.take_user_at(Budget::Reads, "a", now)
-                .retry_after()
-                .is_none()
-        );
+        assert!(l.take_user(Budget::Reads, "a", now).retry_after().is_none());
         assert_eq!(Budget::Reads.of_address(), Budget::AddressReads);
         assert_eq!(Budget::Writes.of_address(), Budget::AddressWrites);
     }
@@ -953,8 +996,8 @@ mod tests {
         });
         let addr = IpAddr::from([10, 0, 0, 1]);
         let spent = Spent {
-            address: Some(l.take_address_at(Budget::AddressReads, addr, secs(0))),
-            caller: Some(l.take_user_at(Budget::Reads, "u", secs(0))),
+            address: Some(l.take_address(Budget::AddressReads, addr, secs(0))),
+            caller: Some(l.take_user(Budget::Reads, "u", secs(0))),
         };
         let (policy, limit) = l.headers(Some(&spent), &actix_web::http::Method::GET);
         assert_eq!(
