@@ -138,6 +138,8 @@ COLUMNS = """id, user_id, title, description, completed, created_at, updated_at,
  due_all_day, remind_at, completed_at, recurrence, time_zone, occurrences_done, version, position,
  series_time, list_id, parent_id, assignee_id"""
 SUBTASKS = "subtask_count AS subtasks"
+# A write's change record, appended in the write's statement (as the service does).
+LOG_COLUMNS = "kind, list_id, task_id, actor_id, subject_id, version, fields, at"
 # The same columns, named by table where a join makes a name ambiguous.
 TASK_COLUMNS = ",".join(" task." + c.strip() for c in COLUMNS.split(","))
 PAGE_COLUMNS = ",".join(" t." + c.strip() for c in COLUMNS.split(","))
@@ -157,23 +159,30 @@ SELECT %s, %s, m.role FROM task JOIN list_member m ON m.list_id = task.list_id
  LIMIT 1;
 """ % (TASK_COLUMNS, SUBTASKS),
     "create": """\\set n random(1, {users})
-INSERT INTO task (%s, title_key, search_key, tags_key)
+WITH w AS (INSERT INTO task (%s, title_key, search_key, tags_key)
  SELECT gen_random_uuid(), 'u' || lpad(:n::text, 4, '0'), 'Bench task', NULL, false, now(), now(), NULL, '',
  NULL, false, NULL, NULL, NULL, NULL, 0, 1, '008E1pES47y03577pTR4Fze0yyewRhISy', NULL, l.id, NULL, NULL,
  'bench task', 'bench task' || chr(10), ''
  FROM task_list l WHERE l.inbox_of = 'u' || lpad(:n::text, 4, '0')
- AND NOT EXISTS (SELECT 1 FROM task WHERE list_id = l.id AND completed = false LIMIT 1 OFFSET 9999);
-""" % COLUMNS,
+ AND NOT EXISTS (SELECT 1 FROM task WHERE list_id = l.id AND completed = false LIMIT 1 OFFSET 9999)
+ RETURNING id, list_id, version)
+INSERT INTO change_log (%s)
+ SELECT 'task.created', w.list_id, w.id, 'u' || lpad(:n::text, 4, '0'), NULL, w.version, '', now() FROM w;
+""" % (COLUMNS, LOG_COLUMNS),
     "toggle": """\\set n random(1, {users})
 \\set k random(1, {tasks})
-UPDATE task SET completed = NOT completed, completed_at = (CASE WHEN (completed) THEN NULL ELSE now() END),
+WITH w AS (UPDATE task SET completed = NOT completed, completed_at = (CASE WHEN (completed) THEN NULL ELSE now() END),
  updated_at = now(), version = version + 1
  WHERE id = (lpad(to_hex(:n::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:k::int), 12, '0'))::uuid
    AND list_id IN (SELECT m.list_id FROM list_member m WHERE m.user_id = 'u' || lpad(:n::text, 4, '0')
    AND m.role <> 'viewer') AND (completed OR recurrence IS NULL)
    AND (subtask_count = 0 OR NOT EXISTS (SELECT 1 FROM task c WHERE c.parent_id = task.id AND NOT c.completed))
- RETURNING %s, %s;
-""" % (COLUMNS, SUBTASKS),
+ RETURNING %s, %s),
+c AS (INSERT INTO change_log (%s)
+ SELECT CASE WHEN w.completed THEN 'task.completed' ELSE 'task.updated' END, w.list_id, w.id,
+ 'u' || lpad(:n::text, 4, '0'), NULL, w.version, 'completed', now() FROM w)
+SELECT * FROM w;
+""" % (COLUMNS, SUBTASKS, LOG_COLUMNS),
 }
 
 

@@ -1,14 +1,16 @@
 //! The lean reference server of the bench endpoints: what the same SQL costs behind the
 //! least HTTP and JSON machinery that still does the same job. It serves the requests of
 //! `bench/wrk/` and `bench/instructions.py` with our statements (the SQL of bench/run.py's
-//! pgbench scripts), our task JSON, and the same credential check: an HS256 token verified
-//! once and then remembered for a few seconds with its user's row. Paths are split by hand,
-//! each actix worker has its own few connections with every statement prepared, rows are
-//! read by position and written through serde. Nothing else: no filters, no sorts, no
-//! ETags, no rate limits, no logs. Not a product, and never part of `make test`.
+//! pgbench scripts; a write appends its change record in its own statement, as ours does),
+//! our task JSON, and the same credential check: an HS256 token verified once and then
+//! remembered for a few seconds with its user's row. Paths are split by hand, each actix
+//! worker has its own few connections with every statement prepared, rows are read by
+//! position and written through serde. Nothing else: no filters, no sorts, no ETags, no
+//! rate limits, no logs. Not a product, and never part of `make test`.
 //!
 //! Environment: `DATABASE_URL` (PostgreSQL), `BETTER_AUTH_SECRET`, `HOST`, `PORT`,
-//! `LEAN_WORKERS` (2), `LEAN_CONNECTIONS` (10, shared out between the workers).
+//! `LEAN_WORKERS` (2), `LEAN_CONNECTIONS` (10, shared out between the workers),
+//! `LEAN_REMEMBERED_SECS` (5).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -29,8 +31,13 @@ const COLUMNS: &str = "id, user_id, title, description, completed, created_at, u
      priority, tags, due_at, due_all_day, remind_at, completed_at, recurrence, time_zone, \
      occurrences_done, version, position, series_time, list_id, parent_id, assignee_id";
 
-/// How long a verified token (and its user) is remembered.
-const REMEMBERED: Duration = Duration::from_secs(5);
+/// The columns of a write's change record, as the service appends it in the write's
+/// statement (the live-changes issue): the same SQL costs the same in PostgreSQL.
+const LOG: &str = "kind, list_id, task_id, actor_id, subject_id, version, fields, at";
+
+/// How long a verified token (and its user) is remembered, as the service's default
+/// (`LEAN_REMEMBERED_SECS` sets it, as `TODO__AUTH__CACHE_TTL_SECS` does the service's).
+const REMEMBERED_SECS: &str = "5";
 
 /// The most open tasks a list may hold, as the service's default.
 const MAX_OPEN: i64 = 10_000;
@@ -68,6 +75,7 @@ struct Settings {
     database_url: String,
     connections: usize,
     key: jsonwebtoken::DecodingKey,
+    remembered: Duration,
 }
 
 /// Verified tokens and Inbox ids, shared by the workers.
@@ -109,24 +117,29 @@ async fn connect(settings: &Settings) -> Result<Pool, tokio_postgres::Error> {
                 .await?,
             create: client
                 .prepare(&format!(
-                    "INSERT INTO task ({COLUMNS}, title_key, search_key, tags_key) \
+                    "WITH w AS (INSERT INTO task ({COLUMNS}, title_key, search_key, tags_key) \
                      SELECT $1, $2, $3, NULL, false, $4, $4, NULL, '', NULL, false, NULL, NULL, \
                      NULL, NULL, 0, 1, $5, NULL, $6, NULL, NULL, $7, $8, '' \
                      WHERE NOT EXISTS (SELECT 1 FROM task WHERE list_id = $6 \
-                     AND completed = false LIMIT 1 OFFSET {})",
+                     AND completed = false LIMIT 1 OFFSET {}) RETURNING id, list_id, version) \
+                     INSERT INTO change_log ({LOG}) SELECT 'task.created', w.list_id, w.id, \
+                     $2, NULL, w.version, '', $4 FROM w",
                     MAX_OPEN - 1
                 ))
                 .await?,
             toggle: client
                 .prepare(&format!(
-                    "UPDATE task SET completed = NOT completed, \
+                    "WITH w AS (UPDATE task SET completed = NOT completed, \
                      completed_at = CASE WHEN completed THEN NULL ELSE $3::timestamptz END, \
                      updated_at = $3, version = version + 1 \
                      WHERE id = $1 AND list_id IN (SELECT m.list_id FROM list_member m \
                      WHERE m.user_id = $2 AND m.role <> 'viewer') \
                      AND (completed OR recurrence IS NULL) AND (subtask_count = 0 OR NOT EXISTS \
                      (SELECT 1 FROM task c WHERE c.parent_id = task.id AND NOT c.completed)) \
-                     RETURNING {COLUMNS}, subtask_count"
+                     RETURNING {COLUMNS}, subtask_count), \
+                     c AS (INSERT INTO change_log ({LOG}) SELECT CASE WHEN w.completed \
+                     THEN 'task.completed' ELSE 'task.updated' END, w.list_id, w.id, $2, NULL, \
+                     w.version, 'completed', $3 FROM w) SELECT * FROM w"
                 ))
                 .await?,
             inbox: client
@@ -311,7 +324,7 @@ async fn caller(
         .tokens
         .lock()
         .ok()?
-        .insert(token.to_owned(), (claims.sub.clone(), now + REMEMBERED));
+        .insert(token.to_owned(), (claims.sub.clone(), now + settings.remembered));
     Some(claims.sub)
 }
 
@@ -505,6 +518,11 @@ fn main() -> std::io::Result<()> {
         ),
         connections: connections.div_ceil(workers).max(1),
         key: jsonwebtoken::DecodingKey::from_secret(env("BETTER_AUTH_SECRET", "").as_bytes()),
+        remembered: Duration::from_secs(
+            env("LEAN_REMEMBERED_SECS", REMEMBERED_SECS)
+                .parse()
+                .unwrap_or(5),
+        ),
     });
     let caches = Data::new(Caches::default());
     let address = (
