@@ -82,6 +82,7 @@ smoke: release
 ## Load benchmarks against the pgbench ceiling (bench/README.md); never part of make test.
 bench: bench-tools release bench-lean
 	python3 bench/run.py
+	python3 bench/instructions.py
 	python3 bench/events.py
 
 ## Records the functions that run at start-up and on the bench requests into

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What `make bench` needs besides the release binary: wrk (Debian's package) and pgbench
-# (ships with PostgreSQL). Installs wrk with apt when it is missing and we are root, so the
-# benchmark runs end to end on a fresh machine; otherwise says what to run.
+# What `make bench` needs besides the release binary: wrk and valgrind (Debian's packages)
+# and pgbench (ships with PostgreSQL). Installs wrk and valgrind with apt when they are
+# missing and we are root, so the benchmark runs end to end on a fresh machine; otherwise
+# says what to run.
 set -euo pipefail
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -15,6 +16,18 @@ if ! command -v wrk >/dev/null 2>&1; then
     || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends wrk >/dev/null; }
 fi
 echo "bench: $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)"
+
+# valgrind's callgrind, for bench/instructions.py's counts (the same way).
+if ! command -v valgrind >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "valgrind is not installed; run: sudo apt-get install -y valgrind" >&2
+    exit 1
+  fi
+  echo "bench: installing valgrind (Debian package)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends valgrind >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends valgrind >/dev/null; }
+fi
 
 if ! command -v pgbench >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1; then
   echo "pgbench is not installed: it ships with the PostgreSQL server (Debian: postgresql-15)" >&2
