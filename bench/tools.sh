@@ -5,29 +5,25 @@
 # says what to run.
 set -euo pipefail
 
-if ! command -v wrk >/dev/null 2>&1; then
+# Installs Debian's package $1 (a command of the same name) when it is missing.
+need() {
+  if command -v "$1" >/dev/null 2>&1; then
+    return
+  fi
   if [ "$(id -u)" -ne 0 ]; then
-    echo "wrk is not installed; run: sudo apt-get install -y wrk" >&2
+    echo "$1 is not installed; run: sudo apt-get install -y $1" >&2
     exit 1
   fi
-  echo "bench: installing wrk (Debian package)"
+  echo "bench: installing $1 (Debian package)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends wrk >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends wrk >/dev/null; }
-fi
-echo "bench: $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)"
+  apt-get install -y -q --no-install-recommends "$1" >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "$1" >/dev/null; }
+}
 
-# valgrind's callgrind, for bench/instructions.py's counts (the same way).
-if ! command -v valgrind >/dev/null 2>&1; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "valgrind is not installed; run: sudo apt-get install -y valgrind" >&2
-    exit 1
-  fi
-  echo "bench: installing valgrind (Debian package)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends valgrind >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends valgrind >/dev/null; }
-fi
+need wrk
+echo "bench: $(wrk --version 2>&1 | head -n1 | cut -d' ' -f1-2)"
+# valgrind's callgrind, for bench/instructions.py's counts.
+need valgrind
 
 if ! command -v pgbench >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1; then
   echo "pgbench is not installed: it ships with the PostgreSQL server (Debian: postgresql-15)" >&2
