@@ -643,19 +643,9 @@ impl RateLimiter {
         (policy, line.header())
     }
 
-    /// Whether `addr` may still try a credential at `now` (spends nothing). With no failure
-    /// remembered from any address (the usual case), every address's bucket is full, and
-    /// the answer is a full bucket's without a look-up.
+    /// Whether `addr` may still try a credential at `now` (spends nothing).
     #[must_use]
     pub fn check_auth_failures(&self, addr: IpAddr, now: Duration) -> Decision {
-        if self.auth_failures.is_empty() {
-            let policy = self.settings.auth_failures;
-            return Decision {
-                budget: Budget::AuthFailures,
-                policy,
-                take: Bucket::full().peek(policy, now),
-            };
-        }
         self.auth_failures_at(addr, now, false)
     }
 
@@ -667,13 +657,15 @@ impl RateLimiter {
 
     fn auth_failures_at(&self, addr: IpAddr, now: Duration, spend: bool) -> Decision {
         let policy = self.settings.auth_failures;
-        let take = self.auth_failures.with(&addr, now, |b| {
-            if spend {
-                b.take(policy, now)
-            } else {
-                b.peek(policy, now)
-            }
-        });
+        let take = if spend {
+            self.auth_failures.with(&addr, now, |b| b.take(policy, now))
+        } else if self.auth_failures.is_empty() {
+            // No failure remembered from any address (the usual case): every address's
+            // bucket is full, and a check is answered without a look-up.
+            Bucket::full().peek(policy, now)
+        } else {
+            self.auth_failures.with(&addr, now, |b| b.peek(policy, now))
+        };
         Decision {
             budget: Budget::AuthFailures,
             policy,
@@ -873,13 +865,15 @@ mod tests {
         let l = limiter(SHARDS);
         let a = IpAddr::from([10, 0, 0, 1]);
         let b = IpAddr::from([10, 0, 0, 2]);
+        let policy = l.settings.auth_failures;
         let check = |addr, now| {
             let quick = l.check_auth_failures(addr, now);
-            assert_eq!(
-                quick,
-                l.auth_failures_at(addr, now, false),
-                "{addr} {now:?}"
-            );
+            let looked_up = Decision {
+                budget: Budget::AuthFailures,
+                policy,
+                take: l.auth_failures.with(&addr, now, |b| b.peek(policy, now)),
+            };
+            assert_eq!(quick, looked_up, "{addr} {now:?}");
             quick
         };
         assert!(l.auth_failures.is_empty());
