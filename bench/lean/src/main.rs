@@ -37,7 +37,7 @@ const LOG: &str = "kind, list_id, task_id, actor_id, subject_id, version, fields
 
 /// How long a verified token (and its user) is remembered, as the service's default
 /// (`LEAN_REMEMBERED_SECS` sets it, as `TODO__AUTH__CACHE_TTL_SECS` does the service's).
-const REMEMBERED_SECS: &str = "5";
+const REMEMBERED_SECS: u64 = 5;
 
 /// The most open tasks a list may hold, as the service's default.
 const MAX_OPEN: i64 = 10_000;
@@ -320,11 +320,10 @@ async fn caller(
     .ok()?
     .claims;
     c.client.query_opt(&c.s.user, &[&claims.sub]).await.ok()??;
-    caches
-        .tokens
-        .lock()
-        .ok()?
-        .insert(token.to_owned(), (claims.sub.clone(), now + settings.remembered));
+    caches.tokens.lock().ok()?.insert(
+        token.to_owned(),
+        (claims.sub.clone(), now + settings.remembered),
+    );
     Some(claims.sub)
 }
 
@@ -519,9 +518,9 @@ fn main() -> std::io::Result<()> {
         connections: connections.div_ceil(workers).max(1),
         key: jsonwebtoken::DecodingKey::from_secret(env("BETTER_AUTH_SECRET", "").as_bytes()),
         remembered: Duration::from_secs(
-            env("LEAN_REMEMBERED_SECS", REMEMBERED_SECS)
+            env("LEAN_REMEMBERED_SECS", "")
                 .parse()
-                .unwrap_or(5),
+                .unwrap_or(REMEMBERED_SECS),
         ),
     });
     let caches = Data::new(Caches::default());
