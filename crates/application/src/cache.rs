@@ -1,4 +1,5 @@
-//! Short-lived, bounded, in-process caches whose entries expire: users and credentials.
+//! Short-lived, bounded, in-process caches whose entries expire: users, credentials, Inboxes
+//! and lists' open-task counts.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -64,14 +65,25 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     /// `read` of the cached value, if it has not expired at `now`, without copying it (the
     /// cache is locked meanwhile).
     pub fn read<R>(&self, key: &K, now: Timestamp, read: impl FnOnce(&V) -> R) -> Option<R> {
+        self.update(key, now, |value| read(value))
+    }
+
+    /// `update` of the cached value in place, if it has not expired at `now` (the cache
+    /// is locked meanwhile); its expiry stays.
+    pub fn update<R>(
+        &self,
+        key: &K,
+        now: Timestamp,
+        update: impl FnOnce(&mut V) -> R,
+    ) -> Option<R> {
         if !self.enabled() {
             return None;
         }
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
-            .get(key)
+            .get_mut(key)
             .filter(|(_, expires)| now < *expires)
-            .map(|(value, _)| read(value))
+            .map(|(value, _)| update(value))
     }
 
     /// Stores `value` from `now` for the TTL, or until `until` if that is sooner.
@@ -145,6 +157,24 @@ mod tests {
         cache.put(uid("alice"), user_row("alice", None), at(100), None);
         cache.forget(&uid("alice"));
         assert!(cache.get(&uid("alice"), at(100)).is_none());
+    }
+
+    #[test]
+    fn an_update_changes_the_entry_until_it_expires() {
+        let cache: TtlCache<u8, u64> = TtlCache::new(Duration::from_secs(5), 10);
+        assert_eq!(
+            cache.update(&1, at(100), |n| *n += 1),
+            None,
+            "nothing cached"
+        );
+        cache.put(1, 7, at(100), None);
+        assert_eq!(
+            cache.update(&1, at(101), |n| std::mem::replace(n, 8)),
+            Some(7)
+        );
+        assert_eq!(cache.get(&1, at(104)), Some(8), "changed, expiring as put");
+        assert_eq!(cache.update(&1, at(105), |n| *n += 1), None, "expired");
+        assert_eq!(cache.get(&1, at(105)), None);
     }
 
     #[test]

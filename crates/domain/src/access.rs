@@ -163,6 +163,17 @@ pub fn ensure_below(count: u64, max: u64, what: &'static str) -> Result<(), Doma
     Ok(())
 }
 
+/// Whether a list known to hold `open` open tasks is far enough below the most it may
+/// hold, `max`, that one more needs no exact count: below it by more than a tenth of it
+/// and by more than 100 tasks. A list this close or closer is counted exactly as each
+/// task is added; the margin is what a known count may lag by (writes of other replicas
+/// since it was read) without the limit being passed.
+#[must_use]
+pub fn clearly_below(open: u64, max: u64) -> bool {
+    let margin = (max / 10).max(100);
+    open.saturating_add(margin) < max
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -304,5 +315,28 @@ mod tests {
                 .to_string(),
             "at most 100 members in a list are allowed"
         );
+    }
+
+    #[test]
+    fn a_list_is_clearly_below_its_limit_by_a_tenth_and_by_100() {
+        // (open, max, clearly below)
+        let table = [
+            (0, 10_000, true),
+            (8_899, 10_000, true),
+            (8_999, 10_000, true),
+            (9_000, 10_000, false),
+            (9_999, 10_000, false),
+            (12_000, 10_000, false),
+            (899, 1_000, true),
+            (900, 1_000, false),
+            // Small limits: the margin of 100 leaves nothing to skip.
+            (0, 100, false),
+            (0, 101, true),
+            (0, 7, false),
+            (u64::MAX, u64::MAX, false),
+        ];
+        for (open, max, expected) in table {
+            assert_eq!(clearly_below(open, max), expected, "{open} of {max}");
+        }
     }
 }

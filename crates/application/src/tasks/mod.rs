@@ -23,6 +23,7 @@ use todo_domain::{
 
 pub use self::moving::MoveTo;
 pub use self::sync::{Created, Idempotency, SyncSettings};
+use crate::cache::TtlCache;
 use crate::error::ApplicationError;
 use crate::inbox::Inboxes;
 use crate::limits::Limits;
@@ -78,6 +79,12 @@ impl NewTask {
 /// read and its write (only when the client did not ask for a specific version).
 const WRITE_ATTEMPTS: usize = 5;
 
+/// How long a list's count of open tasks is relied on ([`TaskService::room_for`]).
+const OPEN_COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How many lists' counts of open tasks are kept.
+const OPEN_COUNTS_KEPT: usize = 100_000;
+
 /// What a user does to the tasks of the lists they are a member of, as their role there
 /// allows.
 #[derive(Clone)]
@@ -85,6 +92,8 @@ pub struct TaskService {
     tasks: Arc<dyn TaskRepository>,
     lists: Arc<dyn ListRepository>,
     inboxes: Inboxes,
+    /// The open tasks of lists tasks were created in lately, as far as this service knows.
+    open_counts: Arc<TtlCache<ListId, u64>>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     pages: PageSettings,
@@ -105,6 +114,7 @@ impl TaskService {
             tasks,
             lists,
             inboxes,
+            open_counts: Arc::new(TtlCache::new(OPEN_COUNT_TTL, OPEN_COUNTS_KEPT)),
             clock,
             ids,
             pages,
@@ -133,7 +143,11 @@ impl TaskService {
     ) -> Result<Task, ApplicationError> {
         policy::ensure_acts_for(principal, owner)?;
         let task = self.new_task(owner, new).await?;
-        if !self.tasks.insert(&task, self.room_for(&task)).await? {
+        if !self
+            .tasks
+            .insert(&task, self.room_for(&task).await?)
+            .await?
+        {
             return Err(self.list_full());
         }
         Ok(task)

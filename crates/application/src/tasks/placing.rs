@@ -89,10 +89,42 @@ impl TaskService {
         Ok(())
     }
 
-    /// The most open tasks `task`'s list may hold for it to be inserted: the limit for an
-    /// open task, none for one recorded as done.
-    pub(super) fn room_for(&self, task: &todo_domain::Task) -> Option<u32> {
-        (!task.completed).then_some(self.limits.open_tasks_per_list)
+    /// The most open tasks `task`'s list may hold for it to be inserted, when the insert
+    /// must count them: none for a task recorded as done, nor for an open task in a list
+    /// known to be far below the limit ([`access::clearly_below`]); the limit otherwise.
+    ///
+    /// What is known of a list is its count of open tasks, read again once it is
+    /// [`OPEN_COUNT_TTL`](super::OPEN_COUNT_TTL) old and raised by each open task added
+    /// to it unchecked meanwhile; so a list near its limit is counted exactly in every
+    /// insert, and one far from it costs its inserts no count (the count is a third of a
+    /// create's work in the database: docs/performance.md, *What the create's open-task
+    /// limit decides*). The margin of [`access::clearly_below`] is what the tasks other
+    /// replicas add meanwhile may take without the limit being passed.
+    pub(super) async fn room_for(
+        &self,
+        task: &todo_domain::Task,
+    ) -> Result<Option<u32>, ApplicationError> {
+        if task.completed {
+            return Ok(None);
+        }
+        let max = self.limits.open_tasks_per_list;
+        let now = self.clock.now();
+        let clearly_below = |open: &mut u64| {
+            let below = access::clearly_below(*open, u64::from(max));
+            // The task about to be added counts from now on.
+            *open += u64::from(below);
+            below
+        };
+        let below = match self.open_counts.update(&task.list, now, clearly_below) {
+            Some(below) => below,
+            None => {
+                let mut open = self.tasks.open_in_list(task.list).await?;
+                let below = clearly_below(&mut open);
+                self.open_counts.put(task.list, open, now, None);
+                below
+            }
+        };
+        Ok((!below).then_some(max))
     }
 
     /// The refusal of a task in a list that holds its most open tasks.

@@ -63,11 +63,12 @@ impl TaskService {
         policy::ensure_acts_for(principal, owner)?;
         let task = self.new_task(owner, new).await?;
         let expired_before = task.created_at - self.sync.idempotency_window;
+        let max_open = self.room_for(&task).await?;
         match self
             .tasks
             .insert_idempotent(
                 &task,
-                self.room_for(&task),
+                max_open,
                 &idempotency.key,
                 &idempotency.fingerprint,
                 expired_before,

@@ -591,6 +591,66 @@ async fn an_idempotency_key_creates_one_list_and_is_not_taken_for_a_task() {
 }
 
 #[actix_web::test]
+async fn a_list_filled_one_task_at_a_time_stops_at_its_open_task_limit() {
+    // The service adds tasks to a list far below its limit without counting them in the
+    // insert (a tenth and at least 100 below it), and counts in every insert above that:
+    // with 150, the first 50 go in unchecked, the rest checked.
+    let app = app_with(Options {
+        limits: Limits {
+            open_tasks_per_list: 150,
+            ..Limits::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let alice = app.user("alice", None).await;
+    let list = app.list("alice", &alice, "Errands").await;
+    let id = list["id"].as_str().unwrap();
+    let mut first = None;
+    for n in 0..150 {
+        let task = app
+            .create_with(
+                "alice",
+                &alice,
+                json!({"title": n.to_string(), "list_id": id}),
+            )
+            .await;
+        first.get_or_insert(task);
+    }
+    let res = app
+        .call(
+            Method::POST,
+            "/api/alice/tasks",
+            Some(&alice),
+            Some(json!({"title": "151", "list_id": id})),
+        )
+        .await;
+    let detail = res.problem(422);
+    assert!(
+        detail.contains("at most 150 open tasks per list"),
+        "{detail}"
+    );
+    let open = app
+        .get_ok(
+            &format!("/api/alice/tasks?list_id={id}&status=pending&limit=200"),
+            &alice,
+        )
+        .await;
+    assert_eq!(open.as_array().unwrap().len(), 150);
+    // A task done makes room for one more.
+    let done = first.unwrap();
+    let toggle = format!("/api/alice/tasks/{}/complete", done["id"].as_str().unwrap());
+    assert_eq!(
+        app.call(Method::PATCH, &toggle, Some(&alice), None)
+            .await
+            .status,
+        200
+    );
+    app.create_with("alice", &alice, json!({"title": "151", "list_id": id}))
+        .await;
+}
+
+#[actix_web::test]
 async fn limits_are_422s_that_say_which() {
     let app = app_with(Options {
         limits: Limits {

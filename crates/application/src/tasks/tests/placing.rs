@@ -1,5 +1,8 @@
 //! Tests of where tasks go: lists, subtasks, assignees and the limits.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use todo_domain::{Role, TaskChanges};
 
 use super::*;
@@ -104,7 +107,9 @@ async fn an_assignee_must_be_a_member_of_the_list() {
 #[tokio::test]
 async fn a_full_list_takes_no_more_open_tasks() {
     let mut tasks = MockTaskRepository::new();
-    // The store counts in the insert: an open task is bounded, a done one is not.
+    tasks.expect_open_in_list().returning(|_| Ok(9_999));
+    // Near its limit the store counts in the insert: an open task is bounded, a done one
+    // is not.
     tasks
         .expect_insert()
         .withf(|t, max| !t.completed && *max == Some(10_000))
@@ -128,6 +133,137 @@ async fn a_full_list_takes_no_more_open_tasks() {
         ..into_list(5)
     };
     svc.create(&p, &me, done).await.unwrap();
+}
+
+/// A store whose list 5 holds `open` open tasks, which records the bound each insert
+/// was given (`None`: inserted without counting).
+fn counting_store(
+    open: u64,
+    counted: usize,
+) -> (MockTaskRepository, Arc<std::sync::Mutex<Vec<Option<u32>>>>) {
+    let mut tasks = MockTaskRepository::new();
+    tasks
+        .expect_open_in_list()
+        .withf(|list| *list == lid(5))
+        .times(counted)
+        .returning(move |_| Ok(open));
+    let bounds = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = bounds.clone();
+    tasks.expect_insert().returning(move |_, max| {
+        seen.lock().unwrap().push(max);
+        Ok(true)
+    });
+    (tasks, bounds)
+}
+
+/// A clock that reads what the test sets.
+fn set_clock(secs: i64) -> (Arc<dyn crate::ports::Clock>, Arc<AtomicI64>) {
+    let now = Arc::new(AtomicI64::new(secs));
+    let read = now.clone();
+    let mut clock = crate::ports::MockClock::new();
+    clock
+        .expect_now()
+        .returning(move || at(read.load(Ordering::SeqCst)));
+    (Arc::new(clock), now)
+}
+
+#[tokio::test]
+async fn a_list_far_below_its_limit_is_counted_once_and_its_inserts_count_nothing() {
+    let (tasks, bounds) = counting_store(120, 1);
+    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    for _ in 0..3 {
+        svc.create(&p, &me, into_list(5)).await.unwrap();
+    }
+    assert_eq!(*bounds.lock().unwrap(), vec![None, None, None]);
+}
+
+#[tokio::test]
+async fn a_list_near_its_limit_is_counted_in_every_insert() {
+    let (tasks, bounds) = counting_store(9_000, 1);
+    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    for _ in 0..2 {
+        svc.create(&p, &me, into_list(5)).await.unwrap();
+    }
+    assert_eq!(*bounds.lock().unwrap(), vec![Some(10_000), Some(10_000)]);
+}
+
+#[tokio::test]
+async fn the_tasks_added_unchecked_count_towards_the_limit() {
+    // 8 998 and 8 999 open tasks are clearly below 10 000; 9 000 is not.
+    let (tasks, bounds) = counting_store(8_998, 1);
+    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    for _ in 0..4 {
+        svc.create(&p, &me, into_list(5)).await.unwrap();
+    }
+    assert_eq!(
+        *bounds.lock().unwrap(),
+        vec![None, None, Some(10_000), Some(10_000)]
+    );
+}
+
+#[tokio::test]
+async fn a_lists_count_is_read_again_after_ten_seconds() {
+    let (tasks, bounds) = counting_store(0, 2);
+    let (clock, now) = set_clock(50);
+    let lists: Arc<dyn crate::ports::ListRepository> =
+        Arc::new(lists_with(Some(Role::Owner), "bob"));
+    let pages = PageSettings {
+        default_limit: 2,
+        max_limit: 3,
+    };
+    let ids: Arc<dyn crate::ports::IdGenerator> = fixed_ids(7);
+    let inboxes = crate::inbox::Inboxes::new(lists.clone(), clock.clone(), ids.clone());
+    let svc = TaskService::new(Arc::new(tasks), lists, inboxes, clock, ids, pages);
+    let (p, me) = (principal("alice"), uid("alice"));
+    for secs in [50, 59, 60] {
+        now.store(secs, Ordering::SeqCst);
+        svc.create(&p, &me, into_list(5)).await.unwrap();
+    }
+    assert_eq!(bounds.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_task_recorded_as_done_costs_no_count() {
+    let (tasks, bounds) = counting_store(9_999, 0);
+    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    let done = NewTask {
+        completed: true,
+        ..into_list(5)
+    };
+    svc.create(&p, &me, done).await.unwrap();
+    assert_eq!(*bounds.lock().unwrap(), vec![None]);
+}
+
+#[tokio::test]
+async fn an_idempotent_create_is_bounded_like_any_other() {
+    let mut tasks = MockTaskRepository::new();
+    tasks
+        .expect_open_in_list()
+        .times(1)
+        .returning(|_| Ok(9_500));
+    tasks
+        .expect_insert_idempotent()
+        .withf(|_, max, _, _, _| *max == Some(10_000))
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(crate::ports::IdempotentInsert::Full));
+    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
+    let (p, me) = (principal("alice"), uid("alice"));
+    let key = crate::tasks::Idempotency {
+        key: todo_domain::IdempotencyKey::parse("k-1").unwrap(),
+        fingerprint: "f".to_owned(),
+    };
+    let err = svc
+        .create_idempotent(&p, &me, into_list(5), &key)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "at most 10000 open tasks per list are allowed"
+    );
 }
 
 /// Tasks 1 (top level) ← 2 ← 3 ← 4 ← 5 in list 5, every one visible to alice as owner.
