@@ -1,7 +1,8 @@
 //! The lean reference server of the bench endpoints: what the same SQL costs behind the
 //! least HTTP and JSON machinery that still does the same job. It serves the requests of
 //! `bench/wrk/` and `bench/instructions.py` with our statements (the SQL of bench/run.py's
-//! pgbench scripts; a write appends its change record in its own statement, as ours does),
+//! pgbench scripts; a write appends its change record in its own statement, as ours does;
+//! a create does not count the list's open tasks, as ours does not far from the limit),
 //! our task JSON, and the same credential check: an HS256 token verified once and then
 //! remembered for a few seconds with its user's row. Paths are split by hand, each actix
 //! worker has its own few connections with every statement prepared, rows are read by
@@ -38,9 +39,6 @@ const LOG: &str = "kind, list_id, task_id, actor_id, subject_id, version, fields
 /// How long a verified token (and its user) is remembered, as the service's default
 /// (`LEAN_REMEMBERED_SECS` sets it, as `TODO__AUTH__CACHE_TTL_SECS` does the service's).
 const REMEMBERED_SECS: u64 = 5;
-
-/// The most open tasks a list may hold, as the service's default.
-const MAX_OPEN: i64 = 10_000;
 
 struct Statements {
     list: Statement,
@@ -118,13 +116,11 @@ async fn connect(settings: &Settings) -> Result<Pool, tokio_postgres::Error> {
             create: client
                 .prepare(&format!(
                     "WITH w AS (INSERT INTO task ({COLUMNS}, title_key, search_key, tags_key) \
-                     SELECT $1, $2, $3, NULL, false, $4, $4, NULL, '', NULL, false, NULL, NULL, \
-                     NULL, NULL, 0, 1, $5, NULL, $6, NULL, NULL, $7, $8, '' \
-                     WHERE NOT EXISTS (SELECT 1 FROM task WHERE list_id = $6 \
-                     AND completed = false LIMIT 1 OFFSET {}) RETURNING id, list_id, version) \
+                     VALUES ($1, $2, $3, NULL, false, $4, $4, NULL, '', NULL, false, NULL, NULL, \
+                     NULL, NULL, 0, 1, $5, NULL, $6, NULL, NULL, $7, $8, '') \
+                     RETURNING id, list_id, version) \
                      INSERT INTO change_log ({LOG}) SELECT 'task.created', w.list_id, w.id, \
-                     $2, NULL, w.version, '', $4 FROM w",
-                    MAX_OPEN - 1
+                     $2, NULL, w.version, '', $4 FROM w"
                 ))
                 .await?,
             toggle: client
