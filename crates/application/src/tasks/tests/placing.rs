@@ -167,39 +167,36 @@ fn set_clock(secs: i64) -> (Arc<dyn crate::ports::Clock>, Arc<AtomicI64>) {
     (Arc::new(clock), now)
 }
 
-#[tokio::test]
-async fn a_list_far_below_its_limit_is_counted_once_and_its_inserts_count_nothing() {
-    let (tasks, bounds) = counting_store(120, 1);
+/// The bounds `creates` open tasks created one after another in list 5, which holds
+/// `open` open tasks, were inserted with; the list is counted once.
+async fn bounds_of_creates(open: u64, creates: usize) -> Vec<Option<u32>> {
+    let (tasks, bounds) = counting_store(open, 1);
     let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
     let (p, me) = (principal("alice"), uid("alice"));
-    for _ in 0..3 {
+    for _ in 0..creates {
         svc.create(&p, &me, into_list(5)).await.unwrap();
     }
-    assert_eq!(*bounds.lock().unwrap(), vec![None, None, None]);
+    bounds.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_list_far_below_its_limit_is_counted_once_and_its_inserts_count_nothing() {
+    assert_eq!(bounds_of_creates(120, 3).await, vec![None, None, None]);
 }
 
 #[tokio::test]
 async fn a_list_near_its_limit_is_counted_in_every_insert() {
-    let (tasks, bounds) = counting_store(9_000, 1);
-    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
-    let (p, me) = (principal("alice"), uid("alice"));
-    for _ in 0..2 {
-        svc.create(&p, &me, into_list(5)).await.unwrap();
-    }
-    assert_eq!(*bounds.lock().unwrap(), vec![Some(10_000), Some(10_000)]);
+    assert_eq!(
+        bounds_of_creates(9_000, 2).await,
+        vec![Some(10_000), Some(10_000)]
+    );
 }
 
 #[tokio::test]
 async fn the_tasks_added_unchecked_count_towards_the_limit() {
     // 8 998 and 8 999 open tasks are clearly below 10 000; 9 000 is not.
-    let (tasks, bounds) = counting_store(8_998, 1);
-    let svc = service_with(tasks, lists_with(Some(Role::Owner), "bob"));
-    let (p, me) = (principal("alice"), uid("alice"));
-    for _ in 0..4 {
-        svc.create(&p, &me, into_list(5)).await.unwrap();
-    }
     assert_eq!(
-        *bounds.lock().unwrap(),
+        bounds_of_creates(8_998, 4).await,
         vec![None, None, Some(10_000), Some(10_000)]
     );
 }
