@@ -205,15 +205,12 @@ async fn the_tasks_added_unchecked_count_towards_the_limit() {
 async fn a_lists_count_is_read_again_after_ten_seconds() {
     let (tasks, bounds) = counting_store(0, 2);
     let (clock, now) = set_clock(50);
-    let lists: Arc<dyn crate::ports::ListRepository> =
-        Arc::new(lists_with(Some(Role::Owner), "bob"));
-    let pages = PageSettings {
-        default_limit: 2,
-        max_limit: 3,
-    };
-    let ids: Arc<dyn crate::ports::IdGenerator> = fixed_ids(7);
-    let inboxes = crate::inbox::Inboxes::new(lists.clone(), clock.clone(), ids.clone());
-    let svc = TaskService::new(Arc::new(tasks), lists, inboxes, clock, ids, pages);
+    let svc = build(
+        tasks,
+        lists_with(Some(Role::Owner), "bob"),
+        clock,
+        PageSettings::default(),
+    );
     let (p, me) = (principal("alice"), uid("alice"));
     for secs in [50, 59, 60] {
         now.store(secs, Ordering::SeqCst);
